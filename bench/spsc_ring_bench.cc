@@ -1,0 +1,217 @@
+// bench/spsc_ring_bench.cc: SpscRing against boost::lockfree::spsc_queue,
+// same capacity, same items, same pinning, same run.
+//
+//   BM_SpscRing_Throughput<T>       single-item try_push / try_pop
+//   BM_SpscRing_BatchThroughput<T>  try_claim / publish and peek / release, spans of 32
+//   BM_BoostSpsc_Throughput<T>      boost push / pop (the baseline)
+//   BM_SpscRing_RoundTrip<T>        ping-pong over two rings; ns per round trip
+//   BM_BoostSpsc_RoundTrip<T>       the same over two boost queues
+//
+// T is Item8 (one uint64) or Item64 (one cache line, the size of a FeedEvent).
+// The benchmark thread produces (or pings) on CPU A, a worker consumes (or
+// echoes) on CPU B. Each run checks that every item arrived, in order, before
+// its figure counts: a benchmark that loses items reports an error instead.
+#include <benchmark/benchmark.h>
+
+#include <atomic>
+#include <boost/lockfree/spsc_queue.hpp>
+#include <cstdint>
+#include <thread>
+
+#include "bench/bench_support.h"
+#include "ringbuffers/cpu_relax.h"
+#include "ringbuffers/spsc_ring.h"
+
+namespace tickflow::bench {
+namespace {
+
+struct Item8 {
+  std::uint64_t seq = 0;
+};
+struct alignas(64) Item64 {
+  std::uint64_t seq = 0;
+  std::uint64_t payload[7] = {};
+};
+static_assert(sizeof(Item8) == 8 && sizeof(Item64) == 64);
+
+constexpr std::size_t kCapacity = 1 << 16;  // both queues: 64 Ki slots
+constexpr std::uint64_t kItemsPerIteration = 1 << 20;
+constexpr std::size_t kBatch = 32;
+
+// ---- adapters: one interface over both queues --------------------------------
+
+template <typename T>
+struct OurRing {
+  SpscRing<T> q{kCapacity};
+  bool push(const T& v) noexcept { return q.try_push(v); }
+  bool pop(T& v) noexcept { return q.try_pop(v); }
+};
+
+template <typename T>
+struct BoostRing {
+  boost::lockfree::spsc_queue<T> q{kCapacity};
+  bool push(const T& v) noexcept { return q.push(v); }
+  bool pop(T& v) noexcept { return q.pop(v); }
+};
+
+// ---- throughput --------------------------------------------------------------
+
+// The consumer side of a throughput run, on its own pinned thread. It
+// publishes how many items it has taken only when it finds the queue empty,
+// so the counter costs nothing while items flow.
+struct ConsumerStats {
+  alignas(kCacheLineSize) std::atomic<std::uint64_t> consumed{0};
+  std::atomic<bool> out_of_order{false};
+  alignas(kCacheLineSize) std::atomic<bool> stop{false};
+};
+
+template <typename Queue, typename T, bool kBatched>
+void run_throughput(benchmark::State& state) {
+  Queue queue;
+  ConsumerStats stats;
+  std::thread consumer([&] {
+    pin_role(1);
+    std::uint64_t expected = 0;
+    bool ordered = true;
+    while (!stats.stop.load(std::memory_order_relaxed)) {
+      if constexpr (kBatched) {
+        const auto span = queue.q.peek(kBatch);
+        if (!span.empty()) {
+          span.for_each([&](const T& v) { ordered &= v.seq == expected++; });
+          queue.q.release(span.size());
+          continue;
+        }
+      } else {
+        T v;
+        if (queue.pop(v)) {
+          ordered &= v.seq == expected++;
+          continue;
+        }
+      }
+      stats.consumed.store(expected, std::memory_order_release);
+      if (!ordered) stats.out_of_order.store(true, std::memory_order_relaxed);
+      cpu_relax();
+    }
+  });
+
+  ScopedPin pin(0);
+  std::uint64_t seq = 0;
+  for (auto _ : state) {
+    const std::uint64_t end = seq + kItemsPerIteration;
+    while (seq < end) {
+      if constexpr (kBatched) {
+        auto span = queue.q.try_claim(std::min<std::uint64_t>(kBatch, end - seq));
+        for (std::size_t i = 0; i < span.size(); ++i) span[i].seq = seq + i;
+        queue.q.publish(span.size());
+        seq += span.size();
+        if (span.empty()) cpu_relax();
+      } else {
+        T v;
+        v.seq = seq;
+        if (queue.push(v)) ++seq;
+        else cpu_relax();
+      }
+    }
+    // The iteration ends when the consumer has everything, not when the
+    // producer is done writing.
+    while (stats.consumed.load(std::memory_order_acquire) < end) cpu_relax();
+  }
+  stats.stop.store(true);
+  consumer.join();
+
+  if (stats.out_of_order.load() || stats.consumed.load() != seq) {
+    state.SkipWithError("items lost or reordered");
+    return;
+  }
+  state.SetItemsProcessed(static_cast<std::int64_t>(seq));
+  state.SetBytesProcessed(static_cast<std::int64_t>(seq * sizeof(T)));
+}
+
+template <typename T>
+void BM_SpscRing_Throughput(benchmark::State& state) {
+  run_throughput<OurRing<T>, T, false>(state);
+}
+template <typename T>
+void BM_SpscRing_BatchThroughput(benchmark::State& state) {
+  run_throughput<OurRing<T>, T, true>(state);
+}
+template <typename T>
+void BM_BoostSpsc_Throughput(benchmark::State& state) {
+  run_throughput<BoostRing<T>, T, false>(state);
+}
+
+// ---- round trip ----------------------------------------------------------------
+
+template <typename Queue, typename T>
+void run_round_trip(benchmark::State& state) {
+  Queue ping, pong;
+  std::atomic<bool> stop{false};
+  std::thread echo([&] {
+    pin_role(1);
+    T v;
+    while (!stop.load(std::memory_order_relaxed)) {
+      if (ping.pop(v)) {
+        while (!pong.push(v)) cpu_relax();
+      } else {
+        cpu_relax();
+      }
+    }
+  });
+
+  ScopedPin pin(0);
+  LatencyHistogram histogram;
+  std::uint64_t seq = 0;
+  bool ok = true;
+  T v;
+  for (auto _ : state) {
+    v.seq = seq;
+    const std::uint64_t t0 = TscClock::now();
+    while (!ping.push(v)) cpu_relax();
+    T back;
+    while (!pong.pop(back)) {
+    }
+    const std::uint64_t t1 = TscClock::now();
+    histogram.record(t1 - t0);
+    ok &= back.seq == seq++;
+  }
+  stop.store(true);
+  echo.join();
+  if (!ok) {
+    state.SkipWithError("round trip returned the wrong item");
+    return;
+  }
+  // Convert the tick histogram to ns by scaling each reported figure.
+  const double k = TscClock::ns_per_tick();
+  state.counters["p50_ns"] = histogram.percentile(0.50) * k;
+  state.counters["p99_ns"] = histogram.percentile(0.99) * k;
+  state.counters["p99.9_ns"] = histogram.percentile(0.999) * k;
+  state.counters["max_ns"] = histogram.max() * k;
+  state.SetItemsProcessed(static_cast<std::int64_t>(seq));
+}
+
+template <typename T>
+void BM_SpscRing_RoundTrip(benchmark::State& state) {
+  run_round_trip<OurRing<T>, T>(state);
+}
+template <typename T>
+void BM_BoostSpsc_RoundTrip(benchmark::State& state) {
+  run_round_trip<BoostRing<T>, T>(state);
+}
+
+// Median of 5 repetitions; wall time, since two threads do the work.
+#define TICKFLOW_RING_BENCH(fn, T) \
+  BENCHMARK_TEMPLATE(fn, T)->UseRealTime()->Repetitions(5)->ReportAggregatesOnly(true)->MinTime(0.2)
+
+TICKFLOW_RING_BENCH(BM_SpscRing_Throughput, Item8);
+TICKFLOW_RING_BENCH(BM_SpscRing_BatchThroughput, Item8);
+TICKFLOW_RING_BENCH(BM_BoostSpsc_Throughput, Item8);
+TICKFLOW_RING_BENCH(BM_SpscRing_Throughput, Item64);
+TICKFLOW_RING_BENCH(BM_SpscRing_BatchThroughput, Item64);
+TICKFLOW_RING_BENCH(BM_BoostSpsc_Throughput, Item64);
+TICKFLOW_RING_BENCH(BM_SpscRing_RoundTrip, Item8);
+TICKFLOW_RING_BENCH(BM_BoostSpsc_RoundTrip, Item8);
+TICKFLOW_RING_BENCH(BM_SpscRing_RoundTrip, Item64);
+TICKFLOW_RING_BENCH(BM_BoostSpsc_RoundTrip, Item64);
+
+}  // namespace
+}  // namespace tickflow::bench

@@ -1,0 +1,301 @@
+// ringbuffers/spsc_ring.h
+//
+// SpscRing<T>: a bounded, wait-free, single-producer / single-consumer ring of
+// trivially copyable items. It is the only way tickflow's pinned threads talk:
+// feed -> aggregator carries 64-byte events, aggregator -> writer carries bars
+// and signals.
+//
+// Design, in the order it matters for speed:
+//  * Producer state and consumer state live on separate 128-byte blocks
+//    (see cache_line.h for why 128), so the two threads never write the same
+//    line. Each block also holds its own copy of the read-only geometry
+//    (slot pointer, mask), so a push or pop touches exactly one private line
+//    plus the slot line.
+//  * Each side caches the other side's index and reloads it (a cross-core
+//    cache miss) only when the cached copy says "full" or "empty". With a
+//    consumer that keeps up, the producer reloads the consumer's index once
+//    per lap of the ring, not once per item.
+//  * Indices are 64-bit and never wrap (2^64 items at 10^9/s is 584 years),
+//    so "full" is `head - tail == capacity` with no sacrificed slot.
+//  * The batch API lets a side claim or read a span of slots and publish it
+//    with one store: one release per batch instead of per item, which is what
+//    the aggregator does when it drains a burst (Disruptor-style batching).
+//  * All slots are value-initialised at construction, which also faults in
+//    every page up front: nothing is allocated, and no page fault is taken,
+//    after construction.
+//
+// Memory ordering
+//  * Producer: writes the slot(s), then `head.store(release)`. Consumer:
+//    `head.load(acquire)`, then reads the slot(s). The release/acquire pair
+//    makes the slot writes happen-before the slot reads.
+//  * Consumer: reads the slot(s), then `tail.store(release)`. Producer:
+//    `tail.load(acquire)`, then overwrites those slots. So a slot is never
+//    overwritten while it is being read.
+//  * Each side's own index is only written by that side, so it reads it with
+//    relaxed loads. The cached copies are plain fields owned by one thread.
+//  * Waking a sleeping consumer is not this class's business: it is a
+//    separate Doorbell (doorbell.h) that the producer rings after publishing,
+//    so spinning consumers pay nothing for it.
+//
+// Thread safety: exactly one producer thread may call the producer methods
+// (try_push, try_claim, publish, try_push_n) and exactly one consumer thread
+// the consumer methods (try_pop, front, pop, peek, release, try_pop_n,
+// consume). Construction and destruction must not race with either.
+#pragma once
+
+#include <algorithm>
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <new>
+#include <stdexcept>
+#include <string>
+#include <type_traits>
+
+#include "ringbuffers/cache_line.h"
+
+namespace tickflow {
+
+// Up to two contiguous pieces of a ring: a span that runs past the last slot
+// continues at slot 0. Iterate with for_each, or index with operator[].
+template <typename Pointer>
+struct RingSpan {
+  Pointer first = nullptr;
+  std::size_t first_size = 0;
+  Pointer second = nullptr;  // slot 0 of the ring when the span wraps, else unused
+  std::size_t second_size = 0;
+
+  std::size_t size() const noexcept { return first_size + second_size; }
+  bool empty() const noexcept { return size() == 0; }
+  auto& operator[](std::size_t i) const noexcept {
+    return i < first_size ? first[i] : second[i - first_size];
+  }
+  template <typename F>
+  void for_each(F&& f) const {
+    for (std::size_t i = 0; i < first_size; ++i) f(first[i]);
+    for (std::size_t i = 0; i < second_size; ++i) f(second[i]);
+  }
+};
+
+template <typename T>
+class SpscRing {
+  static_assert(std::is_trivially_copyable_v<T>,
+                "ring items are copied with memcpy and never destroyed: they must be trivially copyable");
+  static_assert(std::is_default_constructible_v<T>,
+                "slots are value-initialised up front so that no allocation or page fault happens later");
+  static_assert(alignof(T) <= kCacheLineSize, "slot storage is aligned to one cache line");
+
+ public:
+  using value_type = T;
+  using WriteSpan = RingSpan<T*>;
+  using ReadSpan = RingSpan<const T*>;
+
+  // `capacity` must be a power of two >= 2. The check throws: construction is
+  // configuration time, and a wrong size is a configuration error.
+  explicit SpscRing(std::size_t capacity) : capacity_(validated(capacity)) {
+    slots_ = allocate_slots(capacity_);
+    producer_.slots = slots_;
+    producer_.mask = capacity_ - 1;
+    consumer_.slots = slots_;
+    consumer_.mask = capacity_ - 1;
+  }
+
+  ~SpscRing() { ::operator delete(slots_, storage_bytes(capacity_), std::align_val_t{kCacheLineSize}); }
+
+  SpscRing(const SpscRing&) = delete;
+  SpscRing& operator=(const SpscRing&) = delete;
+
+  std::size_t capacity() const noexcept { return capacity_; }
+
+  // ---- producer -----------------------------------------------------------
+
+  // Copies `item` into the ring. Returns false, and changes nothing, when full.
+  bool try_push(const T& item) noexcept {
+    const std::uint64_t head = producer_.head.load(std::memory_order_relaxed);
+    const std::uint64_t capacity = producer_.mask + 1;
+    if (head - producer_.cached_tail == capacity) [[unlikely]] {
+      producer_.cached_tail = consumer_.tail.load(std::memory_order_acquire);
+      if (head - producer_.cached_tail == capacity) return false;
+    }
+    producer_.slots[head & producer_.mask] = item;
+    producer_.head.store(head + 1, std::memory_order_release);
+    return true;
+  }
+
+  // Claims up to `max_items` free slots for writing, without publishing them.
+  // The span may be shorter than asked (or empty when full). Write the items
+  // in place, then publish(n) with n <= span.size(). A new claim before
+  // publish returns the same slots again.
+  WriteSpan try_claim(std::size_t max_items) noexcept {
+    const std::uint64_t head = producer_.head.load(std::memory_order_relaxed);
+    const std::uint64_t capacity = producer_.mask + 1;
+    auto free = static_cast<std::size_t>(capacity - (head - producer_.cached_tail));
+    if (free < max_items) {
+      producer_.cached_tail = consumer_.tail.load(std::memory_order_acquire);
+      free = static_cast<std::size_t>(capacity - (head - producer_.cached_tail));
+    }
+    return make_span<T*>(producer_.slots, producer_.mask, head, std::min(free, max_items));
+  }
+
+  // Makes the first `n` claimed slots visible to the consumer, with one store.
+  void publish(std::size_t n) noexcept {
+    const std::uint64_t head = producer_.head.load(std::memory_order_relaxed);
+    producer_.head.store(head + n, std::memory_order_release);
+  }
+
+  // Copies as many of `items[0..n)` as fit; returns how many were pushed.
+  std::size_t try_push_n(const T* items, std::size_t n) noexcept {
+    const WriteSpan span = try_claim(n);
+    std::memcpy(static_cast<void*>(span.first), items, span.first_size * sizeof(T));
+    std::memcpy(static_cast<void*>(span.second), items + span.first_size, span.second_size * sizeof(T));
+    publish(span.size());
+    return span.size();
+  }
+
+  // ---- consumer -----------------------------------------------------------
+
+  // Copies the oldest item into `out` and removes it. False when empty.
+  bool try_pop(T& out) noexcept {
+    const std::uint64_t tail = consumer_.tail.load(std::memory_order_relaxed);
+    if (tail == consumer_.cached_head) [[unlikely]] {
+      consumer_.cached_head = producer_.head.load(std::memory_order_acquire);
+      if (tail == consumer_.cached_head) return false;
+    }
+    out = consumer_.slots[tail & consumer_.mask];
+    consumer_.tail.store(tail + 1, std::memory_order_release);
+    return true;
+  }
+
+  // Zero-copy single-item read: the oldest item, or nullptr when empty. The
+  // pointer stays valid until pop().
+  const T* front() noexcept {
+    const std::uint64_t tail = consumer_.tail.load(std::memory_order_relaxed);
+    if (tail == consumer_.cached_head) [[unlikely]] {
+      consumer_.cached_head = producer_.head.load(std::memory_order_acquire);
+      if (tail == consumer_.cached_head) return nullptr;
+    }
+    return &consumer_.slots[tail & consumer_.mask];
+  }
+
+  // Removes the item front() returned. Precondition: front() != nullptr.
+  void pop() noexcept { release(1); }
+
+  // Up to `max_items` readable items, oldest first, without removing them.
+  // The producer's index is reloaded only when the cached copy says empty, so
+  // a consumer that polls in a loop gets what is cheaply known first.
+  ReadSpan peek(std::size_t max_items = SIZE_MAX) noexcept {
+    const std::uint64_t tail = consumer_.tail.load(std::memory_order_relaxed);
+    if (tail == consumer_.cached_head) {
+      consumer_.cached_head = producer_.head.load(std::memory_order_acquire);
+    }
+    const auto avail = static_cast<std::size_t>(consumer_.cached_head - tail);
+    return make_span<const T*>(consumer_.slots, consumer_.mask, tail, std::min(avail, max_items));
+  }
+
+  // Frees the first `n` items of the last peek() for the producer, with one store.
+  void release(std::size_t n) noexcept {
+    const std::uint64_t tail = consumer_.tail.load(std::memory_order_relaxed);
+    consumer_.tail.store(tail + n, std::memory_order_release);
+  }
+
+  // Copies up to `max_items` items into `out`; returns how many were popped.
+  std::size_t try_pop_n(T* out, std::size_t max_items) noexcept {
+    const ReadSpan span = peek(max_items);
+    std::memcpy(static_cast<void*>(out), span.first, span.first_size * sizeof(T));
+    std::memcpy(static_cast<void*>(out + span.first_size), span.second, span.second_size * sizeof(T));
+    release(span.size());
+    return span.size();
+  }
+
+  // Calls `f(const T&)` on up to `max_items` items, then releases them all at
+  // once. Returns the count. `f` must not throw.
+  template <typename F>
+  std::size_t consume(F&& f, std::size_t max_items = SIZE_MAX) noexcept(noexcept(f(std::declval<const T&>()))) {
+    const ReadSpan span = peek(max_items);
+    span.for_each(f);
+    release(span.size());
+    return span.size();
+  }
+
+  // ---- either side, approximate -------------------------------------------
+
+  // Items in the ring at some instant during the call. Exact only when both
+  // sides are quiescent; meant for metrics and tests, never for control flow.
+  std::size_t size_approx() const noexcept {
+    const std::uint64_t tail = consumer_.tail.load(std::memory_order_acquire);
+    const std::uint64_t head = producer_.head.load(std::memory_order_acquire);
+    return head >= tail ? static_cast<std::size_t>(head - tail) : 0;
+  }
+  bool empty_approx() const noexcept { return size_approx() == 0; }
+
+ private:
+  static std::size_t validated(std::size_t capacity) {
+    if (capacity < 2 || (capacity & (capacity - 1)) != 0) {
+      throw std::invalid_argument("SpscRing capacity must be a power of two >= 2, got " +
+                                  std::to_string(capacity));
+    }
+    if (capacity > (std::size_t{1} << 40) / sizeof(T)) {
+      throw std::invalid_argument("SpscRing capacity too large: " + std::to_string(capacity));
+    }
+    return capacity;
+  }
+
+  // Rounded up to whole cache lines, so the slot array shares no line (or
+  // adjacent-line pair) with whatever the allocator puts next to it.
+  static std::size_t storage_bytes(std::size_t capacity) noexcept {
+    const std::size_t bytes = capacity * sizeof(T);
+    return (bytes + kCacheLineSize - 1) & ~(kCacheLineSize - 1);
+  }
+
+  static T* allocate_slots(std::size_t capacity) {
+    void* raw = ::operator new(storage_bytes(capacity), std::align_val_t{kCacheLineSize});
+    T* slots = static_cast<T*>(raw);
+    for (std::size_t i = 0; i < capacity; ++i) ::new (static_cast<void*>(slots + i)) T();
+    return slots;
+  }
+
+  // The span of `n` slots starting at absolute index `start`, split in two
+  // where it runs past the last slot.
+  template <typename Pointer>
+  static RingSpan<Pointer> make_span(T* slots, std::uint64_t mask, std::uint64_t start, std::size_t n) noexcept {
+    const auto index = static_cast<std::size_t>(start & mask);
+    const std::size_t until_end = static_cast<std::size_t>(mask + 1) - index;
+    RingSpan<Pointer> span;
+    span.first = slots + index;
+    span.first_size = std::min(n, until_end);
+    span.second = slots;
+    span.second_size = n - span.first_size;
+    return span;
+  }
+
+  // Written by the producer, read by the consumer only on a cache miss.
+  struct alignas(kCacheLineSize) ProducerBlock {
+    std::atomic<std::uint64_t> head{0};  // next slot to write; published with release
+    std::uint64_t cached_tail = 0;       // producer's last view of consumer.tail
+    T* slots = nullptr;                  // read-only copy: the push path reads only this line
+    std::uint64_t mask = 0;              // read-only copy
+    // alignas pads the rest of the 128 bytes, so consumer state (next
+    // block) can never share this line or its adjacent-prefetch partner.
+  };
+  // Written by the consumer, read by the producer only on a cache miss.
+  struct alignas(kCacheLineSize) ConsumerBlock {
+    std::atomic<std::uint64_t> tail{0};  // next slot to read; released with release
+    std::uint64_t cached_head = 0;       // consumer's last view of producer.head
+    T* slots = nullptr;                  // read-only copy: the pop path reads only this line
+    std::uint64_t mask = 0;              // read-only copy
+  };
+  static_assert(sizeof(ProducerBlock) == kCacheLineSize && alignof(ProducerBlock) == kCacheLineSize);
+  static_assert(sizeof(ConsumerBlock) == kCacheLineSize && alignof(ConsumerBlock) == kCacheLineSize);
+  static_assert(std::atomic<std::uint64_t>::is_always_lock_free);
+
+  ProducerBlock producer_;
+  ConsumerBlock consumer_;
+  // Cold fields on their own line, after both hot blocks: only construction,
+  // destruction and capacity() read them. The hot paths use the copies in
+  // their own block.
+  alignas(kCacheLineSize) std::size_t capacity_;
+  T* slots_ = nullptr;
+};
+
+}  // namespace tickflow

@@ -1,0 +1,190 @@
+// Functional tests of SpscRing, single-threaded: every state and every edge
+// of the index arithmetic (empty, full, wrap-around, spans split at the end).
+#include "ringbuffers/spsc_ring.h"
+
+#include <gtest/gtest.h>
+
+#include <cstdint>
+#include <stdexcept>
+#include <vector>
+
+namespace tickflow {
+namespace {
+
+TEST(SpscRing, RejectsCapacityThatIsNotAPowerOfTwo) {
+  for (std::size_t bad : {0u, 1u, 3u, 6u, 1000u}) {
+    EXPECT_THROW(SpscRing<int>{bad}, std::invalid_argument) << bad;
+  }
+  EXPECT_EQ(SpscRing<int>{2}.capacity(), 2u);
+  EXPECT_EQ(SpscRing<int>{1024}.capacity(), 1024u);
+}
+
+TEST(SpscRing, EmptyRingYieldsNothing) {
+  SpscRing<std::uint64_t> ring(8);
+  std::uint64_t out = 42;
+  EXPECT_FALSE(ring.try_pop(out));
+  EXPECT_EQ(out, 42u);  // untouched
+  EXPECT_EQ(ring.front(), nullptr);
+  EXPECT_TRUE(ring.peek().empty());
+  EXPECT_EQ(ring.try_pop_n(&out, 1), 0u);
+  EXPECT_EQ(ring.consume([](std::uint64_t) { FAIL(); }), 0u);
+  EXPECT_EQ(ring.size_approx(), 0u);
+}
+
+TEST(SpscRing, FillsToExactCapacityThenRefuses) {
+  SpscRing<std::uint64_t> ring(8);
+  for (std::uint64_t i = 0; i < 8; ++i) ASSERT_TRUE(ring.try_push(i)) << i;
+  EXPECT_FALSE(ring.try_push(99));  // full: no slot is sacrificed, none is overwritten
+  EXPECT_EQ(ring.size_approx(), 8u);
+  EXPECT_TRUE(ring.try_claim(1).empty());
+  EXPECT_EQ(ring.try_push_n(std::vector<std::uint64_t>{1, 2}.data(), 2), 0u);
+
+  std::uint64_t out = 0;
+  ASSERT_TRUE(ring.try_pop(out));
+  EXPECT_EQ(out, 0u);
+  EXPECT_TRUE(ring.try_push(8));  // one slot freed, one accepted
+  EXPECT_FALSE(ring.try_push(9));
+  for (std::uint64_t want = 1; want <= 8; ++want) {
+    ASSERT_TRUE(ring.try_pop(out));
+    EXPECT_EQ(out, want);
+  }
+  EXPECT_FALSE(ring.try_pop(out));
+}
+
+TEST(SpscRing, KeepsFifoOrderAcrossManyWraps) {
+  SpscRing<std::uint64_t> ring(4);
+  std::uint64_t next_in = 0, next_out = 0;
+  // Varying fill levels so that head and tail meet every slot at every phase.
+  for (int round = 0; round < 1000; ++round) {
+    const int n = 1 + round % 4;
+    for (int i = 0; i < n; ++i) ASSERT_TRUE(ring.try_push(next_in++));
+    for (int i = 0; i < n; ++i) {
+      std::uint64_t out = 0;
+      ASSERT_TRUE(ring.try_pop(out));
+      ASSERT_EQ(out, next_out++);
+    }
+  }
+  EXPECT_EQ(next_out, next_in);
+}
+
+TEST(SpscRing, FrontAndPopReadInPlace) {
+  SpscRing<std::uint64_t> ring(4);
+  ASSERT_TRUE(ring.try_push(7));
+  ASSERT_TRUE(ring.try_push(8));
+  const std::uint64_t* p = ring.front();
+  ASSERT_NE(p, nullptr);
+  EXPECT_EQ(*p, 7u);
+  EXPECT_EQ(ring.front(), p);  // front() does not consume
+  ring.pop();
+  ASSERT_NE(ring.front(), nullptr);
+  EXPECT_EQ(*ring.front(), 8u);
+  ring.pop();
+  EXPECT_EQ(ring.front(), nullptr);
+}
+
+// Moves head and tail to `position` (both), leaving the ring empty.
+void advance_to(SpscRing<std::uint64_t>& ring, std::uint64_t position) {
+  for (std::uint64_t i = 0; i < position; ++i) {
+    ASSERT_TRUE(ring.try_push(i));
+    std::uint64_t out;
+    ASSERT_TRUE(ring.try_pop(out));
+  }
+}
+
+TEST(SpscRing, ClaimedSpanSplitsAtTheEndAndPublishesOnce) {
+  SpscRing<std::uint64_t> ring(8);
+  advance_to(ring, 6);  // next write goes to slot 6
+
+  auto span = ring.try_claim(5);
+  ASSERT_EQ(span.size(), 5u);
+  EXPECT_EQ(span.first_size, 2u);   // slots 6, 7
+  EXPECT_EQ(span.second_size, 3u);  // slots 0, 1, 2
+  for (std::size_t i = 0; i < span.size(); ++i) span[i] = 100 + i;
+  EXPECT_TRUE(ring.peek().empty()) << "claimed slots must stay invisible until publish";
+  ring.publish(5);
+
+  auto read = ring.peek();
+  ASSERT_EQ(read.size(), 5u);
+  EXPECT_EQ(read.first_size, 2u);
+  EXPECT_EQ(read.second_size, 3u);
+  std::vector<std::uint64_t> seen;
+  read.for_each([&](std::uint64_t v) { seen.push_back(v); });
+  EXPECT_EQ(seen, (std::vector<std::uint64_t>{100, 101, 102, 103, 104}));
+  ring.release(2);
+  auto rest = ring.peek();
+  ASSERT_EQ(rest.size(), 3u);
+  EXPECT_EQ(rest.first_size, 3u);  // now contiguous from slot 0
+  EXPECT_EQ(rest[0], 102u);
+  ring.release(3);
+  EXPECT_TRUE(ring.peek().empty());
+}
+
+TEST(SpscRing, ClaimIsCappedByFreeSpaceAndPartialPublishKeepsTheRest) {
+  SpscRing<std::uint64_t> ring(8);
+  for (std::uint64_t i = 0; i < 5; ++i) ASSERT_TRUE(ring.try_push(i));
+  auto span = ring.try_claim(32);
+  EXPECT_EQ(span.size(), 3u);
+  span[0] = 5;
+  span[1] = 6;
+  ring.publish(2);  // publish fewer than claimed
+  EXPECT_EQ(ring.size_approx(), 7u);
+  EXPECT_EQ(ring.try_claim(32).size(), 1u);  // the unpublished slot is claimable again
+  std::vector<std::uint64_t> out(8);
+  ASSERT_EQ(ring.try_pop_n(out.data(), out.size()), 7u);
+  for (std::uint64_t i = 0; i < 7; ++i) EXPECT_EQ(out[i], i);
+}
+
+TEST(SpscRing, PushNAndPopNCopyAcrossTheEnd) {
+  SpscRing<std::uint64_t> ring(8);
+  advance_to(ring, 5);
+  const std::vector<std::uint64_t> in = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10};
+  EXPECT_EQ(ring.try_push_n(in.data(), in.size()), 8u);  // only capacity fits
+  std::vector<std::uint64_t> out(3);
+  ASSERT_EQ(ring.try_pop_n(out.data(), 3), 3u);  // slots 5, 6, 7
+  EXPECT_EQ(out, (std::vector<std::uint64_t>{1, 2, 3}));
+  out.resize(10);
+  ASSERT_EQ(ring.try_pop_n(out.data(), 10), 5u);  // slots 0..4
+  EXPECT_EQ(std::vector<std::uint64_t>(out.begin(), out.begin() + 5), (std::vector<std::uint64_t>{4, 5, 6, 7, 8}));
+}
+
+TEST(SpscRing, ConsumeVisitsInOrderAndHonoursTheLimit) {
+  SpscRing<std::uint64_t> ring(16);
+  advance_to(ring, 12);
+  for (std::uint64_t i = 0; i < 10; ++i) ASSERT_TRUE(ring.try_push(i));
+  std::vector<std::uint64_t> seen;
+  EXPECT_EQ(ring.consume([&](std::uint64_t v) { seen.push_back(v); }, 6), 6u);
+  EXPECT_EQ(ring.consume([&](std::uint64_t v) { seen.push_back(v); }), 4u);
+  EXPECT_EQ(seen, (std::vector<std::uint64_t>{0, 1, 2, 3, 4, 5, 6, 7, 8, 9}));
+}
+
+struct alignas(64) Line {
+  std::uint64_t seq = 0;
+  std::uint64_t payload[7] = {};
+};
+
+TEST(SpscRing, CarriesWholeCacheLineItemsIntact) {
+  SpscRing<Line> ring(4);
+  for (std::uint64_t round = 0; round < 10; ++round) {
+    Line in;
+    in.seq = round;
+    for (std::uint64_t i = 0; i < 7; ++i) in.payload[i] = round * 100 + i;
+    ASSERT_TRUE(ring.try_push(in));
+    Line out;
+    ASSERT_TRUE(ring.try_pop(out));
+    EXPECT_EQ(out.seq, round);
+    for (std::uint64_t i = 0; i < 7; ++i) EXPECT_EQ(out.payload[i], round * 100 + i);
+  }
+}
+
+TEST(SpscRing, SlotsAreCacheLineAlignedAndStateBlocksSeparate) {
+  SpscRing<Line> ring(8);
+  auto span = ring.try_claim(1);
+  EXPECT_EQ(reinterpret_cast<std::uintptr_t>(span.first) % kCacheLineSize, 0u);
+  // Two 128-byte hot blocks and one cold line: the object never shares a
+  // hot line with a neighbour.
+  EXPECT_EQ(sizeof(SpscRing<Line>), 3 * kCacheLineSize);
+  EXPECT_EQ(alignof(SpscRing<Line>), kCacheLineSize);
+}
+
+}  // namespace
+}  // namespace tickflow
