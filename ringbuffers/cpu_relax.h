@@ -6,7 +6,8 @@
 // core from speculating a flood of loads down the loop (and paying a memory-order
 // machine clear when the awaited line changes), and it yields execution slots
 // to the sibling hyper-thread. On Skylake and later one PAUSE is ~140 cycles,
-// so spin counts in wait strategies are counts of PAUSEs, not of cycles.
+// so spin counts in wait strategies are counts of PAUSEs, not of cycles
+// (and PAUSE length varies by CPU model: measure, as bench/ does).
 #pragma once
 
 #if defined(__x86_64__) || defined(__i386__)
@@ -23,6 +24,18 @@ inline void cpu_relax() noexcept {
 #else
   asm volatile("" ::: "memory");
 #endif
+}
+
+// Pauses between two polls of a shared index in spin loops. Polling faster
+// than a cache line can cross cores buys no latency (the data cannot arrive
+// sooner) but steals the producer's line on every poll, which serialises the
+// producer's stores behind one cross-core round trip each. Four PAUSEs are
+// ~90 ns on the 2-vCPU Xeon this was measured on (~23 ns per PAUSE), about
+// one cross-core transfer; bench/README.md shows the throughput either way.
+inline constexpr unsigned kPausesPerPoll = 4;
+
+inline void spin_pause(unsigned pauses = kPausesPerPoll) noexcept {
+  for (unsigned i = 0; i < pauses; ++i) cpu_relax();
 }
 
 }  // namespace tickflow

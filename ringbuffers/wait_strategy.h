@@ -4,7 +4,7 @@
 // per thread at run time, as in Aeron's idle strategies and the Disruptor's
 // wait strategies.
 //
-//   kBusySpin   PAUSE in a loop. Lowest latency; burns its core. Only for a
+//   kBusySpin   PAUSE in a loop, polling every kPausesPerPoll PAUSEs (cpu_relax.h). Lowest latency; burns its core. Only for a
 //               thread pinned to an isolated core of its own.
 //   kSpinYield  Spin `spin_iterations` PAUSEs, then sched_yield() in a loop.
 //               Gives the core away to runnable threads, but still shows as
@@ -69,10 +69,10 @@ struct WaitStrategy {
     switch (kind) {
       case WaitKind::kBusySpin:
         for (std::uint32_t i = 1;; ++i) {
-          cpu_relax();
+          spin_pause();
           if (ready()) return true;
-          // Reading the clock costs ~20 ns; do it every 1024 spins.
-          if ((i & 1023) == 0 && Clock::now() >= deadline) return false;
+          // Reading the clock costs ~20 ns; do it every 256 polls.
+          if ((i & 255) == 0 && Clock::now() >= deadline) return false;
         }
       case WaitKind::kSpinYield:
         if (spin(ready)) return true;
@@ -108,8 +108,8 @@ struct WaitStrategy {
  private:
   template <typename Ready>
   bool spin(Ready& ready) const noexcept {
-    for (std::uint32_t i = 0; i < spin_iterations; ++i) {
-      cpu_relax();
+    for (std::uint32_t i = 0; i < spin_iterations; i += kPausesPerPoll) {
+      spin_pause();
       if (ready()) return true;
     }
     return false;
