@@ -8,7 +8,8 @@
 //   BM_BoostSpsc_RoundTrip<T>       the same over two boost queues
 //
 // Throughput runs take the consumer's poll interval as an argument
-// (poll_pauses): 4 PAUSEs, the product's spin loop, and 1, the tightest poll.
+// (poll_pauses): kPausesPerPoll (8), the product's spin loop, and 1, the
+// tightest poll.
 // T is Item8 (one uint64) or Item64 (one cache line, the size of a FeedEvent).
 // The benchmark thread produces (or pings) on CPU A, a worker consumes (or
 // echoes) on CPU B. Each run checks that every item arrived, in order, before
@@ -37,7 +38,7 @@ struct alignas(64) Item64 {
 static_assert(sizeof(Item8) == 8 && sizeof(Item64) == 64);
 
 constexpr std::size_t kCapacity = 1 << 16;  // both queues: 64 Ki slots
-constexpr std::uint64_t kItemsPerIteration = 1 << 20;
+constexpr std::uint64_t kItemsPerIteration = 1 << 21;
 constexpr std::size_t kBatch = 32;
 
 // ---- adapters: one interface over both queues --------------------------------
@@ -47,6 +48,7 @@ struct OurRing {
   SpscRing<T> q{kCapacity};
   bool push(const T& v) noexcept { return q.try_push(v); }
   bool pop(T& v) noexcept { return q.try_pop(v); }
+  bool drained() const noexcept { return q.empty_approx(); }  // everything pushed has been popped
 };
 
 template <typename T>
@@ -54,50 +56,50 @@ struct BoostRing {
   boost::lockfree::spsc_queue<T> q{kCapacity};
   bool push(const T& v) noexcept { return q.push(v); }
   bool pop(T& v) noexcept { return q.pop(v); }
+  bool drained() const noexcept { return q.write_available() == kCapacity; }
 };
 
 // ---- throughput --------------------------------------------------------------
 
-// The consumer side of a throughput run, on its own pinned thread. It
-// publishes how many items it has taken only when it finds the queue empty,
-// so the counter costs nothing while items flow.
-struct ConsumerStats {
-  alignas(kCacheLineSize) std::atomic<std::uint64_t> consumed{0};
-  std::atomic<bool> out_of_order{false};
-  alignas(kCacheLineSize) std::atomic<bool> stop{false};
-};
-
+// The consumer side of a throughput run runs on its own pinned thread and
+// shares nothing with the producer but the queue: the producer learns that an
+// iteration is complete by seeing the queue drained, and the consumer's
+// count and order check are read once, after it has stopped.
 template <typename Queue, typename T, bool kBatched>
 void run_throughput(benchmark::State& state) {
   // How long the consumer pauses after finding the queue empty (the same
-  // for every queue): 4 is the product's spin poll interval (cpu_relax.h),
-  // 1 the tightest possible poll.
+  // for every queue): kPausesPerPoll is the product's spin poll interval
+  // (cpu_relax.h), 1 the tightest poll.
   const auto poll_pauses = static_cast<unsigned>(state.range(0));
   Queue queue;
-  ConsumerStats stats;
-  std::thread consumer([&] {
+  SharedFlag stop;
+  std::uint64_t consumed = 0;
+  bool ordered = true;
+  // Captures by value what it reads in its loop: a reference would point
+  // into the producer's stack frame, next to the item it is pushing.
+  std::thread consumer([&queue, &stop, &consumed, &ordered, poll_pauses] {
     pin_role(1);
     std::uint64_t expected = 0;
-    bool ordered = true;
-    while (!stats.stop.load(std::memory_order_relaxed)) {
+    bool in_order = true;
+    while (!stop.value.load(std::memory_order_relaxed)) {
       if constexpr (kBatched) {
         const auto span = queue.q.peek(kBatch);
         if (!span.empty()) {
-          span.for_each([&](const T& v) { ordered &= v.seq == expected++; });
+          span.for_each([&](const T& v) { in_order &= v.seq == expected++; });
           queue.q.release(span.size());
           continue;
         }
       } else {
         T v;
         if (queue.pop(v)) {
-          ordered &= v.seq == expected++;
+          in_order &= v.seq == expected++;
           continue;
         }
       }
-      stats.consumed.store(expected, std::memory_order_release);
-      if (!ordered) stats.out_of_order.store(true, std::memory_order_relaxed);
       spin_pause(poll_pauses);
     }
+    consumed = expected;
+    ordered = in_order;
   });
 
   ScopedPin pin(0);
@@ -120,12 +122,12 @@ void run_throughput(benchmark::State& state) {
     }
     // The iteration ends when the consumer has everything, not when the
     // producer is done writing.
-    while (stats.consumed.load(std::memory_order_acquire) < end) cpu_relax();
+    while (!queue.drained()) spin_pause();
   }
-  stats.stop.store(true);
+  stop.value.store(true);
   consumer.join();
 
-  if (stats.out_of_order.load() || stats.consumed.load() != seq) {
+  if (!ordered || consumed != seq) {
     state.SkipWithError("items lost or reordered");
     return;
   }
@@ -151,11 +153,11 @@ void BM_BoostSpsc_Throughput(benchmark::State& state) {
 template <typename Queue, typename T>
 void run_round_trip(benchmark::State& state) {
   Queue ping, pong;
-  std::atomic<bool> stop{false};
+  SharedFlag stop;
   std::thread echo([&] {
     pin_role(1);
     T v;
-    while (!stop.load(std::memory_order_relaxed)) {
+    while (!stop.value.load(std::memory_order_relaxed)) {
       if (ping.pop(v)) {
         while (!pong.push(v)) cpu_relax();
       } else {
@@ -180,7 +182,7 @@ void run_round_trip(benchmark::State& state) {
     histogram.record(t1 - t0);
     ok &= back.seq == seq++;
   }
-  stop.store(true);
+  stop.value.store(true);
   echo.join();
   if (!ok) {
     state.SkipWithError("round trip returned the wrong item");
@@ -207,7 +209,7 @@ void BM_BoostSpsc_RoundTrip(benchmark::State& state) {
 // Median of 5 repetitions; wall time, since two threads do the work.
 #define TICKFLOW_RING_BENCH(fn, T) \
   BENCHMARK_TEMPLATE(fn, T)->UseRealTime()->Repetitions(5)->ReportAggregatesOnly(true)->MinTime(0.2)
-#define TICKFLOW_RING_THROUGHPUT(fn, T) TICKFLOW_RING_BENCH(fn, T)->ArgName("poll_pauses")->Arg(4)->Arg(1)
+#define TICKFLOW_RING_THROUGHPUT(fn, T) TICKFLOW_RING_BENCH(fn, T)->ArgName("poll_pauses")->Arg(kPausesPerPoll)->Arg(1)
 
 TICKFLOW_RING_THROUGHPUT(BM_SpscRing_Throughput, Item8);
 TICKFLOW_RING_THROUGHPUT(BM_SpscRing_BatchThroughput, Item8);

@@ -29,10 +29,12 @@ inline void cpu_relax() noexcept {
 // Pauses between two polls of a shared index in spin loops. Polling faster
 // than a cache line can cross cores buys no latency (the data cannot arrive
 // sooner) but steals the producer's line on every poll, which serialises the
-// producer's stores behind one cross-core round trip each. Four PAUSEs are
-// ~90 ns on the 2-vCPU Xeon this was measured on (~23 ns per PAUSE), about
-// one cross-core transfer; bench/README.md shows the throughput either way.
-inline constexpr unsigned kPausesPerPoll = 4;
+// producer's stores behind one cross-core round trip each ("lockstep").
+// Eight PAUSEs are ~185 ns on the 2-vCPU Xeon this was measured on (~23 ns
+// per PAUSE), about two cross-core transfers: long enough for the producer to
+// publish a few items per poll, short next to a ~1 us ring round trip.
+// bench/README.md shows throughput with this interval and with 1 PAUSE.
+inline constexpr unsigned kPausesPerPoll = 8;
 
 inline void spin_pause(unsigned pauses = kPausesPerPoll) noexcept {
   for (unsigned i = 0; i < pauses; ++i) cpu_relax();

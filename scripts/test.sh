@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# scripts/test.sh: install what is missing, build, and run every test.
+#
+#   1. release preset: build everything (tickflow, tests, tickflow_bench), run the tests;
+#   2. asan preset (AddressSanitizer + UBSan): build the tests, run them again.
+#
+# The ThreadSanitizer run of the lock-free code is a separate stage of
+# .ci/run (scripts/tsan.sh). Set TICKFLOW_WERROR=ON to make warnings errors
+# (CI does). Prints the time each stage took; exits non-zero on any failure.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+
+stage() {
+  local name=$1
+  shift
+  local t0=$SECONDS
+  echo "==> $name"
+  "$@"
+  echo "<== $name: $((SECONDS - t0)) s"
+}
+
+stage "setup" "$root/scripts/setup.sh"
+for preset in release asan; do
+  stage "configure $preset" cmake --preset "$preset" -DTICKFLOW_WERROR="${TICKFLOW_WERROR:-OFF}" >/dev/null
+  stage "build $preset" cmake --build --preset "$preset" -j2
+  stage "test $preset" ctest --preset "$preset"
+done
+echo "all tests passed"
