@@ -116,8 +116,10 @@ void run_throughput(benchmark::State& state) {
       } else {
         T v;
         v.seq = seq;
-        if (queue.push(v)) ++seq;
-        else cpu_relax();
+        if (queue.push(v))
+          ++seq;
+        else
+          cpu_relax();
       }
     }
     // The iteration ends when the consumer has everything, not when the

@@ -20,7 +20,7 @@ namespace tickflow {
 
 class LatencyHistogram {
  public:
-  static constexpr int kSubBucketBits = 6;                   // 64 buckets per power of two
+  static constexpr int kSubBucketBits = 6;                            // 64 buckets per power of two
   static constexpr std::uint64_t kExactBelow = 2u << kSubBucketBits;  // 128
   static constexpr std::size_t kBuckets = kExactBelow + (64 - (kSubBucketBits + 1)) * (1u << kSubBucketBits);
 
@@ -69,8 +69,8 @@ class LatencyHistogram {
   // Bucket geometry, public for tests.
   static constexpr std::size_t index_of(std::uint64_t v) noexcept {
     if (v < kExactBelow) return static_cast<std::size_t>(v);
-    const int exponent = 63 - std::countl_zero(v);       // >= 7
-    const int shift = exponent - kSubBucketBits;         // keeps the top 7 bits: [64, 128)
+    const int exponent = 63 - std::countl_zero(v);  // >= 7
+    const int shift = exponent - kSubBucketBits;    // keeps the top 7 bits: [64, 128)
     const auto mantissa = static_cast<std::size_t>(v >> shift);
     return kExactBelow + static_cast<std::size_t>(exponent - (kSubBucketBits + 1)) * (1u << kSubBucketBits) +
            (mantissa - (1u << kSubBucketBits));

@@ -20,7 +20,9 @@ bool contains_ignore_case(std::string_view haystack, std::string_view needle) {
   return it != haystack.end();
 }
 
-std::size_t count_char(std::string_view s, char c) { return static_cast<std::size_t>(std::count(s.begin(), s.end(), c)); }
+std::size_t count_char(std::string_view s, char c) {
+  return static_cast<std::size_t>(std::count(s.begin(), s.end(), c));
+}
 
 }  // namespace
 
@@ -43,7 +45,8 @@ MarketClass classify_market(std::string_view name, const std::unordered_map<std:
     return count_char(pair, '-') <= 1 ? MarketClass::kSpot : MarketClass::kPerp;
   }
   if (exchange == "COINBASE") return ends_with(pair, "-PERP-INTX") ? MarketClass::kPerp : MarketClass::kSpot;
-  if (exchange == "BITFINEX") return pair.find("F0:") != std::string_view::npos ? MarketClass::kPerp : MarketClass::kSpot;
+  if (exchange == "BITFINEX")
+    return pair.find("F0:") != std::string_view::npos ? MarketClass::kPerp : MarketClass::kSpot;
   if (exchange == "KRAKEN") {
     return starts_with(pair, "PI_") || starts_with(pair, "PF_") || starts_with(pair, "FI_") ? MarketClass::kPerp
                                                                                             : MarketClass::kSpot;

@@ -51,8 +51,8 @@ bool infer_base_quote(std::string_view pair, std::string& base, std::string& quo
   for (std::string_view prefix : {"PI_", "PF_", "FI_"}) {
     if (p.rfind(prefix, 0) == 0) p.erase(0, prefix.size());
   }
-  if (p.size() > 1 && p[0] == 'T' && std::isupper(static_cast<unsigned char>(p[1])) && p.find(':') == std::string::npos &&
-      p.size() == 7) {
+  if (p.size() > 1 && p[0] == 'T' && std::isupper(static_cast<unsigned char>(p[1])) &&
+      p.find(':') == std::string::npos && p.size() == 7) {
     p.erase(0, 1);  // Bitfinex "tBTCUSD"
   }
   for (std::string_view suffix : {"-SPOT", "-SWAP", "-PERP-INTX", "_PERP", "-PERPETUAL"}) {
@@ -82,7 +82,8 @@ bool infer_base_quote(std::string_view pair, std::string& base, std::string& quo
                                                                "GBP",   "JPY",  "BTC",  "XBT",  "ETH",  "BNB", "DAI"};
   std::string_view best;
   for (std::string_view q : kQuotes) {
-    if (p.size() >= q.size() + 3 && p.compare(p.size() - q.size(), q.size(), q) == 0 && q.size() > best.size()) best = q;
+    if (p.size() >= q.size() + 3 && p.compare(p.size() - q.size(), q.size(), q) == 0 && q.size() > best.size())
+      best = q;
   }
   if (best.empty()) return false;
   base = normalise_asset(p.substr(0, p.size() - best.size()));

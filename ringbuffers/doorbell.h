@@ -64,7 +64,8 @@ class Doorbell {
   // Producer side, after every publish (or once per published batch).
   void notify() noexcept {
     AsymmetricFence::light();
-    if (sleeping_.load(std::memory_order_relaxed) != 0) [[unlikely]] wake();
+    if (sleeping_.load(std::memory_order_relaxed) != 0) [[unlikely]]
+      wake();
   }
 
   // Consumer side. Sleeps until `ready()` is true or `deadline` passes, and

@@ -73,9 +73,7 @@ struct RingSpan {
 
   std::size_t size() const noexcept { return first_size + second_size; }
   bool empty() const noexcept { return size() == 0; }
-  auto& operator[](std::size_t i) const noexcept {
-    return i < first_size ? first[i] : second[i - first_size];
-  }
+  auto& operator[](std::size_t i) const noexcept { return i < first_size ? first[i] : second[i - first_size]; }
   template <typename F>
   void for_each(F&& f) const {
     for (std::size_t i = 0; i < first_size; ++i) f(first[i]);
@@ -113,7 +111,7 @@ class SpscRing {
     consumer_.mask = capacity_ - 1;
   }
 
-  ~SpscRing() { ::operator delete(slots_, storage_bytes(capacity_), std::align_val_t{kCacheLineSize}); }
+  ~SpscRing() { ::operator delete (slots_, storage_bytes(capacity_), std::align_val_t{kCacheLineSize}); }
 
   SpscRing(const SpscRing&) = delete;
   SpscRing& operator=(const SpscRing&) = delete;
@@ -241,8 +239,7 @@ class SpscRing {
  private:
   static std::size_t validated(std::size_t capacity) {
     if (capacity < 2 || (capacity & (capacity - 1)) != 0) {
-      throw std::invalid_argument("SpscRing capacity must be a power of two >= 2, got " +
-                                  std::to_string(capacity));
+      throw std::invalid_argument("SpscRing capacity must be a power of two >= 2, got " + std::to_string(capacity));
     }
     if (capacity > (std::size_t{1} << 40) / sizeof(T)) {
       throw std::invalid_argument("SpscRing capacity too large: " + std::to_string(capacity));
@@ -258,7 +255,7 @@ class SpscRing {
   }
 
   static T* allocate_slots(std::size_t capacity) {
-    void* raw = ::operator new(storage_bytes(capacity), std::align_val_t{kCacheLineSize});
+    void* raw = ::operator new (storage_bytes(capacity), std::align_val_t{kCacheLineSize});
     T* slots = static_cast<T*>(raw);
     for (std::size_t i = 0; i < capacity; ++i) ::new (static_cast<void*>(slots + i)) T();
     return slots;

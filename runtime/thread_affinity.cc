@@ -29,8 +29,6 @@ std::string pin_current_thread(int cpu) {
   return {};
 }
 
-void name_current_thread(const std::string& name) {
-  pthread_setname_np(pthread_self(), name.substr(0, 15).c_str());
-}
+void name_current_thread(const std::string& name) { pthread_setname_np(pthread_self(), name.substr(0, 15).c_str()); }
 
 }  // namespace tickflow

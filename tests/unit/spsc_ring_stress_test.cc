@@ -50,8 +50,10 @@ TEST(SpscRingStress, FiftyMillionItemsArriveInOrderIntactThroughEveryApi) {
     while (seq < kStressItems && !consumer_failed.load(std::memory_order_relaxed)) {
       const std::uint64_t r = rng.next();
       if ((r & 3) != 0) {
-        if (ring.try_push(make_item(seq))) ++seq;
-        else std::this_thread::yield();
+        if (ring.try_push(make_item(seq)))
+          ++seq;
+        else
+          std::this_thread::yield();
       } else {
         const std::size_t want = 1 + (r >> 8) % 64;
         auto span = ring.try_claim(want);
@@ -92,9 +94,7 @@ TEST(SpscRingStress, FiftyMillionItemsArriveInOrderIntactThroughEveryApi) {
           got = 1;
         }
         break;
-      case 2:
-        got = ring.consume(check, 1 + rng.next() % 96);
-        break;
+      case 2: got = ring.consume(check, 1 + rng.next() % 96); break;
       case 3:
         got = ring.try_pop_n(buffer.data(), 1 + rng.next() % 96);
         for (std::size_t i = 0; i < got; ++i) check(buffer[i]);
@@ -143,8 +143,7 @@ TEST(SpscRingStress, ParkedConsumerMissesNoWakeUpAcrossThousandsOfSleeps) {
 
   std::uint64_t expected = 0, mismatches = 0, timeouts = 0;
   while (expected < kBursts * kPerBurst) {
-    const bool ready =
-        park.wait_for([&] { return !ring.empty_approx(); }, std::chrono::seconds(10), &bell);
+    const bool ready = park.wait_for([&] { return !ring.empty_approx(); }, std::chrono::seconds(10), &bell);
     if (!ready) {
       ++timeouts;
       break;
