@@ -22,7 +22,7 @@ stage() {
 
 stage "setup" "$root/scripts/setup.sh"
 for preset in release asan; do
-  stage "configure $preset" cmake --preset "$preset" -DTICKFLOW_WERROR="${TICKFLOW_WERROR:-OFF}" >/dev/null
+  stage "configure $preset" cmake --preset "$preset" --log-level=WARNING -DTICKFLOW_WERROR="${TICKFLOW_WERROR:-OFF}"
   stage "build $preset" cmake --build --preset "$preset" -j2
   stage "test $preset" ctest --preset "$preset"
 done
