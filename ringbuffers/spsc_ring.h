@@ -95,9 +95,8 @@ class SpscRing {
   using ReadSpan = RingSpan<const T*>;
 
   // How far ahead of its writes the producer prefetches, in slots: ~2 KiB.
-  // Measured on a 2-vCPU Xeon VM with 64-byte items, no prefetch gives
-  // ~11 M items/s (each store waits for the line to come back from the
-  // consumer's cache), 8 slots ahead ~50 M/s, 32 slots ahead ~150 M/s.
+  // In bench/ (64-byte items, consumer checking every item) single-item
+  // throughput went from ~1.1x boost::lockfree without it to 1.35-1.76x.
   static constexpr std::size_t kPrefetchBytes = 2048;
   static constexpr std::size_t kPrefetchSlots = sizeof(T) >= kPrefetchBytes ? 1 : kPrefetchBytes / sizeof(T);
 
