@@ -83,11 +83,13 @@ class TscClock {
   static std::uint64_t to_ns(std::uint64_t ticks) { return static_cast<std::uint64_t>(ticks * ns_per_tick()); }
 };
 
-inline void report_latency(benchmark::State& state, const LatencyHistogram& h) {
-  state.counters["p50_ns"] = static_cast<double>(h.percentile(0.50));
-  state.counters["p99_ns"] = static_cast<double>(h.percentile(0.99));
-  state.counters["p99.9_ns"] = static_cast<double>(h.percentile(0.999));
-  state.counters["max_ns"] = static_cast<double>(h.max());
+// `ns_per_unit` converts the histogram's unit to ns (TscClock::ns_per_tick()
+// for a histogram of TSC ticks; 1 for one already in ns).
+inline void report_latency(benchmark::State& state, const LatencyHistogram& h, double ns_per_unit = 1.0) {
+  state.counters["p50_ns"] = static_cast<double>(h.percentile(0.50)) * ns_per_unit;
+  state.counters["p99_ns"] = static_cast<double>(h.percentile(0.99)) * ns_per_unit;
+  state.counters["p99.9_ns"] = static_cast<double>(h.percentile(0.999)) * ns_per_unit;
+  state.counters["max_ns"] = static_cast<double>(h.max()) * ns_per_unit;
 }
 
 }  // namespace tickflow::bench

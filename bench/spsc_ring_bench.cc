@@ -190,12 +190,7 @@ void run_round_trip(benchmark::State& state) {
     state.SkipWithError("round trip returned the wrong item");
     return;
   }
-  // Convert the tick histogram to ns by scaling each reported figure.
-  const double k = TscClock::ns_per_tick();
-  state.counters["p50_ns"] = histogram.percentile(0.50) * k;
-  state.counters["p99_ns"] = histogram.percentile(0.99) * k;
-  state.counters["p99.9_ns"] = histogram.percentile(0.999) * k;
-  state.counters["max_ns"] = histogram.max() * k;
+  report_latency(state, histogram, TscClock::ns_per_tick());  // recorded in TSC ticks
   state.SetItemsProcessed(static_cast<std::int64_t>(seq));
 }
 

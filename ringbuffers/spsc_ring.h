@@ -20,11 +20,12 @@
 //  * The batch API lets a side claim or read a span of slots and publish it
 //    with one store: one release per batch instead of per item, which is what
 //    the aggregator does when it drains a burst (Disruptor-style batching).
-//  * The producer prefetches for ownership (PREFETCHW) the slot ~2 KiB ahead
-//    of the one it writes. Without it, a consumer that keeps up turns every
-//    push of a cache-line-sized item into a stall on a line held by the
-//    consumer, and single-item throughput of 64-byte events collapses to
-//    that of one cross-core round trip per item.
+//  * The producer prefetches the slot ~2 KiB ahead of the one it writes
+//    (__builtin_prefetch with rw=1: PREFETCHW where the target has PRFCHW,
+//    a plain PREFETCHT0 under -march=x86-64-v3, which is what was measured),
+//    so that a store does not wait for a line still held by the consumer.
+//    It helps only while the producer runs ahead; see bench/README.md for
+//    what it does and does not buy in lockstep.
 //  * All slots are value-initialised at construction, which also faults in
 //    every page up front: nothing is allocated, and no page fault is taken,
 //    after construction.

@@ -4,8 +4,8 @@
 // per thread at run time, as in Aeron's idle strategies and the Disruptor's
 // wait strategies.
 //
-//   kBusySpin   PAUSE in a loop, polling every kPausesPerPoll PAUSEs (cpu_relax.h). Lowest latency; burns its core.
-//   Only for a
+//   kBusySpin   PAUSE in a loop, polling every kPausesPerPoll PAUSEs
+//               (cpu_relax.h). Lowest latency; burns its core. Only for a
 //               thread pinned to an isolated core of its own.
 //   kSpinYield  Spin `spin_iterations` PAUSEs, then sched_yield() in a loop.
 //               Gives the core away to runnable threads, but still shows as
