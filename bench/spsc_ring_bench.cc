@@ -7,8 +7,9 @@
 //   BM_SpscRing_RoundTrip<T>        ping-pong over two rings; ns per round trip
 //   BM_BoostSpsc_RoundTrip<T>       the same over two boost queues
 //
-// Throughput runs take the consumer's poll interval as an argument
-// (poll_pauses): kPausesPerPoll (8), the product's spin loop, and 1, the
+// Throughput runs take the poll interval as an argument (poll_pauses): how
+// long the consumer pauses after finding the queue empty, and the producer
+// after finding it full. kPausesPerPoll (8) is the product's spin loop, 1 the
 // tightest poll.
 // T is Item8 (one uint64) or Item64 (one cache line, the size of a FeedEvent).
 // The benchmark thread produces (or pings) on CPU A, a worker consumes (or
@@ -67,9 +68,10 @@ struct BoostRing {
 // count and order check are read once, after it has stopped.
 template <typename Queue, typename T, bool kBatched>
 void run_throughput(benchmark::State& state) {
-  // How long the consumer pauses after finding the queue empty (the same
-  // for every queue): kPausesPerPoll is the product's spin poll interval
-  // (cpu_relax.h), 1 the tightest poll.
+  // How long the consumer pauses after finding the queue empty, and the
+  // producer after finding it full (the same for every queue):
+  // kPausesPerPoll is the product's spin poll interval (cpu_relax.h), 1 the
+  // tightest poll.
   const auto poll_pauses = static_cast<unsigned>(state.range(0));
   Queue queue;
   SharedFlag stop;
@@ -112,14 +114,14 @@ void run_throughput(benchmark::State& state) {
         for (std::size_t i = 0; i < span.size(); ++i) span[i].seq = seq + i;
         queue.q.publish(span.size());
         seq += span.size();
-        if (span.empty()) cpu_relax();
+        if (span.empty()) spin_pause(poll_pauses);
       } else {
         T v;
         v.seq = seq;
         if (queue.push(v))
           ++seq;
         else
-          cpu_relax();
+          spin_pause(poll_pauses);
       }
     }
     // The iteration ends when the consumer has everything, not when the
