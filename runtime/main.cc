@@ -6,12 +6,14 @@
 #include <CLI/CLI.hpp>
 
 #include <cstdio>
+#include <cstdlib>
 #include <iostream>
 #include <string>
 #include <vector>
 
 #include "pipeline/market_registry.h"
 #include "ringbuffers/asymmetric_fence.h"
+#include "runtime/replay.h"
 #include "runtime/thread_affinity.h"
 
 #ifndef TICKFLOW_VERSION
@@ -63,6 +65,7 @@ int main(int argc, char** argv) {
       "Examples:\n"
       "  tickflow classify BINANCE:btcusdt BINANCE_FUTURES:btcusdt OKEX:BTC-USDT-SWAP\n"
       "  tickflow host\n"
+      "  tickflow replay --trades-out - BINANCE=spot_btcusdt.gz BINANCE_FUTURES=usdm_btcusdt.gz\n"
       "Docs: README.md (quick start), ../shared/docs/architecture.md (design).");
 
   std::vector<std::string> names;
@@ -72,7 +75,53 @@ int main(int argc, char** argv) {
 
   auto* host = app.add_subcommand("host", "Show what this host offers the pipeline: CPUs, wake-up mechanism");
 
+  tickflow::ReplayOptions replay_options;
+  std::vector<std::string> captures;
+  std::string speed = "max";
+  auto* replay = app.add_subcommand("replay", "Parse recorded captures into normalized trades and quotes (CSV)");
+  replay
+      ->add_option("captures", captures,
+                   "Capture files (plain or .gz), each as EXCHANGE=PATH or PATH. A bare PATH takes its exchange\n"
+                   "from a cryptofeed file name (BINANCE_FUTURES.ws.1.0.gz), a tickflow recording's name\n"
+                   "(OKX-20240808-13.log) or the frames; Binance spot and futures frames look alike, so\n"
+                   "Binance files need EXCHANGE=PATH. Several files are merged by receive time.")
+      ->required();
+  replay
+      ->add_option("--trades-out", replay_options.trades_out,
+                   "Write trades as CSV to FILE ('-' = stdout): "
+                   "market,exchange_ts_ns,receive_ts_ns,trade_id,price,qty,side,liquidation")
+      ->option_text("FILE|-");
+  replay
+      ->add_option("--quotes-out", replay_options.quotes_out,
+                   "Write quotes as CSV to FILE ('-' = stdout): "
+                   "market,exchange_ts_ns,receive_ts_ns,bid_price,bid_qty,ask_price,ask_qty")
+      ->option_text("FILE|-");
+  replay->add_option("--speed", speed, "'max' (default): as fast as possible; N: pace frames at N x real time")
+      ->option_text("max|N");
+  replay->add_flag("--quiet", replay_options.quiet, "No progress lines on stderr (the summary is still printed)");
+  replay->footer(
+      "Examples:\n"
+      "  tickflow replay --trades-out - BINANCE=spot_btcusdt.gz BINANCE_FUTURES=usdm_btcusdt.gz\n"
+      "  tickflow replay --trades-out trades.csv --quotes-out quotes.csv BINANCE_FUTURES=cm_btcusd_perp.gz\n"
+      "  tickflow replay --speed 10 --trades-out - OKX.ws.1.0.gz\n"
+      "Exchanges: BINANCE, BINANCE_FUTURES (USD-M and COIN-M), BINANCE_DELIVERY, BYBIT, BYBIT_SPOT, OKX,\n"
+      "COINBASE, KRAKEN, KRAKEN_FUTURES, BITMEX, BITFINEX, DERIBIT, HUOBI, HUOBI_SWAP.\n"
+      "A per-exchange summary (frames, trades, quotes, skipped by kind, errors by reason) goes to stderr.");
+
   CLI11_PARSE(app, argc, argv);
+
+  if (*replay) {
+    for (const auto& c : captures) replay_options.captures.push_back(tickflow::parse_capture_argument(c));
+    if (speed != "max") {
+      char* end = nullptr;
+      replay_options.speed = std::strtod(speed.c_str(), &end);
+      if (end == speed.c_str() || *end != '\0' || !(replay_options.speed > 0)) {
+        std::fprintf(stderr, "tickflow replay: --speed must be 'max' or a positive number, got '%s'\n", speed.c_str());
+        return 2;
+      }
+    }
+    return tickflow::run_replay(replay_options);
+  }
 
   if (*classify) return run_classify(names);
   if (*host) return run_host_info();

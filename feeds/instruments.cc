@@ -1,0 +1,46 @@
+#include "feeds/instruments.h"
+
+#include <array>
+
+namespace tickflow {
+namespace {
+
+using K = InstrumentKind;
+
+// Sources: Binance dapi/v1/exchangeInfo `contractSize`; OKX public/instruments
+// `ctVal`. Dated contracts are those in the bundled cryptofeed captures.
+constexpr std::array kInstruments{
+    // Binance COIN-M: q is contracts of a fixed USD value.
+    InstrumentSpec{"BINANCE_FUTURES", "btcusd_perp", K::kInverse, 100, "BTC", "USD"},
+    InstrumentSpec{"BINANCE_FUTURES", "btcusd_211231", K::kInverse, 100, "BTC", "USD"},
+    InstrumentSpec{"BINANCE_FUTURES", "ethusd_perp", K::kInverse, 10, "ETH", "USD"},
+    InstrumentSpec{"BINANCE_FUTURES", "ethusd_210924", K::kInverse, 10, "ETH", "USD"},
+    InstrumentSpec{"BINANCE_FUTURES", "bchusd_perp", K::kInverse, 10, "BCH", "USD"},
+    InstrumentSpec{"BINANCE_FUTURES", "eosusd_perp", K::kInverse, 10, "EOS", "USD"},
+    InstrumentSpec{"BINANCE_FUTURES", "etcusd_perp", K::kInverse, 10, "ETC", "USD"},
+    InstrumentSpec{"BINANCE_FUTURES", "linkusd_perp", K::kInverse, 10, "LINK", "USD"},
+    InstrumentSpec{"BINANCE_FUTURES", "xrpusd_perp", K::kInverse, 10, "XRP", "USD"},
+    InstrumentSpec{"BINANCE_FUTURES", "trxusd_perp", K::kInverse, 10, "TRX", "USD"},
+    InstrumentSpec{"BINANCE_FUTURES", "solusd_perp", K::kInverse, 10, "SOL", "USD"},
+    // OKX swaps and futures: sz is contracts of ctVal.
+    InstrumentSpec{"OKEX", "BTC-USDT-SWAP", K::kLinear, 0.01, "BTC", "USDT"},
+    InstrumentSpec{"OKEX", "ETH-USDT-SWAP", K::kLinear, 0.1, "ETH", "USDT"},
+    InstrumentSpec{"OKEX", "SOL-USDT-SWAP", K::kLinear, 1, "SOL", "USDT"},
+    InstrumentSpec{"OKEX", "BTC-USD-SWAP", K::kInverse, 100, "BTC", "USD"},
+    InstrumentSpec{"OKEX", "ETH-USD-SWAP", K::kInverse, 10, "ETH", "USD"},
+    InstrumentSpec{"OKEX", "UNI-USD-SWAP", K::kInverse, 10, "UNI", "USD"},
+    InstrumentSpec{"OKEX", "BTC-USD-220527", K::kInverse, 100, "BTC", "USD"},
+};
+
+}  // namespace
+
+std::span<const InstrumentSpec> shipped_instruments() noexcept { return kInstruments; }
+
+const InstrumentSpec* find_shipped_instrument(std::string_view exchange, std::string_view pair) noexcept {
+  for (const auto& spec : kInstruments) {
+    if (spec.exchange == exchange && spec.pair == pair) return &spec;
+  }
+  return nullptr;
+}
+
+}  // namespace tickflow

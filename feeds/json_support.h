@@ -1,0 +1,112 @@
+// feeds/json_support.h (internal to feeds/: parsers' .cc files only)
+//
+// What every simdjson-based parser shares: the per-thread On-Demand parser,
+// the mapping from simdjson errors to ParseError, number fields that arrive
+// as JSON strings on some venues and as numbers on others, time units, side
+// words, and the 64-bit hash for non-numeric trade ids.
+#pragma once
+
+#include <simdjson.h>
+
+#include <cmath>
+#include <cstdint>
+#include <string_view>
+
+#include "feeds/parse_stats.h"
+#include "pipeline/events.h"
+
+namespace tickflow {
+
+namespace ondemand = simdjson::ondemand;
+
+// The calling thread's On-Demand parser, able to take documents of at least
+// `max_frame_bytes`. Sized once per thread (the largest size asked for); a
+// later call with a smaller size returns it unchanged.
+ondemand::parser& thread_json_parser(std::size_t max_frame_bytes);
+
+// Errors as values: how a simdjson error is counted.
+constexpr ParseError to_parse_error(simdjson::error_code error) noexcept {
+  switch (error) {
+    case simdjson::INCORRECT_TYPE:
+    case simdjson::NUMBER_ERROR:
+    case simdjson::NUMBER_OUT_OF_RANGE: return ParseError::kBadType;
+    case simdjson::NO_SUCH_FIELD:
+    case simdjson::OUT_OF_BOUNDS:
+    case simdjson::INDEX_OUT_OF_BOUNDS: return ParseError::kMissingField;
+    default:
+      return ParseError::kTruncated;  // TAPE_ERROR, UNCLOSED_STRING, UTF8_ERROR, EMPTY, INCOMPLETE_ARRAY_OR_OBJECT, ...
+  }
+}
+
+// A number field that some venues send as "63247.5" and others as 63247.5.
+inline simdjson::error_code number_or_string(ondemand::value value, double& out) noexcept {
+  ondemand::json_type type;
+  if (auto error = value.type().get(type)) return error;
+  if (type == ondemand::json_type::string) return value.get_double_in_string().get(out);
+  if (type == ondemand::json_type::number) return value.get_double().get(out);
+  return simdjson::INCORRECT_TYPE;
+}
+inline simdjson::error_code number_or_string(simdjson::simdjson_result<ondemand::value> field, double& out) noexcept {
+  ondemand::value value;
+  if (auto error = std::move(field).get(value)) return error;
+  return number_or_string(value, out);
+}
+
+// Integer (ids, ms timestamps) as a number or a numeric string.
+inline simdjson::error_code uint_or_string(simdjson::simdjson_result<ondemand::value> field,
+                                           std::uint64_t& out) noexcept {
+  ondemand::value value;
+  if (auto error = std::move(field).get(value)) return error;
+  ondemand::json_type type;
+  if (auto error = value.type().get(type)) return error;
+  if (type == ondemand::json_type::string) return value.get_uint64_in_string().get(out);
+  if (type == ondemand::json_type::number) return value.get_uint64().get(out);
+  return simdjson::INCORRECT_TYPE;
+}
+
+// Prices and base quantities must be finite and positive. 1e15 bounds both:
+// no real price or size comes near it, and anything above is a corrupt field.
+constexpr bool valid_price(double v) noexcept { return v > 0 && v < 1e15; }
+constexpr bool valid_qty(double v) noexcept { return v > 0 && v < 1e15; }
+
+// Exchange timestamps: ms since epoch -> ns, rejecting values that cannot be
+// a time between 2000 and 2100 (a corrupt field, or seconds/us confusion).
+constexpr bool ms_to_ns(std::int64_t ms, std::int64_t& ns) noexcept {
+  constexpr std::int64_t kMin = 946684800000;   // 2000-01-01
+  constexpr std::int64_t kMax = 4102444800000;  // 2100-01-01
+  if (ms < kMin || ms > kMax) return false;
+  ns = ms * 1'000'000;
+  return true;
+}
+
+// "buy"/"Buy"/"BUY"/"b" and "sell"/"Sell"/"SELL"/"s", by first letter.
+constexpr bool parse_side(std::string_view word, Side& side) noexcept {
+  if (word.empty()) return false;
+  switch (word[0]) {
+    case 'b':
+    case 'B': side = Side::kBuy; return true;
+    case 's':
+    case 'S': side = Side::kSell; return true;
+    default: return false;
+  }
+}
+constexpr Side opposite(Side side) noexcept { return side == Side::kBuy ? Side::kSell : Side::kBuy; }
+
+// 64-bit hash of a non-numeric trade id (UUIDs): FNV-1a, then a murmur3
+// finalizer so that similar ids spread over all 64 bits. Stable across runs
+// and builds, so recorded and replayed ids agree.
+constexpr std::uint64_t hash_trade_id(std::string_view id) noexcept {
+  std::uint64_t h = 0xcbf29ce484222325ull;
+  for (char c : id) {
+    h ^= static_cast<unsigned char>(c);
+    h *= 0x100000001b3ull;
+  }
+  h ^= h >> 33;
+  h *= 0xff51afd7ed558ccdull;
+  h ^= h >> 33;
+  h *= 0xc4ceb9fe1a85ec53ull;
+  h ^= h >> 33;
+  return h;
+}
+
+}  // namespace tickflow

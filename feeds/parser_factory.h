@@ -1,0 +1,31 @@
+// feeds/parser_factory.h
+//
+// make_parser(): the ExchangeParser for an exchange name as users write it
+// on the command line, in configs and in cryptofeed capture file names
+// ("BINANCE_FUTURES", "OKX", "HUOBI_SWAP"). Names follow cryptofeed where it
+// has one; the parser then names markets the aggr-server way
+// (BINANCE_DELIVERY -> BINANCE_FUTURES:..., OKX -> OKEX:..., see
+// ../shared/docs/exchanges.md).
+#pragma once
+
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "feeds/exchange_parser.h"
+
+namespace tickflow {
+
+// nullptr for a name no parser handles; known_exchanges() lists the names.
+std::unique_ptr<ExchangeParser> make_parser(std::string_view exchange, MarketRegistry& registry,
+                                            ParserOptions options = {});
+
+const std::vector<std::string>& known_exchanges();
+
+// Per-family constructors, one per parser .cc file. `exchange` is one of the
+// names that family accepts (see parser_factory.cc).
+std::unique_ptr<ExchangeParser> make_binance_parser(std::string_view exchange, MarketRegistry& registry,
+                                                    ParserOptions options);
+
+}  // namespace tickflow
