@@ -98,18 +98,23 @@ class BinanceParser final : public ExchangeParser {
     if (auto error = doc.get_object().get(root)) return fail(to_parse_error(error));
 
     // Combined streams (the hot path): "stream" comes first and names both
-    // the channel and the market, so the payload's "s" is never read.
-    std::string_view stream;
-    auto stream_error = root["stream"].get_string().get(stream);
+    // the channel and the market, so the payload's "s" is never read. The
+    // stream's raw bytes are compared with the last stream seen; on a match
+    // its route (channel kind and market) is reused without unescaping,
+    // splitting or looking anything up.
+    ondemand::raw_json_string stream_raw;
+    auto stream_error = root["stream"].get_raw_json_string().get(stream_raw);
     if (stream_error == simdjson::SUCCESS) {
-      const auto at = stream.find('@');
-      if (at == std::string_view::npos || at == 0) return fail(ParseError::kUnknownChannel);
-      const StreamKind kind = kind_of_stream(stream.substr(at + 1));
-      if (kind == StreamKind::kDepth) return skip(SkipKind::kBook);
-      if (kind == StreamKind::kOther) return skip(SkipKind::kOtherChannel);
+      const char* stream = stream_raw.raw();
+      if (!(route_.length > 0 && std::memcmp(stream, route_.stream, route_.length) == 0 &&
+            stream[route_.length] == '"')) {
+        if (!learn_route(stream)) return fail(ParseError::kUnknownChannel);
+      }
+      if (route_.kind == StreamKind::kDepth) return skip(SkipKind::kBook);
+      if (route_.kind == StreamKind::kOther) return skip(SkipKind::kOtherChannel);
       ondemand::object data;
       if (auto error = root["data"].get_object().get(data)) return fail(to_parse_error(error));
-      return parse_payload(kind, stream.substr(0, at), data, receive_ts_ns, out);
+      return parse_payload(route_.kind, route_.symbol(), data, receive_ts_ns, out);
     }
     if (stream_error != simdjson::NO_SUCH_FIELD) return fail(to_parse_error(stream_error));
 
@@ -132,6 +137,36 @@ class BinanceParser final : public ExchangeParser {
   }
 
  private:
+  // The last combined stream seen, e.g. "btcusdt@trade": its raw bytes, the
+  // channel kind and where the symbol ends.
+  struct Route {
+    static constexpr std::size_t kMaxStream = 63;  // memcmp may read this far past a shorter stream: inside the padding
+    char stream[kMaxStream + 1] = {};
+    std::size_t length = 0;  // 0: no route cached
+    std::size_t symbol_length = 0;
+    StreamKind kind = StreamKind::kOther;
+    std::string_view symbol() const noexcept { return {stream, symbol_length}; }
+  };
+
+  // Reads the stream name starting at `raw` (just after its opening quote)
+  // into route_. False if it has no '@' or is too long to cache.
+  bool learn_route(const char* raw) noexcept {
+    route_.length = 0;
+    std::size_t n = 0;
+    while (raw[n] != '"') {
+      if (raw[n] == '\\' || n == Route::kMaxStream) return false;  // stream names have no escapes
+      ++n;
+    }
+    const std::string_view stream(raw, n);
+    const auto at = stream.find('@');
+    if (at == std::string_view::npos || at == 0) return false;
+    std::memcpy(route_.stream, raw, n);
+    route_.symbol_length = at;
+    route_.kind = kind_of_stream(stream.substr(at + 1));
+    route_.length = n;
+    return true;
+  }
+
   // `symbol` is the stream's lower-case symbol, or empty for raw frames
   // (the payload's "s" names the market then).
   ParseOutcome parse_payload(StreamKind kind, std::string_view symbol, ondemand::object& data,
@@ -146,11 +181,24 @@ class BinanceParser final : public ExchangeParser {
   }
 
   const ResolvedMarket* resolve(std::string_view symbol) {
+    if (symbol.size() == last_symbol_.size() && last_market_ != nullptr &&
+        std::memcmp(symbol.data(), last_symbol_.data(), symbol.size()) == 0) [[likely]]
+      return last_market_;
     // Spot: base quantities. Futures: USD-M is base (linear, 1); COIN-M
     // needs the table, so its default is unknown.
-    if (venue_ == Venue::kSpot) return markets_.resolve(symbol, PairCase::kLower, InstrumentKind::kSpot, 1);
-    if (is_coin_margined(symbol)) return markets_.resolve(symbol, PairCase::kLower, InstrumentKind::kUnknown, 0);
-    return markets_.resolve(symbol, PairCase::kLower, InstrumentKind::kLinear, 1);
+    const ResolvedMarket* market;
+    if (venue_ == Venue::kSpot) {
+      market = markets_.resolve(symbol, PairCase::kLower, InstrumentKind::kSpot, 1);
+    } else if (is_coin_margined(symbol)) {
+      market = markets_.resolve(symbol, PairCase::kLower, InstrumentKind::kUnknown, 0);
+    } else {
+      market = markets_.resolve(symbol, PairCase::kLower, InstrumentKind::kLinear, 1);
+    }
+    if (market != nullptr) {
+      last_symbol_.assign(symbol);  // allocates only past the SSO size, once per new market
+      last_market_ = market;
+    }
+    return market;
   }
 
   // Contracts (or base) -> base units. False when the terms are unknown.
@@ -188,10 +236,10 @@ class BinanceParser final : public ExchangeParser {
     }
     if (venue_ == Venue::kFutures) {
       // "X" sits between q and m when present.
-      std::string_view x;
-      auto error = data["X"].get_string().get(x);
+      ondemand::raw_json_string x;
+      auto error = data["X"].get_raw_json_string().get(x);
       if (error == simdjson::SUCCESS) {
-        if (x != "MARKET" && x != "RPI") return skip(SkipKind::kFiltered);
+        if (!x.unsafe_is_equal("MARKET") && !x.unsafe_is_equal("RPI")) return skip(SkipKind::kFiltered);
       } else if (error != simdjson::NO_SUCH_FIELD) {
         return fail(to_parse_error(error));
       }
@@ -274,6 +322,9 @@ class BinanceParser final : public ExchangeParser {
 
   Venue venue_;
   ondemand::parser& json_;
+  Route route_;
+  std::string last_symbol_;  // the last market resolved, as the frame spelled it
+  const ResolvedMarket* last_market_ = nullptr;
 };
 
 }  // namespace

@@ -22,6 +22,8 @@ PACKAGES=(
   influxdb redis-server
   # profiling
   valgrind
+  # tests: independent reference figures for captures (tests/tools/*.py, stdlib only)
+  python3
 )
 
 missing=()

@@ -1,0 +1,315 @@
+// bench/parse_bench.cc: exchange parsers over real frames preloaded in memory.
+//
+//   BM_SimdjsonNaive_BinanceTrade  the baseline: the plainest On-Demand code
+//                                  reading T, t, p, q, m of a Binance futures
+//                                  combined-stream trade frame
+//   BM_Parse_BinanceTrade          the full path over the same frames: stream
+//                                  dispatch, market lookup, normalization,
+//                                  writing the event
+//   BM_Parse_BinanceMix            every frame of binance-20240808 (trades,
+//                                  depth, bookTicker, snapshots): frames/s
+//   BM_Parse_<EXCHANGE>            that exchange's trade frames from its
+//                                  capture (cryptofeed), ns per frame
+//   BM_Inflate_HUOBI               HTX's gzip inflation alone, per frame
+//
+// Frames come from ../shared/data when present, else from the bundled
+// subsets in tests/data. FrameCorpus is the driver: it copies each frame
+// into one arena with kFramePadding after it, and a benchmark loops over the
+// corpus, one frame per iteration step, checking the output before timing.
+#include <benchmark/benchmark.h>
+#include <simdjson.h>
+#include <zlib.h>
+
+#include <cstdio>
+#include <cstring>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "feeds/capture_reader.h"
+#include "feeds/parser_factory.h"
+
+namespace tickflow::bench {
+namespace {
+
+std::string data_path(const std::string& relative) {
+  const std::string shared = std::string(TICKFLOW_SOURCE_DIR "/../shared/data/") + relative;
+  if (std::FILE* f = std::fopen(shared.c_str(), "rb")) {
+    std::fclose(f);
+    return shared;
+  }
+  return std::string(TICKFLOW_SOURCE_DIR "/tests/data/") + relative;
+}
+
+// Frames in one arena, each followed by kFramePadding bytes.
+class FrameCorpus {
+ public:
+  void add(std::string_view frame, std::int64_t receive_ts_ns) {
+    offsets_.push_back({arena_.size(), frame.size(), receive_ts_ns});
+    arena_.append(frame);
+    arena_.append(kFramePadding, '\0');
+    bytes_ += frame.size();
+  }
+  std::size_t size() const noexcept { return offsets_.size(); }
+  std::size_t bytes() const noexcept { return bytes_; }
+  std::string_view frame(std::size_t i) const noexcept {
+    return {arena_.data() + offsets_[i].offset, offsets_[i].size};
+  }
+  std::int64_t receive_ts(std::size_t i) const noexcept { return offsets_[i].receive_ts_ns; }
+
+  // Every frame of `path`, or only those for which `keep` is true.
+  static FrameCorpus load(const std::string& path,
+                          const std::function<bool(std::string_view, bool binary)>& keep = nullptr) {
+    FrameCorpus corpus;
+    CaptureReader reader(path);
+    CaptureRecord record;
+    while (reader.next(record))
+      if (!keep || keep(record.frame, record.binary)) corpus.add(record.frame, record.receive_ts_ns);
+    return corpus;
+  }
+
+ private:
+  struct Entry {
+    std::size_t offset, size;
+    std::int64_t receive_ts_ns;
+  };
+  std::string arena_;
+  std::vector<Entry> offsets_;
+  std::size_t bytes_ = 0;
+};
+
+bool is_binance_trade(std::string_view frame, bool) { return frame.find("@trade\"") != std::string_view::npos; }
+
+const FrameCorpus& binance_futures_trades() {
+  static const FrameCorpus corpus = FrameCorpus::load(data_path("binance-20240808/usdm_btcusdt.gz"), &is_binance_trade);
+  return corpus;
+}
+
+void report(benchmark::State& state, const FrameCorpus& corpus, std::size_t frames_done) {
+  state.SetItemsProcessed(static_cast<std::int64_t>(frames_done));
+  state.counters["ns_per_frame"] =
+      benchmark::Counter(static_cast<double>(frames_done), benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
+  state.counters["bytes_per_frame"] = static_cast<double>(corpus.bytes()) / static_cast<double>(corpus.size());
+}
+
+// ---- the baseline ----------------------------------------------------------------
+
+struct NaiveTrade {
+  std::int64_t time_ms;
+  std::uint64_t id;
+  double price, qty;
+  bool buyer_is_maker;
+};
+
+void BM_SimdjsonNaive_BinanceTrade(benchmark::State& state) {
+  const FrameCorpus& corpus = binance_futures_trades();
+  if (corpus.size() == 0) return state.SkipWithError("no Binance futures trade frames found");
+  simdjson::ondemand::parser parser;
+  std::size_t i = 0, done = 0;
+  double checksum = 0;
+  for (auto _ : state) {
+    const std::string_view frame = corpus.frame(i);
+    simdjson::ondemand::document doc = parser.iterate(frame.data(), frame.size(), frame.size() + kFramePadding);
+    simdjson::ondemand::object data = doc["data"];
+    NaiveTrade t;
+    t.time_ms = data["T"];
+    t.id = data["t"];
+    t.price = data["p"].get_double_in_string();
+    t.qty = data["q"].get_double_in_string();
+    t.buyer_is_maker = data["m"];
+    benchmark::DoNotOptimize(t);
+    checksum += t.qty;
+    ++done;
+    if (++i == corpus.size()) i = 0;
+  }
+  benchmark::DoNotOptimize(checksum);
+  report(state, corpus, done);
+}
+BENCHMARK(BM_SimdjsonNaive_BinanceTrade);
+
+// ---- full parse paths --------------------------------------------------------------
+
+// Parses the corpus round-robin with `exchange`'s parser. Before timing, one
+// pass checks that the corpus produces trades and no errors.
+void run_parser(benchmark::State& state, const std::string& exchange, const FrameCorpus& corpus,
+                bool expect_trades = true) {
+  if (corpus.size() == 0) return state.SkipWithError(("no frames for " + exchange).c_str());
+  MarketRegistry registry;
+  auto parser = make_parser(exchange, registry);
+  if (!parser) return state.SkipWithError(("no parser for " + exchange).c_str());
+  EventBuffer events;
+  for (std::size_t i = 0; i < corpus.size(); ++i) {
+    events.clear();
+    parser->parse(corpus.frame(i), corpus.receive_ts(i), events);
+  }
+  if (parser->stats().total_errors() != 0) return state.SkipWithError("the corpus produced parse errors");
+  if (expect_trades && parser->stats().trades == 0) return state.SkipWithError("the corpus produced no trades");
+  std::size_t i = 0, done = 0;
+  for (auto _ : state) {
+    events.clear();
+    benchmark::DoNotOptimize(parser->parse(corpus.frame(i), corpus.receive_ts(i), events));
+    ++done;
+    if (++i == corpus.size()) i = 0;
+  }
+  report(state, corpus, done);
+}
+
+void BM_Parse_BinanceTrade(benchmark::State& state) { run_parser(state, "BINANCE_FUTURES", binance_futures_trades()); }
+BENCHMARK(BM_Parse_BinanceTrade);
+
+void BM_Parse_BinanceMix(benchmark::State& state) {
+  // All of binance-20240808, each file with its own parser, interleaved.
+  struct File {
+    const char* path;
+    const char* exchange;
+  };
+  static const File files[] = {{"binance-20240808/spot_btcusdt.gz", "BINANCE"},
+                               {"binance-20240808/spot_ethusdt.gz", "BINANCE"},
+                               {"binance-20240808/usdm_btcusdt.gz", "BINANCE_FUTURES"},
+                               {"binance-20240808/usdm_ethusdt.gz", "BINANCE_FUTURES"},
+                               {"binance-20240808/cm_btcusd_perp.gz", "BINANCE_FUTURES"},
+                               {"binance-20240808/cm_ethusd_perp.gz", "BINANCE_FUTURES"}};
+  MarketRegistry registry;
+  auto spot = make_parser("BINANCE", registry);
+  auto futures = make_parser("BINANCE_FUTURES", registry);
+  struct Loaded {
+    FrameCorpus corpus;
+    ExchangeParser* parser;
+  };
+  std::vector<Loaded> loaded;
+  std::size_t total = 0, bytes = 0;
+  for (const File& f : files) {
+    const std::string path = data_path(f.path);
+    std::FILE* probe = std::fopen(path.c_str(), "rb");
+    if (!probe) continue;
+    std::fclose(probe);
+    loaded.push_back({FrameCorpus::load(path), std::string_view(f.exchange) == "BINANCE" ? spot.get() : futures.get()});
+    total += loaded.back().corpus.size();
+    bytes += loaded.back().corpus.bytes();
+  }
+  if (total == 0) return state.SkipWithError("no Binance captures found");
+  EventBuffer events;
+  std::size_t done = 0;
+  for (auto _ : state) {
+    for (const Loaded& l : loaded) {
+      for (std::size_t i = 0; i < l.corpus.size(); ++i) {
+        events.clear();
+        benchmark::DoNotOptimize(l.parser->parse(l.corpus.frame(i), l.corpus.receive_ts(i), events));
+      }
+    }
+    done += total;
+  }
+  if (spot->stats().total_errors() + futures->stats().total_errors() != 0)
+    return state.SkipWithError("the mix produced parse errors");
+  state.SetItemsProcessed(static_cast<std::int64_t>(done));
+  state.SetBytesProcessed(static_cast<std::int64_t>(bytes * static_cast<std::size_t>(state.iterations())));
+  state.counters["frames"] = static_cast<double>(total);
+}
+BENCHMARK(BM_Parse_BinanceMix)->Unit(benchmark::kMillisecond);
+
+// ---- one benchmark per exchange, over the trade frames of its capture ---------------
+
+// The frames of `path` that `exchange`'s parser turns into at least one trade.
+FrameCorpus trade_frames(const std::string& exchange, const std::string& path) {
+  MarketRegistry registry;
+  auto parser = make_parser(exchange, registry);
+  FrameCorpus all;
+  try {
+    all = FrameCorpus::load(path);
+  } catch (const std::exception&) {
+    return {};
+  }
+  FrameCorpus trades;
+  if (!parser) return trades;
+  EventBuffer events;
+  for (std::size_t i = 0; i < all.size(); ++i) {
+    events.clear();
+    if (parser->parse(all.frame(i), all.receive_ts(i), events) == ParseOutcome::kEvents &&
+        events[0].type == FeedEventType::kTrade)
+      trades.add(all.frame(i), all.receive_ts(i));
+  }
+  return trades;
+}
+
+// Inflates one gzip frame into `out` (the HTX step measured on its own).
+bool inflate_gzip(z_stream& z, std::string_view in, std::string& out) {
+  inflateReset(&z);
+  z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
+  z.avail_in = static_cast<uInt>(in.size());
+  z.next_out = reinterpret_cast<Bytef*>(out.data());
+  z.avail_out = static_cast<uInt>(out.size());
+  const int rc = inflate(&z, Z_FINISH);
+  return rc == Z_STREAM_END;
+}
+
+struct ExchangeCapture {
+  const char* exchange;
+  const char* file;
+};
+constexpr ExchangeCapture kExchangeCaptures[] = {
+    {"BYBIT", "cryptofeed/BYBIT.ws.25.0.gz"},
+    {"OKX", "cryptofeed/OKX.ws.1.0.gz"},
+    {"COINBASE", "cryptofeed/COINBASE.ws.28.0.gz"},
+    {"KRAKEN", "cryptofeed/KRAKEN.ws.48.0.gz"},
+    {"KRAKEN_FUTURES", "cryptofeed/KRAKEN_FUTURES.ws.1.0.gz"},
+    {"BITMEX", "cryptofeed/BITMEX.ws.1.0.gz"},
+    {"HUOBI", "cryptofeed/HUOBI.ws.44.0.gz"},
+    {"HUOBI_SWAP", "cryptofeed/HUOBI_SWAP.ws.1.0.gz"},
+    {"BINANCE_DELIVERY", "cryptofeed/BINANCE_DELIVERY.ws.1.0.gz"},
+};
+
+[[maybe_unused]] const bool registered = [] {
+  for (const ExchangeCapture& c : kExchangeCaptures) {
+    const std::string exchange = c.exchange;
+    const std::string path = data_path(c.file);
+    auto corpus = std::make_shared<FrameCorpus>();
+    auto loaded = std::make_shared<bool>(false);
+    auto load = [=] {
+      if (!*loaded) *corpus = trade_frames(exchange, path), *loaded = true;
+      return corpus;
+    };
+    benchmark::RegisterBenchmark(("BM_Parse_" + exchange).c_str(),
+                                 [=](benchmark::State& state) { run_parser(state, exchange, *load()); });
+    if (exchange == "HUOBI" || exchange == "HUOBI_SWAP") {
+      // The same frames inflated up front: the parse path alone.
+      benchmark::RegisterBenchmark(("BM_Parse_" + exchange + "_Inflated").c_str(), [=](benchmark::State& state) {
+        auto gz = load();
+        FrameCorpus inflated;
+        z_stream z{};
+        inflateInit2(&z, 16 + MAX_WBITS);
+        std::string out(1 << 22, '\0');
+        for (std::size_t i = 0; i < gz->size(); ++i) {
+          inflateReset(&z);
+          z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(gz->frame(i).data()));
+          z.avail_in = static_cast<uInt>(gz->frame(i).size());
+          z.next_out = reinterpret_cast<Bytef*>(out.data());
+          z.avail_out = static_cast<uInt>(out.size());
+          if (inflate(&z, Z_FINISH) == Z_STREAM_END)
+            inflated.add({out.data(), out.size() - z.avail_out}, gz->receive_ts(i));
+        }
+        inflateEnd(&z);
+        run_parser(state, exchange, inflated);
+      });
+      benchmark::RegisterBenchmark(("BM_Inflate_" + exchange).c_str(), [=](benchmark::State& state) {
+        auto gz = load();
+        if (gz->size() == 0) return state.SkipWithError("no frames");
+        z_stream z{};
+        inflateInit2(&z, 16 + MAX_WBITS);
+        std::string out(1 << 22, '\0');
+        std::size_t i = 0, done = 0;
+        for (auto _ : state) {
+          benchmark::DoNotOptimize(inflate_gzip(z, gz->frame(i), out));
+          ++done;
+          if (++i == gz->size()) i = 0;
+        }
+        inflateEnd(&z);
+        report(state, *gz, done);
+      });
+    }
+  }
+  return true;
+}();
+
+}  // namespace
+}  // namespace tickflow::bench
