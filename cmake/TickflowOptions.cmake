@@ -9,6 +9,7 @@ set(TICKFLOW_SANITIZE "" CACHE STRING
 option(TICKFLOW_WERROR "Treat warnings as errors (CI sets this)" OFF)
 option(TICKFLOW_BUILD_TESTS "Build the GoogleTest suites" ON)
 option(TICKFLOW_BUILD_BENCH "Build the Google Benchmark binary" ON)
+option(TICKFLOW_FUZZ "Build the libFuzzer targets (clang only; the fuzz preset)" OFF)
 
 if(NOT CMAKE_BUILD_TYPE AND NOT CMAKE_CONFIGURATION_TYPES)
   set(CMAKE_BUILD_TYPE Release CACHE STRING "Build type" FORCE)

@@ -45,7 +45,7 @@ CaptureLine classify_capture_line(std::string_view line) noexcept {
     out.frame = line.substr(i + 1);
   } else {
     // "<seconds>[.<fraction>]: <frame>": fraction digits taken exactly, up to ns.
-    if (i > 11) return out;
+    if (whole > 9'000'000'000) return out;  // past 2255: not a time, and ns would overflow
     std::int64_t fraction_ns = 0;
     if (i < line.size() && line[i] == '.') {
       ++i;

@@ -8,6 +8,7 @@
 
 #include <simdjson.h>
 
+#include <charconv>
 #include <cmath>
 #include <cstdint>
 #include <string_view>
@@ -39,12 +40,31 @@ constexpr ParseError to_parse_error(simdjson::error_code error) noexcept {
 }
 
 // A number field that some venues send as "63247.5" and others as 63247.5.
+//
+// Guards against simdjson 3.0.1 mis-parsing long decimals whose integer part
+// is 0: "0.95000000000000000000" reads as 0.0277 (simdjson issue #2093,
+// fixed upstream after 3.6). HTX swap `quantity` fields carry such numbers.
+// A token longer than 19 characters (the only ones that can hold 20+ digits)
+// is parsed with std::from_chars instead (libstdc++ 12: exact, no allocation);
+// shorter ones, every price and size seen in practice, take simdjson's path.
 inline simdjson::error_code number_or_string(ondemand::value value, double& out) noexcept {
   ondemand::json_type type;
   if (auto error = value.type().get(type)) return error;
+  if (type != ondemand::json_type::number && type != ondemand::json_type::string) return simdjson::INCORRECT_TYPE;
+  std::string_view token = value.raw_json_token();
+  while (!token.empty() &&
+         (token.back() == ' ' || token.back() == '\t' || token.back() == '\n' || token.back() == '\r'))
+    token.remove_suffix(1);
+  if (token.size() > 19) {
+    if (type == ondemand::json_type::string && token.size() >= 2) token = token.substr(1, token.size() - 2);
+    if (token.find('\\') == std::string_view::npos) {
+      const auto [end, ec] = std::from_chars(token.data(), token.data() + token.size(), out);
+      if (ec != std::errc{} || end != token.data() + token.size()) return simdjson::NUMBER_ERROR;
+      return simdjson::SUCCESS;  // the value is left unread: the iterator skips it
+    }
+  }
   if (type == ondemand::json_type::string) return value.get_double_in_string().get(out);
-  if (type == ondemand::json_type::number) return value.get_double().get(out);
-  return simdjson::INCORRECT_TYPE;
+  return value.get_double().get(out);
 }
 inline simdjson::error_code number_or_string(simdjson::simdjson_result<ondemand::value> field, double& out) noexcept {
   ondemand::value value;

@@ -16,6 +16,18 @@ constexpr std::array kFamilies{
     Family{"BINANCE", &make_binance_parser},           // spot
     Family{"BINANCE_FUTURES", &make_binance_parser},   // USD-M and COIN-M (told apart by symbol)
     Family{"BINANCE_DELIVERY", &make_binance_parser},  // cryptofeed's name for COIN-M
+    Family{"BYBIT", &make_bybit_parser},               // v5 linear + inverse (by symbol), legacy v2 trade.*
+    Family{"BYBIT_SPOT", &make_bybit_parser},          // v5 spot: BYBIT:<symbol>-SPOT
+    Family{"OKX", &make_okx_parser},                   // v5; markets named OKEX:<instId>
+    Family{"OKEX", &make_okx_parser},                  // aggr-server's name for OKX
+    Family{"DERIBIT", &make_deribit_parser},           // JSON-RPC trades.*
+    Family{"BITFINEX", &make_bitfinex_parser},         // ws v2 trades (te), chanId map from "subscribed"
+    Family{"HUOBI", &make_htx_parser},                 // HTX spot, gzip frames
+    Family{"HUOBI_SWAP", &make_htx_parser},            // HTX coin-/USDT-margined swaps: HUOBI:BTC-USD
+    Family{"COINBASE", &make_coinbase_parser},         // Exchange matches: COINBASE:<product_id>
+    Family{"KRAKEN", &make_kraken_parser},             // spot ws v1 trade arrays: KRAKEN:XBT/USD
+    Family{"KRAKEN_FUTURES", &make_kraken_parser},     // futures ws v1: KRAKEN:PI_XBTUSD
+    Family{"BITMEX", &make_bitmex_parser},             // trade + liquidation tables: BITMEX:<symbol>
 };
 
 }  // namespace

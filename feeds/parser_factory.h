@@ -27,5 +27,24 @@ const std::vector<std::string>& known_exchanges();
 // names that family accepts (see parser_factory.cc).
 std::unique_ptr<ExchangeParser> make_binance_parser(std::string_view exchange, MarketRegistry& registry,
                                                     ParserOptions options);
+std::unique_ptr<ExchangeParser> make_bybit_parser(std::string_view exchange, MarketRegistry& registry,
+                                                  ParserOptions options);
+std::unique_ptr<ExchangeParser> make_okx_parser(std::string_view exchange, MarketRegistry& registry,
+                                                ParserOptions options);
+std::unique_ptr<ExchangeParser> make_deribit_parser(std::string_view exchange, MarketRegistry& registry,
+                                                    ParserOptions options);
+std::unique_ptr<ExchangeParser> make_bitfinex_parser(std::string_view exchange, MarketRegistry& registry,
+                                                     ParserOptions options);
+std::unique_ptr<ExchangeParser> make_htx_parser(std::string_view exchange, MarketRegistry& registry,
+                                                ParserOptions options);
+std::unique_ptr<ExchangeParser> make_coinbase_parser(std::string_view exchange, MarketRegistry& registry,
+                                                     ParserOptions options);
+std::unique_ptr<ExchangeParser> make_kraken_parser(std::string_view exchange, MarketRegistry& registry,
+                                                   ParserOptions options);  // KRAKEN, KRAKEN_FUTURES
+std::unique_ptr<ExchangeParser> make_bitmex_parser(std::string_view exchange, MarketRegistry& registry,
+                                                   ParserOptions options);
+// HTX keepalive: the N of the last {"ping":N} an HTX parser saw (0: none yet,
+// or not an HTX parser), for the websocket client to answer {"pong":N}.
+std::uint64_t htx_last_ping(const ExchangeParser& parser) noexcept;
 
 }  // namespace tickflow

@@ -115,7 +115,7 @@ class SpscRing {
     consumer_.mask = capacity_ - 1;
   }
 
-  ~SpscRing() { ::operator delete (slots_, storage_bytes(capacity_), std::align_val_t{kCacheLineSize}); }
+  ~SpscRing() { ::operator delete (slots_, std::align_val_t{kCacheLineSize}); }
 
   SpscRing(const SpscRing&) = delete;
   SpscRing& operator=(const SpscRing&) = delete;
