@@ -103,7 +103,7 @@ class BinanceParser final : public ExchangeParser {
     // its route (channel kind and market) is reused without unescaping,
     // splitting or looking anything up.
     ondemand::raw_json_string stream_raw;
-    auto stream_error = root["stream"].get_raw_json_string().get(stream_raw);
+    auto stream_error = field(root, "stream").get_raw_json_string().get(stream_raw);
     if (stream_error == simdjson::SUCCESS) {
       const char* stream = stream_raw.raw();
       if (!(route_.length > 0 && std::memcmp(stream, route_.stream, route_.length) == 0 &&
@@ -113,14 +113,14 @@ class BinanceParser final : public ExchangeParser {
       if (route_.kind == StreamKind::kDepth) return skip(SkipKind::kBook);
       if (route_.kind == StreamKind::kOther) return skip(SkipKind::kOtherChannel);
       ondemand::object data;
-      if (auto error = root["data"].get_object().get(data)) return fail(to_parse_error(error));
+      if (auto error = field(root, "data").get_object().get(data)) return fail(to_parse_error(error));
       return parse_payload(route_.kind, route_.symbol(), data, receive_ts_ns, out);
     }
     if (stream_error != simdjson::NO_SUCH_FIELD) return fail(to_parse_error(stream_error));
 
     // Raw streams: the event type "e"; spot bookTicker has none but has "u".
     std::string_view e;
-    auto e_error = root["e"].get_string().get(e);
+    auto e_error = field(root, "e").get_string().get(e);
     if (e_error == simdjson::SUCCESS) {
       const StreamKind kind = kind_of_event(e);
       if (kind == StreamKind::kDepth) return skip(SkipKind::kBook);
@@ -128,10 +128,10 @@ class BinanceParser final : public ExchangeParser {
       return parse_payload(kind, {}, root, receive_ts_ns, out);
     }
     if (e_error != simdjson::NO_SUCH_FIELD) return fail(to_parse_error(e_error));
-    if (root["lastUpdateId"].error() == simdjson::SUCCESS) return skip(SkipKind::kBook);  // REST depth snapshot
-    if (root["u"].error() == simdjson::SUCCESS && root["b"].error() == simdjson::SUCCESS)
+    if (field(root, "lastUpdateId").error() == simdjson::SUCCESS) return skip(SkipKind::kBook);  // REST depth snapshot
+    if (field(root, "u").error() == simdjson::SUCCESS && field(root, "b").error() == simdjson::SUCCESS)
       return parse_payload(StreamKind::kBookTicker, {}, root, receive_ts_ns, out);
-    if (root["result"].error() == simdjson::SUCCESS || root["code"].error() == simdjson::SUCCESS)
+    if (field(root, "result").error() == simdjson::SUCCESS || field(root, "code").error() == simdjson::SUCCESS)
       return skip(SkipKind::kControl);  // subscription reply or error
     return fail(ParseError::kUnknownChannel);
   }
@@ -217,7 +217,7 @@ class BinanceParser final : public ExchangeParser {
   ParseOutcome parse_trade(StreamKind kind, std::string_view symbol, ondemand::object& data, std::int64_t receive_ts_ns,
                            EventBuffer& out) {
     if (symbol.empty()) {
-      if (auto error = data["s"].get_string().get(symbol)) return fail(to_parse_error(error));
+      if (auto error = field(data, "s").get_string().get(symbol)) return fail(to_parse_error(error));
     }
     Trade t;
     std::int64_t time_ms = 0;
@@ -225,26 +225,26 @@ class BinanceParser final : public ExchangeParser {
     bool buyer_is_maker = false;
     const bool time_first = venue_ == Venue::kFutures;  // futures send T before s/t
     if (time_first) {
-      if (auto error = data["T"].get_int64().get(time_ms)) return fail(to_parse_error(error));
+      if (auto error = field(data, "T").get_int64().get(time_ms)) return fail(to_parse_error(error));
     }
-    if (auto error = data[kind == StreamKind::kTrade ? "t" : "a"].get_uint64().get(t.trade_id))
+    if (auto error = field(data, kind == StreamKind::kTrade ? "t" : "a").get_uint64().get(t.trade_id))
       return fail(to_parse_error(error));
-    if (auto error = data["p"].get_double_in_string().get(t.price)) return fail(to_parse_error(error));
-    if (auto error = data["q"].get_double_in_string().get(qty)) return fail(to_parse_error(error));
+    if (auto error = field(data, "p").get_double_in_string().get(t.price)) return fail(to_parse_error(error));
+    if (auto error = field(data, "q").get_double_in_string().get(qty)) return fail(to_parse_error(error));
     if (!time_first) {
-      if (auto error = data["T"].get_int64().get(time_ms)) return fail(to_parse_error(error));
+      if (auto error = field(data, "T").get_int64().get(time_ms)) return fail(to_parse_error(error));
     }
     if (venue_ == Venue::kFutures) {
       // "X" sits between q and m when present.
       ondemand::raw_json_string x;
-      auto error = data["X"].get_raw_json_string().get(x);
+      auto error = field(data, "X").get_raw_json_string().get(x);
       if (error == simdjson::SUCCESS) {
         if (!x.unsafe_is_equal("MARKET") && !x.unsafe_is_equal("RPI")) return skip(SkipKind::kFiltered);
       } else if (error != simdjson::NO_SUCH_FIELD) {
         return fail(to_parse_error(error));
       }
     }
-    if (auto error = data["m"].get_bool().get(buyer_is_maker)) return fail(to_parse_error(error));
+    if (auto error = field(data, "m").get_bool().get(buyer_is_maker)) return fail(to_parse_error(error));
 
     if (!valid_price(t.price) || !valid_qty(qty) || !ms_to_ns(time_ms, t.exchange_ts_ns))
       return fail(ParseError::kBadValue);
@@ -259,16 +259,16 @@ class BinanceParser final : public ExchangeParser {
 
   ParseOutcome parse_force_order(ondemand::object& data, std::int64_t receive_ts_ns, EventBuffer& out) {
     ondemand::object o;
-    if (auto error = data["o"].get_object().get(o)) return fail(to_parse_error(error));
+    if (auto error = field(data, "o").get_object().get(o)) return fail(to_parse_error(error));
     std::string_view symbol, side_word;
     double qty = 0, price = 0, average_price = 0;
     std::int64_t time_ms = 0;
-    if (auto error = o["s"].get_string().get(symbol)) return fail(to_parse_error(error));
-    if (auto error = o["S"].get_string().get(side_word)) return fail(to_parse_error(error));
-    if (auto error = o["q"].get_double_in_string().get(qty)) return fail(to_parse_error(error));
-    if (auto error = o["p"].get_double_in_string().get(price)) return fail(to_parse_error(error));
-    if (auto error = o["ap"].get_double_in_string().get(average_price)) return fail(to_parse_error(error));
-    if (auto error = o["T"].get_int64().get(time_ms)) return fail(to_parse_error(error));
+    if (auto error = field(o, "s").get_string().get(symbol)) return fail(to_parse_error(error));
+    if (auto error = field(o, "S").get_string().get(side_word)) return fail(to_parse_error(error));
+    if (auto error = field(o, "q").get_double_in_string().get(qty)) return fail(to_parse_error(error));
+    if (auto error = field(o, "p").get_double_in_string().get(price)) return fail(to_parse_error(error));
+    if (auto error = field(o, "ap").get_double_in_string().get(average_price)) return fail(to_parse_error(error));
+    if (auto error = field(o, "T").get_int64().get(time_ms)) return fail(to_parse_error(error));
 
     Trade t;
     if (!parse_side(side_word, t.side)) return fail(ParseError::kBadValue);
@@ -289,16 +289,16 @@ class BinanceParser final : public ExchangeParser {
   ParseOutcome parse_book_ticker(std::string_view symbol, ondemand::object& data, std::int64_t receive_ts_ns,
                                  EventBuffer& out) {
     if (symbol.empty()) {
-      if (auto error = data["s"].get_string().get(symbol)) return fail(to_parse_error(error));
+      if (auto error = field(data, "s").get_string().get(symbol)) return fail(to_parse_error(error));
     }
     Quote q;
-    if (auto error = data["b"].get_double_in_string().get(q.bid_price)) return fail(to_parse_error(error));
-    if (auto error = data["B"].get_double_in_string().get(q.bid_qty)) return fail(to_parse_error(error));
-    if (auto error = data["a"].get_double_in_string().get(q.ask_price)) return fail(to_parse_error(error));
-    if (auto error = data["A"].get_double_in_string().get(q.ask_qty)) return fail(to_parse_error(error));
+    if (auto error = field(data, "b").get_double_in_string().get(q.bid_price)) return fail(to_parse_error(error));
+    if (auto error = field(data, "B").get_double_in_string().get(q.bid_qty)) return fail(to_parse_error(error));
+    if (auto error = field(data, "a").get_double_in_string().get(q.ask_price)) return fail(to_parse_error(error));
+    if (auto error = field(data, "A").get_double_in_string().get(q.ask_qty)) return fail(to_parse_error(error));
     if (venue_ == Venue::kFutures) {
       std::int64_t time_ms = 0;
-      if (auto error = data["T"].get_int64().get(time_ms)) return fail(to_parse_error(error));
+      if (auto error = field(data, "T").get_int64().get(time_ms)) return fail(to_parse_error(error));
       if (!ms_to_ns(time_ms, q.exchange_ts_ns)) return fail(ParseError::kBadValue);
     }
     // An empty side of the book is sent as zeros; only negatives and

@@ -176,7 +176,7 @@ class BitmexParser final : public ExchangeParser {
     doc.rewind();
     if (auto error = doc.get_object().get(root)) return fail(root_error(doc, error));
     ondemand::array data;
-    if (auto error = root["data"].get_array().get(data)) return fail(to_parse_error(error));
+    if (auto error = field(root, "data").get_array().get(data)) return fail(to_parse_error(error));
     return parse_items(plan, data, receive_ts_ns, out);
   }
 

@@ -191,13 +191,13 @@ class BybitParser final : public ExchangeParser {
     if (auto e = doc.get_object().get(root)) return fail(to_parse_error(e));
 
     std::string_view topic_name;
-    if (auto e = root["topic"].get_string().get(topic_name)) {
+    if (auto e = field(root, "topic").get_string().get(topic_name)) {
       if (e != simdjson::NO_SUCH_FIELD) return fail(to_parse_error(e));
       // No topic: acks ({"success":..}), pongs and other op replies ({"op":..}).
       bool control = false;
       for (const char* key : {"success", "op"}) {
         ondemand::value ignored;
-        auto found = root[key].get(ignored);
+        auto found = field(root, key).get(ignored);
         if (found == simdjson::SUCCESS) {
           control = true;
           break;
@@ -212,7 +212,7 @@ class BybitParser final : public ExchangeParser {
     if (topic == Topic::kOther) return skip(SkipKind::kOtherChannel);
 
     ondemand::array data;
-    if (auto e = root["data"].get_array().get(data)) return fail(to_parse_error(e));
+    if (auto e = field(root, "data").get_array().get(data)) return fail(to_parse_error(e));
 
     std::size_t emitted = 0;
     std::size_t errors = 0;
@@ -285,13 +285,13 @@ class BybitParser final : public ExchangeParser {
     std::int64_t ms = 0;
     std::string_view symbol, side_word, uuid;
     double size = 0, price = 0;
-    if (auto e = int_or_string(item["T"], ms)) return json_failed(e, error, json_error);
-    if (auto e = item["s"].get_string().get(symbol)) return json_failed(e, error, json_error);
-    if (auto e = item["S"].get_string().get(side_word)) return json_failed(e, error, json_error);
-    if (auto e = number_or_string(item["v"], size)) return json_failed(e, error, json_error);
-    if (auto e = number_or_string(item["p"], price)) return json_failed(e, error, json_error);
+    if (auto e = int_or_string(field(item, "T"), ms)) return json_failed(e, error, json_error);
+    if (auto e = field(item, "s").get_string().get(symbol)) return json_failed(e, error, json_error);
+    if (auto e = field(item, "S").get_string().get(side_word)) return json_failed(e, error, json_error);
+    if (auto e = number_or_string(field(item, "v"), size)) return json_failed(e, error, json_error);
+    if (auto e = number_or_string(field(item, "p"), price)) return json_failed(e, error, json_error);
     if (!liquidation) {
-      if (auto e = item["i"].get_string().get(uuid)) return json_failed(e, error, json_error);
+      if (auto e = field(item, "i").get_string().get(uuid)) return json_failed(e, error, json_error);
     }
     Side side = Side::kBuy;
     if (!parse_side(side_word, side) || !valid_price(price) || !ms_to_ns(ms, trade.exchange_ts_ns)) {
@@ -322,12 +322,12 @@ class BybitParser final : public ExchangeParser {
     std::string_view symbol, side_word, uuid;
     double price = 0, size = 0;
     std::int64_t ms = 0;
-    if (auto e = item["symbol"].get_string().get(symbol)) return json_failed(e, error, json_error);
-    if (auto e = number_or_string(item["price"], price)) return json_failed(e, error, json_error);
-    if (auto e = number_or_string(item["size"], size)) return json_failed(e, error, json_error);
-    if (auto e = int_or_string(item["trade_time_ms"], ms)) return json_failed(e, error, json_error);
-    if (auto e = item["side"].get_string().get(side_word)) return json_failed(e, error, json_error);
-    if (auto e = item["trade_id"].get_string().get(uuid)) return json_failed(e, error, json_error);
+    if (auto e = field(item, "symbol").get_string().get(symbol)) return json_failed(e, error, json_error);
+    if (auto e = number_or_string(field(item, "price"), price)) return json_failed(e, error, json_error);
+    if (auto e = number_or_string(field(item, "size"), size)) return json_failed(e, error, json_error);
+    if (auto e = int_or_string(field(item, "trade_time_ms"), ms)) return json_failed(e, error, json_error);
+    if (auto e = field(item, "side").get_string().get(side_word)) return json_failed(e, error, json_error);
+    if (auto e = field(item, "trade_id").get_string().get(uuid)) return json_failed(e, error, json_error);
     if (!parse_side(side_word, trade.side) || !valid_price(price) || !ms_to_ns(ms, trade.exchange_ts_ns)) {
       error = ParseError::kBadValue;
       return false;

@@ -2,6 +2,7 @@
 
 #include <zlib.h>
 
+#include <cstdint>
 #include <cstring>
 #include <stdexcept>
 
@@ -29,9 +30,12 @@ CaptureLine classify_capture_line(std::string_view line) noexcept {
     return out;
   }
   // Integer part of the time.
+  // Up to 19 digits (ns since epoch): an unsigned accumulator cannot overflow.
   std::size_t i = 0;
-  std::int64_t whole = 0;
-  while (i < line.size() && is_digit(line[i]) && i < 19) whole = whole * 10 + (line[i++] - '0');
+  std::uint64_t digits = 0;
+  while (i < line.size() && is_digit(line[i]) && i < 19) digits = digits * 10 + static_cast<unsigned>(line[i++] - '0');
+  if (digits > static_cast<std::uint64_t>(INT64_MAX)) return out;
+  const auto whole = static_cast<std::int64_t>(digits);
   if (i == 0) {
     // "<url> <- ..." / "<url> <-> ...": a sent frame or a connection event.
     const auto space = line.find(' ');

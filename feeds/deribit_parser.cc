@@ -126,12 +126,12 @@ class DeribitParser final : public ExchangeParser {
     if (auto e = doc.get_object().get(root)) return fail(to_parse_error(e));
 
     std::string_view method;
-    if (auto e = root["method"].get_string().get(method)) {
+    if (auto e = field(root, "method").get_string().get(method)) {
       if (e != simdjson::NO_SUCH_FIELD) return fail(to_parse_error(e));
       // No method: an RPC response (result or error, with an id).
       for (const char* key : {"result", "error"}) {
         ondemand::value ignored;
-        auto found = root[key].get(ignored);
+        auto found = field(root, key).get(ignored);
         if (found == simdjson::SUCCESS) return skip(SkipKind::kControl);
         if (found != simdjson::NO_SUCH_FIELD) return fail(to_parse_error(found));
       }
@@ -141,14 +141,14 @@ class DeribitParser final : public ExchangeParser {
     if (method != "subscription") return fail(ParseError::kUnknownChannel);
 
     ondemand::object params;
-    if (auto e = root["params"].get_object().get(params)) return fail(to_parse_error(e));
+    if (auto e = field(root, "params").get_object().get(params)) return fail(to_parse_error(e));
     std::string_view channel;
-    if (auto e = params["channel"].get_string().get(channel)) return fail(to_parse_error(e));
+    if (auto e = field(params, "channel").get_string().get(channel)) return fail(to_parse_error(e));
     if (channel.starts_with("book.")) return skip(SkipKind::kBook);
     if (!channel.starts_with("trades.")) return skip(SkipKind::kOtherChannel);
 
     ondemand::array data;
-    if (auto e = params["data"].get_array().get(data)) return fail(to_parse_error(e));
+    if (auto e = field(params, "data").get_array().get(data)) return fail(to_parse_error(e));
 
     std::size_t emitted = 0;
     std::size_t errors = 0;
@@ -194,15 +194,15 @@ class DeribitParser final : public ExchangeParser {
     std::string_view id, inst, direction;
     std::int64_t ms = 0;
     double price = 0, amount = 0;
-    if (auto e = item["trade_id"].get_string().get(id)) return json_failed(e, error, json_error);
-    if (auto e = item["timestamp"].get_int64().get(ms)) return json_failed(e, error, json_error);
-    if (auto e = number_or_string(item["price"], price)) return json_failed(e, error, json_error);
-    if (auto e = item["instrument_name"].get_string().get(inst)) return json_failed(e, error, json_error);
-    if (auto e = item["direction"].get_string().get(direction)) return json_failed(e, error, json_error);
-    if (auto e = number_or_string(item["amount"], amount)) return json_failed(e, error, json_error);
+    if (auto e = field(item, "trade_id").get_string().get(id)) return json_failed(e, error, json_error);
+    if (auto e = field(item, "timestamp").get_int64().get(ms)) return json_failed(e, error, json_error);
+    if (auto e = number_or_string(field(item, "price"), price)) return json_failed(e, error, json_error);
+    if (auto e = field(item, "instrument_name").get_string().get(inst)) return json_failed(e, error, json_error);
+    if (auto e = field(item, "direction").get_string().get(direction)) return json_failed(e, error, json_error);
+    if (auto e = number_or_string(field(item, "amount"), amount)) return json_failed(e, error, json_error);
     bool liquidation = false;
     std::string_view liquidated;  // "M" maker, "T" taker, "MT" both
-    if (auto e = item["liquidation"].get_string().get(liquidated)) {
+    if (auto e = field(item, "liquidation").get_string().get(liquidated)) {
       if (e != simdjson::NO_SUCH_FIELD) return json_failed(e, error, json_error);
     } else {
       liquidation = true;

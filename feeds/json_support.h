@@ -20,6 +20,22 @@ namespace tickflow {
 
 namespace ondemand = simdjson::ondemand;
 
+// Looks `key` up in `object` wherever it is, in at most one pass over the
+// fields. Use it instead of object["key"]: simdjson 3.0.1's unordered lookup,
+// when it starts mid-object and misses, wraps around for a second pass that
+// it assumes (SIMDJSON_ASSUME, unchecked) sees the structure the first pass
+// saw. Malformed input that stage 1 lets through breaks that assumption and
+// reaches __builtin_unreachable (undefined behaviour; found by fuzz_okx).
+// Here the first search is ordered (forward from the current field, the
+// common case when fields are read in the order the venue sends them); only
+// on a miss does it rewind and search once from the first field.
+inline simdjson::simdjson_result<ondemand::value> field(ondemand::object& object, std::string_view key) noexcept {
+  auto found = object.find_field(key);
+  if (found.error() != simdjson::NO_SUCH_FIELD) return found;
+  if (auto error = object.reset().error()) return error;
+  return object.find_field(key);
+}
+
 // The calling thread's On-Demand parser, able to take documents of at least
 // `max_frame_bytes`. Sized once per thread (the largest size asked for); a
 // later call with a smaller size returns it unchanged.

@@ -202,7 +202,7 @@ class KrakenSpotParser final : public ExchangeParser {
     ondemand::object root;
     if (auto error = doc.get_object().get(root)) return fail(root_error(doc, error));
     std::string_view event;
-    if (auto error = root["event"].get_string().get(event)) return fail(to_parse_error(error));
+    if (auto error = field(root, "event").get_string().get(event)) return fail(to_parse_error(error));
     if (event == "heartbeat" || event == "systemStatus" || event == "subscriptionStatus" || event == "pong" ||
         event == "error")
       return skip(SkipKind::kControl);

@@ -153,20 +153,25 @@ class OkxParser final : public ExchangeParser {
     // {"event":...}: subscribe acks, errors, logins.
     {
       ondemand::value ignored;
-      auto e = root["event"].get(ignored);
+      auto e = field(root, "event").get(ignored);
       if (e == simdjson::SUCCESS) return skip(SkipKind::kControl);
       if (e != simdjson::NO_SUCH_FIELD) return fail(to_parse_error(e));
+      // Back to the first field: a lookup that starts mid-object wraps around
+      // for a second pass, which simdjson 3.0.1 assumes (without checking)
+      // sees the structure the first pass saw. Malformed input breaks that
+      // assumption (UB; found by fuzz_okx), a lookup from the start never wraps.
+      if (auto reset_error = root.reset().error()) return fail(to_parse_error(reset_error));
     }
     ondemand::object arg;
-    if (auto e = root["arg"].get_object().get(arg)) return fail(to_parse_error(e));
+    if (auto e = field(root, "arg").get_object().get(arg)) return fail(to_parse_error(e));
     std::string_view channel_name;
-    if (auto e = arg["channel"].get_string().get(channel_name)) return fail(to_parse_error(e));
+    if (auto e = field(arg, "channel").get_string().get(channel_name)) return fail(to_parse_error(e));
     const Channel channel = channel_of(channel_name);
     if (channel == Channel::kBook) return skip(SkipKind::kBook);
     if (channel == Channel::kOther) return skip(SkipKind::kOtherChannel);
 
     ondemand::array data;
-    if (auto e = root["data"].get_array().get(data)) return fail(to_parse_error(e));
+    if (auto e = field(root, "data").get_array().get(data)) return fail(to_parse_error(e));
 
     Tally tally;
     for (auto element : data) {
@@ -239,12 +244,12 @@ class OkxParser final : public ExchangeParser {
     std::uint64_t id = 0;
     double price = 0, size = 0;
     std::int64_t ms = 0;
-    if (auto e = item["instId"].get_string().get(inst)) return json_failed(e, error, json_error);
-    if (auto e = uint_or_string(item["tradeId"], id)) return json_failed(e, error, json_error);
-    if (auto e = number_or_string(item["px"], price)) return json_failed(e, error, json_error);
-    if (auto e = number_or_string(item["sz"], size)) return json_failed(e, error, json_error);
-    if (auto e = item["side"].get_string().get(side_word)) return json_failed(e, error, json_error);
-    if (auto e = int_or_string(item["ts"], ms)) return json_failed(e, error, json_error);
+    if (auto e = field(item, "instId").get_string().get(inst)) return json_failed(e, error, json_error);
+    if (auto e = uint_or_string(field(item, "tradeId"), id)) return json_failed(e, error, json_error);
+    if (auto e = number_or_string(field(item, "px"), price)) return json_failed(e, error, json_error);
+    if (auto e = number_or_string(field(item, "sz"), size)) return json_failed(e, error, json_error);
+    if (auto e = field(item, "side").get_string().get(side_word)) return json_failed(e, error, json_error);
+    if (auto e = int_or_string(field(item, "ts"), ms)) return json_failed(e, error, json_error);
     if (!parse_side(side_word, trade.side) || !valid_price(price) || !ms_to_ns(ms, trade.exchange_ts_ns)) {
       error = ParseError::kBadValue;
       return false;
@@ -264,9 +269,9 @@ class OkxParser final : public ExchangeParser {
   // the frame must end.
   bool read_liquidations(ondemand::object& item, std::int64_t receive_ts_ns, EventBuffer& out, Tally& tally) {
     std::string_view inst;
-    if (auto e = item["instId"].get_string().get(inst)) return tally.json_error(*this, e);
+    if (auto e = field(item, "instId").get_string().get(inst)) return tally.json_error(*this, e);
     ondemand::array details;
-    if (auto e = item["details"].get_array().get(details)) return tally.json_error(*this, e);
+    if (auto e = field(item, "details").get_array().get(details)) return tally.json_error(*this, e);
     for (auto element : details) {
       ondemand::object detail;
       if (auto e = element.get_object().get(detail)) {
@@ -290,10 +295,10 @@ class OkxParser final : public ExchangeParser {
     double price = 0, size = 0;
     std::string_view side_word;
     std::int64_t ms = 0;
-    if (auto e = number_or_string(detail["bkPx"], price)) return json_failed(e, error, json_error);
-    if (auto e = detail["side"].get_string().get(side_word)) return json_failed(e, error, json_error);
-    if (auto e = number_or_string(detail["sz"], size)) return json_failed(e, error, json_error);
-    if (auto e = int_or_string(detail["ts"], ms)) return json_failed(e, error, json_error);
+    if (auto e = number_or_string(field(detail, "bkPx"), price)) return json_failed(e, error, json_error);
+    if (auto e = field(detail, "side").get_string().get(side_word)) return json_failed(e, error, json_error);
+    if (auto e = number_or_string(field(detail, "sz"), size)) return json_failed(e, error, json_error);
+    if (auto e = int_or_string(field(detail, "ts"), ms)) return json_failed(e, error, json_error);
     if (!parse_side(side_word, trade.side) || !valid_price(price) || !ms_to_ns(ms, trade.exchange_ts_ns)) {
       error = ParseError::kBadValue;
       return false;
