@@ -76,6 +76,23 @@ bool is_coin_margined(std::string_view pair) noexcept {
   return ends_with_usd(root);
 }
 
+// Byte equality for short strings (stream names, symbols), inlined: a call
+// to memcmp costs more than the compare. Reads whole 8-byte words; callers
+// guarantee both buffers are readable to the next multiple of 8 (route and
+// symbol buffers are padded, frames carry kFramePadding).
+inline bool equal_bytes(const char* a, const char* b, std::size_t n) noexcept {
+  std::size_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    std::uint64_t x, y;
+    std::memcpy(&x, a + i, 8);
+    std::memcpy(&y, b + i, 8);
+    if (x != y) return false;
+  }
+  for (; i < n; ++i)
+    if (a[i] != b[i]) return false;
+  return true;
+}
+
 std::uint64_t bits_of(double v) noexcept {
   std::uint64_t b;
   std::memcpy(&b, &v, sizeof b);
@@ -106,8 +123,7 @@ class BinanceParser final : public ExchangeParser {
     auto stream_error = field(root, "stream").get_raw_json_string().get(stream_raw);
     if (stream_error == simdjson::SUCCESS) {
       const char* stream = stream_raw.raw();
-      if (!(route_.length > 0 && std::memcmp(stream, route_.stream, route_.length) == 0 &&
-            stream[route_.length] == '"')) {
+      if (!(route_.length > 0 && equal_bytes(stream, route_.stream, route_.length) && stream[route_.length] == '"')) {
         if (!learn_route(stream)) return fail(ParseError::kUnknownChannel);
       }
       if (route_.kind == StreamKind::kDepth) return skip(SkipKind::kBook);
@@ -145,6 +161,7 @@ class BinanceParser final : public ExchangeParser {
     std::size_t length = 0;  // 0: no route cached
     std::size_t symbol_length = 0;
     StreamKind kind = StreamKind::kOther;
+    const ResolvedMarket* market = nullptr;  // resolved on the route's first trade or quote
     std::string_view symbol() const noexcept { return {stream, symbol_length}; }
   };
 
@@ -161,6 +178,7 @@ class BinanceParser final : public ExchangeParser {
     const auto at = stream.find('@');
     if (at == std::string_view::npos || at == 0) return false;
     std::memcpy(route_.stream, raw, n);
+    route_.market = nullptr;
     route_.symbol_length = at;
     route_.kind = kind_of_stream(stream.substr(at + 1));
     route_.length = n;
@@ -180,9 +198,15 @@ class BinanceParser final : public ExchangeParser {
     }
   }
 
-  const ResolvedMarket* resolve(std::string_view symbol) {
+  [[gnu::always_inline]] const ResolvedMarket* resolve(std::string_view symbol) {
+    if (symbol.data() == route_.stream && route_.market != nullptr) [[likely]]
+      return route_.market;  // the cached combined stream's own market
+    return resolve_slow(symbol);
+  }
+
+  [[gnu::noinline]] const ResolvedMarket* resolve_slow(std::string_view symbol) {
     if (symbol.size() == last_symbol_.size() && last_market_ != nullptr &&
-        std::memcmp(symbol.data(), last_symbol_.data(), symbol.size()) == 0) [[likely]]
+        equal_bytes(symbol.data(), last_symbol_.data(), symbol.size()))
       return last_market_;
     // Spot: base quantities. Futures: USD-M is base (linear, 1); COIN-M
     // needs the table, so its default is unknown.
@@ -195,6 +219,7 @@ class BinanceParser final : public ExchangeParser {
       market = markets_.resolve(symbol, PairCase::kLower, InstrumentKind::kLinear, 1);
     }
     if (market != nullptr) {
+      if (symbol.data() == route_.stream) route_.market = market;
       last_symbol_.assign(symbol);  // allocates only past the SSO size, once per new market
       last_market_ = market;
     }
@@ -227,8 +252,8 @@ class BinanceParser final : public ExchangeParser {
     if (time_first) {
       if (auto error = field(data, "T").get_int64().get(time_ms)) return fail(to_parse_error(error));
     }
-    if (auto error = field(data, kind == StreamKind::kTrade ? "t" : "a").get_uint64().get(t.trade_id))
-      return fail(to_parse_error(error));
+    auto id_field = kind == StreamKind::kTrade ? field(data, "t") : field(data, "a");  // literal keys: no strlen
+    if (auto error = id_field.get_uint64().get(t.trade_id)) return fail(to_parse_error(error));
     if (auto error = field(data, "p").get_double_in_string().get(t.price)) return fail(to_parse_error(error));
     if (auto error = field(data, "q").get_double_in_string().get(qty)) return fail(to_parse_error(error));
     if (!time_first) {

@@ -22,7 +22,16 @@ class EventBuffer {
       : events_(std::make_unique<FeedEvent[]>(capacity)), capacity_(capacity) {}
 
   // False when full: the event was not stored.
-  bool push(const Trade& t) noexcept { return push_event(FeedEvent::of(t)); }
+  // Each writes the tag and the payload straight into the slot: no 64-byte
+  // temporary (this is on every parser's hot path).
+  bool push(const Trade& t) noexcept {
+    if (size_ == capacity_) [[unlikely]]
+      return false;
+    FeedEvent& e = events_[size_++];
+    e.type = FeedEventType::kTrade;
+    e.trade = t;
+    return true;
+  }
   bool push(const Quote& q) noexcept { return push_event(FeedEvent::of(q)); }
   bool push(const FeedStatus& s) noexcept { return push_event(FeedEvent::of(s)); }
 

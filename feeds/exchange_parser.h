@@ -72,7 +72,7 @@ class ExchangeParser {
     return ParseOutcome::kError;
   }
   // Counts and stores one event. False (counted as kOverflow) when `out` is full.
-  bool emit(const Trade& trade, EventBuffer& out) noexcept {
+  [[gnu::always_inline]] bool emit(const Trade& trade, EventBuffer& out) noexcept {
     if (!out.push(trade)) [[unlikely]] {
       ++stats_[ParseError::kOverflow];
       return false;

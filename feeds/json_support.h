@@ -29,7 +29,8 @@ namespace ondemand = simdjson::ondemand;
 // Here the first search is ordered (forward from the current field, the
 // common case when fields are read in the order the venue sends them); only
 // on a miss does it rewind and search once from the first field.
-inline simdjson::simdjson_result<ondemand::value> field(ondemand::object& object, std::string_view key) noexcept {
+[[gnu::always_inline]] inline simdjson::simdjson_result<ondemand::value> field(ondemand::object& object,
+                                                                               std::string_view key) noexcept {
   auto found = object.find_field(key);
   if (found.error() != simdjson::NO_SUCH_FIELD) return found;
   if (auto error = object.reset().error()) return error;
