@@ -29,6 +29,10 @@ std::atomic<long> g_allocations{0};
 }
 // noinline: so that GCC pairs each delete with its new rather than seeing
 // free() applied to the result of operator new (-Wmismatched-new-delete).
+// Not under AddressSanitizer: it owns operator new (and nothrow new[], which
+// simdjson uses), so replacing some forms mismatches the others. The
+// allocation test skips there.
+#if !defined(__SANITIZE_ADDRESS__)
 [[gnu::noinline]] void* operator new(std::size_t n) {
   g_allocations.fetch_add(1, std::memory_order_relaxed);
   if (void* p = std::malloc(n == 0 ? 1 : n)) return p;
@@ -39,6 +43,7 @@ std::atomic<long> g_allocations{0};
 [[gnu::noinline]] void operator delete[](void* p) noexcept { std::free(p); }
 [[gnu::noinline]] void operator delete(void* p, std::size_t) noexcept { std::free(p); }
 [[gnu::noinline]] void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
+#endif
 
 namespace tickflow {
 namespace {
@@ -359,6 +364,9 @@ TEST(Coinbase, OversizeFrameIsCountedNotParsed) {
 }
 
 TEST(Coinbase, ParsingAllocatesNothingPerFrame) {
+#if defined(__SANITIZE_ADDRESS__)
+  GTEST_SKIP() << "AddressSanitizer replaces operator new";
+#endif
   Harness h;
   expect_good_match_parses(h);  // first sight of the market allocates, once
   const std::string l2 = R"({"type":"l2update","product_id":"SKL-BTC","changes":[["sell","0.1","660.5"]]})";

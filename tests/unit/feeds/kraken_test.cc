@@ -31,6 +31,10 @@ std::atomic<long> g_allocations{0};
 }
 // noinline: so that GCC pairs each delete with its new rather than seeing
 // free() applied to the result of operator new (-Wmismatched-new-delete).
+// Not under AddressSanitizer: it owns operator new (and nothrow new[], which
+// simdjson uses), so replacing some forms mismatches the others. The
+// allocation test skips there.
+#if !defined(__SANITIZE_ADDRESS__)
 [[gnu::noinline]] void* operator new(std::size_t n) {
   g_allocations.fetch_add(1, std::memory_order_relaxed);
   if (void* p = std::malloc(n == 0 ? 1 : n)) return p;
@@ -41,6 +45,7 @@ std::atomic<long> g_allocations{0};
 [[gnu::noinline]] void operator delete[](void* p) noexcept { std::free(p); }
 [[gnu::noinline]] void operator delete(void* p, std::size_t) noexcept { std::free(p); }
 [[gnu::noinline]] void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
+#endif
 
 namespace tickflow {
 namespace {
@@ -478,6 +483,9 @@ TEST(KrakenFutures, MalformedFramesAreCountedOnceAndParsingContinues) {
 }
 
 TEST(Kraken, ParsingAllocatesNothingPerFrame) {
+#if defined(__SANITIZE_ADDRESS__)
+  GTEST_SKIP() << "AddressSanitizer replaces operator new";
+#endif
   Harness spot("KRAKEN");
   Harness futures("KRAKEN_FUTURES");
   expect_good_spot_parses(spot);  // first sight of each market allocates, once
