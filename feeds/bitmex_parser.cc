@@ -54,6 +54,7 @@
 // other items are kept; the frame is kEvents if any was emitted, else kError
 // (no second count). A structural error stops the frame after one count. An
 // insert with an empty data array is kFiltered.
+#include <cstring>
 #include <string_view>
 #include <utility>
 
@@ -222,37 +223,17 @@ class BitmexParser final : public ExchangeParser {
   // Returns ParseError::kCount when emitted, kOverflow when the buffer is
   // full (already counted), else the reason to count.
   ParseError parse_trade(ondemand::object& item, std::int64_t receive_ts_ns, EventBuffer& out) {
-    enum : unsigned { kTime = 1, kSymbol = 2, kSide = 4, kPrice = 8, kId = 16, kHome = 32, kAll = 63 };
-    unsigned seen = 0;
+    // Fields in the order BitMEX sends them (timestamp, symbol, side, size,
+    // price, tickDirection, trdMatchID, grossValue, homeNotional, ...), each
+    // found with one forward search; field() rewinds only when one is out of order.
     std::string_view time, symbol, side_word, match_id;
     double price = 0, home = 0;
-    for (auto result : item) {
-      ondemand::field field;
-      if (auto error = std::move(result).get(field)) return to_parse_error(error);
-      const ondemand::raw_json_string key = field.key();
-      simdjson::error_code error = simdjson::SUCCESS;
-      if (key == "timestamp") {
-        error = field.value().get_string().get(time);
-        seen |= kTime;
-      } else if (key == "symbol") {
-        error = field.value().get_string().get(symbol);
-        seen |= kSymbol;
-      } else if (key == "side") {
-        error = field.value().get_string().get(side_word);
-        seen |= kSide;
-      } else if (key == "price") {
-        error = number_or_string(field.value(), price);
-        seen |= kPrice;
-      } else if (key == "trdMatchID") {
-        error = field.value().get_string().get(match_id);
-        seen |= kId;
-      } else if (key == "homeNotional") {
-        error = number_or_string(field.value(), home);
-        seen |= kHome;
-      }
-      if (error) return to_parse_error(error);
-    }
-    if (seen != kAll) return ParseError::kMissingField;
+    if (auto error = field(item, "timestamp").get_string().get(time)) return to_parse_error(error);
+    if (auto error = field(item, "symbol").get_string().get(symbol)) return to_parse_error(error);
+    if (auto error = field(item, "side").get_string().get(side_word)) return to_parse_error(error);
+    if (auto error = number_or_string(field(item, "price"), price)) return to_parse_error(error);
+    if (auto error = field(item, "trdMatchID").get_string().get(match_id)) return to_parse_error(error);
+    if (auto error = number_or_string(field(item, "homeNotional"), home)) return to_parse_error(error);
 
     Trade t;
     if (!parse_side(side_word, t.side) || !valid_price(price) || !valid_qty(home) || match_id.empty() ||
@@ -322,9 +303,22 @@ class BitmexParser final : public ExchangeParser {
   }
 
   const ResolvedMarket* resolve(std::string_view symbol) {
-    if (is_inverse_symbol(symbol)) return markets_.resolve(symbol, PairCase::kAsIs, InstrumentKind::kInverse, 1);
-    return markets_.resolve(symbol, PairCase::kAsIs, InstrumentKind::kUnknown, 0);
+    // Fast path: trades of one symbol arrive together (one frame per symbol).
+    if (last_market_ != nullptr && symbol == std::string_view(last_symbol_, last_symbol_size_)) return last_market_;
+    const ResolvedMarket* market = is_inverse_symbol(symbol)
+                                       ? markets_.resolve(symbol, PairCase::kAsIs, InstrumentKind::kInverse, 1)
+                                       : markets_.resolve(symbol, PairCase::kAsIs, InstrumentKind::kUnknown, 0);
+    if (market != nullptr && symbol.size() <= sizeof last_symbol_) {
+      std::memcpy(last_symbol_, symbol.data(), symbol.size());
+      last_symbol_size_ = symbol.size();
+      last_market_ = market;
+    }
+    return market;
   }
+
+  char last_symbol_[32] = {};
+  std::size_t last_symbol_size_ = 0;
+  const ResolvedMarket* last_market_ = nullptr;
 
   ondemand::parser& json_;
 };

@@ -65,23 +65,25 @@ constexpr ParseError to_parse_error(simdjson::error_code error) noexcept {
 // is parsed with std::from_chars instead (libstdc++ 12: exact, no allocation);
 // shorter ones, every price and size seen in practice, take simdjson's path.
 inline simdjson::error_code number_or_string(ondemand::value value, double& out) noexcept {
-  ondemand::json_type type;
-  if (auto error = value.type().get(type)) return error;
-  if (type != ondemand::json_type::number && type != ondemand::json_type::string) return simdjson::INCORRECT_TYPE;
+  // The raw token tells both the type (a quote or not) and the length,
+  // without asking simdjson for the type separately.
   std::string_view token = value.raw_json_token();
   while (!token.empty() &&
          (token.back() == ' ' || token.back() == '\t' || token.back() == '\n' || token.back() == '\r'))
     token.remove_suffix(1);
-  if (token.size() > 19) {
-    if (type == ondemand::json_type::string && token.size() >= 2) token = token.substr(1, token.size() - 2);
+  if (token.empty()) return simdjson::INCORRECT_TYPE;
+  const bool is_string = token.front() == '"';
+  if (!is_string && token.front() != '-' && (token.front() < '0' || token.front() > '9'))
+    return simdjson::INCORRECT_TYPE;
+  if (token.size() > 19) [[unlikely]] {
+    if (is_string && token.size() >= 2) token = token.substr(1, token.size() - 2);
     if (token.find('\\') == std::string_view::npos) {
       const auto [end, ec] = std::from_chars(token.data(), token.data() + token.size(), out);
       if (ec != std::errc{} || end != token.data() + token.size()) return simdjson::NUMBER_ERROR;
       return simdjson::SUCCESS;  // the value is left unread: the iterator skips it
     }
   }
-  if (type == ondemand::json_type::string) return value.get_double_in_string().get(out);
-  return value.get_double().get(out);
+  return is_string ? value.get_double_in_string().get(out) : value.get_double().get(out);
 }
 inline simdjson::error_code number_or_string(simdjson::simdjson_result<ondemand::value> field, double& out) noexcept {
   ondemand::value value;
