@@ -51,50 +51,6 @@
 namespace tickflow {
 namespace {
 
-// Builds a short "a|b|c" key in a fixed stack buffer (cut at its capacity)
-// for hashing id-less events: no heap.
-class IdKey {
- public:
-  IdKey& add(std::string_view s) noexcept {
-    sep();
-    const std::size_t n = std::min(s.size(), kCap - size_);
-    std::memcpy(buf_ + size_, s.data(), n);
-    size_ += n;
-    return *this;
-  }
-  IdKey& add(std::int64_t v) noexcept {
-    sep();
-    size_ = static_cast<std::size_t>(std::to_chars(buf_ + size_, buf_ + kCap, v).ptr - buf_);
-    return *this;
-  }
-  IdKey& add(double v) noexcept {
-    sep();
-    size_ = static_cast<std::size_t>(std::to_chars(buf_ + size_, buf_ + kCap, v).ptr - buf_);
-    return *this;
-  }
-  std::uint64_t hash() const noexcept { return hash_trade_id({buf_, size_}); }
-
- private:
-  static constexpr std::size_t kCap = 192;
-  void sep() noexcept {
-    if (size_ > 0 && size_ < kCap) buf_[size_++] = '|';
-  }
-  char buf_[kCap];
-  std::size_t size_ = 0;
-};
-
-// Integer (ms times) as a number or a numeric string; signed, so that a
-// negative time is a bad value rather than a type error.
-simdjson::error_code int_or_string(simdjson::simdjson_result<ondemand::value> field, std::int64_t& out) noexcept {
-  ondemand::value value;
-  if (auto error = std::move(field).get(value)) return error;
-  ondemand::json_type type;
-  if (auto error = value.type().get(type)) return error;
-  if (type == ondemand::json_type::string) return value.get_int64_in_string().get(out);
-  if (type == ondemand::json_type::number) return value.get_int64().get(out);
-  return simdjson::INCORRECT_TYPE;
-}
-
 // Venue size -> base units, by the market's resolved terms.
 constexpr bool to_base_qty(const ResolvedMarket& m, double size, double price, double& qty,
                            ParseError& error) noexcept {
