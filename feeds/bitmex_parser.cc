@@ -237,7 +237,7 @@ class BitmexParser final : public ExchangeParser {
 
     Trade t;
     if (!parse_side(side_word, t.side) || !valid_price(price) || !valid_qty(home) || match_id.empty() ||
-        !parse_iso8601_ns(time, t.exchange_ts_ns) || !plausible_exchange_ns(t.exchange_ts_ns))
+        !exchange_time(time, t.exchange_ts_ns))
       return ParseError::kBadValue;
     const ResolvedMarket* market = resolve(symbol);
     if (market == nullptr) return ParseError::kUnknownMarket;
@@ -316,6 +316,27 @@ class BitmexParser final : public ExchangeParser {
     return market;
   }
 
+  // The trades of one match share a timestamp, and a frame carries one
+  // match: the last timestamp string and its value are kept, so that most
+  // trades compare 24 bytes instead of parsing a date.
+  bool exchange_time(std::string_view text, std::int64_t& ns) noexcept {
+    if (text.size() == last_time_size_ && text.size() <= sizeof last_time_ &&
+        std::memcmp(text.data(), last_time_, text.size()) == 0) {
+      ns = last_time_ns_;
+      return true;
+    }
+    if (!parse_iso8601_ns(text, ns) || !plausible_exchange_ns(ns)) return false;
+    if (text.size() <= sizeof last_time_) {
+      std::memcpy(last_time_, text.data(), text.size());
+      last_time_size_ = text.size();
+      last_time_ns_ = ns;
+    }
+    return true;
+  }
+
+  char last_time_[32] = {};
+  std::size_t last_time_size_ = 0;
+  std::int64_t last_time_ns_ = 0;
   char last_symbol_[32] = {};
   std::size_t last_symbol_size_ = 0;
   const ResolvedMarket* last_market_ = nullptr;
