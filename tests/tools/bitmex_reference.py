@@ -4,7 +4,7 @@ format), for tests/unit/feeds/bitmex_test.cc. Standard library only.
 
 Rules: table "trade", action "insert": one trade per data item, side is the
 taker side, qty = homeNotional (base), trade id = hash of trdMatchID
-(FNV-1a 64 + murmur3 finalizer, as feeds/json_support.h hash_trade_id);
+(word-wise multiply + murmur3 finalizer, as feeds/json_support.h hash_trade_id);
 "partial" is a snapshot; orderBook* is book; quote/instrument/funding/... are
 other channels; info/success/error frames are control. Liquidation inserts
 are counted as liquidations for XBT* non-USDT symbols (qty = leavesQty /
@@ -22,15 +22,19 @@ OTHER = ('instrument', 'funding', 'settlement', 'insurance', 'announcement', 'ch
          'publicNotifications')
 
 
-def hash_trade_id(s):
-    h = 0xcbf29ce484222325
-    for b in s.encode('utf-8'):
-        h ^= b
-        h = (h * 0x100000001b3) & M64
+def hash_trade_id(text):
+    """tickflow's hash_trade_id (feeds/json_support.h): one multiply per 8-byte little-endian word."""
+    data = text.encode() if isinstance(text, str) else text
+    mask = (1 << 64) - 1
+    mul = 0xFF51AFD7ED558CCD
+    h = 0x9E3779B97F4A7C15 ^ ((len(data) * mul) & mask)
+    for i in range(0, len(data), 8):
+        h = ((h ^ int.from_bytes(data[i:i + 8], "little")) * mul) & mask
+        h ^= h >> 32
     h ^= h >> 33
-    h = (h * 0xff51afd7ed558ccd) & M64
+    h = (h * 0xFF51AFD7ED558CCD) & mask
     h ^= h >> 33
-    h = (h * 0xc4ceb9fe1a85ec53) & M64
+    h = (h * 0xC4CEB9FE1A85EC53) & mask
     h ^= h >> 33
     return h
 

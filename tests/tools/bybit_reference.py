@@ -8,7 +8,7 @@ Usage: bybit_reference.py <capture.gz>
 Prints key=value lines:
   frames            received frames ("<seconds>: <frame>" lines)
   trades            trades in trade.* frames
-  first_id/last_id  64-bit hash (FNV-1a + murmur3 finalizer) of the first and
+  first_id/last_id  64-bit hash (word-wise multiply + murmur3 finalizer, as hash_trade_id) of the first and
                     last trade_id uuid, in file order
   first_ts_ms/last_ts_ms  trade_time_ms of those trades
   sum_qty           sum of base quantities: size for USDT symbols (linear),
@@ -28,14 +28,18 @@ MASK = (1 << 64) - 1
 
 
 def hash_trade_id(text):
-    h = 0xCBF29CE484222325
-    for byte in text.encode():
-        h ^= byte
-        h = (h * 0x100000001B3) & MASK
+    """tickflow's hash_trade_id (feeds/json_support.h): one multiply per 8-byte little-endian word."""
+    data = text.encode() if isinstance(text, str) else text
+    mask = (1 << 64) - 1
+    mul = 0xFF51AFD7ED558CCD
+    h = 0x9E3779B97F4A7C15 ^ ((len(data) * mul) & mask)
+    for i in range(0, len(data), 8):
+        h = ((h ^ int.from_bytes(data[i:i + 8], "little")) * mul) & mask
+        h ^= h >> 32
     h ^= h >> 33
-    h = (h * 0xFF51AFD7ED558CCD) & MASK
+    h = (h * 0xFF51AFD7ED558CCD) & mask
     h ^= h >> 33
-    h = (h * 0xC4CEB9FE1A85EC53) & MASK
+    h = (h * 0xC4CEB9FE1A85EC53) & mask
     h ^= h >> 33
     return h
 

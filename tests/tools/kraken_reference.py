@@ -7,7 +7,7 @@ usage: kraken_reference.py spot|futures <capture.gz>
 Spot (ws v1): [chanId, [[price, volume, time, side, orderType, misc], ...],
 "trade", pair]; side b/s is the taker side; volume is base. Trades carry no
 id: the parser hashes "<pair>|<price>|<volume>|<time>|<side>|<orderType>"
-(FNV-1a 64 + murmur3 finalizer, as feeds/json_support.h hash_trade_id);
+(word-wise multiply + murmur3 finalizer, as feeds/json_support.h hash_trade_id);
 first_id/last_id are that hash, recomputed here.
 
 Futures: {"feed":"trade",...}; PI_/FI_ qty is USD (base = qty / price), PF_
@@ -23,15 +23,19 @@ LINE = re.compile(r'^(\d+)(?:\.(\d+))?: (.*)$')
 M64 = (1 << 64) - 1
 
 
-def hash_trade_id(s):
-    h = 0xcbf29ce484222325
-    for b in s.encode('utf-8'):
-        h ^= b
-        h = (h * 0x100000001b3) & M64
+def hash_trade_id(text):
+    """tickflow's hash_trade_id (feeds/json_support.h): one multiply per 8-byte little-endian word."""
+    data = text.encode() if isinstance(text, str) else text
+    mask = (1 << 64) - 1
+    mul = 0xFF51AFD7ED558CCD
+    h = 0x9E3779B97F4A7C15 ^ ((len(data) * mul) & mask)
+    for i in range(0, len(data), 8):
+        h = ((h ^ int.from_bytes(data[i:i + 8], "little")) * mul) & mask
+        h ^= h >> 32
     h ^= h >> 33
-    h = (h * 0xff51afd7ed558ccd) & M64
+    h = (h * 0xFF51AFD7ED558CCD) & mask
     h ^= h >> 33
-    h = (h * 0xc4ceb9fe1a85ec53) & M64
+    h = (h * 0xC4CEB9FE1A85EC53) & mask
     h ^= h >> 33
     return h
 

@@ -244,7 +244,7 @@ TEST(Bitmex, CaptureFiguresAreTheKnownOnes) {
   EXPECT_DOUBLE_EQ(first.qty, 16.73101673101673);
   EXPECT_EQ(first.exchange_ts_ns, 1626993370014000000);
   EXPECT_EQ(first.receive_ts_ns, 1626993370146107000);
-  EXPECT_EQ(first.trade_id, 16949446801491268791ull);
+  EXPECT_EQ(first.trade_id, 730726591232998760ull);
   EXPECT_EQ(first.flags, kTradeIdHashed);
 }
 
