@@ -77,20 +77,24 @@ bool is_coin_margined(std::string_view pair) noexcept {
 }
 
 // Byte equality for short strings (stream names, symbols), inlined: a call
-// to memcmp costs more than the compare. Reads whole 8-byte words; callers
-// guarantee both buffers are readable to the next multiple of 8 (route and
-// symbol buffers are padded, frames carry kFramePadding).
+// to memcmp costs more than the compare. Compares 8-byte words, the last one
+// overlapping the previous, so it reads only bytes [0, n) of each buffer.
 inline bool equal_bytes(const char* a, const char* b, std::size_t n) noexcept {
-  std::size_t i = 0;
-  for (; i + 8 <= n; i += 8) {
-    std::uint64_t x, y;
-    std::memcpy(&x, a + i, 8);
-    std::memcpy(&y, b + i, 8);
-    if (x != y) return false;
+  auto word = [](const char* p) {
+    std::uint64_t w;
+    std::memcpy(&w, p, 8);
+    return w;
+  };
+  if (n < 8) {
+    for (std::size_t i = 0; i < n; ++i)
+      if (a[i] != b[i]) return false;
+    return true;
   }
-  for (; i < n; ++i)
-    if (a[i] != b[i]) return false;
-  return true;
+  std::size_t i = 0;
+  for (; i + 8 <= n; i += 8)
+    if (word(a + i) != word(b + i)) return false;
+  // The tail as one word ending at n, overlapping bytes already compared.
+  return i == n || word(a + n - 8) == word(b + n - 8);
 }
 
 std::uint64_t bits_of(double v) noexcept {
@@ -264,7 +268,8 @@ class BinanceParser final : public ExchangeParser {
       ondemand::raw_json_string x;
       auto error = field(data, "X").get_raw_json_string().get(x);
       if (error == simdjson::SUCCESS) {
-        if (!x.unsafe_is_equal("MARKET") && !x.unsafe_is_equal("RPI")) return skip(SkipKind::kFiltered);
+        using namespace std::string_view_literals;  // sized compares: the const char* overload walks byte by byte
+        if (!x.unsafe_is_equal("MARKET"sv) && !x.unsafe_is_equal("RPI"sv)) return skip(SkipKind::kFiltered);
       } else if (error != simdjson::NO_SUCH_FIELD) {
         return fail(to_parse_error(error));
       }
