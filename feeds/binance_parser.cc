@@ -230,19 +230,6 @@ class BinanceParser final : public ExchangeParser {
     return market;
   }
 
-  // Contracts (or base) -> base units. False when the terms are unknown.
-  static bool to_base(const ResolvedMarket& m, double qty, double price, double& base) noexcept {
-    switch (m.kind) {
-      case InstrumentKind::kSpot:
-      case InstrumentKind::kLinear: base = qty * (m.contract_size > 0 ? m.contract_size : 1); return true;
-      case InstrumentKind::kInverse:
-        if (m.contract_size <= 0) return false;
-        base = qty * m.contract_size / price;
-        return true;
-      default: return false;
-    }
-  }
-
   ParseOutcome parse_trade(StreamKind kind, std::string_view symbol, ondemand::object& data, std::int64_t receive_ts_ns,
                            EventBuffer& out) {
     if (symbol.empty()) {
@@ -280,7 +267,7 @@ class BinanceParser final : public ExchangeParser {
       return fail(ParseError::kBadValue);
     const ResolvedMarket* market = resolve(symbol);
     if (market == nullptr) return fail(ParseError::kUnknownMarket);
-    if (!to_base(*market, qty, t.price, t.qty)) return fail(ParseError::kUnknownInstrument);
+    if (!market->to_base(qty, t.price, t.qty)) return fail(ParseError::kUnknownInstrument);
     t.market = market->id;
     t.receive_ts_ns = receive_ts_ns;
     t.side = buyer_is_maker ? Side::kSell : Side::kBuy;
@@ -307,7 +294,7 @@ class BinanceParser final : public ExchangeParser {
       return fail(ParseError::kBadValue);
     const ResolvedMarket* market = resolve(symbol);
     if (market == nullptr) return fail(ParseError::kUnknownMarket);
-    if (!to_base(*market, qty, t.price, t.qty)) return fail(ParseError::kUnknownInstrument);
+    if (!market->to_base(qty, t.price, t.qty)) return fail(ParseError::kUnknownInstrument);
     t.market = market->id;
     t.receive_ts_ns = receive_ts_ns;
     t.flags = kTradeLiquidation | kTradeIdHashed;

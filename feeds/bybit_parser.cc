@@ -93,26 +93,6 @@ constexpr InstrumentKind derivative_kind(std::string_view s) noexcept {
   return InstrumentKind::kUnknown;
 }
 
-// Venue size -> base units, by the market's resolved terms.
-constexpr bool to_base_qty(const ResolvedMarket& m, double size, double price, double& qty,
-                           ParseError& error) noexcept {
-  switch (m.kind) {
-    case InstrumentKind::kSpot: qty = size; break;
-    case InstrumentKind::kLinear: qty = size * m.contract_size; break;
-    case InstrumentKind::kInverse: qty = size * m.contract_size / price; break;
-    default: error = ParseError::kUnknownInstrument; return false;
-  }
-  if (!(m.contract_size > 0)) {
-    error = ParseError::kUnknownInstrument;
-    return false;
-  }
-  if (!valid_qty(qty)) {
-    error = ParseError::kBadValue;
-    return false;
-  }
-  return true;
-}
-
 enum class Topic : std::uint8_t { kTradeV5, kLiquidationV5, kTradeV2, kBook, kOther };
 
 Topic topic_of(std::string_view topic) noexcept {
@@ -121,13 +101,6 @@ Topic topic_of(std::string_view topic) noexcept {
   if (topic.starts_with("trade.")) return Topic::kTradeV2;
   if (topic.starts_with("orderbook") || topic.starts_with("orderBook")) return Topic::kBook;
   return Topic::kOther;
-}
-
-// Errors after which the document can still be read (the value was not
-// consumed or was read whole); anything else ends the frame.
-constexpr bool recoverable(simdjson::error_code e) noexcept {
-  return e == simdjson::INCORRECT_TYPE || e == simdjson::NUMBER_ERROR || e == simdjson::NUMBER_OUT_OF_RANGE ||
-         e == simdjson::NO_SUCH_FIELD;
 }
 
 class BybitParser final : public ExchangeParser {
@@ -204,13 +177,6 @@ class BybitParser final : public ExchangeParser {
   }
 
  private:
-  // Returns false with `error` set (and `json_error` when simdjson failed).
-  static bool json_failed(simdjson::error_code e, ParseError& error, simdjson::error_code& json_error) noexcept {
-    json_error = e;
-    error = to_parse_error(e);
-    return false;
-  }
-
   const ResolvedMarket* resolve(std::string_view symbol, ParseError& error) {
     const ResolvedMarket* market = nullptr;
     if (spot_) {

@@ -258,14 +258,11 @@ class HtxParser final : public ExchangeParser {
     return fail(ParseError::kUnknownChannel);
   }
 
-  // Contracts -> base units. False when the terms are unknown.
+  // Swap contracts -> base units: only linear or inverse terms with a known
+  // contract size convert contracts.
   static bool contracts_to_base(const ResolvedMarket& m, double contracts, double price, double& base) noexcept {
-    if (m.contract_size <= 0) return false;
-    switch (m.kind) {
-      case InstrumentKind::kLinear: base = contracts * m.contract_size; return true;
-      case InstrumentKind::kInverse: base = contracts * m.contract_size / price; return true;
-      default: return false;
-    }
+    const bool contract_terms = m.kind == InstrumentKind::kLinear || m.kind == InstrumentKind::kInverse;
+    return contract_terms && m.contract_size > 0 && m.to_base(contracts, price, base);
   }
 
   ParseOutcome parse_tick(ondemand::object& tick, const ResolvedMarket& market, std::int64_t receive_ts_ns,

@@ -15,6 +15,7 @@
 #include <cstring>
 #include <string_view>
 
+#include "feeds/market_resolver.h"
 #include "feeds/parse_stats.h"
 #include "pipeline/events.h"
 
@@ -109,6 +110,37 @@ inline simdjson::error_code uint_or_string(simdjson::simdjson_result<ondemand::v
 // no real price or size comes near it, and anything above is a corrupt field.
 constexpr bool valid_price(double v) noexcept { return v > 0 && v < 1e15; }
 constexpr bool valid_qty(double v) noexcept { return v > 0 && v < 1e15; }
+
+// to_base() with the checks every multi-trade parser applies to one trade:
+// a contract size that is not known is ParseError::kUnknownInstrument, a
+// base quantity out of range is kBadValue.
+inline bool to_base_qty(const ResolvedMarket& m, double size, double price, double& qty, ParseError& error) noexcept {
+  if (!(m.contract_size > 0) || !m.to_base(size, price, qty)) {
+    error = ParseError::kUnknownInstrument;
+    return false;
+  }
+  if (!valid_qty(qty)) {
+    error = ParseError::kBadValue;
+    return false;
+  }
+  return true;
+}
+
+// Errors after which the document can still be read (the value was not
+// consumed, or was read whole): a multi-trade parser counts the bad trade
+// and goes on. Anything else ends the frame.
+constexpr bool recoverable(simdjson::error_code e) noexcept {
+  return e == simdjson::INCORRECT_TYPE || e == simdjson::NUMBER_ERROR || e == simdjson::NUMBER_OUT_OF_RANGE ||
+         e == simdjson::NO_SUCH_FIELD;
+}
+
+// For per-trade readers that report through out-parameters: records the
+// simdjson error and its ParseError, and returns false.
+inline bool json_failed(simdjson::error_code e, ParseError& error, simdjson::error_code& json_error) noexcept {
+  json_error = e;
+  error = to_parse_error(e);
+  return false;
+}
 
 // Exchange timestamps: ms since epoch -> ns, rejecting values that cannot be
 // a time between 2000 and 2100 (a corrupt field, or seconds/us confusion).

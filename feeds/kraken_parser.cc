@@ -95,18 +95,6 @@ std::string_view scalar_text(ondemand::value& value) noexcept {
   return token;
 }
 
-bool to_base(const ResolvedMarket& m, double qty, double price, double& base) noexcept {
-  switch (m.kind) {
-    case InstrumentKind::kSpot:
-    case InstrumentKind::kLinear: base = qty * (m.contract_size > 0 ? m.contract_size : 1); return true;
-    case InstrumentKind::kInverse:
-      if (m.contract_size <= 0) return false;
-      base = qty * m.contract_size / price;
-      return true;
-    default: return false;
-  }
-}
-
 // ---------------------------------------------------------------- spot (v1)
 
 class KrakenSpotParser final : public ExchangeParser {
@@ -352,7 +340,7 @@ class KrakenFuturesParser final : public ExchangeParser {
       return fail(ParseError::kBadValue);
     const ResolvedMarket* market = resolve(product);
     if (market == nullptr) return fail(ParseError::kUnknownMarket);
-    if (!to_base(*market, qty, price, t.qty) || !valid_qty(t.qty)) return fail(ParseError::kUnknownInstrument);
+    if (!market->to_base(qty, price, t.qty) || !valid_qty(t.qty)) return fail(ParseError::kUnknownInstrument);
     t.trade_id = seq;
     t.price = price;
     t.market = market->id;

@@ -25,6 +25,21 @@ struct ResolvedMarket {
   MarketId id = kInvalidMarket;
   InstrumentKind kind = InstrumentKind::kUnknown;
   double contract_size = 0;  // 0: unknown
+
+  // An exchange quantity (coins, or contracts) in base units. False when the
+  // terms cannot convert it: kind unknown (or quanto), or an inverse
+  // contract of unknown size. Never guesses a size (see instruments.h).
+  bool to_base(double qty, double price, double& base) const noexcept {
+    switch (kind) {
+      case InstrumentKind::kSpot:
+      case InstrumentKind::kLinear: base = qty * (contract_size > 0 ? contract_size : 1); return true;
+      case InstrumentKind::kInverse:
+        if (contract_size <= 0) return false;
+        base = qty * contract_size / price;
+        return true;
+      default: return false;
+    }
+  }
 };
 
 // How a frame's symbol becomes the pair in the market name.

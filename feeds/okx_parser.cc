@@ -51,32 +51,6 @@
 namespace tickflow {
 namespace {
 
-// Venue size -> base units, by the market's resolved terms.
-constexpr bool to_base_qty(const ResolvedMarket& m, double size, double price, double& qty,
-                           ParseError& error) noexcept {
-  switch (m.kind) {
-    case InstrumentKind::kSpot: qty = size; break;
-    case InstrumentKind::kLinear: qty = size * m.contract_size; break;
-    case InstrumentKind::kInverse: qty = size * m.contract_size / price; break;
-    default: error = ParseError::kUnknownInstrument; return false;
-  }
-  if (!(m.contract_size > 0)) {
-    error = ParseError::kUnknownInstrument;
-    return false;
-  }
-  if (!valid_qty(qty)) {
-    error = ParseError::kBadValue;
-    return false;
-  }
-  return true;
-}
-
-// Errors after which the document can still be read; anything else ends the frame.
-constexpr bool recoverable(simdjson::error_code e) noexcept {
-  return e == simdjson::INCORRECT_TYPE || e == simdjson::NUMBER_ERROR || e == simdjson::NUMBER_OUT_OF_RANGE ||
-         e == simdjson::NO_SUCH_FIELD;
-}
-
 enum class Channel : std::uint8_t { kTrades, kLiquidations, kBook, kOther };
 
 Channel channel_of(std::string_view channel) noexcept {
@@ -178,12 +152,6 @@ class OkxParser final : public ExchangeParser {
       return true;
     }
   };
-
-  static bool json_failed(simdjson::error_code e, ParseError& error, simdjson::error_code& json_error) noexcept {
-    json_error = e;
-    error = to_parse_error(e);
-    return false;
-  }
 
   const ResolvedMarket* resolve(std::string_view inst, ParseError& error) {
     const bool spot = is_spot_inst(inst);
