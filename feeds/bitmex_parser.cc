@@ -66,14 +66,6 @@
 namespace tickflow {
 namespace {
 
-// The root is not an object: kBadType for a JSON value of another type, but
-// garbage that is no JSON value at all ("hello") counts as not-JSON.
-ParseError root_error(ondemand::document& doc, simdjson::error_code error) noexcept {
-  ondemand::json_type type;
-  if (error == simdjson::INCORRECT_TYPE && doc.type().get(type) != simdjson::SUCCESS) return ParseError::kTruncated;
-  return to_parse_error(error);
-}
-
 enum class Table : std::uint8_t { kTrade, kLiquidation, kBook, kOther, kUnknown };
 
 Table classify_table(std::string_view table) noexcept {

@@ -44,14 +44,6 @@
 namespace tickflow {
 namespace {
 
-// The root is not an object: kBadType for a JSON value of another type, but
-// garbage that is no JSON value at all ("hello") counts as not-JSON.
-ParseError root_error(ondemand::document& doc, simdjson::error_code error) noexcept {
-  ondemand::json_type type;
-  if (error == simdjson::INCORRECT_TYPE && doc.type().get(type) != simdjson::SUCCESS) return ParseError::kTruncated;
-  return to_parse_error(error);
-}
-
 enum class TypeClass : std::uint8_t { kMatch, kLastMatch, kSkip, kUnknown };
 
 TypeClass classify(std::string_view type, SkipKind& kind) noexcept {

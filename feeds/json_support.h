@@ -59,6 +59,15 @@ constexpr ParseError to_parse_error(simdjson::error_code error) noexcept {
   }
 }
 
+// Why doc.get_object() failed: kBadType for a JSON value of another type
+// ([1,2], "pong", 3.14), but garbage that is no JSON value at all ("hello")
+// counts as not-JSON (kTruncated).
+inline ParseError root_error(ondemand::document& doc, simdjson::error_code error) noexcept {
+  ondemand::json_type type;
+  if (error == simdjson::INCORRECT_TYPE && doc.type().get(type) != simdjson::SUCCESS) return ParseError::kTruncated;
+  return to_parse_error(error);
+}
+
 // A number field that some venues send as "63247.5" and others as 63247.5.
 //
 // Guards against simdjson 3.0.1 mis-parsing long decimals whose integer part

@@ -70,14 +70,6 @@
 namespace tickflow {
 namespace {
 
-// The root is not an object: kBadType for a JSON value of another type, but
-// garbage that is no JSON value at all ("hello") counts as not-JSON.
-ParseError root_error(ondemand::document& doc, simdjson::error_code error) noexcept {
-  ondemand::json_type type;
-  if (error == simdjson::INCORRECT_TYPE && doc.type().get(type) != simdjson::SUCCESS) return ParseError::kTruncated;
-  return to_parse_error(error);
-}
-
 // Structural problems leave the document unusable past this point.
 bool is_structural(ParseError error) noexcept { return error == ParseError::kTruncated; }
 
