@@ -16,33 +16,8 @@
 #include <string>
 
 #include "feeds/parser_factory.h"
+#include "tests/unit/feeds/allocation_counter.h"
 #include "tests/unit/feeds/feed_test_support.h"
-
-// Counts heap allocations while `g_counting` is set (the no-allocation test).
-// Not under AddressSanitizer, which owns operator new (the test skips there).
-#if defined(__SANITIZE_ADDRESS__)
-#define TICKFLOW_COUNT_ALLOCATIONS 0
-#else
-#define TICKFLOW_COUNT_ALLOCATIONS 1
-#endif
-namespace {
-bool g_counting = false;
-std::size_t g_allocations = 0;
-}  // namespace
-#if TICKFLOW_COUNT_ALLOCATIONS
-// GCC flags free() in a replaced operator delete as mismatched; it is not:
-// the replaced operator new is malloc.
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
-#endif
-void* operator new(std::size_t size) {
-  if (g_counting) ++g_allocations;
-  if (void* p = std::malloc(size == 0 ? 1 : size)) return p;
-  throw std::bad_alloc();
-}
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t) noexcept { std::free(p); }
-#endif
 
 namespace tickflow {
 namespace {
@@ -260,22 +235,20 @@ TEST_F(BitfinexTest, OversizeFrameIsCountedNotParsed) {
 }
 
 TEST_F(BitfinexTest, TradePathDoesNotAllocate) {
-  if (!TICKFLOW_COUNT_ALLOCATIONS) GTEST_SKIP() << "allocation counting is off under AddressSanitizer";
+  if (!test::kCountsAllocations) GTEST_SKIP() << "allocation counting is off under AddressSanitizer";
   PaddedFrame te, hb, tu;
   te.assign(kGoodTrade);
   hb.assign(R"([17,"hb"])");
   tu.assign(R"([17,"tu",[1002,1618677030123,-0.75,60010.5]])");
   ASSERT_EQ(parser_->parse(te.view(), 1, out_), ParseOutcome::kEvents);  // warm-up
-  g_allocations = 0;
-  g_counting = true;
+  const long before = test::allocation_count();
   for (int i = 0; i < 1000; ++i) {
     out_.clear();
     parser_->parse(te.view(), 1, out_);
     parser_->parse(hb.view(), 1, out_);
     parser_->parse(tu.view(), 1, out_);
   }
-  g_counting = false;
-  EXPECT_EQ(g_allocations, 0u);
+  EXPECT_EQ(test::allocation_count() - before, 0);
   EXPECT_EQ(parser_->stats().trades, 1001u);
 }
 

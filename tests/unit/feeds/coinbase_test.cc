@@ -23,35 +23,14 @@
 #include "feeds/parser_factory.h"
 #include "pipeline/market_registry.h"
 
-// Counts heap allocations, to check that parsing allocates nothing per frame.
-namespace {
-std::atomic<long> g_allocations{0};
-}
-// noinline: so that GCC pairs each delete with its new rather than seeing
-// free() applied to the result of operator new (-Wmismatched-new-delete).
-// Not under AddressSanitizer: it owns operator new (and nothrow new[], which
-// simdjson uses), so replacing some forms mismatches the others. The
-// allocation test skips there.
-#if !defined(__SANITIZE_ADDRESS__)
-[[gnu::noinline]] void* operator new(std::size_t n) {
-  g_allocations.fetch_add(1, std::memory_order_relaxed);
-  if (void* p = std::malloc(n == 0 ? 1 : n)) return p;
-  throw std::bad_alloc();
-}
-[[gnu::noinline]] void* operator new[](std::size_t n) { return operator new(n); }
-[[gnu::noinline]] void operator delete(void* p) noexcept { std::free(p); }
-[[gnu::noinline]] void operator delete[](void* p) noexcept { std::free(p); }
-[[gnu::noinline]] void operator delete(void* p, std::size_t) noexcept { std::free(p); }
-[[gnu::noinline]] void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
-#endif
+#include "tests/unit/feeds/allocation_counter.h"
+#include "tests/unit/feeds/feed_test_support.h"
 
 namespace tickflow {
 namespace {
 
 const std::string kCapture = std::string(TICKFLOW_TEST_DATA_DIR) + "/cryptofeed/COINBASE.ws.28.0.gz";
 const std::string kReference = std::string(TICKFLOW_SOURCE_DIR) + "/tests/tools/coinbase_reference.py";
-
-bool have_python() { return std::system("python3 --version > /dev/null 2>&1") == 0; }
 
 // key=value lines printed by a reference script.
 std::map<std::string, std::string> run_reference(const std::string& args) {
@@ -182,7 +161,7 @@ void expect_good_match_parses(Harness& h) {
 }
 
 TEST(Coinbase, CaptureMatchesPythonReference) {
-  if (!have_python()) GTEST_SKIP() << "python3 not found";
+  if (!test::python_available()) GTEST_SKIP() << "python3 not found";
   const auto ref = run_reference(kReference + " " + kCapture);
   ASSERT_FALSE(ref.empty()) << "reference script failed";
   MarketRegistry registry;
@@ -364,9 +343,7 @@ TEST(Coinbase, OversizeFrameIsCountedNotParsed) {
 }
 
 TEST(Coinbase, ParsingAllocatesNothingPerFrame) {
-#if defined(__SANITIZE_ADDRESS__)
-  GTEST_SKIP() << "AddressSanitizer replaces operator new";
-#endif
+  if (!test::kCountsAllocations) GTEST_SKIP() << "allocation counting is off under AddressSanitizer";
   Harness h;
   expect_good_match_parses(h);  // first sight of the market allocates, once
   const std::string l2 = R"({"type":"l2update","product_id":"SKL-BTC","changes":[["sell","0.1","660.5"]]})";
@@ -375,14 +352,14 @@ TEST(Coinbase, ParsingAllocatesNothingPerFrame) {
   update.assign(l2);
   bad.assign(R"({"type":"match","trade_id":"x"})");
   EventBuffer buffer;
-  const long before = g_allocations.load();
+  const long before = test::allocation_count();
   for (int i = 0; i < 1000; ++i) {
     buffer.clear();
     h.parser->parse(match.view(), i, buffer);
     h.parser->parse(update.view(), i, buffer);
     h.parser->parse(bad.view(), i, buffer);
   }
-  EXPECT_EQ(g_allocations.load() - before, 0);
+  EXPECT_EQ(test::allocation_count() - before, 0);
   EXPECT_EQ(h.parser->stats().trades, 1001u);
 }
 

@@ -19,33 +19,8 @@
 #include <string>
 
 #include "feeds/parser_factory.h"
+#include "tests/unit/feeds/allocation_counter.h"
 #include "tests/unit/feeds/feed_test_support.h"
-
-// Counts heap allocations while `g_counting` is set (the no-allocation test).
-// Not under AddressSanitizer, which owns operator new (the test skips there).
-#if defined(__SANITIZE_ADDRESS__)
-#define TICKFLOW_COUNT_ALLOCATIONS 0
-#else
-#define TICKFLOW_COUNT_ALLOCATIONS 1
-#endif
-namespace {
-bool g_counting = false;
-std::size_t g_allocations = 0;
-}  // namespace
-#if TICKFLOW_COUNT_ALLOCATIONS
-// GCC flags free() in a replaced operator delete as mismatched; it is not:
-// the replaced operator new is malloc.
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
-#endif
-void* operator new(std::size_t size) {
-  if (g_counting) ++g_allocations;
-  if (void* p = std::malloc(size == 0 ? 1 : size)) return p;
-  throw std::bad_alloc();
-}
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t) noexcept { std::free(p); }
-#endif
 
 namespace tickflow {
 namespace {
@@ -381,22 +356,20 @@ TEST_F(HtxTest, GzipBombIsOversize) {
 }
 
 TEST_F(HtxTest, TradePathDoesNotAllocate) {
-  if (!TICKFLOW_COUNT_ALLOCATIONS) GTEST_SKIP() << "allocation counting is off under AddressSanitizer";
+  if (!test::kCountsAllocations) GTEST_SKIP() << "allocation counting is off under AddressSanitizer";
   PaddedFrame trade, ping, book;
   trade.assign(gzip(spot_frame(std::string(kT1) + "," + std::string(kT2))));
   ping.assign(gzip(R"({"ping":1618678073643})"));
   book.assign(gzip(R"({"ch":"market.btcusdt.depth.step0","ts":1,"tick":{"bids":[[1,2]],"asks":[]}})"));
   ASSERT_EQ(spot_->parse(trade.view(), 1, out_), ParseOutcome::kEvents);  // warm-up: market resolved
-  g_allocations = 0;
-  g_counting = true;
+  const long before = test::allocation_count();
   for (int i = 0; i < 1000; ++i) {
     out_.clear();
     spot_->parse(trade.view(), 1, out_);
     spot_->parse(ping.view(), 1, out_);
     spot_->parse(book.view(), 1, out_);
   }
-  g_counting = false;
-  EXPECT_EQ(g_allocations, 0u);
+  EXPECT_EQ(test::allocation_count() - before, 0);
   EXPECT_EQ(spot_->stats().trades, 2002u);
 }
 

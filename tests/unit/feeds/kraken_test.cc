@@ -25,32 +25,11 @@
 #include "feeds/parser_factory.h"
 #include "pipeline/market_registry.h"
 
-// Counts heap allocations, to check that parsing allocates nothing per frame.
-namespace {
-std::atomic<long> g_allocations{0};
-}
-// noinline: so that GCC pairs each delete with its new rather than seeing
-// free() applied to the result of operator new (-Wmismatched-new-delete).
-// Not under AddressSanitizer: it owns operator new (and nothrow new[], which
-// simdjson uses), so replacing some forms mismatches the others. The
-// allocation test skips there.
-#if !defined(__SANITIZE_ADDRESS__)
-[[gnu::noinline]] void* operator new(std::size_t n) {
-  g_allocations.fetch_add(1, std::memory_order_relaxed);
-  if (void* p = std::malloc(n == 0 ? 1 : n)) return p;
-  throw std::bad_alloc();
-}
-[[gnu::noinline]] void* operator new[](std::size_t n) { return operator new(n); }
-[[gnu::noinline]] void operator delete(void* p) noexcept { std::free(p); }
-[[gnu::noinline]] void operator delete[](void* p) noexcept { std::free(p); }
-[[gnu::noinline]] void operator delete(void* p, std::size_t) noexcept { std::free(p); }
-[[gnu::noinline]] void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
-#endif
+#include "tests/unit/feeds/allocation_counter.h"
+#include "tests/unit/feeds/feed_test_support.h"
 
 namespace tickflow {
 namespace {
-
-bool have_python() { return std::system("python3 --version > /dev/null 2>&1") == 0; }
 
 // key=value lines printed by a reference script.
 std::map<std::string, std::string> run_reference(const std::string& args) {
@@ -214,7 +193,7 @@ void expect_good_spot_parses(Harness& h) {
 }
 
 TEST(KrakenSpot, CaptureMatchesPythonReference) {
-  if (!have_python()) GTEST_SKIP() << "python3 not found";
+  if (!test::python_available()) GTEST_SKIP() << "python3 not found";
   const auto ref = run_reference(kReference + " spot " + kSpotCapture);
   ASSERT_FALSE(ref.empty()) << "reference script failed";
   MarketRegistry registry;
@@ -362,7 +341,7 @@ void expect_good_futures_parses(Harness& h) {
 }
 
 TEST(KrakenFutures, CaptureMatchesPythonReference) {
-  if (!have_python()) GTEST_SKIP() << "python3 not found";
+  if (!test::python_available()) GTEST_SKIP() << "python3 not found";
   const auto ref = run_reference(kReference + " futures " + kFuturesCapture);
   ASSERT_FALSE(ref.empty()) << "reference script failed";
   MarketRegistry registry;
@@ -483,9 +462,7 @@ TEST(KrakenFutures, MalformedFramesAreCountedOnceAndParsingContinues) {
 }
 
 TEST(Kraken, ParsingAllocatesNothingPerFrame) {
-#if defined(__SANITIZE_ADDRESS__)
-  GTEST_SKIP() << "AddressSanitizer replaces operator new";
-#endif
+  if (!test::kCountsAllocations) GTEST_SKIP() << "allocation counting is off under AddressSanitizer";
   Harness spot("KRAKEN");
   Harness futures("KRAKEN_FUTURES");
   expect_good_spot_parses(spot);  // first sight of each market allocates, once
@@ -496,7 +473,7 @@ TEST(Kraken, ParsingAllocatesNothingPerFrame) {
   heartbeat.assign(R"({"event":"heartbeat"})");
   book.assign(R"({"feed":"book","product_id":"PI_ETHUSD","side":"sell","seq":2,"price":2004.85,"qty":4787.0})");
   EventBuffer buffer;
-  const long before = g_allocations.load();
+  const long before = test::allocation_count();
   for (int i = 0; i < 1000; ++i) {
     buffer.clear();
     spot.parser->parse(s.view(), i, buffer);
@@ -504,7 +481,7 @@ TEST(Kraken, ParsingAllocatesNothingPerFrame) {
     futures.parser->parse(f.view(), i, buffer);
     futures.parser->parse(book.view(), i, buffer);
   }
-  EXPECT_EQ(g_allocations.load() - before, 0);
+  EXPECT_EQ(test::allocation_count() - before, 0);
   EXPECT_EQ(spot.parser->stats().trades, 1001u);
   EXPECT_EQ(futures.parser->stats().trades, 1001u);
 }
