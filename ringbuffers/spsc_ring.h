@@ -6,42 +6,65 @@
 // and signals.
 //
 // Design, in the order it matters for speed:
+//  * Items of 32 bytes or more (FeedEvent, bars) are published through a
+//    word in their own slot (`seq`), FastForward / Vyukov style: the
+//    producer writes the item, then stores the slot's absolute position + 1
+//    into `seq`, and a single-item consumer polls the `seq` of the slot it
+//    wants next. So that consumer never reads the producer's index line: it
+//    touches only the slot, which it must fetch anyway. With a shared head
+//    index alone (boost's design, and this ring's for small items), a
+//    consumer that keeps up reloads the head every few items, and every
+//    reload drags the producer's hottest line across cores. Measured on this
+//    VM (bench/README.md): 64-byte single-item throughput went from 1.4-1.7x
+//    boost to 4-9x, and the round trip from 0.83-0.99x to ~0.6-0.8x.
+//  * The cost is slot size: a sequenced slot is {T, 8-byte seq} rounded up
+//    to T's alignment, so a 64-byte, 64-aligned FeedEvent takes a 128-byte
+//    slot (one adjacent-line pair, which the spatial prefetcher moves as a
+//    unit), and a 65,536-event ring is 8 MiB. Small items would lose more
+//    than they gain (an 8-byte item in a 16-byte slot halves the items per
+//    line; measured ~1.0x boost against 2.6-3.0x), so below 32 bytes the
+//    slot is just the item and the consumer reads the head index, reloading
+//    it only when its cached copy says empty: one cross-core load per line
+//    of items, not per item. kRingUsesSlotSequence<T> is the rule.
 //  * Producer state and consumer state live on separate 128-byte blocks
 //    (see cache_line.h for why 128), so the two threads never write the same
 //    line. Each block also holds its own copy of the read-only geometry
-//    (slot pointer, mask), so a push or pop touches exactly one private line
-//    plus the slot line.
-//  * Each side caches the other side's index and reloads it (a cross-core
-//    cache miss) only when the cached copy says "full" or "empty". With a
-//    consumer that keeps up, the producer reloads the consumer's index once
-//    per lap of the ring, not once per item.
-//  * Indices are 64-bit and never wrap (2^64 items at 10^9/s is 584 years),
-//    so "full" is `head - tail == capacity` with no sacrificed slot.
+//    (slot pointer, mask), so a push or pop touches one private line plus
+//    the slot.
+//  * The producer caches the consumer's index and reloads it (a cross-core
+//    miss) only when the cached copy says "full": with a consumer that keeps
+//    up, once per lap of the ring. The batch consumer (peek/consume) caches
+//    the producer's index the same way and reloads it only when its cached
+//    copy says "empty": one cross-core load per batch, not per item.
+//  * Indices and sequence words are 64-bit and never wrap (2^64 items at
+//    10^9/s is 584 years), so "full" is `head - tail == capacity` with no
+//    sacrificed slot, and a slot's `seq` can never be mistaken for an older
+//    lap's.
 //  * The batch API lets a side claim or read a span of slots and publish it
-//    with one store: one release per batch instead of per item, which is what
-//    the aggregator does when it drains a burst (Disruptor-style batching).
-//  * Both sides prefetch ~2 KiB ahead, each only into slots the other side
-//    has finished with. A ring that fits in L2 (512 KiB of 8-byte slots)
-//    lives in both cores' caches, so every slot line crosses cores twice per
-//    lap: the producer's store must invalidate the consumer's copy from the
-//    last lap, and the consumer's load must fetch the line from the
-//    producer's cache. Prefetching turns those ~100 ns misses into
-//    overlapped requests. The producer issues PREFETCHW (prefetch_for_write),
-//    which asks for the line in exclusive state; a plain read prefetch
-//    (what __builtin_prefetch(p, 1) emits without -mprfchw) would fetch a
-//    shared copy and the store would still miss. bench/README.md has the
-//    figures with each variant.
+//    with one index store (Disruptor-style): what the aggregator does when
+//    it drains a burst. Spans are strided (each item sits in its slot), so
+//    they are indexed or iterated, never memcpy'd.
+//  * The producer issues PREFETCHW ~2 KiB ahead, only into slots the consumer
+//    is known to have finished with, so the store that fills a slot does not
+//    stall on a read-for-ownership. A plain read prefetch (what
+//    __builtin_prefetch(p, 1) emits without -mprfchw) would fetch a shared
+//    copy and the store would still miss.
 //  * All slots are value-initialised at construction, which also faults in
 //    every page up front: nothing is allocated, and no page fault is taken,
 //    after construction.
 //
 // Memory ordering
-//  * Producer: writes the slot(s), then `head.store(release)`. Consumer:
-//    `head.load(acquire)`, then reads the slot(s). The release/acquire pair
-//    makes the slot writes happen-before the slot reads.
-//  * Consumer: reads the slot(s), then `tail.store(release)`. Producer:
-//    `tail.load(acquire)`, then overwrites those slots. So a slot is never
-//    overwritten while it is being read.
+//  * Producer: writes slot.value, then (sequenced rings)
+//    `slot.seq.store(pos + 1, release)`, then `head.store(pos + 1, release)`.
+//    A sequenced single-item consumer: `slot.seq.load(acquire) == pos + 1`,
+//    then reads slot.value. Every other consumer: `head.load(acquire)`, then
+//    reads the values of every slot below it. Either release/acquire pair makes the value writes
+//    happen-before the reads; the head store comes after every seq store of
+//    the slots it covers, so a batch reader never sees a published head
+//    over an unpublished slot.
+//  * Consumer: reads slot.value, then `tail.store(release)`. Producer:
+//    `tail.load(acquire)`, then overwrites those slots (value and seq). So a
+//    slot is never overwritten while it is being read.
 //  * Each side's own index is only written by that side, so it reads it with
 //    relaxed loads. The cached copies are plain fields owned by one thread.
 //  * Waking a sleeping consumer is not this class's business: it is a
@@ -58,7 +81,6 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
-#include <cstring>
 #include <new>
 #include <stdexcept>
 #include <string>
@@ -68,42 +90,77 @@
 
 namespace tickflow {
 
-// Up to two contiguous pieces of a ring: a span that runs past the last slot
-// continues at slot 0. Iterate with for_each, or index with operator[].
-template <typename Pointer>
+// Whether a ring of T publishes through per-slot sequence words (true) or
+// only through the producer's head index (false). The rule is how many items
+// share a cache line (see "Design" above): with 8-byte items eight share a
+// line, a head reload is amortized over them, and a sequence word would
+// halve the items per line (measured: 2.6-3.0x boost with the index, ~1.0x
+// with 16-byte sequenced slots). From 32 bytes up, each item is (nearly) a
+// line of its own and the head line is pure extra traffic (measured for
+// 64-byte items: 1.4-1.7x boost with the index, 4-9x sequenced).
+template <typename T>
+inline constexpr bool kRingUsesSlotSequence = sizeof(T) >= 32;
+
+// One ring slot: the item and, for sequenced rings, the word that publishes
+// it. `seq` is the slot's absolute position + 1 once the item at that
+// position is written, so each lap's value is distinct (see SpscRing's
+// "Memory ordering").
+template <typename T, bool kSequenced = kRingUsesSlotSequence<T>>
+struct RingSlot {
+  T value{};
+  std::atomic<std::uint64_t> seq{0};
+};
+template <typename T>
+struct RingSlot<T, false> {
+  T value{};
+};
+
+// Up to two runs of consecutive slots: a span that runs past the last slot
+// continues at slot 0. Items are strided (each lives in its RingSlot), so
+// index with operator[] or iterate with for_each; never memcpy a piece.
+// `Slot` is RingSlot<T> for a write span, const RingSlot<T> for a read span.
+template <typename Slot>
 struct RingSpan {
-  Pointer first = nullptr;
+  Slot* first = nullptr;
   std::size_t first_size = 0;
-  Pointer second = nullptr;  // slot 0 of the ring when the span wraps, else unused
+  Slot* second = nullptr;  // slot 0 of the ring when the span wraps, else unused
   std::size_t second_size = 0;
 
   std::size_t size() const noexcept { return first_size + second_size; }
   bool empty() const noexcept { return size() == 0; }
-  auto& operator[](std::size_t i) const noexcept { return i < first_size ? first[i] : second[i - first_size]; }
+  auto& operator[](std::size_t i) const noexcept {
+    return i < first_size ? first[i].value : second[i - first_size].value;
+  }
   template <typename F>
   void for_each(F&& f) const {
-    for (std::size_t i = 0; i < first_size; ++i) f(first[i]);
-    for (std::size_t i = 0; i < second_size; ++i) f(second[i]);
+    for (std::size_t i = 0; i < first_size; ++i) f(first[i].value);
+    for (std::size_t i = 0; i < second_size; ++i) f(second[i].value);
   }
 };
 
 template <typename T>
 class SpscRing {
   static_assert(std::is_trivially_copyable_v<T>,
-                "ring items are copied with memcpy and never destroyed: they must be trivially copyable");
+                "ring items are copied by value and never destroyed: they must be trivially copyable");
   static_assert(std::is_default_constructible_v<T>,
                 "slots are value-initialised up front so that no allocation or page fault happens later");
   static_assert(alignof(T) <= kCacheLineSize, "slot storage is aligned to one cache line");
 
  public:
   using value_type = T;
-  using WriteSpan = RingSpan<T*>;
-  using ReadSpan = RingSpan<const T*>;
+  using Slot = RingSlot<T>;
+  static constexpr bool kSequenced = kRingUsesSlotSequence<T>;
+  using WriteSpan = RingSpan<Slot>;
+  using ReadSpan = RingSpan<const Slot>;
 
-  // How far ahead of its writes (reads) the producer (consumer) prefetches,
-  // in slots: ~2 KiB, far enough to cover one cross-core miss at full speed.
+  static_assert(std::atomic<std::uint64_t>::is_always_lock_free);
+  static_assert(kSequenced ? sizeof(Slot) >= sizeof(T) + sizeof(std::uint64_t) : sizeof(Slot) == sizeof(T),
+                "a sequenced slot is the item plus its word; an unsequenced slot is exactly the item");
+
+  // How far ahead of its writes the producer prefetches, in slots: ~2 KiB,
+  // far enough to cover one cross-core miss at full speed.
   static constexpr std::size_t kPrefetchBytes = 2048;
-  static constexpr std::size_t kPrefetchSlots = sizeof(T) >= kPrefetchBytes ? 1 : kPrefetchBytes / sizeof(T);
+  static constexpr std::size_t kPrefetchSlots = sizeof(Slot) >= kPrefetchBytes ? 1 : kPrefetchBytes / sizeof(Slot);
 
   // `capacity` must be a power of two >= 2. The check throws: construction is
   // configuration time, and a wrong size is a configuration error.
@@ -132,7 +189,9 @@ class SpscRing {
       producer_.cached_tail = consumer_.tail.load(std::memory_order_acquire);
       if (head - producer_.cached_tail == capacity) return false;
     }
-    producer_.slots[head & producer_.mask] = item;
+    Slot& slot = producer_.slots[head & producer_.mask];
+    slot.value = item;
+    if constexpr (kSequenced) slot.seq.store(head + 1, std::memory_order_release);
     prefetch_for_write(head + 1 + kPrefetchSlots, capacity);
     producer_.head.store(head + 1, std::memory_order_release);
     return true;
@@ -150,20 +209,26 @@ class SpscRing {
       producer_.cached_tail = consumer_.tail.load(std::memory_order_acquire);
       free = static_cast<std::size_t>(capacity - (head - producer_.cached_tail));
     }
-    return make_span<T*>(producer_.slots, producer_.mask, head, std::min(free, max_items));
+    return make_span<Slot>(producer_.slots, producer_.mask, head, std::min(free, max_items));
   }
 
-  // Makes the first `n` claimed slots visible to the consumer, with one store.
+  // Makes the first `n` claimed slots visible to the consumer with one head
+  // store; a sequenced ring first stores each slot's seq (each to a line the
+  // producer has just written).
   void publish(std::size_t n) noexcept {
     const std::uint64_t head = producer_.head.load(std::memory_order_relaxed);
+    if constexpr (kSequenced) {
+      for (std::uint64_t position = head; position != head + n; ++position)
+        producer_.slots[position & producer_.mask].seq.store(position + 1, std::memory_order_release);
+    }
     producer_.head.store(head + n, std::memory_order_release);
   }
 
   // Copies as many of `items[0..n)` as fit; returns how many were pushed.
   std::size_t try_push_n(const T* items, std::size_t n) noexcept {
     const WriteSpan span = try_claim(n);
-    std::memcpy(static_cast<void*>(span.first), items, span.first_size * sizeof(T));
-    std::memcpy(static_cast<void*>(span.second), items + span.first_size, span.second_size * sizeof(T));
+    for (std::size_t i = 0; i < span.first_size; ++i) span.first[i].value = items[i];
+    for (std::size_t i = 0; i < span.second_size; ++i) span.second[i].value = items[span.first_size + i];
     publish(span.size());
     return span.size();
   }
@@ -173,11 +238,8 @@ class SpscRing {
   // Copies the oldest item into `out` and removes it. False when empty.
   bool try_pop(T& out) noexcept {
     const std::uint64_t tail = consumer_.tail.load(std::memory_order_relaxed);
-    if (tail == consumer_.cached_head) [[unlikely]] {
-      if (!reload_head(tail)) return false;
-    }
-    prefetch_for_read(tail + kPrefetchSlots);
-    out = consumer_.slots[tail & consumer_.mask];
+    if (!readable(tail)) return false;
+    out = consumer_.slots[tail & consumer_.mask].value;
     consumer_.tail.store(tail + 1, std::memory_order_release);
     return true;
   }
@@ -186,10 +248,8 @@ class SpscRing {
   // pointer stays valid until pop().
   const T* front() noexcept {
     const std::uint64_t tail = consumer_.tail.load(std::memory_order_relaxed);
-    if (tail == consumer_.cached_head) [[unlikely]] {
-      if (!reload_head(tail)) return nullptr;
-    }
-    return &consumer_.slots[tail & consumer_.mask];
+    if (!readable(tail)) return nullptr;
+    return &consumer_.slots[tail & consumer_.mask].value;
   }
 
   // Removes the item front() returned. Precondition: front() != nullptr.
@@ -200,12 +260,17 @@ class SpscRing {
   // a consumer that polls in a loop gets what is cheaply known first.
   ReadSpan peek(std::size_t max_items = SIZE_MAX) noexcept {
     const std::uint64_t tail = consumer_.tail.load(std::memory_order_relaxed);
-    if (tail == consumer_.cached_head) reload_head(tail);
-    const auto avail = static_cast<std::size_t>(consumer_.cached_head - tail);
-    return make_span<const T*>(consumer_.slots, consumer_.mask, tail, std::min(avail, max_items));
+    // `<=`, not `==`: try_pop and front() advance tail by the slots' seq
+    // words, without looking at head, so the cached copy may be behind
+    // tail. Even a fresh head may be: the producer stores a slot's seq
+    // before it stores head, and try_pop may already have taken that slot.
+    if (consumer_.cached_head <= tail) consumer_.cached_head = producer_.head.load(std::memory_order_acquire);
+    const std::size_t avail = consumer_.cached_head > tail ? static_cast<std::size_t>(consumer_.cached_head - tail) : 0;
+    return make_span<const Slot>(consumer_.slots, consumer_.mask, tail, std::min(avail, max_items));
   }
 
-  // Frees the first `n` items of the last peek() for the producer, with one store.
+  // Frees the first `n` items of the last peek() (or the item front()
+  // returned) for the producer, with one store.
   void release(std::size_t n) noexcept {
     const std::uint64_t tail = consumer_.tail.load(std::memory_order_relaxed);
     consumer_.tail.store(tail + n, std::memory_order_release);
@@ -214,8 +279,8 @@ class SpscRing {
   // Copies up to `max_items` items into `out`; returns how many were popped.
   std::size_t try_pop_n(T* out, std::size_t max_items) noexcept {
     const ReadSpan span = peek(max_items);
-    std::memcpy(static_cast<void*>(out), span.first, span.first_size * sizeof(T));
-    std::memcpy(static_cast<void*>(out + span.first_size), span.second, span.second_size * sizeof(T));
+    for (std::size_t i = 0; i < span.first_size; ++i) out[i] = span.first[i].value;
+    for (std::size_t i = 0; i < span.second_size; ++i) out[span.first_size + i] = span.second[i].value;
     release(span.size());
     return span.size();
   }
@@ -246,7 +311,7 @@ class SpscRing {
     if (capacity < 2 || (capacity & (capacity - 1)) != 0) {
       throw std::invalid_argument("SpscRing capacity must be a power of two >= 2, got " + std::to_string(capacity));
     }
-    if (capacity > (std::size_t{1} << 40) / sizeof(T)) {
+    if (capacity > (std::size_t{1} << 40) / sizeof(Slot)) {
       throw std::invalid_argument("SpscRing capacity too large: " + std::to_string(capacity));
     }
     return capacity;
@@ -255,42 +320,31 @@ class SpscRing {
   // Rounded up to whole cache lines, so the slot array shares no line (or
   // adjacent-line pair) with whatever the allocator puts next to it.
   static std::size_t storage_bytes(std::size_t capacity) noexcept {
-    const std::size_t bytes = capacity * sizeof(T);
+    const std::size_t bytes = capacity * sizeof(Slot);
     return (bytes + kCacheLineSize - 1) & ~(kCacheLineSize - 1);
   }
 
-  static T* allocate_slots(std::size_t capacity) {
+  static Slot* allocate_slots(std::size_t capacity) {
     void* raw = ::operator new (storage_bytes(capacity), std::align_val_t{kCacheLineSize});
-    T* slots = static_cast<T*>(raw);
-    for (std::size_t i = 0; i < capacity; ++i) ::new (static_cast<void*>(slots + i)) T();
+    Slot* slots = static_cast<Slot*>(raw);
+    for (std::size_t i = 0; i < capacity; ++i) ::new (static_cast<void*>(slots + i)) Slot();
     return slots;
   }
 
-  // Refreshes the consumer's view of the producer's index; true if items are
-  // now readable.
-  bool reload_head(std::uint64_t tail) noexcept {
-    consumer_.cached_head = producer_.head.load(std::memory_order_acquire);
-    return tail != consumer_.cached_head;
-  }
-
-  // Asks the core to take ownership of the line holding slot `position` now,
-  // so that the store that fills it later does not stall on a cross-core
-  // read-for-ownership. Only slots the consumer is known to have finished
-  // with are prefetched: touching an unread slot would steal its line from
-  // the consumer just before it reads it.
-  //
-  // PREFETCHW is written as inline assembly because GCC emits it for
-  // __builtin_prefetch(p, 1) only with -mprfchw, which -march=x86-64-v3 does
-  // not imply. Intel CPUs before Broadwell decode this opcode (0F 0D /1) as a
-  // NOP, so it is safe on every x86-64.
-  void prefetch_for_write(std::uint64_t position, std::uint64_t capacity) const noexcept {
-    if (position - producer_.cached_tail < capacity) {
-      const T* slot = &producer_.slots[position & producer_.mask];
-#if defined(__x86_64__)
-      asm volatile("prefetchw %0" : : "m"(*reinterpret_cast<const char*>(slot)));
-#else
-      __builtin_prefetch(slot, /*rw=*/1, /*locality=*/3);
-#endif
+  // Whether the item at absolute position `tail` is published. Sequenced: its
+  // slot's seq says so (acquire pairs with the producer's release). Else:
+  // the cached head says so, or a reload of the producer's head does; then
+  // the consumer also prefetches a slot further on, if already published.
+  bool readable(std::uint64_t tail) noexcept {
+    if constexpr (kSequenced) {
+      return consumer_.slots[tail & consumer_.mask].seq.load(std::memory_order_acquire) == tail + 1;
+    } else {
+      if (tail >= consumer_.cached_head) [[unlikely]] {
+        consumer_.cached_head = producer_.head.load(std::memory_order_acquire);
+        if (tail >= consumer_.cached_head) return false;
+      }
+      prefetch_for_read(tail + kPrefetchSlots);
+      return true;
     }
   }
 
@@ -307,13 +361,34 @@ class SpscRing {
     }
   }
 
+  // Asks the core to take ownership of the line holding slot `position` now,
+  // so that the store that fills it later does not stall on a cross-core
+  // read-for-ownership. Only slots the consumer is known to have finished
+  // with are prefetched: touching an unread slot would steal its line from
+  // the consumer just before it reads it.
+  //
+  // PREFETCHW is written as inline assembly because GCC emits it for
+  // __builtin_prefetch(p, 1) only with -mprfchw, which -march=x86-64-v3 does
+  // not imply. Intel CPUs before Broadwell decode this opcode (0F 0D /1) as a
+  // NOP, so it is safe on every x86-64.
+  void prefetch_for_write(std::uint64_t position, std::uint64_t capacity) const noexcept {
+    if (position - producer_.cached_tail < capacity) {
+      const Slot* slot = &producer_.slots[position & producer_.mask];
+#if defined(__x86_64__)
+      asm volatile("prefetchw %0" : : "m"(*reinterpret_cast<const char*>(slot)));
+#else
+      __builtin_prefetch(slot, /*rw=*/1, /*locality=*/3);
+#endif
+    }
+  }
+
   // The span of `n` slots starting at absolute index `start`, split in two
   // where it runs past the last slot.
-  template <typename Pointer>
-  static RingSpan<Pointer> make_span(T* slots, std::uint64_t mask, std::uint64_t start, std::size_t n) noexcept {
+  template <typename SpanSlot>
+  static RingSpan<SpanSlot> make_span(Slot* slots, std::uint64_t mask, std::uint64_t start, std::size_t n) noexcept {
     const auto index = static_cast<std::size_t>(start & mask);
     const std::size_t until_end = static_cast<std::size_t>(mask + 1) - index;
-    RingSpan<Pointer> span;
+    RingSpan<SpanSlot> span;
     span.first = slots + index;
     span.first_size = std::min(n, until_end);
     span.second = slots;
@@ -321,25 +396,27 @@ class SpscRing {
     return span;
   }
 
-  // Written by the producer, read by the consumer only on a cache miss.
+  // Written by the producer, read by the consumer only when its cached copy
+  // says empty (and, in a sequenced ring, only by batch readers: single-item
+  // readers poll slot.seq).
   struct alignas(kCacheLineSize) ProducerBlock {
     std::atomic<std::uint64_t> head{0};  // next slot to write; published with release
     std::uint64_t cached_tail = 0;       // producer's last view of consumer.tail
-    T* slots = nullptr;                  // read-only copy: the push path reads only this line
+    Slot* slots = nullptr;               // read-only copy: the push path reads only this line
     std::uint64_t mask = 0;              // read-only copy
     // alignas pads the rest of the 128 bytes, so consumer state (next
     // block) can never share this line or its adjacent-prefetch partner.
   };
-  // Written by the consumer, read by the producer only on a cache miss.
+  // Written by the consumer, read by the producer only when its cached copy
+  // says full.
   struct alignas(kCacheLineSize) ConsumerBlock {
     std::atomic<std::uint64_t> tail{0};  // next slot to read; released with release
     std::uint64_t cached_head = 0;       // consumer's last view of producer.head
-    T* slots = nullptr;                  // read-only copy: the pop path reads only this line
+    Slot* slots = nullptr;               // read-only copy: the pop path reads only this line
     std::uint64_t mask = 0;              // read-only copy
   };
   static_assert(sizeof(ProducerBlock) == kCacheLineSize && alignof(ProducerBlock) == kCacheLineSize);
   static_assert(sizeof(ConsumerBlock) == kCacheLineSize && alignof(ConsumerBlock) == kCacheLineSize);
-  static_assert(std::atomic<std::uint64_t>::is_always_lock_free);
 
   ProducerBlock producer_;
   ConsumerBlock consumer_;
@@ -347,7 +424,7 @@ class SpscRing {
   // destruction and capacity() read them. The hot paths use the copies in
   // their own block.
   alignas(kCacheLineSize) std::size_t capacity_;
-  T* slots_ = nullptr;
+  Slot* slots_ = nullptr;
 };
 
 }  // namespace tickflow
