@@ -217,6 +217,7 @@ TICKFLOW_RING_THROUGHPUT(BM_SpscRing_Throughput, Item64);
 TICKFLOW_RING_THROUGHPUT(BM_SpscRing_BatchThroughput, Item64);
 TICKFLOW_RING_THROUGHPUT(BM_BoostSpsc_Throughput, Item64);
 TICKFLOW_RING_BENCH(BM_SpscRing_RoundTrip, Item8);
+
 TICKFLOW_RING_BENCH(BM_BoostSpsc_RoundTrip, Item8);
 TICKFLOW_RING_BENCH(BM_SpscRing_RoundTrip, Item64);
 TICKFLOW_RING_BENCH(BM_BoostSpsc_RoundTrip, Item64);

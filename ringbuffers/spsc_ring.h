@@ -6,26 +6,26 @@
 // and signals.
 //
 // Design, in the order it matters for speed:
-//  * Items of 32 bytes or more (FeedEvent, bars) are published through a
-//    word in their own slot (`seq`), FastForward / Vyukov style: the
-//    producer writes the item, then stores the slot's absolute position + 1
-//    into `seq`, and a single-item consumer polls the `seq` of the slot it
-//    wants next. So that consumer never reads the producer's index line: it
-//    touches only the slot, which it must fetch anyway. With a shared head
-//    index alone (boost's design, and this ring's for small items), a
-//    consumer that keeps up reloads the head every few items, and every
-//    reload drags the producer's hottest line across cores. Measured on this
-//    VM (bench/README.md): 64-byte single-item throughput went from 1.4-1.7x
-//    boost to 4-9x, and the round trip from 0.83-0.99x to ~0.6-0.8x.
-//  * The cost is slot size: a sequenced slot is {T, 8-byte seq} rounded up
-//    to T's alignment, so a 64-byte, 64-aligned FeedEvent takes a 128-byte
-//    slot (one adjacent-line pair, which the spatial prefetcher moves as a
-//    unit), and a 65,536-event ring is 8 MiB. Small items would lose more
-//    than they gain (an 8-byte item in a 16-byte slot halves the items per
-//    line; measured ~1.0x boost against 2.6-3.0x), so below 32 bytes the
-//    slot is just the item and the consumer reads the head index, reloading
-//    it only when its cached copy says empty: one cross-core load per line
-//    of items, not per item. kRingUsesSlotSequence<T> is the rule.
+//  * Every slot carries its own publication word (`seq`), FastForward /
+//    Vyukov style: the producer writes the item, then stores the slot's
+//    absolute position + 1 into `seq`. A consumer that has found the ring
+//    empty polls the `seq` of the slot it wants next, so it learns of a new
+//    item from the one line the item arrives in. With a shared head index
+//    alone (boost's design, and this ring's first one), that takes two
+//    serial cross-core transfers (head line, then slot line), and a
+//    consumer that keeps up reloads the head every few items, each reload
+//    dragging the producer's hottest line across cores.
+//  * A busy consumer of small items (under 32 bytes, kRingReadsHeadWhenBusy)
+//    still reads the head: one load may reveal a line or more of items. A
+//    consumer of large items (FeedEvent, bars), one per line, never does:
+//    the head line would only add a transfer per item.
+//  * Measured on this VM, in one run against boost (bench/README.md):
+//    single-item throughput 64 B 8x (was 1.4-1.7x), 8 B 2.8-3.4x (was
+//    2.6-3.0x); round trip 64 B ~0.7x (was 0.83-0.99x), 8 B ~0.75x.
+//  * The cost is slot size: a slot is {T, 8-byte seq} rounded up to T's
+//    alignment, so a 64-byte, 64-aligned FeedEvent takes a 128-byte slot
+//    (one adjacent-line pair, which the spatial prefetcher moves as a unit)
+//    and an 8-byte item a 16-byte slot; a 65,536-event ring is 8 MiB.
 //  * Producer state and consumer state live on separate 128-byte blocks
 //    (see cache_line.h for why 128), so the two threads never write the same
 //    line. Each block also holds its own copy of the read-only geometry
@@ -54,14 +54,14 @@
 //    after construction.
 //
 // Memory ordering
-//  * Producer: writes slot.value, then (sequenced rings)
-//    `slot.seq.store(pos + 1, release)`, then `head.store(pos + 1, release)`.
-//    A sequenced single-item consumer: `slot.seq.load(acquire) == pos + 1`,
-//    then reads slot.value. Every other consumer: `head.load(acquire)`, then
-//    reads the values of every slot below it. Either release/acquire pair makes the value writes
-//    happen-before the reads; the head store comes after every seq store of
-//    the slots it covers, so a batch reader never sees a published head
-//    over an unpublished slot.
+//  * Producer: writes slot.value, then `slot.seq.store(pos + 1, release)`,
+//    then `head.store(pos + 1, release)`. A consumer either sees
+//    `slot.seq.load(acquire) == pos + 1` and then reads slot.value, or does
+//    `head.load(acquire)` and then reads the values of the slots below it.
+//    Either release/acquire pair makes the value writes happen-before the
+//    reads. The head store comes after the seq stores of the slots it
+//    covers; the reverse lag (a seq already stored, head not yet) is why a
+//    consumer may be past a freshly loaded head, and why peek() clamps.
 //  * Consumer: reads slot.value, then `tail.store(release)`. Producer:
 //    `tail.load(acquire)`, then overwrites those slots (value and seq). So a
 //    slot is never overwritten while it is being read.
@@ -90,35 +90,26 @@
 
 namespace tickflow {
 
-// Whether a ring of T publishes through per-slot sequence words (true) or
-// only through the producer's head index (false). The rule is how many items
-// share a cache line (see "Design" above): with 8-byte items eight share a
-// line, a head reload is amortized over them, and a sequence word would
-// halve the items per line (measured: 2.6-3.0x boost with the index, ~1.0x
-// with 16-byte sequenced slots). From 32 bytes up, each item is (nearly) a
-// line of its own and the head line is pure extra traffic (measured for
-// 64-byte items: 1.4-1.7x boost with the index, 4-9x sequenced).
+// How a consumer of T learns that items are published (see "Design"): true
+// for small items, whose consumer reads the producer's head index while it
+// is busy and polls the slot's seq only once it has found the ring empty;
+// false for items of 32 bytes or more, whose consumer polls only seq.
 template <typename T>
-inline constexpr bool kRingUsesSlotSequence = sizeof(T) >= 32;
+inline constexpr bool kRingReadsHeadWhenBusy = sizeof(T) < 32;
 
-// One ring slot: the item and, for sequenced rings, the word that publishes
-// it. `seq` is the slot's absolute position + 1 once the item at that
-// position is written, so each lap's value is distinct (see SpscRing's
-// "Memory ordering").
-template <typename T, bool kSequenced = kRingUsesSlotSequence<T>>
+// One ring slot: the item and the word that publishes it. `seq` is the
+// slot's absolute position + 1 once the item at that position is written,
+// so each lap's value is distinct (see SpscRing's "Memory ordering").
+template <typename T>
 struct RingSlot {
   T value{};
   std::atomic<std::uint64_t> seq{0};
-};
-template <typename T>
-struct RingSlot<T, false> {
-  T value{};
 };
 
 // Up to two runs of consecutive slots: a span that runs past the last slot
 // continues at slot 0. Items are strided (each lives in its RingSlot), so
 // index with operator[] or iterate with for_each; never memcpy a piece.
-// `Slot` is RingSlot<T> for a write span, const RingSlot<T> for a read span.
+// `Slot` is a RingSlot for a write span, a const RingSlot for a read span.
 template <typename Slot>
 struct RingSpan {
   Slot* first = nullptr;
@@ -149,13 +140,11 @@ class SpscRing {
  public:
   using value_type = T;
   using Slot = RingSlot<T>;
-  static constexpr bool kSequenced = kRingUsesSlotSequence<T>;
   using WriteSpan = RingSpan<Slot>;
   using ReadSpan = RingSpan<const Slot>;
 
   static_assert(std::atomic<std::uint64_t>::is_always_lock_free);
-  static_assert(kSequenced ? sizeof(Slot) >= sizeof(T) + sizeof(std::uint64_t) : sizeof(Slot) == sizeof(T),
-                "a sequenced slot is the item plus its word; an unsequenced slot is exactly the item");
+  static_assert(sizeof(Slot) >= sizeof(T) + sizeof(std::uint64_t) && sizeof(Slot) % alignof(T) == 0);
 
   // How far ahead of its writes the producer prefetches, in slots: ~2 KiB,
   // far enough to cover one cross-core miss at full speed.
@@ -191,7 +180,7 @@ class SpscRing {
     }
     Slot& slot = producer_.slots[head & producer_.mask];
     slot.value = item;
-    if constexpr (kSequenced) slot.seq.store(head + 1, std::memory_order_release);
+    slot.seq.store(head + 1, std::memory_order_release);
     prefetch_for_write(head + 1 + kPrefetchSlots, capacity);
     producer_.head.store(head + 1, std::memory_order_release);
     return true;
@@ -212,15 +201,13 @@ class SpscRing {
     return make_span<Slot>(producer_.slots, producer_.mask, head, std::min(free, max_items));
   }
 
-  // Makes the first `n` claimed slots visible to the consumer with one head
-  // store; a sequenced ring first stores each slot's seq (each to a line the
-  // producer has just written).
+  // Makes the first `n` claimed slots visible to the consumer: one seq store
+  // per slot (each to a line the producer has just written), then one head
+  // store for batch readers.
   void publish(std::size_t n) noexcept {
     const std::uint64_t head = producer_.head.load(std::memory_order_relaxed);
-    if constexpr (kSequenced) {
-      for (std::uint64_t position = head; position != head + n; ++position)
-        producer_.slots[position & producer_.mask].seq.store(position + 1, std::memory_order_release);
-    }
+    for (std::uint64_t position = head; position != head + n; ++position)
+      producer_.slots[position & producer_.mask].seq.store(position + 1, std::memory_order_release);
     producer_.head.store(head + n, std::memory_order_release);
   }
 
@@ -331,21 +318,30 @@ class SpscRing {
     return slots;
   }
 
-  // Whether the item at absolute position `tail` is published. Sequenced: its
-  // slot's seq says so (acquire pairs with the producer's release). Else:
-  // the cached head says so, or a reload of the producer's head does; then
-  // the consumer also prefetches a slot further on, if already published.
+  // Whether the item at absolute position `tail` is published.
+  //  * Below the cached head it is: an earlier head load said so.
+  //  * Small items, consumer busy (its last read found an item): reload the
+  //    head, one cross-core load that may reveal a line or more of items,
+  //    and prefetch a published slot further on.
+  //  * Otherwise poll the slot's own seq: the one line the item arrives in,
+  //    so an idle consumer learns of a new item with one transfer, where a
+  //    head read would cost two (head line, then slot line). Large items
+  //    always take this path.
   bool readable(std::uint64_t tail) noexcept {
-    if constexpr (kSequenced) {
-      return consumer_.slots[tail & consumer_.mask].seq.load(std::memory_order_acquire) == tail + 1;
-    } else {
-      if (tail >= consumer_.cached_head) [[unlikely]] {
-        consumer_.cached_head = producer_.head.load(std::memory_order_acquire);
-        if (tail >= consumer_.cached_head) return false;
-      }
-      prefetch_for_read(tail + kPrefetchSlots);
+    if (tail < consumer_.cached_head) {
+      if constexpr (kRingReadsHeadWhenBusy<T>) prefetch_for_read(tail + kPrefetchSlots);
       return true;
     }
+    if constexpr (kRingReadsHeadWhenBusy<T>) {
+      if (!consumer_.idle) {
+        consumer_.cached_head = producer_.head.load(std::memory_order_acquire);
+        if (tail < consumer_.cached_head) return true;
+        consumer_.idle = true;
+      }
+    }
+    if (consumer_.slots[tail & consumer_.mask].seq.load(std::memory_order_acquire) != tail + 1) return false;
+    consumer_.idle = false;
+    return true;
   }
 
   // Starts fetching slot `position` from the producer's cache, if the
@@ -412,6 +408,7 @@ class SpscRing {
   struct alignas(kCacheLineSize) ConsumerBlock {
     std::atomic<std::uint64_t> tail{0};  // next slot to read; released with release
     std::uint64_t cached_head = 0;       // consumer's last view of producer.head
+    bool idle = false;                   // the last read found the ring empty
     Slot* slots = nullptr;               // read-only copy: the pop path reads only this line
     std::uint64_t mask = 0;              // read-only copy
   };

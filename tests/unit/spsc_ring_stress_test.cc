@@ -24,13 +24,14 @@ struct Item {
   std::uint64_t check = 0;
 };
 // The same, filling a cache line: rings of items this size publish through
-// per-slot sequence words (kRingUsesSlotSequence), a different code path.
+// only the slots' sequence words (kRingReadsHeadWhenBusy is false), a
+// different consumer path from the 16-byte item's.
 struct alignas(64) LineItem {
   std::uint64_t seq = 0;
   std::uint64_t check = 0;
   std::uint64_t fill[6] = {};
 };
-static_assert(!kRingUsesSlotSequence<Item> && kRingUsesSlotSequence<LineItem>,
+static_assert(kRingReadsHeadWhenBusy<Item> && !kRingReadsHeadWhenBusy<LineItem>,
               "the stress test must cover both publication paths");
 constexpr std::uint64_t checksum(std::uint64_t seq) { return seq * 0x9E3779B97F4A7C15ull ^ 0xDEADBEEFull; }
 template <typename T = Item>
