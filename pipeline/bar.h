@@ -23,9 +23,9 @@
 namespace tickflow {
 
 enum BarFlags : std::uint8_t {
-  kBarFinal = 0,             // the window closed; first emission
-  kBarAmendment = 1u << 0,   // a late trade changed an already-emitted bar: this replaces it
-  kBarProvisional = 1u << 1, // the window is still open (rollups, on request)
+  kBarFinal = 0,              // the window closed; first emission
+  kBarAmendment = 1u << 0,    // a late trade changed an already-emitted bar: this replaces it
+  kBarProvisional = 1u << 1,  // the window is still open (rollups, on request)
 };
 
 struct Bar {
@@ -42,9 +42,9 @@ struct Bar {
   double vsell = 0;
   double cbuy = 0;  // trade counts, as floats
   double csell = 0;
-  double lbuy = 0;  // liquidation notional: buy-side liquidation orders (shorts liquidated)
-  double lsell = 0; // longs liquidated
-  double qbuy = 0;  // Σ qty (base) of taker buys: tickflow's addition
+  double lbuy = 0;   // liquidation notional: buy-side liquidation orders (shorts liquidated)
+  double lsell = 0;  // longs liquidated
+  double qbuy = 0;   // Σ qty (base) of taker buys: tickflow's addition
   double qsell = 0;
 
   bool has_ohlc() const noexcept { return cbuy + csell > 0; }

@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <iostream>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -78,7 +79,8 @@ int main(int argc, char** argv) {
   tickflow::ReplayOptions replay_options;
   std::vector<std::string> captures;
   std::string speed = "max";
-  auto* replay = app.add_subcommand("replay", "Parse recorded captures into normalized trades and quotes (CSV)");
+  auto* replay = app.add_subcommand(
+      "replay", "Parse recorded captures into normalized trades and quotes (CSV), or 1s bars and rollups");
   replay
       ->add_option("captures", captures,
                    "Capture files (plain or .gz), each as EXCHANGE=PATH or PATH. A bare PATH takes its exchange\n"
@@ -98,15 +100,53 @@ int main(int argc, char** argv) {
       ->option_text("FILE|-");
   replay->add_option("--speed", speed, "'max' (default): as fast as possible; N: pace frames at N x real time")
       ->option_text("max|N");
+  std::string timeframes = tickflow::to_string(tickflow::default_rollup_timeframes());
+  double lateness_ms = 250, quiet_delay_ms = 2000, horizon_s = 600;
+  bool no_base_volume = false;
+  replay
+      ->add_option("--bars-out", replay_options.bars_out,
+                   "Build 1s bars and rollups (parse -> ring -> aggregator thread) and write every emitted bar\n"
+                   "to FILE ('-' = stdout) as InfluxDB line protocol, one point per line:\n"
+                   "  trades_1s,market=BINANCE:btcusdt open=..,high=..,low=..,close=..,vbuy=..,vsell=..,\n"
+                   "  cbuy=..,csell=..,lbuy=..,lsell=..,qbuy=..,qsell=.. <open time, s>\n"
+                   "Rollups are trades_1m, trades_5m, ... A bar amended by a late trade appears again with the\n"
+                   "same timestamp (the last line wins, as in InfluxDB). Open bars are flushed at the end.\n"
+                   "The aggregator's clock is the frames' receive time: the output is the same on every run.")
+      ->option_text("FILE|-");
+  replay
+      ->add_option("--timeframes", timeframes,
+                   "Rollup timeframes for --bars-out, comma-separated (s, m, h, d units); 'none' for 1s bars\n"
+                   "only. Default: 1m,5m,15m,30m,1h,4h")
+      ->option_text("LIST");
+  replay
+      ->add_option("--lateness", lateness_ms,
+                   "A 1s bar closes when its market's watermark (newest exchange time on its connection) passes\n"
+                   "its end plus this many ms. Default: 250")
+      ->option_text("MS");
+  replay
+      ->add_option("--quiet-delay", quiet_delay_ms,
+                   "A quiet market's bar closes when the clock passes its end + lateness + this many ms\n"
+                   "(the largest exchange-to-receive delay tolerated). Default: 2000")
+      ->option_text("MS");
+  replay
+      ->add_option("--amend-horizon", horizon_s,
+                   "Late trades up to this many seconds behind amend their closed bar (re-emitted);\n"
+                   "older ones are dropped and counted. Default: 600")
+      ->option_text("S");
+  replay->add_flag("--no-base-volume", no_base_volume,
+                   "Leave qbuy/qsell (base volume, tickflow's fields) out of --bars-out: strict aggr-server fields");
   replay->add_flag("--quiet", replay_options.quiet, "No progress lines on stderr (the summary is still printed)");
   replay->footer(
       "Examples:\n"
       "  tickflow replay --trades-out - BINANCE=spot_btcusdt.gz BINANCE_FUTURES=usdm_btcusdt.gz\n"
       "  tickflow replay --trades-out trades.csv --quotes-out quotes.csv BINANCE_FUTURES=cm_btcusd_perp.gz\n"
       "  tickflow replay --speed 10 --trades-out - OKX.ws.1.0.gz\n"
+      "  tickflow replay --bars-out bars.lp BINANCE=spot_btcusdt.gz BINANCE_FUTURES=usdm_btcusdt.gz\n"
+      "  tickflow replay --bars-out - --timeframes 1m,1h --lateness 500 BINANCE=spot_btcusdt.gz\n"
       "Exchanges: BINANCE, BINANCE_FUTURES (USD-M and COIN-M), BINANCE_DELIVERY, BYBIT, BYBIT_SPOT, OKX,\n"
       "COINBASE, KRAKEN, KRAKEN_FUTURES, BITMEX, BITFINEX, DERIBIT, HUOBI, HUOBI_SWAP.\n"
-      "A per-exchange summary (frames, trades, quotes, skipped by kind, errors by reason) goes to stderr.");
+      "A per-exchange summary (frames, trades, quotes, skipped by kind, errors by reason) goes to stderr,\n"
+      "and with --bars-out the bar counters (bars, amendments, late drops, gaps; rollups per timeframe).");
 
   CLI11_PARSE(app, argc, argv);
 
@@ -119,6 +159,30 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "tickflow replay: --speed must be 'max' or a positive number, got '%s'\n", speed.c_str());
         return 2;
       }
+    }
+    if (!replay_options.bars_out.empty()) {
+      try {
+        replay_options.rollup_timeframes =
+            timeframes == "none" ? std::vector<tickflow::Timeframe>{} : tickflow::parse_timeframe_list(timeframes);
+        for (const auto& tf : replay_options.rollup_timeframes)
+          if (tf.seconds() < 2)
+            throw std::invalid_argument("--timeframes: 1s bars are always written; list rollups only");
+      } catch (const std::exception& e) {
+        std::fprintf(stderr, "tickflow replay: %s\n", e.what());
+        return 2;
+      }
+      auto bad_number = [](const char* option, double value, double max) {
+        if (value >= 0 && value <= max) return false;
+        std::fprintf(stderr, "tickflow replay: %s must be 0 to %g, got %g\n", option, max, value);
+        return true;
+      };
+      if (bad_number("--lateness", lateness_ms, 60'000) || bad_number("--quiet-delay", quiet_delay_ms, 3'600'000) ||
+          bad_number("--amend-horizon", horizon_s, 86'400))
+        return 2;
+      replay_options.lateness_ns = static_cast<std::int64_t>(lateness_ms * 1e6);
+      replay_options.quiet_close_delay_ns = static_cast<std::int64_t>(quiet_delay_ms * 1e6);
+      replay_options.amend_horizon_ns = static_cast<std::int64_t>(horizon_s * 1e9);
+      replay_options.base_volume = !no_base_volume;
     }
     return tickflow::run_replay(replay_options);
   }

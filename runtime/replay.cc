@@ -13,6 +13,12 @@
 
 #include "feeds/capture_reader.h"
 #include "feeds/parser_factory.h"
+#include "pipeline/bar_builder.h"
+#include "pipeline/line_protocol.h"
+#include "pipeline/rollup.h"
+#include "ringbuffers/cpu_relax.h"
+#include "ringbuffers/spsc_ring.h"
+#include "ringbuffers/wait_strategy.h"
 
 namespace tickflow {
 namespace {
@@ -80,6 +86,298 @@ struct Source {
   ExchangeParser* parser = nullptr;
   CaptureRecord record;
   bool has_record = false;
+  // --bars-out: each capture file is one connection; its watermark is the
+  // newest exchange time seen in any of its frames (trades, and quotes that
+  // carry one: Binance spot bookTicker does not).
+  std::uint16_t connection = 0;
+  std::int64_t watermark_ns = INT64_MIN;
+};
+
+// ---- --bars-out: the producer -> ring -> aggregator thread ----------------------
+
+constexpr std::size_t kMaxReplayMarkets = 4096;
+constexpr std::size_t kRingCapacity = std::size_t{1} << 14;  // 16k events, 2 MiB of slots
+// The aggregator's clock moves with every trade and watermark it receives;
+// frames that carry neither (depth, spot bookTicker) still move it, with a
+// tick at most this often, so quiet markets close on time in replay too.
+constexpr std::int64_t kClockTickNs = 10'000'000;
+
+// What the reader thread and the aggregator thread share. Market names
+// travel beside the ring: the producer writes names[id] before it pushes the
+// kConnected status that announces `id`, and the ring's release/acquire
+// makes the write visible to the aggregator, which reads it after popping.
+struct Handoff {
+  SpscRing<FeedEvent> ring{kRingCapacity};
+  Doorbell doorbell;
+  // The producer's count of pushed events, on its own line: the aggregator
+  // reads it only when it is about to sleep (its wake-up predicate).
+  alignas(128) std::atomic<std::uint64_t> pushed{0};
+  alignas(128) std::atomic<bool> done{false};    // the producer pushed its last event
+  alignas(128) std::atomic<bool> failed{false};  // the aggregator stopped (a write error): stop reading
+  std::vector<std::string> names = std::vector<std::string>(kMaxReplayMarkets);
+};
+
+// Line protocol into 1 MiB blocks, written with one fwrite each. A write
+// error is kept (and reported by the aggregator), not thrown through the
+// aggregator's loop.
+class LineProtocolFile final : public BarSink {
+ public:
+  LineProtocolFile(const std::string& path, LineProtocolOptions options) : path_(path), encoder_(options) {
+    if (path == "-") {
+      file_ = stdout;
+    } else {
+      file_ = std::fopen(path.c_str(), "wb");
+      if (file_ == nullptr) throw std::runtime_error("cannot write '" + path + "': " + std::strerror(errno));
+      owned_ = true;
+    }
+    buffer_.reserve(kBlock + max_bar_line_bytes(4096));
+  }
+  ~LineProtocolFile() override {
+    flush();
+    if (owned_) std::fclose(file_);
+  }
+
+  void set_market(MarketId market, std::string_view name) { encoder_.set_market(market, name); }
+
+  void on_bar(const Bar& bar) override {
+    encoder_.append(buffer_, bar);
+    ++lines_;
+    if (buffer_.size() >= kBlock) flush();
+  }
+
+  void flush() noexcept {
+    if (!buffer_.empty() && error_.empty() && std::fwrite(buffer_.data(), 1, buffer_.size(), file_) != buffer_.size())
+      error_ = "write to '" + path_ + "' failed: " + std::strerror(errno);
+    buffer_.clear();
+    if (error_.empty() && std::fflush(file_) != 0) error_ = "write to '" + path_ + "' failed: " + std::strerror(errno);
+  }
+  const std::string& error() const noexcept { return error_; }
+  std::uint64_t lines() const noexcept { return lines_; }
+
+ private:
+  static constexpr std::size_t kBlock = std::size_t{1} << 20;
+  std::string path_;
+  BarLineEncoder encoder_;
+  std::FILE* file_ = nullptr;
+  bool owned_ = false;
+  std::string buffer_;
+  std::uint64_t lines_ = 0;
+  std::string error_;
+};
+
+// 1 s bars are written, then rolled up: the rollups' lines follow the line of
+// the 1 s bar that closed (or amended) them.
+class SecondsThenRollups final : public BarSink {
+ public:
+  SecondsThenRollups(BarSink& file, Rollups* rollups) : file_(file), rollups_(rollups) {}
+  void on_bar(const Bar& bar) override {
+    file_.on_bar(bar);
+    if (rollups_) rollups_->on_bar(bar);
+  }
+  void on_closed(MarketId market, std::int64_t closed_until_s) override {
+    if (rollups_) rollups_->on_closed(market, closed_until_s);
+  }
+
+ private:
+  BarSink& file_;
+  Rollups* rollups_;
+};
+
+// The aggregator thread: ring -> BarBuilder -> Rollups -> line protocol.
+class BarAggregator {
+ public:
+  BarAggregator(const ReplayOptions& options, Handoff& handoff)
+      : handoff_(handoff), file_(options.bars_out, LineProtocolOptions{options.base_volume}) {
+    if (!options.rollup_timeframes.empty()) {
+      RollupConfig rollup_config;
+      rollup_config.timeframes = options.rollup_timeframes;
+      rollup_config.max_markets = kMaxReplayMarkets;
+      rollup_config.amend_horizon_s = (options.amend_horizon_ns + 999'999'999) / 1'000'000'000;
+      rollups_ = std::make_unique<Rollups>(rollup_config, file_);
+    }
+    seconds_ = std::make_unique<SecondsThenRollups>(file_, rollups_.get());
+    BarBuilderConfig config;
+    config.max_markets = kMaxReplayMarkets;
+    config.lateness_ns = options.lateness_ns;
+    config.quiet_close_delay_ns = options.quiet_close_delay_ns;
+    config.amend_horizon_ns = options.amend_horizon_ns;
+    builder_ = std::make_unique<BarBuilder>(config, *seconds_);
+  }
+
+  // Runs until the producer is done and the ring is drained, then flushes
+  // every open bar and window.
+  void run() noexcept {
+    try {
+      // Park when idle: on a 2-core host with more threads than cores a
+      // spinning aggregator would starve the reader that feeds it.
+      WaitStrategy wait;
+      wait.kind = WaitKind::kPark;
+      std::uint64_t popped = 0;
+      auto handle = [this](const FeedEvent& e) { this->handle(e); };
+      for (;;) {
+        const std::size_t n = handoff_.ring.consume(handle, 1024);
+        popped += n;
+        if (n > 0) continue;
+        if (handoff_.done.load(std::memory_order_acquire)) {
+          // Everything was pushed before `done`: one more pass takes the rest.
+          while (const std::size_t rest = handoff_.ring.consume(handle, 1024)) popped += rest;
+          break;
+        }
+        wait.wait_for(
+            [&] {
+              return handoff_.pushed.load(std::memory_order_acquire) != popped ||
+                     handoff_.done.load(std::memory_order_acquire);
+            },
+            std::chrono::milliseconds(50), &handoff_.doorbell);
+      }
+      builder_->flush();
+      if (rollups_) rollups_->flush();
+    } catch (const std::exception& e) {
+      error_ = e.what();
+    }
+    file_.flush();
+    if (error_.empty()) error_ = file_.error();
+    if (!error_.empty()) handoff_.failed.store(true, std::memory_order_relaxed);
+  }
+
+  const std::string& error() const noexcept { return error_; }
+
+  void print_summary() const {
+    const BarCounters total = builder_->totals();
+    std::fprintf(stderr,
+                 "  %-16s 1s: %llu on close, %llu amendments, %llu late drops; %llu seconds with data, %llu gaps "
+                 "(%llu s)\n",
+                 "bars", as_ull(total.bars), as_ull(total.amendments), as_ull(total.late_drops),
+                 as_ull(total.seconds_with_data), as_ull(total.gaps), as_ull(total.gap_seconds));
+    if (rollups_) {
+      std::fprintf(stderr, "  %-16s", "");
+      for (std::size_t k = 0; k < rollups_->timeframes().size(); ++k)
+        std::fprintf(stderr, " %s: %llu (+%llu amended)", std::string(rollups_->timeframes()[k].name()).c_str(),
+                     as_ull(rollups_->counters(k).bars), as_ull(rollups_->counters(k).amendments));
+      std::fprintf(stderr, "\n");
+    }
+    std::fprintf(stderr, "  %-16s %llu lines of line protocol\n", "", as_ull(file_.lines()));
+    // Per market, for the few markets a replay usually has.
+    std::size_t shown = 0;
+    for (MarketId id = 0; id < kMaxReplayMarkets && shown < 32; ++id) {
+      const BarCounters& c = builder_->counters(id);
+      if (c.seconds_with_data == 0 && c.late_drops == 0) continue;
+      ++shown;
+      std::fprintf(stderr, "  %-32s bars %llu  amendments %llu  late drops %llu  gaps %llu (%llu s)\n",
+                   handoff_.names[id].c_str(), as_ull(c.bars), as_ull(c.amendments), as_ull(c.late_drops),
+                   as_ull(c.gaps), as_ull(c.gap_seconds));
+    }
+  }
+
+ private:
+  static unsigned long long as_ull(std::uint64_t v) { return static_cast<unsigned long long>(v); }
+
+  void handle(const FeedEvent& e) {
+    switch (e.type) {
+      case FeedEventType::kTrade:
+        builder_->advance_clock(e.trade.receive_ts_ns);
+        builder_->on_trade(e.trade);
+        break;
+      case FeedEventType::kStatus:
+        builder_->advance_clock(e.status.receive_ts_ns);
+        if (e.status.kind == FeedStatusKind::kConnected && e.status.market < kMaxReplayMarkets) {
+          file_.set_market(e.status.market, handoff_.names[e.status.market]);
+          if (rollups_) rollups_->add_market(e.status.market);
+        }
+        builder_->on_status(e.status);
+        break;
+      case FeedEventType::kQuote: break;  // bars do not use quotes
+    }
+  }
+
+  Handoff& handoff_;
+  LineProtocolFile file_;
+  std::unique_ptr<Rollups> rollups_;
+  std::unique_ptr<SecondsThenRollups> seconds_;
+  std::unique_ptr<BarBuilder> builder_;
+  std::string error_;
+};
+
+// The producer's half: one frame's events onto the ring.
+class BarPublisher {
+ public:
+  explicit BarPublisher(Handoff& handoff) : handoff_(handoff) { outbox_.reserve(EventBuffer::kDefaultCapacity + 64); }
+
+  // New markets are announced first (name, then kConnected), then the
+  // frame's trades, then the connection's watermark if the frame moved it,
+  // or a clock tick if nothing was pushed for kClockTickNs.
+  void publish(Source& source, const EventBuffer& events, const MarketRegistry& registry, std::int64_t receive_ns) {
+    outbox_.clear();
+    while (announced_ < registry.size()) {
+      const auto id = static_cast<MarketId>(announced_);
+      if (announced_ >= kMaxReplayMarkets)
+        throw std::runtime_error("more than " + std::to_string(kMaxReplayMarkets) +
+                                 " markets: --bars-out cannot track them");
+      handoff_.names[id] = registry.info(id).name;
+      FeedStatus connected;
+      connected.kind = FeedStatusKind::kConnected;
+      connected.market = id;
+      connected.connection = source.connection;
+      connected.receive_ts_ns = receive_ns;
+      outbox_.push_back(FeedEvent::of(connected));
+      ++announced_;
+    }
+    std::int64_t newest = source.watermark_ns;
+    for (const FeedEvent& e : events) {
+      if (e.type == FeedEventType::kTrade) {
+        outbox_.push_back(e);
+        newest = std::max(newest, e.trade.exchange_ts_ns);
+      } else if (e.type == FeedEventType::kQuote && e.quote.exchange_ts_ns > 0) {
+        newest = std::max(newest, e.quote.exchange_ts_ns);
+      }
+    }
+    const bool moved = newest > source.watermark_ns;
+    if (moved || (outbox_.empty() && receive_ns - last_push_receive_ns_ >= kClockTickNs)) {
+      source.watermark_ns = newest;
+      FeedStatus watermark;  // a tick when the watermark did not move: then it changes nothing but the clock
+      watermark.kind = FeedStatusKind::kWatermark;
+      watermark.market = kInvalidMarket;
+      watermark.connection = source.connection;
+      watermark.watermark_ns = newest;
+      watermark.receive_ts_ns = receive_ns;
+      outbox_.push_back(FeedEvent::of(watermark));
+    }
+    if (outbox_.empty()) return;
+    last_push_receive_ns_ = receive_ns;
+    push(outbox_.data(), outbox_.size());
+  }
+
+  // No more events: the aggregator drains the ring and flushes.
+  void finish() noexcept {
+    handoff_.done.store(true, std::memory_order_release);
+    handoff_.doorbell.notify();
+  }
+
+ private:
+  void push(const FeedEvent* events, std::size_t n) {
+    std::size_t sent = 0;
+    for (unsigned attempt = 0;; ++attempt) {
+      sent += handoff_.ring.try_push_n(events + sent, n - sent);
+      if (sent == n) break;
+      // Full: the aggregator is behind. Make sure it is awake, then back
+      // off: a few PAUSEs, then yield the core it may need.
+      handoff_.doorbell.notify();
+      if (handoff_.failed.load(std::memory_order_relaxed)) throw std::runtime_error("the bar aggregator stopped");
+      if (attempt < 16)
+        spin_pause();
+      else
+        sched_yield();
+    }
+    pushed_ += n;
+    handoff_.pushed.store(pushed_, std::memory_order_release);
+    handoff_.doorbell.notify();
+  }
+
+  Handoff& handoff_;
+  std::vector<FeedEvent> outbox_;
+  std::size_t announced_ = 0;
+  std::uint64_t pushed_ = 0;
+  std::int64_t last_push_receive_ns_ = INT64_MIN / 2;
 };
 
 // Frames carry their venue in ways a few formats make unambiguous. Binance
@@ -203,6 +501,39 @@ int run_replay(const ReplayOptions& options) {
     return 2;
   }
 
+  // --bars-out: the aggregator thread, fed through the ring.
+  std::unique_ptr<Handoff> handoff;
+  std::unique_ptr<BarAggregator> aggregator;
+  std::unique_ptr<BarPublisher> publisher;
+  std::thread aggregator_thread;
+  if (!options.bars_out.empty()) {
+    if (options.bars_out == "-" && (options.trades_out == "-" || options.quotes_out == "-")) {
+      std::fprintf(stderr,
+                   "tickflow replay: only one of --bars-out, --trades-out and --quotes-out can write to stdout\n");
+      return 2;
+    }
+    try {
+      handoff = std::make_unique<Handoff>();
+      aggregator = std::make_unique<BarAggregator>(options, *handoff);
+      publisher = std::make_unique<BarPublisher>(*handoff);
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "tickflow replay: %s\n", e.what());
+      return 2;
+    }
+    for (std::size_t i = 0; i < sources.size(); ++i) sources[i]->connection = static_cast<std::uint16_t>(i);
+    aggregator_thread = std::thread([&aggregator] { aggregator->run(); });
+  }
+  // However the read loop ends, the aggregator drains, flushes and is joined.
+  struct JoinAggregator {
+    BarPublisher* publisher;
+    std::thread& thread;
+    ~JoinAggregator() {
+      if (!thread.joinable()) return;
+      publisher->finish();
+      thread.join();
+    }
+  } join_aggregator{publisher.get(), aggregator_thread};
+
   // k-way merge on receive time; ties keep command-line order.
   auto later = [](const Source* a, const Source* b) {
     return a->record.receive_ts_ns != b->record.receive_ts_ns ? a->record.receive_ts_ns > b->record.receive_ts_ns
@@ -213,6 +544,7 @@ int run_replay(const ReplayOptions& options) {
   std::uint64_t frames = 0;
   std::int64_t first_receive_ns = -1;
   EventBuffer events;
+  std::string read_error;
   try {
     for (auto& source : sources)
       if (source->reader->next(source->record)) heap.push(source.get());
@@ -261,6 +593,10 @@ int run_replay(const ReplayOptions& options) {
           quotes_csv->end_row();
         }
       }
+      if (publisher) {
+        publisher->publish(*source, events, registry, record.receive_ts_ns);
+        if (handoff->failed.load(std::memory_order_relaxed)) break;  // the aggregator reports why
+      }
       ++frames;
       if (!options.quiet && (frames & ((1u << 20) - 1)) == 0) {
         const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_start).count();
@@ -271,7 +607,18 @@ int run_replay(const ReplayOptions& options) {
     if (trades_csv) trades_csv->flush();
     if (quotes_csv) quotes_csv->flush();
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "tickflow replay: %s\n", e.what());
+    read_error = e.what();
+  }
+  if (aggregator_thread.joinable()) {
+    publisher->finish();
+    aggregator_thread.join();
+  }
+  if (aggregator && !aggregator->error().empty()) {
+    std::fprintf(stderr, "tickflow replay: bars: %s\n", aggregator->error().c_str());
+    return 1;
+  }
+  if (!read_error.empty()) {
+    std::fprintf(stderr, "tickflow replay: %s\n", read_error.c_str());
     return 1;
   }
 
@@ -279,6 +626,7 @@ int run_replay(const ReplayOptions& options) {
   for (const auto& [name, parser] : parsers) by_exchange[name] += parser->stats();
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_start).count();
   print_summary(by_exchange, sources, seconds);
+  if (aggregator) aggregator->print_summary();
   return 0;
 }
 

@@ -4,11 +4,21 @@
 // with a per-exchange summary. Several files are merged by receive time (a
 // k-way merge), as if their frames had arrived live; `--speed N` paces them
 // at N x real time, `max` reads as fast as possible.
+//
+// With --bars-out it runs the aggregator as production does: this thread
+// reads and parses (the producer), an SpscRing<FeedEvent> carries the
+// trades, connection watermarks and clock ticks to an aggregator thread,
+// which builds 1 s bars and rollups and writes every emitted bar as InfluxDB
+// line protocol (pipeline/line_protocol.h). The aggregator's clock is the
+// receive time of the frames, carried through the ring, so the output
+// depends only on the input: identical run to run, at any --speed.
 #pragma once
 
 #include <cstdint>
 #include <string>
 #include <vector>
+
+#include "pipeline/timeframe.h"
 
 namespace tickflow {
 
@@ -25,6 +35,15 @@ struct ReplayOptions {
   std::string quotes_out;
   double speed = 0;    // 0: as fast as possible; N > 0: N x real time
   bool quiet = false;  // no progress lines
+
+  // Bars: every emitted bar as line protocol to this path ("-" for stdout);
+  // empty: no bars (and no aggregator thread).
+  std::string bars_out;
+  std::vector<Timeframe> rollup_timeframes = default_rollup_timeframes();  // empty: 1 s bars only
+  std::int64_t lateness_ns = 250'000'000;
+  std::int64_t quiet_close_delay_ns = 2'000'000'000;
+  std::int64_t amend_horizon_ns = 600'000'000'000;
+  bool base_volume = true;  // write qbuy/qsell
 };
 
 // Returns the process exit code; reports errors on stderr.

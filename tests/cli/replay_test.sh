@@ -3,6 +3,9 @@
 # `tickflow replay` end to end, over the bundled Binance subsets: CSV shape,
 # exact row counts (676 spot + 569 USD-M trades, from binance_reference.py),
 # the merge by receive time, pacing, and every user error's exit code and message.
+# --bars-out over the bundled full-length trade captures (binance-20240808-trades):
+# exact line counts per measurement, a known bar line, stdout, determinism, the
+# options, an amendment end to end, and the errors.
 set -u
 bin=$1
 data=$2
@@ -55,5 +58,90 @@ check "--speed 100 paces (took ${elapsed_ms} ms, expected >= 380)" test "$elapse
 
 "$bin" replay --help >"$tmp/help"
 check "--help documents EXCHANGE=PATH with an example" grep -q "BINANCE=spot_btcusdt.gz" "$tmp/help"
+check "--help documents --bars-out" grep -q -- "--bars-out FILE|-" "$tmp/help"
+
+# ---- --bars-out ----------------------------------------------------------------
+trades="$data/binance-20240808-trades"
+bars_args=(BINANCE="$trades/spot_btcusdt.gz" BINANCE_FUTURES="$trades/usdm_btcusdt.gz"
+  BINANCE_FUTURES="$trades/cm_btcusd_perp.gz")
+"$bin" replay --quiet --bars-out "$tmp/bars.lp" "${bars_args[@]}" 2>"$tmp/err"
+check "--bars-out exits 0" test $? -eq 0
+count() { grep -c "^$1,market=$2 " "$tmp/bars.lp"; }
+# 1 s bars = seconds with trades: 345 spot (the figure the issue gives), 344
+# USD-M, 202 COIN-M; each bar once, none amended (the captures are in
+# order). Rollups: the captures run from 23:54:15 to 00:00:01 UTC, across
+# midnight, but USD-M's last trade is at 23:59:59.643, so it has no 00:00
+# windows: 1m 7+6+7, 5m 3+2+3, and 2+1+2 for each of 15m, 30m, 1h and 4h.
+check "939 lines" test "$(wc -l <"$tmp/bars.lp")" -eq 939
+check "345 spot 1s bars" test "$(count trades_1s BINANCE:btcusdt)" -eq 345
+check "344 USD-M 1s bars" test "$(count trades_1s BINANCE_FUTURES:btcusdt)" -eq 344
+check "202 COIN-M 1s bars" test "$(count trades_1s BINANCE_FUTURES:btcusd_perp)" -eq 202
+check "20 1m bars" test "$(grep -c '^trades_1m,' "$tmp/bars.lp")" -eq 20
+check "8 5m bars" test "$(grep -c '^trades_5m,' "$tmp/bars.lp")" -eq 8
+for tf in 15m 30m 1h 4h; do
+  check "5 $tf bars" test "$(grep -c "^trades_$tf," "$tmp/bars.lp")" -eq 5
+done
+check "4h windows split at midnight UTC" sh -c "grep -q '^trades_4h,market=BINANCE:btcusdt .* 1723147200\$' '$tmp/bars.lp' &&
+  grep -q '^trades_4h,market=BINANCE:btcusdt .* 1723161600\$' '$tmp/bars.lp'"
+check "first spot bar, every field" test "$(grep -m1 '^trades_1s,market=BINANCE:btcusdt ' "$tmp/bars.lp")" = \
+  "trades_1s,market=BINANCE:btcusdt open=61837.63,high=61837.63,low=61828.01,close=61828.02,vbuy=500.80696199999994,vsell=13524.4661305,cbuy=1,csell=46,lbuy=0,lsell=0,qbuy=0.0081,qsell=0.2187200000000002 1723161255"
+check "each bar once (no amendments)" test "$(cut -d' ' -f1,3 "$tmp/bars.lp" | sort | uniq -d | wc -l)" -eq 0
+check "counts as floats, no i suffix" sh -c "! grep -q '[0-9]i[, ]' '$tmp/bars.lp'"
+check "bar summary on stderr" grep -q "1s: 891 on close, 0 amendments, 0 late drops" "$tmp/err"
+check "per-market bar counters" grep -q "BINANCE:btcusdt  *bars 345  amendments 0  late drops 0  gaps 2 (2 s)" "$tmp/err"
+
+"$bin" replay --quiet --bars-out - "${bars_args[@]}" 2>/dev/null >"$tmp/stdout.lp"
+check "--bars-out - writes the same to stdout" cmp -s "$tmp/bars.lp" "$tmp/stdout.lp"
+"$bin" replay --quiet --speed 1000 --bars-out "$tmp/again.lp" "${bars_args[@]}" 2>/dev/null
+check "deterministic: same bytes on another run, at another speed" cmp -s "$tmp/bars.lp" "$tmp/again.lp"
+"$bin" replay --quiet --bars-out "$tmp/t.lp" --trades-out "$tmp/t2.csv" BINANCE="$trades/spot_btcusdt.gz" 2>/dev/null
+check "--trades-out still works beside --bars-out" test "$(($(wc -l <"$tmp/t2.csv") - 1))" -eq 9757
+
+"$bin" replay --quiet --bars-out - --timeframes none --no-base-volume BINANCE="$trades/spot_btcusdt.gz" \
+  2>/dev/null >"$tmp/strict.lp"
+check "--timeframes none: 1s bars only" test "$(grep -vc '^trades_1s,' "$tmp/strict.lp")" -eq 0
+check "--timeframes none: 345 lines" test "$(wc -l <"$tmp/strict.lp")" -eq 345
+check "--no-base-volume: no qbuy/qsell" sh -c "! grep -q 'qbuy\|qsell' '$tmp/strict.lp'"
+check "--no-base-volume: lsell ends the fields" grep -q "lsell=0 1723161255$" "$tmp/strict.lp"
+"$bin" replay --quiet --bars-out - --timeframes 1h,1m BINANCE="$trades/spot_btcusdt.gz" 2>/dev/null >"$tmp/some.lp"
+check "--timeframes 1h,1m" test "$(cut -d, -f1 "$tmp/some.lp" | sort -u | tr '\n' ' ')" = "trades_1h trades_1m trades_1s "
+
+# A late trade amends its closed bar: the corrected bar appears again with the
+# same timestamp, and the last line wins. Trades (hand-written, spot shape):
+# 00:00:00.100 buy 1 @ 100; 00:00:01.500 sell 1 @ 101 (closes second 0);
+# then, late, 00:00:00.050 buy 2 @ 99, the second's new open. The minute is
+# still open when the amendment comes, so its one line has the amended bar.
+frame() { # frame RECV_NS ID PRICE QTY T_MS BUYER_IS_MAKER
+  printf '%s {"stream":"btcusdt@trade","data":{"e":"trade","E":%s,"s":"BTCUSDT","t":%s,"p":"%s","q":"%s","T":%s,"m":%s,"M":true}}\n' \
+    "$1" "$5" "$2" "$3" "$4" "$5" "$6"
+}
+{
+  frame 1723161600100000000 1 100.0 1.0 1723161600100 false
+  frame 1723161601500000000 2 101.0 1.0 1723161601500 true
+  frame 1723161601600000000 3 99.0 2.0 1723161600050 false
+} >"$tmp/late.log"
+"$bin" replay --quiet --bars-out "$tmp/late.lp" --timeframes 1m BINANCE="$tmp/late.log" 2>"$tmp/err"
+printf '%s\n' \
+  "trades_1s,market=BINANCE:btcusdt open=100,high=100,low=100,close=100,vbuy=100,vsell=0,cbuy=1,csell=0,lbuy=0,lsell=0,qbuy=1,qsell=0 1723161600" \
+  "trades_1s,market=BINANCE:btcusdt open=99,high=100,low=99,close=100,vbuy=298,vsell=0,cbuy=2,csell=0,lbuy=0,lsell=0,qbuy=3,qsell=0 1723161600" \
+  "trades_1s,market=BINANCE:btcusdt open=101,high=101,low=101,close=101,vbuy=0,vsell=101,cbuy=0,csell=1,lbuy=0,lsell=0,qbuy=0,qsell=1 1723161601" \
+  "trades_1m,market=BINANCE:btcusdt open=99,high=101,low=99,close=101,vbuy=298,vsell=101,cbuy=2,csell=1,lbuy=0,lsell=0,qbuy=3,qsell=1 1723161600" \
+  >"$tmp/late.expected"
+check "late trade: final bar, then the amended bar with the same timestamp" cmp -s "$tmp/late.lp" "$tmp/late.expected"
+check "late trade: counted" grep -q "1s: 2 on close, 1 amendments, 0 late drops" "$tmp/err"
+
+"$bin" replay --bars-out /dev/null --timeframes 1m,5x BINANCE="$spot" 2>"$tmp/err"
+check "bad --timeframes: exit 2" test $? -eq 2
+check "bad --timeframes: value named" grep -q "bad timeframe '5x'" "$tmp/err"
+"$bin" replay --bars-out /dev/null --timeframes 1s,1m BINANCE="$spot" 2>"$tmp/err"
+check "--timeframes 1s: exit 2" test $? -eq 2
+"$bin" replay --bars-out - --trades-out - BINANCE="$spot" >/dev/null 2>"$tmp/err"
+check "two outputs on stdout: exit 2" test $? -eq 2
+check "two outputs on stdout: explained" grep -q "only one of --bars-out, --trades-out and --quotes-out" "$tmp/err"
+"$bin" replay --bars-out /nonexistent/dir/bars.lp BINANCE="$spot" 2>"$tmp/err"
+check "unwritable --bars-out: exit 2" test $? -eq 2
+check "unwritable --bars-out: path named" grep -q "/nonexistent/dir/bars.lp" "$tmp/err"
+"$bin" replay --bars-out /dev/null --lateness -5 BINANCE="$spot" 2>"$tmp/err"
+check "negative --lateness: exit 2" test $? -eq 2
 
 exit $((failures > 0))

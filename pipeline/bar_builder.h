@@ -1,0 +1,245 @@
+// pipeline/bar_builder.h
+//
+// BarBuilder: trades in, exact 1 s bars per market out, in aggr-server's
+// schema (pipeline/bar.h), on the aggregator thread.
+//
+// What a bar holds:
+//  * open/high/low/close from non-liquidation trades; vbuy/vsell = Σ price *
+//    qty, cbuy/csell = counts, qbuy/qsell = Σ qty, per taker side;
+//    lbuy/lsell = liquidation notional, and liquidations count nowhere else;
+//  * it is bucketed on exchange time, second floor(exchange_ts / 1 s). Within
+//    a second trades are ordered by exchange time, then arrival: open is the
+//    earliest exchange time (first arrival on a tie), close the latest (last
+//    arrival on a tie). So a late trade with an older exchange time than the
+//    open becomes the new open. Sums are added in arrival order.
+//
+// When a second closes (and its bar, if it had trades, is emitted):
+//  * by watermark: when the market's watermark passes the second's end plus
+//    `lateness_ns` (default 250 ms). The watermark is the newest exchange
+//    time seen on the market: its own trades, a FeedStatus kWatermark for it,
+//    or one for every market of its connection;
+//  * by clock, for quiet markets: when the clock given to advance_clock()
+//    reaches the second's end + lateness_ns + quiet_close_delay_ns (default
+//    2 s). quiet_close_delay_ns is the largest exchange-to-receive delay (and
+//    clock skew) tolerated: a trade that arrives later than that behind its
+//    exchange time may find its second closed, and amends it. Live, the clock
+//    is the wall clock; in replay it is the receive time of the frame being
+//    processed, so the output depends only on the input;
+//  * by flush() at the end of input: every open bar is emitted.
+//
+// Late trades: a trade for a second already closed amends it. The whole
+// corrected bar is emitted again, flagged kBarAmendment (InfluxDB overwrites
+// the point of the same timestamp). A late trade for a closed second that had
+// no trade creates that bar late; it is flagged kBarAmendment too, since it
+// changes what was already published for that second ("no point"). Trades
+// more than `amend_horizon_ns` (default 10 min) older than the closed
+// frontier are dropped and counted.
+//
+// Counters per market (BarCounters): bars emitted on close, amendments,
+// late drops, seconds with data, and gaps: runs of empty seconds between two
+// bars, counted as the later bar closes, unless the market's connection was
+// reported (re)connected or disconnected at or after the earlier bar's second
+// (by the market's watermark when the news came). A late bar filling an
+// empty second does not revise the gap count.
+//
+// Hot path (on_trade): one array of per-market state indexed by MarketId,
+// allocated at construction for `max_markets`, and per market a ring of
+// one-second slots indexed by second modulo its size, which holds the open
+// seconds and the amendable history. The ring is allocated once per market,
+// when the market is announced (set_connection, kConnected) or on its first
+// trade; after that no trade allocates, looks anything up in a map, or
+// branches unpredictably on in-order data. Bars leave through a BarSink
+// virtual call, one per emitted bar.
+//
+// Not thread-safe: one BarBuilder lives on the aggregator thread.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "pipeline/bar.h"
+#include "pipeline/bar_sink.h"
+#include "pipeline/events.h"
+#include "pipeline/timeframe.h"
+
+namespace tickflow {
+
+struct BarBuilderConfig {
+  std::size_t max_markets = 1024;  // market ids must be below this
+  std::int64_t lateness_ns = 250'000'000;
+  std::int64_t amend_horizon_ns = 600 * kNanosPerSecond;
+  std::int64_t quiet_close_delay_ns = 2 * kNanosPerSecond;
+};
+
+struct BarCounters {
+  std::uint64_t bars = 0;               // emitted when their second closed (kBarFinal)
+  std::uint64_t amendments = 0;         // emitted again (or late) after a late trade (kBarAmendment)
+  std::uint64_t late_drops = 0;         // trades older than the amendment horizon, dropped
+  std::uint64_t seconds_with_data = 0;  // distinct seconds that got a trade
+  std::uint64_t gaps = 0;               // runs of empty seconds between bars while connected
+  std::uint64_t gap_seconds = 0;        // the empty seconds in those runs
+
+  BarCounters& operator+=(const BarCounters& other) noexcept;
+};
+
+class BarBuilder {
+ public:
+  // Throws std::invalid_argument for a configuration it cannot honour
+  // (negative times, no markets, a horizon above one day).
+  BarBuilder(const BarBuilderConfig& config, BarSink& sink);
+  ~BarBuilder();
+  BarBuilder(const BarBuilder&) = delete;
+  BarBuilder& operator=(const BarBuilder&) = delete;
+
+  // The hot path. A trade whose market id is >= max_markets is ignored and
+  // counted (ignored_trades()).
+  void on_trade(const Trade& trade);
+
+  // kWatermark raises the watermark of its market, or of every market of its
+  // connection (market == kInvalidMarket). kConnected with a market assigns
+  // the market to the connection; kConnected and kDisconnected stop the
+  // current run of empty seconds from counting as a gap. Others are ignored.
+  void on_status(const FeedStatus& status);
+
+  // The clock moved to `now_ns` (wall clock live, receive time in replay).
+  // Cheap when no deadline passed: one compare. A time earlier than one
+  // already given changes nothing.
+  void advance_clock(std::int64_t now_ns) {
+    if (now_ns >= next_sweep_ns_) [[unlikely]]
+      sweep(now_ns);
+  }
+
+  // End of input: closes every second that has a trade, emitting its bar.
+  void flush();
+
+  // Assigns `market` to `connection` (connection-wide watermarks reach it)
+  // and allocates its ring now, off the trade path.
+  void set_connection(MarketId market, std::uint16_t connection);
+
+  // Reports. Precondition for those taking a market: market < max_markets.
+  const BarBuilderConfig& config() const noexcept { return config_; }
+  std::int64_t amend_horizon_s() const noexcept { return horizon_s_; }
+  const BarCounters& counters(MarketId market) const noexcept { return cold_[market].counters; }
+  BarCounters totals() const noexcept;
+  std::uint64_t ignored_trades() const noexcept { return ignored_trades_; }
+  // kNoTime before anything was seen.
+  std::int64_t watermark_ns(MarketId market) const noexcept { return hot_[market].watermark_ns; }
+  // Every second before this one is closed; kNoTime before the first close.
+  std::int64_t closed_until_s(MarketId market) const noexcept { return hot_[market].closed_until_s; }
+
+  static constexpr std::int64_t kNoTime = INT64_MIN / 4;  // far below any real time, and safe to subtract from
+
+ private:
+  // One second of one market. Two cache lines; counts are integers until
+  // the bar is emitted, and per-side values are arrays indexed by Side so
+  // the update has no branch on the side.
+  struct alignas(64) Slot {
+    std::int64_t second = kNoTime;  // which second this slot holds
+    std::int64_t open_ts = 0;       // exchange time of `open` / `close`
+    std::int64_t close_ts = 0;
+    double open = 0, high = 0, low = 0, close = 0;
+    double notional[2] = {};  // vbuy, vsell
+    double qty[2] = {};       // qbuy, qsell
+    double liq[2] = {};       // lbuy, lsell
+    std::uint32_t count[2] = {};
+  };
+  static_assert(sizeof(Slot) == 128);
+
+  // What every trade reads or writes: one cache line per market.
+  struct alignas(64) MarketHot {
+    Slot* slots;            // the ring, or the shared never-matching sentinel before it is allocated
+    std::int64_t mask = 0;  // ring size - 1
+    std::int64_t closed_until_s = kNoTime;
+    std::int64_t watermark_ns = kNoTime;
+    std::int64_t next_close_ns = INT64_MIN;  // the watermark that closes the next second
+    std::int64_t newest_s = kNoTime;         // newest second that got a trade
+  };
+  static_assert(sizeof(MarketHot) == 64);
+
+  // What only closes, statuses and reports touch.
+  struct MarketCold {
+    BarCounters counters;
+    std::unique_ptr<Slot[]> ring;
+    std::int64_t last_bar_s = kNoTime;     // newest second emitted on close, for gaps
+    std::int64_t interrupted_s = kNoTime;  // watermark second of the last connection news
+    std::int32_t connection = -1;          // -1: none assigned
+  };
+
+  static void reset(Slot& slot, std::int64_t second) noexcept;
+  static void accumulate(Slot& slot, const Trade& trade) noexcept;
+  Bar make_bar(MarketId market, const Slot& slot, std::uint8_t flags) const noexcept;
+
+  void ensure_ring(MarketId market);
+  Slot& open_second(MarketId market, std::int64_t second);
+  void late_trade(const Trade& trade, std::int64_t second);
+  void raise_watermark(MarketId market, std::int64_t watermark_ns);
+  void close_by_watermark(MarketId market);
+  void close_to(MarketId market, std::int64_t until_s);
+  void emit_final(MarketId market, const Slot& slot);
+  void sweep(std::int64_t now_ns);
+  void mark_interrupted(const FeedStatus& status);
+  std::int64_t end_plus(std::int64_t second, std::int64_t extra_ns) const noexcept;
+
+  BarBuilderConfig config_;
+  BarSink& sink_;
+  std::int64_t horizon_s_;        // amend_horizon_ns in whole seconds, rounded up
+  std::int64_t ring_size_;        // slots per market: a power of two
+  std::int64_t max_open_span_s_;  // open seconds may reach this far past the closed frontier
+  std::unique_ptr<MarketHot[]> hot_;
+  std::vector<MarketCold> cold_;
+  std::vector<MarketId> active_;  // markets with a ring, in order of first sight (the clock sweeps them)
+  std::vector<std::vector<MarketId>> connections_;  // connection id -> its markets
+  std::int64_t next_sweep_ns_ = INT64_MIN;          // the clock that closes the next second of quiet markets
+  std::uint64_t ignored_trades_ = 0;
+};
+
+// ---- the hot path, inline ----------------------------------------------------
+
+inline void BarBuilder::accumulate(Slot& slot, const Trade& trade) noexcept {
+  const unsigned side = static_cast<unsigned>(trade.side) & 1u;
+  const double notional = trade.price * trade.qty;
+  if (trade.flags & kTradeLiquidation) [[unlikely]] {
+    slot.liq[side] += notional;
+    return;
+  }
+  slot.notional[side] += notional;
+  slot.qty[side] += trade.qty;
+  slot.count[side] += 1;
+  const std::int64_t ts = trade.exchange_ts_ns;
+  // Strict `<` keeps the first arrival on a tie, `>=` the last.
+  if (ts < slot.open_ts) {
+    slot.open_ts = ts;
+    slot.open = trade.price;
+  }
+  if (ts >= slot.close_ts) {
+    slot.close_ts = ts;
+    slot.close = trade.price;
+  }
+  slot.high = trade.price > slot.high ? trade.price : slot.high;
+  slot.low = trade.price < slot.low ? trade.price : slot.low;
+}
+
+inline void BarBuilder::on_trade(const Trade& trade) {
+  if (trade.market >= config_.max_markets) [[unlikely]] {
+    ++ignored_trades_;
+    return;
+  }
+  MarketHot& m = hot_[trade.market];
+  const std::int64_t ts = trade.exchange_ts_ns;
+  const std::int64_t second = floor_div(ts, kNanosPerSecond);
+  if (second < m.closed_until_s) [[unlikely]] {
+    late_trade(trade, second);
+    return;
+  }
+  Slot* slot = &m.slots[second & m.mask];
+  if (slot->second != second) [[unlikely]]
+    slot = &open_second(trade.market, second);
+  accumulate(*slot, trade);
+  const std::int64_t watermark = ts > m.watermark_ns ? ts : m.watermark_ns;
+  m.watermark_ns = watermark;
+  if (watermark >= m.next_close_ns) [[unlikely]]
+    close_by_watermark(trade.market);
+}
+
+}  // namespace tickflow

@@ -1,0 +1,90 @@
+#include "pipeline/line_protocol.h"
+
+#include <charconv>
+#include <cmath>
+#include <cstring>
+
+#include "pipeline/timeframe.h"
+
+namespace tickflow {
+namespace {
+
+char* put(char* out, std::string_view text) noexcept {
+  std::memcpy(out, text.data(), text.size());
+  return out + text.size();
+}
+
+// `key=value` preceded by a comma unless it is the first field. Returns the
+// new end; `first` turns false once a field is written.
+char* put_field(char* out, std::string_view key, double value, bool& first) noexcept {
+  if (!std::isfinite(value)) return out;
+  if (!first) *out++ = ',';
+  first = false;
+  out = put(out, key);
+  *out++ = '=';
+  // 24 bytes hold any double's shortest form ("-2.2250738585072014e-308").
+  return std::to_chars(out, out + 24, value).ptr;
+}
+
+}  // namespace
+
+std::string escape_tag_value(std::string_view value) {
+  std::string out;
+  out.reserve(value.size());
+  for (char c : value) {
+    if (c == ',' || c == '=' || c == ' ') out += '\\';
+    out += c;
+  }
+  return out;
+}
+
+char* encode_bar_line(char* out, const Bar& bar, std::string_view market_tag,
+                      const LineProtocolOptions& options) noexcept {
+  out = put(out, "trades_");
+  // The timeframe's canonical name ("1s", "4h"); every bar's timeframe_s is
+  // valid (1 s to 7 d), the guard only keeps a corrupt one from throwing.
+  if (bar.timeframe_s >= 1 && bar.timeframe_s <= Timeframe::kMaxSeconds)
+    out = put(out, Timeframe::from_seconds(bar.timeframe_s).name());
+  out = put(out, ",market=");
+  out = put(out, market_tag);
+  *out++ = ' ';
+  bool first = true;
+  if (bar.has_ohlc()) {
+    out = put_field(out, "open", bar.open, first);
+    out = put_field(out, "high", bar.high, first);
+    out = put_field(out, "low", bar.low, first);
+    out = put_field(out, "close", bar.close, first);
+  }
+  out = put_field(out, "vbuy", bar.vbuy, first);
+  out = put_field(out, "vsell", bar.vsell, first);
+  out = put_field(out, "cbuy", bar.cbuy, first);
+  out = put_field(out, "csell", bar.csell, first);
+  out = put_field(out, "lbuy", bar.lbuy, first);
+  out = put_field(out, "lsell", bar.lsell, first);
+  if (options.base_volume) {
+    out = put_field(out, "qbuy", bar.qbuy, first);
+    out = put_field(out, "qsell", bar.qsell, first);
+  }
+  *out++ = ' ';
+  out = std::to_chars(out, out + 20, bar.open_time_s).ptr;
+  *out++ = '\n';
+  return out;
+}
+
+void append_bar_line(std::string& out, const Bar& bar, std::string_view market_tag,
+                     const LineProtocolOptions& options) {
+  const std::size_t used = out.size();
+  // resize() within the capacity only writes the new bytes; the line is then
+  // encoded in place and the string cut back to it.
+  out.resize(used + max_bar_line_bytes(market_tag.size()));
+  char* end = encode_bar_line(out.data() + used, bar, market_tag, options);
+  out.resize(static_cast<std::size_t>(end - out.data()));
+}
+
+void BarLineEncoder::set_market(MarketId market, std::string_view name) {
+  if (market == kInvalidMarket) return;
+  if (tags_.size() <= market) tags_.resize(std::size_t{market} + 1);
+  tags_[market] = escape_tag_value(name);
+}
+
+}  // namespace tickflow

@@ -1,0 +1,148 @@
+// pipeline/rollup.h
+//
+// Rollups: every higher timeframe (default 1m, 5m, 15m, 30m, 1h, 4h) built
+// from the BarBuilder's 1 s bars, never from trades. Windows are aligned to
+// UTC epoch boundaries (Timeframe::window_start). A rollup bar is:
+//   open = the first child's open, high = max, low = min, close = the last
+//   child's close, over the children that have OHLC (a child with only
+//   liquidations has none, and neither has a window made only of such
+//   children); vbuy/vsell, cbuy/csell, lbuy/lsell, qbuy/qsell = sums.
+//
+// Promises:
+//  * exactness: a window's values are always the left fold of its 1 s
+//    children in time order, so rolling the final 1 s bars up offline in
+//    time order gives bit for bit the same bars, amendments included;
+//  * a window is emitted once, kBarFinal, when the 1 s frontier passes its
+//    end: on_closed() from the BarBuilder, or a 1 s bar of a later second
+//    (a 1 s bar is only ever emitted for a closed second), or flush();
+//  * an amended (or late) 1 s bar for a window already emitted re-emits the
+//    window, recomputed, flagged kBarAmendment; for a window still open it
+//    only updates what provisional() returns;
+//  * provisional(market, tf) returns the open window the frontier is in,
+//    flagged kBarProvisional, for the strategy; it covers the 1 s bars
+//    closed so far.
+//
+// How amendments stay exact without keeping every child of a 4h window:
+// per market a ring holds the 1 s bars of the last `amend_horizon_s` seconds
+// (the only ones the BarBuilder can still amend). Each live window keeps a
+// checkpoint, the fold of its children that are older than that horizon,
+// which never change again. Recomputing a window is checkpoint + fold of its
+// children still in the ring; a child leaving the horizon is folded into its
+// windows' checkpoints, in time order. Normal in-order bars are just folded
+// into the window's running value.
+//
+// amend_horizon_s must be at least the BarBuilder's (BarBuilder::
+// amend_horizon_s()); a 1 s bar older than the horizon cannot be folded in
+// exactly, and is counted (stale_bars()) and not propagated.
+//
+// Memory: state for max_markets markets, allocated up front; a market's
+// rings (1 s children: ~120 KiB for the default horizon, and a few windows
+// per timeframe) by add_market() or on its first bar. Not thread-safe:
+// aggregator thread only.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <vector>
+
+#include "pipeline/bar.h"
+#include "pipeline/bar_sink.h"
+#include "pipeline/timeframe.h"
+
+namespace tickflow {
+
+struct RollupConfig {
+  std::vector<Timeframe> timeframes = default_rollup_timeframes();
+  std::size_t max_markets = 1024;
+  std::int64_t amend_horizon_s = 600;
+};
+
+struct RollupCounters {
+  std::uint64_t bars = 0;        // emitted when the window closed
+  std::uint64_t amendments = 0;  // emitted again, or late, after an amended or late 1 s bar
+};
+
+class Rollups final : public BarSink {
+ public:
+  // Throws std::invalid_argument for a timeframe of 1 s (that is the input),
+  // a repeated timeframe, no markets, or a horizon outside 0 s to 1 day.
+  Rollups(RollupConfig config, BarSink& out);
+  ~Rollups() override;
+  Rollups(const Rollups&) = delete;
+  Rollups& operator=(const Rollups&) = delete;
+
+  // A 1 s bar (final or amendment). Bars of another timeframe, or of a
+  // market id >= max_markets, are ignored and counted.
+  void on_bar(const Bar& bar) override;
+  // Every second of `market` before `closed_until_s` is closed.
+  void on_closed(MarketId market, std::int64_t closed_until_s) override;
+
+  // The window of timeframes()[timeframe_index] that the market's frontier is
+  // in, if any 1 s bar has landed in it: kBarProvisional.
+  std::optional<Bar> provisional(MarketId market, std::size_t timeframe_index) const;
+
+  // End of input: every window not yet emitted and holding a child is
+  // emitted, kBarFinal.
+  void flush();
+
+  // Allocates the market's rings now (at subscription), not on its first
+  // bar. Optional.
+  void add_market(MarketId market) {
+    if (market < config_.max_markets) state(market);
+  }
+
+  const std::vector<Timeframe>& timeframes() const noexcept { return config_.timeframes; }
+  const RollupCounters& counters(std::size_t timeframe_index) const noexcept { return counters_[timeframe_index]; }
+  std::uint64_t stale_bars() const noexcept { return stale_bars_; }
+  std::uint64_t ignored_bars() const noexcept { return ignored_bars_; }
+
+ private:
+  struct Window {
+    std::int64_t start;
+    Bar checkpoint;  // fold of the children older than the market's frozen floor
+    Bar acc;         // fold of all children: the window's current value
+    std::uint32_t checkpoint_children = 0;
+    std::uint32_t children = 0;
+    std::int64_t last_child_s;
+    bool closed = false;   // the frontier passed the end (or flush)
+    bool emitted = false;  // some version went out
+  };
+  struct TimeframeState {
+    std::unique_ptr<Window[]> windows;  // by (start / timeframe) & mask
+    std::int64_t mask = 0;
+    std::int64_t oldest_unclosed;  // start of the oldest window not closed, or kNone
+    // The last window looked up: consecutive seconds mostly fall in it, and
+    // finding it again then costs a compare instead of a 64-bit division.
+    std::int64_t hint_start;
+    Window* hint = nullptr;
+  };
+  struct MarketState {
+    std::unique_ptr<Bar[]> children;  // 1 s bars by second & child_mask_; open_time_s tells which
+    std::int64_t frontier;            // seconds before it are closed
+    std::int64_t floor;               // seconds before it are frozen into checkpoints
+    std::int64_t newest;              // newest child second
+    std::vector<TimeframeState> timeframes;
+  };
+
+  static void fold(Bar& acc, const Bar& child) noexcept;
+  MarketState& state(MarketId market);
+  // The window of timeframe k holding second `s`: created if `create`,
+  // else nullptr when it has no record.
+  Window* find_window(MarketState& m, std::size_t k, std::int64_t s, bool create);
+  void recompute(const MarketState& m, Window& w, std::int64_t tf_s) const noexcept;
+  void advance(MarketId market, MarketState& m, std::int64_t to);
+  void close_windows(MarketId market, MarketState& m, std::size_t k, std::int64_t to);
+  void emit(MarketId market, std::size_t k, Window& w, std::uint8_t flags);
+
+  RollupConfig config_;
+  BarSink& out_;
+  std::int64_t child_mask_;
+  std::vector<MarketState> markets_;
+  std::vector<RollupCounters> counters_;
+  std::vector<Window*> closing_;  // scratch for close_windows(), sized once
+  std::uint64_t stale_bars_ = 0;
+  std::uint64_t ignored_bars_ = 0;
+};
+
+}  // namespace tickflow
