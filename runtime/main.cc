@@ -81,13 +81,12 @@ int main(int argc, char** argv) {
   std::string speed = "max";
   auto* replay = app.add_subcommand(
       "replay", "Parse recorded captures into normalized trades and quotes (CSV), or 1s bars and rollups");
-  replay
-      ->add_option("captures", captures,
-                   "Capture files (plain or .gz), each as EXCHANGE=PATH or PATH. A bare PATH takes its exchange\n"
-                   "from a cryptofeed file name (BINANCE_FUTURES.ws.1.0.gz), a tickflow recording's name\n"
-                   "(OKX-20240808-13.log) or the frames; Binance spot and futures frames look alike, so\n"
-                   "Binance files need EXCHANGE=PATH. Several files are merged by receive time.")
-      ->required();
+  replay->add_option("captures", captures,
+                     "Capture files (plain or .gz), each as EXCHANGE=PATH or PATH. A bare PATH takes its exchange\n"
+                     "from a cryptofeed file name (BINANCE_FUTURES.ws.1.0.gz), a tickflow recording's name\n"
+                     "(OKX-20240808-13.log) or the frames; Binance spot and futures frames look alike, so\n"
+                     "Binance files need EXCHANGE=PATH. Several files are merged by receive time.\n"
+                     "With --influx and --spool and no captures: only deliver what the spool holds.");
   replay
       ->add_option("--trades-out", replay_options.trades_out,
                    "Write trades as CSV to FILE ('-' = stdout): "
@@ -135,6 +134,36 @@ int main(int argc, char** argv) {
       ->option_text("S");
   replay->add_flag("--no-base-volume", no_base_volume,
                    "Leave qbuy/qsell (base volume, tickflow's fields) out of --bars-out: strict aggr-server fields");
+  std::string retention;
+  replay
+      ->add_option("--influx", replay_options.influx_url,
+                   "Write every bar to InfluxDB 1.x at URL (e.g. http://127.0.0.1:8086), database --db,\n"
+                   "retention policies aggr_1s, aggr_1m, ... (created or altered at start), measurements\n"
+                   "trades_1s, trades_1m, ... Batches of 5000 lines or 100 ms; returns only after every bar\n"
+                   "is acknowledged or spooled. Credentials: INFLUX_USERNAME / INFLUX_PASSWORD, or\n"
+                   "--influx-credentials FILE. Exit status 1 if any point was dropped or dead-lettered.")
+      ->option_text("URL");
+  replay->add_option("--db", replay_options.influx_db, "InfluxDB database. Default: significant_trades")
+      ->option_text("NAME");
+  replay
+      ->add_option("--spool", replay_options.spool_dir,
+                   "Crash-safe disk spool for batches the server could not take (down, restarting, refusing).\n"
+                   "Delivered first, in order, by the next run. Without it, undeliverable bars are lost and counted.")
+      ->option_text("DIR");
+  replay
+      ->add_option("--deadline", replay_options.deadline_s,
+                   "Seconds the final flush (or a spool-only drain) waits for the server. Default: 30")
+      ->option_text("SECONDS");
+  replay
+      ->add_option("--influx-credentials", replay_options.influx_credentials_file,
+                   "File with 'user:password' (or user and password on two lines) for InfluxDB auth")
+      ->option_text("FILE");
+  replay->add_flag("--influx-gzip", replay_options.influx_gzip, "gzip the write bodies");
+  replay
+      ->add_option("--retention", retention,
+                   "Retention policy durations by timeframe, e.g. 1s=24h,1m=90d (InfluxQL durations).\n"
+                   "Unlisted timeframes: INF, since a replay writes history that a finite policy would reject.")
+      ->option_text("TF=DURATION,...");
   replay->add_flag("--quiet", replay_options.quiet, "No progress lines on stderr (the summary is still printed)");
   replay->footer(
       "Examples:\n"
@@ -143,6 +172,8 @@ int main(int argc, char** argv) {
       "  tickflow replay --speed 10 --trades-out - OKX.ws.1.0.gz\n"
       "  tickflow replay --bars-out bars.lp BINANCE=spot_btcusdt.gz BINANCE_FUTURES=usdm_btcusdt.gz\n"
       "  tickflow replay --bars-out - --timeframes 1m,1h --lateness 500 BINANCE=spot_btcusdt.gz\n"
+      "  tickflow replay --influx http://127.0.0.1:8086 --spool /var/spool/tickflow BINANCE=spot_btcusdt.gz\n"
+      "  tickflow replay --influx http://127.0.0.1:8086 --spool /var/spool/tickflow   (drain the spool only)\n"
       "Exchanges: BINANCE, BINANCE_FUTURES (USD-M and COIN-M), BINANCE_DELIVERY, BYBIT, BYBIT_SPOT, OKX,\n"
       "COINBASE, KRAKEN, KRAKEN_FUTURES, BITMEX, BITFINEX, DERIBIT, HUOBI, HUOBI_SWAP.\n"
       "A per-exchange summary (frames, trades, quotes, skipped by kind, errors by reason) goes to stderr,\n"
@@ -160,7 +191,34 @@ int main(int argc, char** argv) {
         return 2;
       }
     }
-    if (!replay_options.bars_out.empty()) {
+    if (captures.empty() && (replay_options.influx_url.empty() || replay_options.spool_dir.empty())) {
+      std::fprintf(stderr,
+                   "tickflow replay: no capture given. Give CAPTURE files, or --influx URL --spool DIR to drain a "
+                   "spool (see --help)\n");
+      return 2;
+    }
+    if (!(replay_options.deadline_s >= 0)) {
+      std::fprintf(stderr, "tickflow replay: --deadline must be >= 0 seconds\n");
+      return 2;
+    }
+    for (std::size_t start = 0; !retention.empty() && start <= retention.size();) {
+      const auto comma = std::min(retention.find(',', start), retention.size());
+      const std::string item = retention.substr(start, comma - start);
+      const auto eq = item.find('=');
+      if (eq == std::string::npos || eq == 0 || eq + 1 == item.size()) {
+        std::fprintf(stderr, "tickflow replay: --retention item '%s' is not TF=DURATION (e.g. 1s=24h)\n", item.c_str());
+        return 2;
+      }
+      try {
+        replay_options.retention[std::string(tickflow::parse_timeframe(item.substr(0, eq)).name())] =
+            item.substr(eq + 1);
+      } catch (const std::exception& e) {
+        std::fprintf(stderr, "tickflow replay: --retention: %s\n", e.what());
+        return 2;
+      }
+      start = comma + 1;
+    }
+    if (!replay_options.bars_out.empty() || !replay_options.influx_url.empty()) {
       try {
         replay_options.rollup_timeframes =
             timeframes == "none" ? std::vector<tickflow::Timeframe>{} : tickflow::parse_timeframe_list(timeframes);

@@ -14,11 +14,13 @@
 #include "feeds/capture_reader.h"
 #include "feeds/parser_factory.h"
 #include "pipeline/bar_builder.h"
+#include "pipeline/influx_sink.h"
 #include "pipeline/line_protocol.h"
 #include "pipeline/rollup.h"
 #include "ringbuffers/cpu_relax.h"
 #include "ringbuffers/spsc_ring.h"
 #include "ringbuffers/wait_strategy.h"
+#include "runtime/influx_writer.h"
 
 namespace tickflow {
 namespace {
@@ -165,6 +167,21 @@ class LineProtocolFile final : public BarSink {
   std::string error_;
 };
 
+// Every emitted bar, 1 s and rollup, goes to each output that is on: the
+// line-protocol file (--bars-out) and the InfluxDB writer thread (--influx).
+class BarOutputs final : public BarSink {
+ public:
+  void add(BarSink* sink) {
+    if (sink != nullptr) sinks_.push_back(sink);
+  }
+  void on_bar(const Bar& bar) override {
+    for (BarSink* sink : sinks_) sink->on_bar(bar);
+  }
+
+ private:
+  std::vector<BarSink*> sinks_;
+};
+
 // 1 s bars are written, then rolled up: the rollups' lines follow the line of
 // the 1 s bar that closed (or amended) them.
 class SecondsThenRollups final : public BarSink {
@@ -186,16 +203,19 @@ class SecondsThenRollups final : public BarSink {
 // The aggregator thread: ring -> BarBuilder -> Rollups -> line protocol.
 class BarAggregator {
  public:
-  BarAggregator(const ReplayOptions& options, Handoff& handoff)
-      : handoff_(handoff), file_(options.bars_out, LineProtocolOptions{options.base_volume}) {
+  BarAggregator(const ReplayOptions& options, Handoff& handoff, InfluxWriter* influx) : handoff_(handoff) {
+    if (!options.bars_out.empty())
+      file_ = std::make_unique<LineProtocolFile>(options.bars_out, LineProtocolOptions{options.base_volume});
+    outputs_.add(file_.get());
+    outputs_.add(influx);
     if (!options.rollup_timeframes.empty()) {
       RollupConfig rollup_config;
       rollup_config.timeframes = options.rollup_timeframes;
       rollup_config.max_markets = kMaxReplayMarkets;
       rollup_config.amend_horizon_s = (options.amend_horizon_ns + 999'999'999) / 1'000'000'000;
-      rollups_ = std::make_unique<Rollups>(rollup_config, file_);
+      rollups_ = std::make_unique<Rollups>(rollup_config, outputs_);
     }
-    seconds_ = std::make_unique<SecondsThenRollups>(file_, rollups_.get());
+    seconds_ = std::make_unique<SecondsThenRollups>(outputs_, rollups_.get());
     BarBuilderConfig config;
     config.max_markets = kMaxReplayMarkets;
     config.lateness_ns = options.lateness_ns;
@@ -235,8 +255,10 @@ class BarAggregator {
     } catch (const std::exception& e) {
       error_ = e.what();
     }
-    file_.flush();
-    if (error_.empty()) error_ = file_.error();
+    if (file_) {
+      file_->flush();
+      if (error_.empty()) error_ = file_->error();
+    }
     if (!error_.empty()) handoff_.failed.store(true, std::memory_order_relaxed);
   }
 
@@ -256,7 +278,7 @@ class BarAggregator {
                      as_ull(rollups_->counters(k).bars), as_ull(rollups_->counters(k).amendments));
       std::fprintf(stderr, "\n");
     }
-    std::fprintf(stderr, "  %-16s %llu lines of line protocol\n", "", as_ull(file_.lines()));
+    if (file_) std::fprintf(stderr, "  %-16s %llu lines of line protocol\n", "", as_ull(file_->lines()));
     // Per market, for the few markets a replay usually has.
     std::size_t shown = 0;
     for (MarketId id = 0; id < kMaxReplayMarkets && shown < 32; ++id) {
@@ -281,7 +303,7 @@ class BarAggregator {
       case FeedEventType::kStatus:
         builder_->advance_clock(e.status.receive_ts_ns);
         if (e.status.kind == FeedStatusKind::kConnected && e.status.market < kMaxReplayMarkets) {
-          file_.set_market(e.status.market, handoff_.names[e.status.market]);
+          if (file_) file_->set_market(e.status.market, handoff_.names[e.status.market]);
           if (rollups_) rollups_->add_market(e.status.market);
         }
         builder_->on_status(e.status);
@@ -291,7 +313,8 @@ class BarAggregator {
   }
 
   Handoff& handoff_;
-  LineProtocolFile file_;
+  std::unique_ptr<LineProtocolFile> file_;
+  BarOutputs outputs_;
   std::unique_ptr<Rollups> rollups_;
   std::unique_ptr<SecondsThenRollups> seconds_;
   std::unique_ptr<BarBuilder> builder_;
@@ -429,6 +452,82 @@ void print_summary(const std::map<std::string, ParseStats>& by_exchange,
   }
 }
 
+// The sink's configuration from the command line: the endpoint, credentials
+// (environment or file, never the command line), retention policies for 1 s
+// and every rollup timeframe, and the spool.
+InfluxSinkConfig influx_config(const ReplayOptions& options) {
+  InfluxSinkConfig config;
+  config.endpoint.url = options.influx_url;
+  config.endpoint.database = options.influx_db;
+  config.endpoint.credentials = load_influx_credentials(options.influx_credentials_file);
+  config.endpoint.gzip = options.influx_gzip;
+  std::vector<Timeframe> timeframes = {Timeframe::from_seconds(1)};
+  timeframes.insert(timeframes.end(), options.rollup_timeframes.begin(), options.rollup_timeframes.end());
+  for (const Timeframe& tf : timeframes) {
+    const auto it = options.retention.find(std::string(tf.name()));
+    config.retention.push_back({"aggr_" + std::string(tf.name()), it != options.retention.end() ? it->second : "INF"});
+  }
+  if (!options.spool_dir.empty()) config.spool = SpoolConfig{.dir = options.spool_dir};
+  return config;
+}
+
+void print_influx_summary(const InfluxSink& sink, double seconds_flushing) {
+  const InfluxSinkStats& s = sink.stats();
+  const auto u = [](std::uint64_t v) { return static_cast<unsigned long long>(v); };
+  std::fprintf(stderr,
+               "  %-16s points written %llu in %llu batches; retries %llu; spooled %llu points (%llu batches); "
+               "dead-lettered %llu; dropped %llu; refused (NaN/Inf) %llu; unsaved %llu\n",
+               "influx", u(s.points_written), u(s.batches_written), u(s.retries), u(s.points_spooled),
+               u(s.batches_spooled), u(s.points_dead_lettered), u(s.points_dropped), u(s.points_refused),
+               u(sink.points_unsaved()));
+  if (const SpoolStats* spool = sink.spool_stats())
+    std::fprintf(stderr,
+                 "  %-16s spool: %llu batches pending; %llu corrupt records skipped, %llu torn bytes truncated, %llu "
+                 "dropped by its size cap\n",
+                 "", u(sink.pending_batches()), u(spool->corrupt_records_skipped), u(spool->torn_tail_bytes_truncated),
+                 u(spool->dropped_records));
+  const LatencyHistogram& ack = sink.ack_delay();
+  if (ack.count() > 0)
+    std::fprintf(stderr,
+                 "  %-16s bar close to 204: p50 %.1f ms, p99 %.1f ms, max %.1f ms (%llu batches); final flush %.2f s\n",
+                 "", static_cast<double>(ack.percentile(0.5)) / 1e6, static_cast<double>(ack.percentile(0.99)) / 1e6,
+                 static_cast<double>(ack.max()) / 1e6, u(ack.count()), seconds_flushing);
+  if (!sink.last_problem().empty()) std::fprintf(stderr, "  %-16s last problem: %s\n", "", sink.last_problem().c_str());
+}
+
+// Whether the run lost or rejected anything: the exit status says so.
+bool influx_lost_anything(const InfluxSink& sink) {
+  const InfluxSinkStats& s = sink.stats();
+  return s.points_dead_lettered > 0 || s.points_dropped > 0 || s.points_refused > 0 || sink.points_unsaved() > 0 ||
+         (sink.spool_stats() != nullptr && sink.spool_stats()->dropped_records > 0);
+}
+
+// `tickflow replay --influx URL --spool DIR` without captures: deliver what
+// an earlier run left in the spool, then stop.
+int drain_spool_only(const ReplayOptions& options) {
+  try {
+    InfluxSink sink(influx_config(options));
+    const auto start = std::chrono::steady_clock::now();
+    const std::uint64_t pending = sink.pending_batches();
+    std::fprintf(stderr, "replay: delivering %llu spooled batches from %s\n", static_cast<unsigned long long>(pending),
+                 options.spool_dir.c_str());
+    const bool done =
+        sink.flush(start + std::chrono::milliseconds(static_cast<std::int64_t>(options.deadline_s * 1000)));
+    std::fprintf(stderr, "replay summary (spool drain)\n");
+    print_influx_summary(sink, std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+    if (!done) {
+      std::fprintf(stderr, "tickflow replay: %llu batches still spooled after %.0f s (--deadline): %s\n",
+                   static_cast<unsigned long long>(sink.pending_batches()), options.deadline_s,
+                   sink.last_problem().c_str());
+      return 1;
+    }
+    return influx_lost_anything(sink) ? 1 : 0;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "tickflow replay: %s\n", e.what());
+    return 2;
+  }
+}
+
 }  // namespace
 
 CaptureSpec parse_capture_argument(const std::string& argument) {
@@ -447,6 +546,8 @@ CaptureSpec parse_capture_argument(const std::string& argument) {
 }
 
 int run_replay(const ReplayOptions& options) {
+  if (options.captures.empty() && !options.influx_url.empty() && !options.spool_dir.empty())
+    return drain_spool_only(options);
   if (options.captures.empty()) {
     std::fprintf(stderr, "tickflow replay: no capture given (see --help)\n");
     return 2;
@@ -501,12 +602,14 @@ int run_replay(const ReplayOptions& options) {
     return 2;
   }
 
-  // --bars-out: the aggregator thread, fed through the ring.
+  // --bars-out / --influx: the aggregator thread, fed through the ring, and
+  // for --influx the writer thread behind it.
   std::unique_ptr<Handoff> handoff;
+  std::unique_ptr<InfluxWriter> influx;
   std::unique_ptr<BarAggregator> aggregator;
   std::unique_ptr<BarPublisher> publisher;
   std::thread aggregator_thread;
-  if (!options.bars_out.empty()) {
+  if (!options.bars_out.empty() || !options.influx_url.empty()) {
     if (options.bars_out == "-" && (options.trades_out == "-" || options.quotes_out == "-")) {
       std::fprintf(stderr,
                    "tickflow replay: only one of --bars-out, --trades-out and --quotes-out can write to stdout\n");
@@ -514,7 +617,12 @@ int run_replay(const ReplayOptions& options) {
     }
     try {
       handoff = std::make_unique<Handoff>();
-      aggregator = std::make_unique<BarAggregator>(options, *handoff);
+      if (!options.influx_url.empty()) {
+        influx = std::make_unique<InfluxWriter>(influx_config(options), LineProtocolOptions{options.base_volume},
+                                                handoff->names);
+        influx->start();
+      }
+      aggregator = std::make_unique<BarAggregator>(options, *handoff, influx.get());
       publisher = std::make_unique<BarPublisher>(*handoff);
     } catch (const std::exception& e) {
       std::fprintf(stderr, "tickflow replay: %s\n", e.what());
@@ -613,6 +721,16 @@ int run_replay(const ReplayOptions& options) {
     publisher->finish();
     aggregator_thread.join();
   }
+  // The aggregator has flushed every bar into the writer: now the writer
+  // delivers, or spools, everything before the process may exit.
+  bool influx_complete = true;
+  double flush_seconds = 0;
+  if (influx) {
+    const auto flush_start = std::chrono::steady_clock::now();
+    influx_complete =
+        influx->finish(flush_start + std::chrono::milliseconds(static_cast<std::int64_t>(options.deadline_s * 1000)));
+    flush_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - flush_start).count();
+  }
   if (aggregator && !aggregator->error().empty()) {
     std::fprintf(stderr, "tickflow replay: bars: %s\n", aggregator->error().c_str());
     return 1;
@@ -627,6 +745,16 @@ int run_replay(const ReplayOptions& options) {
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_start).count();
   print_summary(by_exchange, sources, seconds);
   if (aggregator) aggregator->print_summary();
+  if (influx) {
+    print_influx_summary(influx->sink(), flush_seconds);
+    if (!influx_complete && influx->sink().points_unsaved() == 0)
+      std::fprintf(stderr, "  %-16s not all delivered: %llu batches wait in the spool %s for the next run\n", "",
+                   static_cast<unsigned long long>(influx->sink().pending_batches()), options.spool_dir.c_str());
+    if (influx_lost_anything(influx->sink())) {
+      std::fprintf(stderr, "tickflow replay: InfluxDB output lost or rejected points (see above)\n");
+      return 1;
+    }
+  }
   return 0;
 }
 

@@ -15,6 +15,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -44,6 +45,17 @@ struct ReplayOptions {
   std::int64_t quiet_close_delay_ns = 2'000'000'000;
   std::int64_t amend_horizon_ns = 600'000'000'000;
   bool base_volume = true;  // write qbuy/qsell
+
+  // InfluxDB (--influx): every bar through the sink, on a writer thread.
+  std::string influx_url;  // empty: no InfluxDB output
+  std::string influx_db = "significant_trades";
+  std::string influx_credentials_file;  // empty: INFLUX_USERNAME / INFLUX_PASSWORD, if set
+  bool influx_gzip = false;
+  std::string spool_dir;   // empty: no disk spool (undeliverable bars are lost and counted)
+  double deadline_s = 30;  // how long the final flush (or a spool drain) may wait for the server
+  // Retention policy durations by timeframe name ("1s" -> "24h"); absent: INF,
+  // because a replay writes history that a finite policy would reject.
+  std::map<std::string, std::string> retention;
 };
 
 // Returns the process exit code; reports errors on stderr.
