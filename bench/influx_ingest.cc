@@ -6,10 +6,11 @@
 // Baseline: one `curl` process that reuses its connection (`--next` between
 // requests), POSTing the points pre-encoded in 5000-line batches from files.
 // Ours: InfluxSink fed the same lines one by one (add_line), batching and
-// POSTing them itself, spool on. Each round writes into a fresh database
-// (the same retention policy and series shapes), alternating which goes
-// first, and prints points/s for both and the ratio. The server is the
-// ceiling: the figure that matters is the ratio.
+// POSTing them itself, spool on. Every run gets its own freshly started
+// influxd (an empty data directory): a server that is still compacting the
+// previous run's data is measurably slower, whichever client follows. Rounds
+// alternate which client goes first; each prints points/s for both and the
+// ratio. The server is the ceiling: the figure that matters is the ratio.
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -111,31 +112,39 @@ int main(int argc, char** argv) {
       return 2;
     }
   }
-  tickflow::testing::InfluxdProcess influx;
   const auto lines = make_lines(points);
-  const auto dir = influx.dir() / "bench";
-  std::filesystem::create_directories(dir);
+  char pattern[] = "/tmp/tickflow-ingest-XXXXXX";
+  if (::mkdtemp(pattern) == nullptr) return 1;
+  const std::filesystem::path dir = pattern;
   std::vector<std::string> files;
   for (std::size_t start = 0; start < lines.size(); start += 5000) {
     files.push_back((dir / ("batch" + std::to_string(files.size()) + ".lp")).string());
     std::ofstream out(files.back(), std::ios::binary);
     for (std::size_t i = start; i < std::min(lines.size(), start + 5000); ++i) out << lines[i] << '\n';
   }
-  std::printf("influx_ingest: %zu points in %zu batches of 5000, %d rounds, influxd at %s\n", points, files.size(),
-              rounds, influx.url().c_str());
+  std::printf("influx_ingest: %zu points in %zu batches of 5000, %d rounds, a fresh influxd per run\n", points,
+              files.size(), rounds);
+  std::fflush(stdout);  // before any fork: a child would print the buffer again
   std::vector<double> ratios;
   for (int round = 0; round < rounds; ++round) {
-    const std::string curl_db = "curl" + std::to_string(round), sink_db = "sink" + std::to_string(round);
-    influx.query("CREATE DATABASE " + curl_db, curl_db);
-    influx.query("CREATE RETENTION POLICY aggr_1s ON " + curl_db + " DURATION INF REPLICATION 1", curl_db);
-    double curl_s = 0, sink_s = 0;
     const auto spool = dir / ("spool" + std::to_string(round));
+    auto curl_run = [&] {
+      tickflow::testing::InfluxdProcess influx;
+      influx.query("CREATE DATABASE bench", "bench");
+      influx.query("CREATE RETENTION POLICY aggr_1s ON bench DURATION INF REPLICATION 1", "bench");
+      return run_curl(influx, "bench", files);
+    };
+    auto sink_run = [&] {
+      tickflow::testing::InfluxdProcess influx;
+      return run_sink(influx, "bench", lines, spool);
+    };
+    double curl_s = 0, sink_s = 0;
     if (round % 2 == 0) {
-      curl_s = run_curl(influx, curl_db, files);
-      sink_s = run_sink(influx, sink_db, lines, spool);
+      curl_s = curl_run();
+      sink_s = sink_run();
     } else {
-      sink_s = run_sink(influx, sink_db, lines, spool);
-      curl_s = run_curl(influx, curl_db, files);
+      sink_s = sink_run();
+      curl_s = curl_run();
     }
     const double curl_rate = static_cast<double>(points) / curl_s, sink_rate = static_cast<double>(points) / sink_s;
     ratios.push_back(sink_rate / curl_rate);
@@ -143,6 +152,7 @@ int main(int argc, char** argv) {
                 round + 1, curl_rate, curl_s, sink_rate, sink_s, sink_rate / curl_rate);
     std::fflush(stdout);
   }
+  std::filesystem::remove_all(dir);
   std::sort(ratios.begin(), ratios.end());
   std::printf("median ratio (InfluxSink / curl): %.2f\n", ratios[ratios.size() / 2]);
   return 0;
