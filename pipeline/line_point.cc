@@ -3,6 +3,8 @@
 #include <charconv>
 #include <cmath>
 
+#include "pipeline/shortest_double.h"
+
 namespace tickflow {
 
 void append_escaped_measurement(std::string& out, std::string_view name) {
@@ -76,8 +78,7 @@ LinePoint& LinePoint::field(std::string_view key, double value) {
   }
   begin_field(key);
   char buffer[32];
-  const auto r = std::to_chars(buffer, buffer + sizeof buffer, value);
-  out_.append(buffer, r.ptr);
+  out_.append(buffer, write_shortest(buffer, value));
   return *this;
 }
 

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstring>
 
+#include "pipeline/shortest_double.h"
 #include "pipeline/timeframe.h"
 
 namespace tickflow {
@@ -23,7 +24,7 @@ char* put_field(char* out, std::string_view key, double value, bool& first) noex
   out = put(out, key);
   *out++ = '=';
   // 24 bytes hold any double's shortest form ("-2.2250738585072014e-308").
-  return std::to_chars(out, out + 24, value).ptr;
+  return write_shortest(out, value);
 }
 
 }  // namespace
