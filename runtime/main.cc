@@ -16,6 +16,7 @@
 #include "ringbuffers/asymmetric_fence.h"
 #include "runtime/replay.h"
 #include "runtime/thread_affinity.h"
+#include "runtime/tuning_command.h"
 
 #ifndef TICKFLOW_VERSION
 #define TICKFLOW_VERSION "0.0.0"
@@ -179,7 +180,9 @@ int main(int argc, char** argv) {
       "A per-exchange summary (frames, trades, quotes, skipped by kind, errors by reason) goes to stderr,\n"
       "and with --bars-out the bar counters (bars, amendments, late drops, gaps; rollups per timeframe).");
 
+  CLI::App* tuning = tickflow::add_tuning_command(app);
   CLI11_PARSE(app, argc, argv);
+  if (*tuning) return tickflow::run_tuning_command();
 
   if (*replay) {
     for (const auto& c : captures) replay_options.captures.push_back(tickflow::parse_capture_argument(c));

@@ -1,0 +1,573 @@
+#include "tuning/pipeline_config.h"
+
+#include <toml++/toml.h>
+
+#include <algorithm>
+#include <cctype>
+#include <fstream>
+#include <limits>
+#include <set>
+#include <sstream>
+#include <utility>
+
+namespace tickflow {
+namespace {
+
+// Names feeds/parser_factory.cc accepts (kept in step by the runtime, which
+// cross-checks them against known_exchanges() at start-up).
+const std::vector<std::string> kExchangeNames = {"BINANCE", "BINANCE_FUTURES", "BINANCE_DELIVERY",
+                                                 "BYBIT",   "BYBIT_SPOT",      "OKX",
+                                                 "OKEX",    "DERIBIT",         "BITFINEX",
+                                                 "HUOBI",   "HUOBI_SWAP",      "COINBASE",
+                                                 "KRAKEN",  "KRAKEN_FUTURES",  "BITMEX"};
+
+std::string_view type_name(toml::node_type type) {
+  switch (type) {
+    case toml::node_type::table: return "a table";
+    case toml::node_type::array: return "an array";
+    case toml::node_type::string: return "a string";
+    case toml::node_type::integer: return "an integer";
+    case toml::node_type::floating_point: return "a floating-point number";
+    case toml::node_type::boolean: return "a boolean";
+    case toml::node_type::date: return "a date";
+    case toml::node_type::time: return "a time";
+    case toml::node_type::date_time: return "a date-time";
+    case toml::node_type::none: break;
+  }
+  return "nothing";
+}
+
+std::size_t edit_distance(std::string_view a, std::string_view b) {
+  std::vector<std::size_t> row(b.size() + 1);
+  for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
+  for (std::size_t i = 1; i <= a.size(); ++i) {
+    std::size_t diagonal = row[0];
+    row[0] = i;
+    for (std::size_t j = 1; j <= b.size(); ++j) {
+      const std::size_t above = row[j];
+      const bool same =
+          std::tolower(static_cast<unsigned char>(a[i - 1])) == std::tolower(static_cast<unsigned char>(b[j - 1]));
+      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (same ? 0 : 1)});
+      diagonal = above;
+    }
+  }
+  return row[b.size()];
+}
+
+bool is_power_of_two(std::int64_t v) { return v > 0 && (v & (v - 1)) == 0; }
+
+// Names the file, where in it, the key path and the problem.
+class Context {
+ public:
+  explicit Context(std::string file) : file_(std::move(file)) {}
+
+  [[noreturn]] void fail(const toml::source_region* where, std::string_view key, std::string_view problem) const {
+    std::ostringstream out;
+    out << file_;
+    if (where != nullptr && where->begin.line != 0) out << ':' << where->begin.line << ':' << where->begin.column;
+    out << ": ";
+    if (!key.empty()) out << key << ": ";
+    out << problem;
+    throw ConfigError(out.str());
+  }
+
+ private:
+  std::string file_;
+};
+
+// Reads one TOML table: typed getters that know the key path, and finish(),
+// which rejects every key no getter asked for.
+class TableReader {
+ public:
+  TableReader(const Context& ctx, const toml::table& table, std::string path)
+      : ctx_(ctx), table_(table), path_(std::move(path)) {}
+
+  std::string path_of(std::string_view key) const {
+    return path_.empty() ? std::string(key) : path_ + "." + std::string(key);
+  }
+  const std::string& path() const { return path_; }
+  const Context& ctx() const { return ctx_; }
+
+  const toml::node* node(std::string_view key) {
+    known_.emplace_back(key);
+    return table_.get(key);
+  }
+
+  [[noreturn]] void fail(std::string_view key, std::string_view problem) {
+    const toml::node* n = table_.get(key);
+    ctx_.fail(n ? &n->source() : &table_.source(), path_of(key), problem);
+  }
+
+  [[noreturn]] void wrong_type(std::string_view key, const toml::node& n, std::string_view expected) {
+    ctx_.fail(&n.source(), path_of(key),
+              "expected " + std::string(expected) + ", got " + std::string(type_name(n.type())));
+  }
+
+  std::optional<std::int64_t> integer(std::string_view key, std::int64_t min, std::int64_t max) {
+    const toml::node* n = node(key);
+    if (n == nullptr) return std::nullopt;
+    const auto* v = n->as_integer();
+    if (v == nullptr) wrong_type(key, *n, "an integer");
+    const std::int64_t value = v->get();
+    if (value < min || value > max)
+      fail(key,
+           "must be between " + std::to_string(min) + " and " + std::to_string(max) + ", got " + std::to_string(value));
+    return value;
+  }
+
+  std::optional<bool> boolean(std::string_view key) {
+    const toml::node* n = node(key);
+    if (n == nullptr) return std::nullopt;
+    const auto* v = n->as_boolean();
+    if (v == nullptr) wrong_type(key, *n, "a boolean (true or false)");
+    return v->get();
+  }
+
+  std::optional<std::string> string(std::string_view key) {
+    const toml::node* n = node(key);
+    if (n == nullptr) return std::nullopt;
+    const auto* v = n->as_string();
+    if (v == nullptr) wrong_type(key, *n, "a string");
+    return v->get();
+  }
+
+  const toml::table* table(std::string_view key) {
+    const toml::node* n = node(key);
+    if (n == nullptr) return nullptr;
+    const auto* v = n->as_table();
+    if (v == nullptr) wrong_type(key, *n, "a table");
+    return v;
+  }
+
+  const toml::array* array(std::string_view key) {
+    const toml::node* n = node(key);
+    if (n == nullptr) return nullptr;
+    const auto* v = n->as_array();
+    if (v == nullptr) wrong_type(key, *n, "an array");
+    return v;
+  }
+
+  // A list of strings; `what` names one item in messages.
+  std::optional<std::vector<std::string>> strings(std::string_view key) {
+    const toml::array* a = array(key);
+    if (a == nullptr) return std::nullopt;
+    std::vector<std::string> out;
+    for (std::size_t i = 0; i < a->size(); ++i) {
+      const toml::node& item = *a->get(i);
+      const auto* s = item.as_string();
+      if (s == nullptr)
+        ctx_.fail(&item.source(), path_of(key) + "[" + std::to_string(i) + "]",
+                  "expected a string, got " + std::string(type_name(item.type())));
+      out.push_back(s->get());
+    }
+    return out;
+  }
+
+  // Every key must have been asked for.
+  void finish() const {
+    for (auto&& [key, value] : table_) {
+      const std::string_view name = key.str();
+      if (std::find(known_.begin(), known_.end(), name) != known_.end()) continue;
+      std::string problem = "unknown key";
+      std::string_view best;
+      std::size_t best_distance = 0;
+      for (const std::string& candidate : known_) {
+        const std::size_t d = edit_distance(name, candidate);
+        if (best.empty() || d < best_distance) best = candidate, best_distance = d;
+      }
+      if (!best.empty() && best_distance <= std::max<std::size_t>(2, best.size() / 3))
+        problem += " (did you mean '" + std::string(best) + "'?)";
+      else if (!known_.empty()) {
+        problem += " (known keys:";
+        for (const std::string& k : known_) problem += " " + k;
+        problem += ")";
+      }
+      ctx_.fail(&key.source(), path_of(name), problem);
+    }
+  }
+
+ private:
+  const Context& ctx_;
+  const toml::table& table_;
+  std::string path_;
+  std::vector<std::string> known_;
+};
+
+// Secrets never live in the config, wherever someone tries to put one.
+void reject_passwords(const Context& ctx, const toml::node& node, const std::string& path) {
+  const auto child_path = [&](std::string_view key) {
+    return path.empty() ? std::string(key) : path + "." + std::string(key);
+  };
+  if (const auto* table = node.as_table()) {
+    for (auto&& [key, value] : *table) {
+      std::string lower(key.str());
+      for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      if (lower.find("password") != std::string::npos)
+        ctx.fail(&key.source(), child_path(key.str()),
+                 "passwords do not belong in the config file; set INFLUX_PASSWORD in the environment (e.g. a "
+                 "systemd EnvironmentFile) or point influx.credentials_file at a file readable only by tickflow");
+      reject_passwords(ctx, value, child_path(key.str()));
+    }
+  } else if (const auto* array = node.as_array()) {
+    for (std::size_t i = 0; i < array->size(); ++i)
+      reject_passwords(ctx, *array->get(i), path + "[" + std::to_string(i) + "]");
+  }
+}
+
+WaitKind read_wait(TableReader& r, WaitKind fallback) {
+  const auto text = r.string("wait");
+  if (!text) return fallback;
+  const auto kind = parse_wait_kind(*text);
+  if (!kind) r.fail("wait", "unknown wait strategy '" + *text + "' (expected spin, yield or park)");
+  return *kind;
+}
+
+void read_thread(TableReader& r, ThreadConfig& thread) {
+  if (auto name = r.string("name")) {
+    if (name->empty() || name->size() > 15)
+      r.fail("name", "thread names are 1 to 15 characters (the kernel's limit), got '" + *name + "'");
+    thread.name = std::move(*name);
+  }
+  if (auto cpu = r.integer("cpu", 0, 4095)) thread.cpu = static_cast<int>(*cpu);
+  if (auto priority = r.integer("priority", 1, 99)) thread.fifo_priority = static_cast<int>(*priority);
+  thread.wait = read_wait(r, thread.wait);
+}
+
+void read_markets(const Context& ctx, const toml::table& table, PipelineConfig& config) {
+  config.markets.clear();
+  for (auto&& [key, value] : table) {
+    const std::string exchange(key.str());
+    const std::string path = "markets." + exchange;
+    if (std::find(kExchangeNames.begin(), kExchangeNames.end(), exchange) == kExchangeNames.end()) {
+      std::string known;
+      for (const auto& name : kExchangeNames) known += (known.empty() ? "" : ", ") + name;
+      ctx.fail(&key.source(), path, "unknown exchange '" + exchange + "' (known: " + known + ")");
+    }
+    const auto* symbols = value.as_array();
+    if (symbols == nullptr)
+      ctx.fail(&value.source(), path, "expected an array of symbols, got " + std::string(type_name(value.type())));
+    if (symbols->empty()) ctx.fail(&value.source(), path, "no symbols (remove the exchange instead)");
+    std::vector<std::string> list;
+    for (std::size_t i = 0; i < symbols->size(); ++i) {
+      const toml::node& item = *symbols->get(i);
+      const auto* s = item.as_string();
+      const std::string item_path = path + "[" + std::to_string(i) + "]";
+      if (s == nullptr)
+        ctx.fail(&item.source(), item_path, "expected a string, got " + std::string(type_name(item.type())));
+      if (s->get().empty()) ctx.fail(&item.source(), item_path, "empty symbol");
+      if (std::find(list.begin(), list.end(), s->get()) != list.end())
+        ctx.fail(&item.source(), item_path, "duplicate symbol '" + s->get() + "'");
+      list.push_back(s->get());
+    }
+    config.markets[exchange] = std::move(list);
+  }
+  if (config.markets.empty()) ctx.fail(&table.source(), "markets", "no markets: list at least one exchange");
+}
+
+void read_threads(const Context& ctx, TableReader& r, PipelineConfig& config) {
+  bool feeds_given = false;
+  if (const toml::array* feeds = r.array("feed")) {
+    feeds_given = true;
+    if (feeds->empty()) r.fail("feed", "at least one feed thread is needed");
+    config.feeds.clear();
+    for (std::size_t i = 0; i < feeds->size(); ++i) {
+      const toml::node& item = *feeds->get(i);
+      const std::string path = r.path_of("feed") + "[" + std::to_string(i) + "]";
+      const auto* table = item.as_table();
+      if (table == nullptr)
+        ctx.fail(&item.source(), path,
+                 "expected a table ([[threads.feed]]), got " + std::string(type_name(item.type())));
+      TableReader fr(ctx, *table, path);
+      FeedThreadConfig feed;
+      feed.thread.name = "tf-feed-" + std::to_string(i);
+      read_thread(fr, feed.thread);
+      if (auto exchanges = fr.strings("exchanges")) {
+        for (std::size_t j = 0; j < exchanges->size(); ++j) {
+          const std::string& name = (*exchanges)[j];
+          const toml::node& at = *fr.array("exchanges")->get(j);
+          const std::string item_path = path + ".exchanges[" + std::to_string(j) + "]";
+          if (std::find(kExchangeNames.begin(), kExchangeNames.end(), name) == kExchangeNames.end())
+            ctx.fail(&at.source(), item_path, "unknown exchange '" + name + "'");
+          if (config.markets.count(name) == 0)
+            ctx.fail(&at.source(), item_path, "exchange '" + name + "' has no entry in [markets]");
+          for (const auto& other : config.feeds)
+            if (std::find(other.exchanges.begin(), other.exchanges.end(), name) != other.exchanges.end())
+              ctx.fail(&at.source(), item_path, "exchange '" + name + "' is already owned by " + other.thread.name);
+          if (std::find(feed.exchanges.begin(), feed.exchanges.end(), name) != feed.exchanges.end())
+            ctx.fail(&at.source(), item_path, "duplicate exchange '" + name + "'");
+          feed.exchanges.push_back(name);
+        }
+        if (feed.exchanges.empty()) fr.fail("exchanges", "a feed thread needs at least one exchange");
+      } else if (feeds->size() > 1) {
+        ctx.fail(&item.source(), path + ".exchanges", "required when there is more than one feed thread");
+      }
+      fr.finish();
+      config.feeds.push_back(std::move(feed));
+    }
+  }
+  if (const toml::table* agg = r.table("aggregator")) {
+    TableReader ar(ctx, *agg, r.path_of("aggregator"));
+    read_thread(ar, config.aggregator);
+    ar.finish();
+  }
+  if (const toml::table* writer = r.table("writer")) {
+    TableReader wr(ctx, *writer, r.path_of("writer"));
+    read_thread(wr, config.writer);
+    wr.finish();
+  }
+  r.finish();
+
+  // A single feed thread without an explicit list owns every exchange.
+  if (config.feeds.size() == 1 && config.feeds[0].exchanges.empty())
+    for (const auto& [exchange, symbols] : config.markets) config.feeds[0].exchanges.push_back(exchange);
+  for (const auto& [exchange, symbols] : config.markets) {
+    bool owned = false;
+    for (const auto& feed : config.feeds)
+      owned |= std::find(feed.exchanges.begin(), feed.exchanges.end(), exchange) != feed.exchanges.end();
+    if (!owned)
+      ctx.fail(nullptr, feeds_given ? "threads.feed" : "markets",
+               "exchange '" + exchange + "' in [markets] is owned by no feed thread (add it to a feed's exchanges)");
+  }
+  std::set<std::string> names;
+  for (const ThreadConfig* thread : config.threads())
+    if (!names.insert(thread->name).second)
+      ctx.fail(nullptr, "threads", "two threads are named '" + thread->name + "'");
+}
+
+void read_rings(TableReader& r, RingConfig& rings) {
+  const auto ring_size = [&](std::string_view key, std::size_t& out) {
+    if (auto v = r.integer(key, 2, std::int64_t{1} << 24)) {
+      if (!is_power_of_two(*v)) r.fail(key, "ring size must be a power of two, got " + std::to_string(*v));
+      out = static_cast<std::size_t>(*v);
+    }
+  };
+  ring_size("feed_events", rings.feed_events);
+  ring_size("writer_items", rings.writer_items);
+  if (auto policy = r.string("full_policy")) {
+    if (*policy == "block")
+      rings.full_policy = FullRingPolicy::kBlock;
+    else if (*policy == "drop")
+      rings.full_policy = FullRingPolicy::kDrop;
+    else
+      r.fail("full_policy", "unknown full-ring policy '" + *policy + "' (expected block or drop)");
+  }
+  r.finish();
+}
+
+Timeframe read_timeframe(const Context& ctx, const toml::node& at, const std::string& path, std::string_view text) {
+  try {
+    return parse_timeframe(text);
+  } catch (const std::invalid_argument& e) {
+    ctx.fail(&at.source(), path, std::string("bad timeframe: ") + e.what());
+  }
+}
+
+void read_bars(const Context& ctx, TableReader& r, BarConfig& bars) {
+  if (auto v = r.integer("lateness_ms", 0, 60'000)) bars.lateness = std::chrono::milliseconds(*v);
+  if (auto v = r.integer("quiet_delay_ms", 0, 600'000)) bars.quiet_delay = std::chrono::milliseconds(*v);
+  if (auto v = r.integer("amend_horizon_s", 0, 7 * 86'400)) bars.amend_horizon = std::chrono::seconds(*v);
+  if (auto list = r.strings("rollups")) {
+    const toml::array& array = *r.array("rollups");
+    bars.rollups.clear();
+    for (std::size_t i = 0; i < list->size(); ++i) {
+      const std::string path = r.path_of("rollups") + "[" + std::to_string(i) + "]";
+      const Timeframe tf = read_timeframe(ctx, *array.get(i), path, (*list)[i]);
+      if (tf.seconds() == 1) ctx.fail(&array.get(i)->source(), path, "1s is the base bar, not a rollup");
+      if (std::find(bars.rollups.begin(), bars.rollups.end(), tf) != bars.rollups.end())
+        ctx.fail(&array.get(i)->source(), path, "duplicate timeframe '" + (*list)[i] + "'");
+      bars.rollups.push_back(tf);
+    }
+  }
+  r.finish();
+}
+
+// InfluxQL durations: INF, or one or more <integer><unit> (ns u µ ms s m h d w).
+bool is_influx_duration(std::string_view text) {
+  if (text == "INF" || text == "inf") return true;
+  std::size_t i = 0;
+  if (text.empty()) return false;
+  while (i < text.size()) {
+    const std::size_t digits = i;
+    while (i < text.size() && std::isdigit(static_cast<unsigned char>(text[i]))) ++i;
+    if (i == digits) return false;
+    const std::string_view rest = text.substr(i);
+    std::size_t unit = 0;
+    for (std::string_view u : {"ns", "ms", "u", "s", "m", "h", "d", "w"})
+      if (rest.substr(0, u.size()) == u) {
+        unit = u.size();
+        break;
+      }
+    if (unit == 0) return false;
+    i += unit;
+  }
+  return true;
+}
+
+void read_influx(const Context& ctx, TableReader& r, InfluxConfig& influx) {
+  if (auto v = r.boolean("enabled")) influx.enabled = *v;
+  if (auto v = r.string("url")) {
+    if (v->rfind("http://", 0) != 0 && v->rfind("https://", 0) != 0)
+      r.fail("url", "expected an http:// or https:// URL, got '" + *v + "'");
+    influx.url = std::move(*v);
+  }
+  if (auto v = r.string("database")) {
+    if (v->empty()) r.fail("database", "empty database name");
+    influx.database = std::move(*v);
+  }
+  if (auto v = r.boolean("gzip")) influx.gzip = *v;
+  if (auto v = r.integer("batch_lines", 1, 1'000'000)) influx.batch_lines = static_cast<std::size_t>(*v);
+  if (auto v = r.integer("batch_age_ms", 1, 60'000)) influx.batch_age = std::chrono::milliseconds(*v);
+  if (const toml::table* retention = r.table("retention")) {
+    influx.retention.clear();
+    for (auto&& [key, value] : *retention) {
+      const std::string path = r.path_of("retention") + "." + std::string(key.str());
+      const Timeframe tf = read_timeframe(ctx, value, path, key.str());
+      const auto* duration = value.as_string();
+      if (duration == nullptr)
+        ctx.fail(&value.source(), path,
+                 "expected an InfluxQL duration string (\"24h\", \"90d\", \"INF\"), got " +
+                     std::string(type_name(value.type())));
+      if (!is_influx_duration(duration->get()))
+        ctx.fail(&value.source(), path,
+                 "bad InfluxQL duration '" + duration->get() + "' (e.g. \"24h\", \"90d\", \"INF\")");
+      if (!influx.retention.emplace(std::string(tf.name()), duration->get()).second)
+        ctx.fail(&value.source(), path, "timeframe " + std::string(tf.name()) + " is listed twice");
+    }
+  }
+  if (auto v = r.string("credentials_file")) influx.credentials_file = std::move(*v);
+  if (auto v = r.string("spool_dir")) influx.spool_dir = std::move(*v);
+  if (auto v = r.integer("spool_max_bytes", 1 << 20, std::numeric_limits<std::int64_t>::max()))
+    influx.spool_max_bytes = static_cast<std::uint64_t>(*v);
+  if (auto v = r.string("spool_full_policy")) {
+    if (*v == "block")
+      influx.spool_full_policy = SpoolFullPolicy::kBlock;
+    else if (*v == "drop_oldest")
+      influx.spool_full_policy = SpoolFullPolicy::kDropOldest;
+    else
+      r.fail("spool_full_policy", "unknown spool policy '" + *v + "' (expected block or drop_oldest)");
+  }
+  r.finish();
+}
+
+void read_metrics(TableReader& r, MetricsConfig& metrics) {
+  if (auto v = r.string("bind")) {
+    if (v->empty()) r.fail("bind", "empty bind address");
+    metrics.bind = std::move(*v);
+  }
+  if (auto v = r.integer("port", 1, 65535)) metrics.port = static_cast<std::uint16_t>(*v);
+  if (auto v = r.integer("max_trade_age_ms", 1, 86'400'000)) metrics.max_trade_age = std::chrono::milliseconds(*v);
+  if (auto v = r.integer("max_bar_age_ms", 1, 86'400'000)) metrics.max_bar_age = std::chrono::milliseconds(*v);
+  r.finish();
+}
+
+}  // namespace
+
+std::string_view to_string(FullRingPolicy policy) noexcept {
+  return policy == FullRingPolicy::kBlock ? "block" : "drop";
+}
+
+std::vector<const ThreadConfig*> PipelineConfig::threads() const {
+  std::vector<const ThreadConfig*> out;
+  for (const auto& feed : feeds) out.push_back(&feed.thread);
+  out.push_back(&aggregator);
+  out.push_back(&writer);
+  return out;
+}
+
+const std::vector<std::string>& config_exchange_names() { return kExchangeNames; }
+
+PipelineConfig default_pipeline_config() {
+  PipelineConfig config;
+  config.markets = {
+      {"BINANCE", {"btcusdt", "ethusdt"}},
+      {"BINANCE_FUTURES", {"btcusdt", "ethusdt"}},
+      {"BYBIT", {"BTCUSDT", "ETHUSDT"}},
+      {"BYBIT_SPOT", {"BTCUSDT", "ETHUSDT"}},
+      {"OKEX", {"BTC-USDT", "ETH-USDT", "BTC-USDT-SWAP", "ETH-USDT-SWAP"}},
+      {"COINBASE", {"BTC-USD", "ETH-USD"}},
+  };
+  FeedThreadConfig feed;
+  feed.thread.name = "tf-feed-0";
+  for (const auto& [exchange, symbols] : config.markets) feed.exchanges.push_back(exchange);
+  config.feeds.push_back(std::move(feed));
+  return config;
+}
+
+PipelineConfig parse_pipeline_config(std::string_view toml_text, const std::filesystem::path& file) {
+  const Context ctx(file.string());
+  toml::table root;
+  try {
+    root = toml::parse(toml_text, file.string());
+  } catch (const toml::parse_error& e) {
+    ctx.fail(&e.source(), "", "TOML syntax error: " + std::string(e.description()));
+  }
+  reject_passwords(ctx, root, "");
+
+  PipelineConfig config = default_pipeline_config();
+  config.source = file;
+  TableReader r(ctx, root, "");
+  if (const toml::table* markets = r.table("markets")) read_markets(ctx, *markets, config);
+  // Re-derive the default feed's exchanges from the markets actually given.
+  config.feeds[0].exchanges.clear();
+  if (const toml::table* threads = r.table("threads")) {
+    TableReader tr(ctx, *threads, "threads");
+    read_threads(ctx, tr, config);
+  } else {
+    for (const auto& [exchange, symbols] : config.markets) config.feeds[0].exchanges.push_back(exchange);
+  }
+  if (const toml::table* rings = r.table("rings")) {
+    TableReader rr(ctx, *rings, "rings");
+    read_rings(rr, config.rings);
+  }
+  if (const toml::table* bars = r.table("bars")) {
+    TableReader br(ctx, *bars, "bars");
+    read_bars(ctx, br, config.bars);
+  }
+  if (const toml::table* influx = r.table("influx")) {
+    TableReader ir(ctx, *influx, "influx");
+    read_influx(ctx, ir, config.influx);
+  }
+  if (const toml::table* metrics = r.table("metrics")) {
+    TableReader mr(ctx, *metrics, "metrics");
+    read_metrics(mr, config.metrics);
+  }
+  if (const toml::table* shutdown = r.table("shutdown")) {
+    TableReader sr(ctx, *shutdown, "shutdown");
+    if (auto v = sr.integer("deadline_ms", 100, 600'000)) config.shutdown_deadline = std::chrono::milliseconds(*v);
+    sr.finish();
+  }
+  r.finish();
+  return config;
+}
+
+PipelineConfig load_pipeline_config(const std::filesystem::path& file) {
+  std::ifstream in(file, std::ios::binary);
+  if (!in) throw ConfigError(file.string() + ": cannot open the config file");
+  std::ostringstream text;
+  text << in.rdbuf();
+  if (in.bad()) throw ConfigError(file.string() + ": cannot read the config file");
+  return parse_pipeline_config(text.str(), file);
+}
+
+InfluxSinkConfig make_influx_sink_config(const PipelineConfig& config) {
+  const InfluxConfig& influx = config.influx;
+  InfluxSinkConfig sink;
+  sink.endpoint.url = influx.url;
+  sink.endpoint.database = influx.database;
+  sink.endpoint.gzip = influx.gzip;
+  sink.endpoint.credentials = load_influx_credentials(influx.credentials_file);
+  sink.batch_lines = influx.batch_lines;
+  sink.max_batch_age = influx.batch_age;
+  std::vector<Timeframe> timeframes = {Timeframe::from_seconds(1)};
+  timeframes.insert(timeframes.end(), config.bars.rollups.begin(), config.bars.rollups.end());
+  for (const Timeframe& tf : timeframes) {
+    const auto it = influx.retention.find(std::string(tf.name()));
+    sink.retention.push_back({"aggr_" + std::string(tf.name()), it != influx.retention.end() ? it->second : "INF"});
+  }
+  if (!influx.spool_dir.empty())
+    sink.spool = SpoolConfig{
+        .dir = influx.spool_dir, .max_bytes = influx.spool_max_bytes, .full_policy = influx.spool_full_policy};
+  return sink;
+}
+
+}  // namespace tickflow

@@ -1,0 +1,139 @@
+// tuning/pipeline_config.h
+//
+// PipelineConfig: everything `tickflow run` needs to know about one
+// deployment, as plain structs, loaded from one TOML file (the profiles in
+// tuning/*.toml are such files). Which markets to subscribe to, how many feed
+// threads own which exchanges, where each thread runs and how it waits, ring
+// sizes and what a full ring does, bar timing, the InfluxDB sink and its
+// spool, and the metrics endpoint.
+//
+// Promises:
+//  * every key has a default, so an empty file is a valid (laptop) config;
+//  * load_pipeline_config() rejects, with a ConfigError, anything it does not
+//    understand: an unknown key (with the closest known key as a hint), a
+//    wrong type, a bad value, a TOML syntax error. The message names the
+//    file, the key path (`threads.aggregator.wait`), the problem and, when
+//    the TOML source gives one, line:column;
+//  * no secret is ever read from the config: a `password` key anywhere is
+//    an error pointing at INFLUX_PASSWORD or `influx.credentials_file`;
+//  * exchange names are checked against config_exchange_names() (the names
+//    feeds/parser_factory.h accepts; tuning/ sits below feeds/ and cannot ask
+//    it, so the runtime cross-checks with known_exchanges() at start-up).
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "pipeline/disk_spool.h"
+#include "pipeline/influx_sink.h"
+#include "pipeline/timeframe.h"
+#include "ringbuffers/wait_strategy.h"
+
+namespace tickflow {
+
+class ConfigError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// How one pipeline thread runs.
+struct ThreadConfig {
+  std::string name;                  // pthread name: tf-feed-N, tf-agg, tf-writer by default (<= 15 chars)
+  std::optional<int> cpu;            // pin to this CPU; none: let the scheduler place it
+  std::optional<int> fifo_priority;  // SCHED_FIFO priority 1..99; none: SCHED_OTHER
+  WaitKind wait = WaitKind::kPark;   // what the thread does when its input is empty
+};
+
+// A feed thread: its connections (one per exchange it owns) and its ring.
+struct FeedThreadConfig {
+  ThreadConfig thread;
+  std::vector<std::string> exchanges;  // parser names, e.g. BINANCE, BINANCE_FUTURES, OKEX
+};
+
+enum class FullRingPolicy : std::uint8_t {
+  kBlock,  // the producer waits: nothing is lost (default)
+  kDrop,   // the producer drops the event and counts it
+};
+std::string_view to_string(FullRingPolicy policy) noexcept;
+
+struct RingConfig {
+  std::size_t feed_events = 65536;   // each feed -> aggregator ring, in events (power of two)
+  std::size_t writer_items = 16384;  // aggregator -> writer ring, in items (power of two)
+  FullRingPolicy full_policy = FullRingPolicy::kBlock;
+};
+
+struct BarConfig {
+  std::chrono::milliseconds lateness{250};      // a bar closes at watermark >= end + lateness
+  std::chrono::milliseconds quiet_delay{2000};  // wall-clock close for markets that go quiet
+  std::chrono::seconds amend_horizon{600};      // later trades are dropped and counted
+  std::vector<Timeframe> rollups = default_rollup_timeframes();
+};
+
+struct InfluxConfig {
+  bool enabled = true;
+  std::string url = "http://127.0.0.1:8086";
+  std::string database = "significant_trades";
+  bool gzip = true;
+  std::size_t batch_lines = 5000;
+  std::chrono::milliseconds batch_age{100};
+  std::map<std::string, std::string> retention{
+      {"1s", "7d"}};                              // canonical timeframe name -> InfluxQL duration; unlisted: INF
+  std::string credentials_file;                   // empty: INFLUX_USERNAME / INFLUX_PASSWORD from the environment
+  std::filesystem::path spool_dir = "var/spool";  // empty: no disk spool
+  std::uint64_t spool_max_bytes = 1ull << 30;
+  SpoolFullPolicy spool_full_policy = SpoolFullPolicy::kBlock;
+};
+
+struct MetricsConfig {
+  std::string bind = "127.0.0.1";
+  std::uint16_t port = 9464;
+  std::chrono::milliseconds max_trade_age{30000};  // /health answers 503 when a market's last trade is older
+  std::chrono::milliseconds max_bar_age{5000};     // ... or its last closed 1 s bar is older than this past its end
+};
+
+struct PipelineConfig {
+  std::filesystem::path source;                             // the file it was loaded from (empty: defaults)
+  std::map<std::string, std::vector<std::string>> markets;  // exchange -> symbols, as the exchange spells them
+  std::vector<FeedThreadConfig> feeds;                      // at least one; together they own every exchange
+  ThreadConfig aggregator{"tf-agg", std::nullopt, std::nullopt, WaitKind::kPark};
+  ThreadConfig writer{"tf-writer", std::nullopt, std::nullopt, WaitKind::kPark};
+  RingConfig rings;
+  BarConfig bars;
+  InfluxConfig influx;
+  MetricsConfig metrics;
+  std::chrono::milliseconds shutdown_deadline{5000};  // SIGINT/SIGTERM: drain and flush within this
+
+  // Feeds first (in order), then the aggregator, then the writer.
+  std::vector<const ThreadConfig*> threads() const;
+};
+
+// The defaults: Binance (spot, USD-M), Bybit (spot, linear), OKX (spot,
+// swap) and Coinbase (spot), BTC and ETH; one feed thread owning them all;
+// every thread parks, none is pinned.
+PipelineConfig default_pipeline_config();
+
+// Loads and validates `file`. Throws ConfigError (see the banner).
+PipelineConfig load_pipeline_config(const std::filesystem::path& file);
+
+// The same from TOML text; `file` only names the source in messages.
+PipelineConfig parse_pipeline_config(std::string_view toml_text, const std::filesystem::path& file);
+
+// Exchange names a [markets] table and threads.feed.exchanges accept.
+const std::vector<std::string>& config_exchange_names();
+
+// The sink's configuration: endpoint, batching, retention policies aggr_1s
+// and aggr_<tf> for every rollup (unlisted durations: INF), spool. Reads the
+// credentials (influx.credentials_file, else the environment) with
+// load_influx_credentials(), which throws std::runtime_error naming the file
+// when it cannot be read.
+InfluxSinkConfig make_influx_sink_config(const PipelineConfig& config);
+
+}  // namespace tickflow
