@@ -135,6 +135,13 @@ int main(int argc, char** argv) {
       ->option_text("S");
   replay->add_flag("--no-base-volume", no_base_volume,
                    "Leave qbuy/qsell (base volume, tickflow's fields) out of --bars-out: strict aggr-server fields");
+  replay
+      ->add_option("--stats-out", replay_options.stats_out,
+                   "Write the flow statistics as CSV to FILE ('-' = stdout): per symbol group (BTC: every spot\n"
+                   "market vs every perp market) and timeframe (1s 1m 5m 15m 30m 1h 4h), one row per closed\n"
+                   "interval: spot and perp delta, CVDs, divergence, their rolling mean/std/z-score, EMA, VWAP,\n"
+                   "realized volatility, volume surge. Undefined values (too little history) are 'nan'.")
+      ->option_text("FILE|-");
   std::string retention;
   replay
       ->add_option("--influx", replay_options.influx_url,
@@ -221,7 +228,7 @@ int main(int argc, char** argv) {
       }
       start = comma + 1;
     }
-    if (!replay_options.bars_out.empty() || !replay_options.influx_url.empty()) {
+    if (!replay_options.bars_out.empty() || !replay_options.influx_url.empty() || !replay_options.stats_out.empty()) {
       try {
         replay_options.rollup_timeframes =
             timeframes == "none" ? std::vector<tickflow::Timeframe>{} : tickflow::parse_timeframe_list(timeframes);

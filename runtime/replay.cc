@@ -14,6 +14,7 @@
 #include "feeds/capture_reader.h"
 #include "feeds/parser_factory.h"
 #include "pipeline/bar_builder.h"
+#include "pipeline/flow_stats_csv.h"
 #include "pipeline/influx_sink.h"
 #include "pipeline/line_protocol.h"
 #include "pipeline/rollup.h"
@@ -184,20 +185,25 @@ class BarOutputs final : public BarSink {
 
 // 1 s bars are written, then rolled up: the rollups' lines follow the line of
 // the 1 s bar that closed (or amended) them.
+// The flow statistics (--stats-out) take the 1 s bars and closed frontiers
+// too: they roll up their own timeframes, per symbol group.
 class SecondsThenRollups final : public BarSink {
  public:
-  SecondsThenRollups(BarSink& file, Rollups* rollups) : file_(file), rollups_(rollups) {}
+  SecondsThenRollups(BarSink& file, Rollups* rollups, BarSink* stats) : file_(file), rollups_(rollups), stats_(stats) {}
   void on_bar(const Bar& bar) override {
     file_.on_bar(bar);
     if (rollups_) rollups_->on_bar(bar);
+    if (stats_) stats_->on_bar(bar);
   }
   void on_closed(MarketId market, std::int64_t closed_until_s) override {
     if (rollups_) rollups_->on_closed(market, closed_until_s);
+    if (stats_) stats_->on_closed(market, closed_until_s);
   }
 
  private:
   BarSink& file_;
   Rollups* rollups_;
+  BarSink* stats_;
 };
 
 // The aggregator thread: ring -> BarBuilder -> Rollups -> line protocol.
@@ -215,7 +221,9 @@ class BarAggregator {
       rollup_config.amend_horizon_s = (options.amend_horizon_ns + 999'999'999) / 1'000'000'000;
       rollups_ = std::make_unique<Rollups>(rollup_config, outputs_);
     }
-    seconds_ = std::make_unique<SecondsThenRollups>(outputs_, rollups_.get());
+    if (!options.stats_out.empty())
+      stats_ = std::make_unique<FlowStatsRecorder>(stats_registry_, FlowStatsConfig{}, options.stats_out);
+    seconds_ = std::make_unique<SecondsThenRollups>(outputs_, rollups_.get(), stats_.get());
     BarBuilderConfig config;
     config.max_markets = kMaxReplayMarkets;
     config.lateness_ns = options.lateness_ns;
@@ -252,6 +260,7 @@ class BarAggregator {
       }
       builder_->flush();
       if (rollups_) rollups_->flush();
+      if (stats_) stats_->finish();
     } catch (const std::exception& e) {
       error_ = e.what();
     }
@@ -279,6 +288,9 @@ class BarAggregator {
       std::fprintf(stderr, "\n");
     }
     if (file_) std::fprintf(stderr, "  %-16s %llu lines of line protocol\n", "", as_ull(file_->lines()));
+    if (stats_)
+      std::fprintf(stderr, "  %-16s %llu rows of flow statistics (%zu symbol groups)\n", "stats",
+                   as_ull(stats_->rows()), stats_->stats().groups().size());
     // Per market, for the few markets a replay usually has.
     std::size_t shown = 0;
     for (MarketId id = 0; id < kMaxReplayMarkets && shown < 32; ++id) {
@@ -304,6 +316,12 @@ class BarAggregator {
         builder_->advance_clock(e.status.receive_ts_ns);
         if (e.status.kind == FeedStatusKind::kConnected && e.status.market < kMaxReplayMarkets) {
           if (file_) file_->set_market(e.status.market, handoff_.names[e.status.market]);
+          if (stats_ && e.status.market == stats_registry_.size()) {
+            // The statistics' own copy of the registry (the reader thread
+            // owns the real one): markets are announced in id order, so
+            // interning here gives the same ids.
+            stats_registry_.intern(handoff_.names[e.status.market]);
+          }
           if (rollups_) rollups_->add_market(e.status.market);
         }
         builder_->on_status(e.status);
@@ -316,6 +334,8 @@ class BarAggregator {
   std::unique_ptr<LineProtocolFile> file_;
   BarOutputs outputs_;
   std::unique_ptr<Rollups> rollups_;
+  MarketRegistry stats_registry_;
+  std::unique_ptr<FlowStatsRecorder> stats_;
   std::unique_ptr<SecondsThenRollups> seconds_;
   std::unique_ptr<BarBuilder> builder_;
   std::string error_;
@@ -609,10 +629,13 @@ int run_replay(const ReplayOptions& options) {
   std::unique_ptr<BarAggregator> aggregator;
   std::unique_ptr<BarPublisher> publisher;
   std::thread aggregator_thread;
-  if (!options.bars_out.empty() || !options.influx_url.empty()) {
-    if (options.bars_out == "-" && (options.trades_out == "-" || options.quotes_out == "-")) {
+  if (!options.bars_out.empty() || !options.influx_url.empty() || !options.stats_out.empty()) {
+    if ((options.bars_out == "-") + (options.trades_out == "-") + (options.quotes_out == "-") +
+            (options.stats_out == "-") >
+        1) {
       std::fprintf(stderr,
-                   "tickflow replay: only one of --bars-out, --trades-out and --quotes-out can write to stdout\n");
+                   "tickflow replay: only one of --bars-out, --trades-out, --quotes-out and --stats-out can write to "
+                   "stdout\n");
       return 2;
     }
     try {

@@ -46,6 +46,9 @@ struct ReplayOptions {
   std::int64_t amend_horizon_ns = 600'000'000'000;
   bool base_volume = true;  // write qbuy/qsell
 
+  // Flow statistics per symbol group and timeframe, as CSV (--stats-out).
+  std::string stats_out;
+
   // InfluxDB (--influx): every bar through the sink, on a writer thread.
   std::string influx_url;  // empty: no InfluxDB output
   std::string influx_db = "significant_trades";

@@ -137,11 +137,26 @@ check "bad --timeframes: value named" grep -q "bad timeframe '5x'" "$tmp/err"
 check "--timeframes 1s: exit 2" test $? -eq 2
 "$bin" replay --bars-out - --trades-out - BINANCE="$spot" >/dev/null 2>"$tmp/err"
 check "two outputs on stdout: exit 2" test $? -eq 2
-check "two outputs on stdout: explained" grep -q "only one of --bars-out, --trades-out and --quotes-out" "$tmp/err"
+check "two outputs on stdout: explained" grep -q "only one of --bars-out, --trades-out, --quotes-out and --stats-out" "$tmp/err"
 "$bin" replay --bars-out /nonexistent/dir/bars.lp BINANCE="$spot" 2>"$tmp/err"
 check "unwritable --bars-out: exit 2" test $? -eq 2
 check "unwritable --bars-out: path named" grep -q "/nonexistent/dir/bars.lp" "$tmp/err"
 "$bin" replay --bars-out /dev/null --lateness -5 BINANCE="$spot" 2>"$tmp/err"
 check "negative --lateness: exit 2" test $? -eq 2
+
+# --stats-out: flow statistics of the BTC group (BINANCE:btcusdt spot against
+# both BTC perps) over the whole bundled trade captures: 347 one-second
+# intervals (first trade second to last), and 7 1m, 3 5m, 2 each of
+# 15m/30m/1h/4h (the 4h windows split at midnight UTC): 365 rows.
+trades="$data/binance-20240808-trades"
+"$bin" replay --quiet --stats-out "$tmp/stats.csv" BINANCE="$trades/spot_btcusdt.gz" \
+  BINANCE_FUTURES="$trades/usdm_btcusdt.gz" BINANCE_FUTURES="$trades/cm_btcusd_perp.gz" 2>"$tmp/err"
+check "--stats-out: exit 0" test $? -eq 0
+check "--stats-out: header" test "$(head -1 "$tmp/stats.csv" | cut -d, -f1-10)" = "time,group,timeframe,ds,df,cvd_spot,cvd_perp,divergence,volume,close"
+check "--stats-out: 365 rows" test "$(($(wc -l <"$tmp/stats.csv") - 1))" -eq 365
+check "--stats-out: 347 one-second rows, all BTC" test "$(grep -c '^[0-9]*,BTC,1,' "$tmp/stats.csv")" -eq 347
+check "--stats-out: 7 one-minute rows" test "$(grep -c '^[0-9]*,BTC,60,' "$tmp/stats.csv")" -eq 7
+check "--stats-out: first second's spot delta" grep -q "^1723161255,BTC,1,-13023.6591685,0," "$tmp/stats.csv"
+check "--stats-out: summary" grep -q "365 rows of flow statistics (1 symbol groups)" "$tmp/err"
 
 exit $((failures > 0))
