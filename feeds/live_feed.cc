@@ -1,0 +1,317 @@
+#include "feeds/live_feed.h"
+
+#include <algorithm>
+#include <cctype>
+#include <stdexcept>
+
+#include "feeds/parser_factory.h"
+
+namespace tickflow {
+
+std::string_view to_string(Venue venue) noexcept {
+  switch (venue) {
+    case Venue::kBinanceSpot: return "binance-spot";
+    case Venue::kBinanceUsdm: return "binance-usdm";
+    case Venue::kBinanceCoinm: return "binance-coinm";
+    case Venue::kBybitSpot: return "bybit-spot";
+    case Venue::kBybitLinear: return "bybit-linear";
+    case Venue::kBybitInverse: return "bybit-inverse";
+    case Venue::kOkx: return "okx";
+    case Venue::kCoinbase: return "coinbase";
+  }
+  return "unknown";
+}
+
+namespace {
+
+using std::chrono::milliseconds;
+
+void push_event(EventBuffer& out, const FeedEvent& e) {
+  if (e.type == FeedEventType::kTrade)
+    out.push(e.trade);
+  else if (e.type == FeedEventType::kQuote)
+    out.push(e.quote);
+  else
+    out.push(e.status);
+}
+
+std::string lower(std::string s) {
+  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return s;
+}
+
+// Symbols and channels come from our own config, not from the network, but
+// a quote in one would still break the JSON we send: refuse it.
+const std::string& json_safe(const std::string& s) {
+  if (s.find_first_of("\"\\") != std::string::npos) throw std::invalid_argument("bad symbol or channel: " + s);
+  return s;
+}
+
+constexpr std::size_t kBinanceMaxStreams = 1024;  // per connection (exchanges.md)
+constexpr std::size_t kBybitArgsPerMessage = 10;  // spot's limit; linear/inverse accept more
+
+}  // namespace
+
+LiveFeedPlan plan_for(const LiveFeedConfig& config) {
+  if (config.symbols.empty()) throw std::invalid_argument("live feed without symbols");
+  LiveFeedPlan plan;
+  std::vector<std::string> channels = config.channels;
+  switch (config.venue) {
+    case Venue::kBinanceSpot:
+    case Venue::kBinanceUsdm:
+    case Venue::kBinanceCoinm: {
+      // Combined streams in the URL: nothing to send, nothing to rate-limit.
+      plan.host = config.venue == Venue::kBinanceSpot   ? "stream.binance.com"
+                  : config.venue == Venue::kBinanceUsdm ? "fstream.binance.com"
+                                                        : "dstream.binance.com";
+      plan.port = config.venue == Venue::kBinanceSpot ? 9443 : 443;
+      plan.parser_name = config.venue == Venue::kBinanceSpot ? "BINANCE" : "BINANCE_FUTURES";
+      if (channels.empty()) channels = {"trade"};
+      if (config.symbols.size() * channels.size() > kBinanceMaxStreams)
+        throw std::invalid_argument("more than 1024 Binance streams on one connection");
+      std::string target = (config.path.empty() ? std::string("/stream") : config.path) + "?streams=";
+      bool first = true;
+      for (const auto& symbol : config.symbols)
+        for (const auto& channel : channels) {
+          if (!first) target += '/';
+          first = false;
+          target += lower(json_safe(symbol)) + "@" + json_safe(channel);
+        }
+      plan.target = std::move(target);
+      plan.ping_interval = milliseconds{30'000};  // websocket pings; Binance also pings us
+      break;
+    }
+    case Venue::kBybitSpot:
+    case Venue::kBybitLinear:
+    case Venue::kBybitInverse: {
+      plan.host = "stream.bybit.com";
+      plan.port = 443;
+      const char* category = config.venue == Venue::kBybitSpot     ? "spot"
+                             : config.venue == Venue::kBybitLinear ? "linear"
+                                                                   : "inverse";
+      plan.target = (config.path.empty() ? std::string("/v5/public/") + category : config.path);
+      plan.parser_name = config.venue == Venue::kBybitSpot ? "BYBIT_SPOT" : "BYBIT";
+      if (channels.empty()) channels = {"publicTrade"};
+      std::vector<std::string> args;
+      for (const auto& symbol : config.symbols)
+        for (const auto& channel : channels) args.push_back(json_safe(channel) + "." + json_safe(symbol));
+      for (std::size_t i = 0; i < args.size(); i += kBybitArgsPerMessage) {
+        std::string msg = R"({"op":"subscribe","args":[)";
+        for (std::size_t j = i; j < std::min(args.size(), i + kBybitArgsPerMessage); ++j)
+          msg += (j == i ? "\"" : ",\"") + args[j] + "\"";
+        plan.subscribe.push_back(msg + "]}");
+      }
+      plan.ping_interval = milliseconds{20'000};
+      plan.ping_text = R"({"op":"ping"})";
+      break;
+    }
+    case Venue::kOkx: {
+      plan.host = "ws.okx.com";
+      plan.port = 8443;
+      plan.target = config.path.empty() ? "/ws/v5/public" : config.path;
+      plan.parser_name = "OKX";
+      if (channels.empty()) channels = {"trades"};
+      std::string msg = R"({"op":"subscribe","args":[)";
+      bool first = true;
+      for (const auto& symbol : config.symbols)
+        for (const auto& channel : channels) {
+          msg += (first ? "" : ",");
+          first = false;
+          msg += R"({"channel":")" + json_safe(channel) + R"(","instId":")" + json_safe(symbol) + "\"}";
+        }
+      plan.subscribe.push_back(msg + "]}");
+      plan.ping_interval = milliseconds{25'000};  // OKX drops a connection silent for 30 s
+      plan.ping_text = "ping";
+      break;
+    }
+    case Venue::kCoinbase: {
+      plan.host = "ws-feed.exchange.coinbase.com";
+      plan.port = 443;
+      plan.target = config.path.empty() ? "/" : config.path;
+      plan.parser_name = "COINBASE";
+      if (channels.empty()) channels = {"matches"};
+      std::string ids;
+      for (const auto& symbol : config.symbols) ids += (ids.empty() ? "\"" : ",\"") + json_safe(symbol) + "\"";
+      std::string msg = R"({"type":"subscribe","channels":[)";
+      for (std::size_t i = 0; i < channels.size(); ++i)
+        msg +=
+            (i ? "," : "") + std::string(R"({"name":")") + json_safe(channels[i]) + R"(","product_ids":[)" + ids + "]}";
+      plan.subscribe.push_back(msg + "]}");
+      plan.ping_interval = milliseconds{30'000};  // websocket pings
+      break;
+    }
+  }
+  if (!config.host.empty()) plan.host = config.host;
+  if (config.port != 0) plan.port = config.port;
+  if (config.ping_interval.count() > 0) plan.ping_interval = config.ping_interval;
+  return plan;
+}
+
+LiveFeed::LiveFeed(IoLoop& loop, MarketRegistry& registry, LiveFeedConfig config, EventsHandler on_events,
+                   LogHandler on_log)
+    : config_(std::move(config)),
+      plan_(plan_for(config_)),
+      parser_(make_parser(plan_.parser_name, registry, config_.parser_options)),
+      on_events_(std::move(on_events)),
+      on_log_(std::move(on_log)),
+      last_trade_ns_(std::make_unique<std::atomic<std::int64_t>[]>(config_.max_markets)),
+      last_trade_id_(config_.max_markets, 0),
+      deduped_(events_.capacity()),
+      rng_(config_.jitter_seed != 0 ? config_.jitter_seed : std::random_device{}()) {
+  if (!parser_) throw std::invalid_argument("no parser for " + plan_.parser_name);
+  for (std::size_t i = 0; i < config_.max_markets; ++i) last_trade_ns_[i].store(0, std::memory_order_relaxed);
+  WebSocketConfig ws;
+  ws.host = plan_.host;
+  ws.port = plan_.port;
+  ws.target = plan_.target;
+  ws.ca_file = config_.ca_file;
+  ws.connect_timeout = config_.connect_timeout;
+  ws.handshake_timeout = config_.handshake_timeout;
+  ws.read_timeout = config_.stale_after;
+  ws.ping_interval = plan_.ping_interval;
+  ws.ping_text = plan_.ping_text;
+  ws.max_message_bytes = config_.max_message_bytes;
+  client_ = std::make_unique<WebSocketClient>(
+      loop, std::move(ws),
+      WebSocketHandlers{
+          .on_open = [this] { on_open(); },
+          .on_frame = [this](std::string_view frame, std::int64_t ts) { on_frame(frame, ts); },
+          .on_close = [this](WsCloseReason reason, const std::string& detail) { on_close(reason, detail); },
+      });
+}
+
+LiveFeed::~LiveFeed() {
+  stopping_ = true;
+  client_.reset();  // no callbacks after this
+}
+
+void LiveFeed::start() {
+  stopping_ = false;
+  running_ = true;
+  counters_.connect_attempts.fetch_add(1, std::memory_order_relaxed);
+  client_->open();
+}
+
+void LiveFeed::stop() {
+  stopping_ = true;
+  running_ = false;
+  client_->close();
+}
+
+bool LiveFeed::connected() const noexcept { return client_->is_open(); }
+
+std::int64_t LiveFeed::last_trade_receive_ns(MarketId market) const noexcept {
+  if (market >= config_.max_markets) return 0;
+  return last_trade_ns_[market].load(std::memory_order_relaxed);
+}
+
+std::chrono::milliseconds LiveFeed::next_backoff(std::uint32_t failures) {
+  // Full jitter (uniform in [0, cap]) spreads the reconnects of many
+  // clients after a venue-wide outage instead of synchronising them.
+  const auto initial = std::max<std::int64_t>(1, config_.backoff_initial.count());
+  const auto max = std::max<std::int64_t>(initial, config_.backoff_max.count());
+  std::int64_t cap = initial;
+  for (std::uint32_t i = 0; i < failures && cap < max; ++i) cap *= 2;
+  cap = std::min(cap, max);
+  return milliseconds{std::uniform_int_distribution<std::int64_t>(0, cap)(rng_)};
+}
+
+void LiveFeed::log(std::string line) {
+  if (on_log_) on_log_(line);
+}
+
+void LiveFeed::on_open() {
+  counters_.connects.fetch_add(1, std::memory_order_relaxed);
+  if (ever_connected_) {
+    counters_.reconnects.fetch_add(1, std::memory_order_relaxed);
+    log(std::string(to_string(config_.venue)) + ": reconnected to " + plan_.host + ":" + std::to_string(plan_.port) +
+        " after " + last_disconnect_);
+  } else {
+    log(std::string(to_string(config_.venue)) + ": connected to " + plan_.host + ":" + std::to_string(plan_.port) +
+        plan_.target);
+  }
+  ever_connected_ = true;
+  opened_ = true;
+  // Binance subscribes in the URL; the others get their messages again on
+  // every connection (a new connection has no subscriptions).
+  for (const auto& msg : plan_.subscribe) {
+    client_->send_text(msg);
+    counters_.subscribe_messages.fetch_add(1, std::memory_order_relaxed);
+  }
+  events_.clear();
+  events_.push(FeedStatus{.receive_ts_ns = realtime_ns(),
+                          .market = kInvalidMarket,
+                          .connection = config_.connection,
+                          .kind = FeedStatusKind::kConnected});
+  if (on_events_) on_events_(events_);
+}
+
+void LiveFeed::on_frame(std::string_view frame, std::int64_t receive_ts_ns) {
+  counters_.frames.fetch_add(1, std::memory_order_relaxed);
+  counters_.bytes.fetch_add(frame.size(), std::memory_order_relaxed);
+  events_.clear();
+  if (parser_->parse(frame, receive_ts_ns, events_) != ParseOutcome::kEvents) return;
+  // De-duplication: a trade whose numeric id is not above its market's last
+  // delivered id was delivered before (reconnect overlap). The frame is
+  // handed on as parsed unless one is dropped; then the kept events are
+  // copied into deduped_ (rare: only around a reconnect).
+  std::uint64_t trades = 0;
+  std::size_t dropped = 0;
+  for (std::size_t i = 0; i < events_.size(); ++i) {
+    const FeedEvent& e = events_[i];
+    bool keep = true;
+    if (e.type == FeedEventType::kTrade) {
+      const Trade& t = e.trade;
+      if (t.market < config_.max_markets) {
+        if (config_.deduplicate && (t.flags & (kTradeIdHashed | kTradeLiquidation)) == 0 && t.trade_id != 0) {
+          std::uint64_t& last = last_trade_id_[t.market];
+          if (t.trade_id <= last)
+            keep = false;
+          else
+            last = t.trade_id;
+        }
+        if (keep) last_trade_ns_[t.market].store(receive_ts_ns, std::memory_order_relaxed);
+      }
+      trades += keep ? 1 : 0;
+    }
+    if (!keep) {
+      if (dropped++ == 0) {
+        deduped_.clear();
+        for (std::size_t j = 0; j < i; ++j) push_event(deduped_, events_[j]);
+      }
+    } else if (dropped != 0) {
+      push_event(deduped_, e);
+    }
+  }
+  counters_.duplicates.fetch_add(dropped, std::memory_order_relaxed);
+  counters_.trades.fetch_add(trades, std::memory_order_relaxed);
+  const EventBuffer& out = dropped == 0 ? events_ : deduped_;
+  if (!out.empty() && on_events_) on_events_(out);
+}
+
+void LiveFeed::on_close(WsCloseReason reason, const std::string& detail) {
+  if (reason == WsCloseReason::kStopped && stopping_) {
+    log(std::string(to_string(config_.venue)) + ": stopped");
+    return;
+  }
+  counters_.disconnects.fetch_add(1, std::memory_order_relaxed);
+  counters_.by_reason[static_cast<std::size_t>(reason)].fetch_add(1, std::memory_order_relaxed);
+  last_disconnect_ = std::string(to_string(reason)) + (detail.empty() ? "" : ": " + detail);
+  failures_ = opened_ ? 0 : failures_ + 1;
+  opened_ = false;
+  events_.clear();
+  events_.push(
+      FeedStatus{.receive_ts_ns = realtime_ns(),
+                 .market = kInvalidMarket,
+                 .connection = config_.connection,
+                 .kind = reason == WsCloseReason::kStale ? FeedStatusKind::kStale : FeedStatusKind::kDisconnected});
+  if (on_events_) on_events_(events_);
+  if (stopping_ || !running_) return;
+  const auto delay = next_backoff(failures_);
+  log(std::string(to_string(config_.venue)) + ": disconnected (" + last_disconnect_ + "), reconnecting in " +
+      std::to_string(delay.count()) + " ms");
+  counters_.connect_attempts.fetch_add(1, std::memory_order_relaxed);
+  client_->open(delay);
+}
+
+}  // namespace tickflow

@@ -1,0 +1,180 @@
+// feeds/live_feed.h
+//
+// LiveFeed: one exchange connection with its subscriptions, on a feed
+// thread's IoLoop. It builds the URL and the subscribe messages for the
+// venue, keeps the connection alive (pings as the exchange wants them),
+// reconnects with capped exponential backoff and full jitter, restores
+// every subscription, and runs each frame through the exchange's parser
+// into an EventBuffer handed to on_events (the runtime pushes it into the
+// feed ring).
+//
+// Every disconnect is counted by reason and logged through on_log; so is
+// every reconnect. A connection silent for longer than stale_after is
+// closed (WsCloseReason::kStale) and reconnected. Per market, the receive
+// time of the last trade is kept for the health endpoint: those slots are
+// atomics, so another thread may read them while the feed runs.
+//
+// Trade ids: after a reconnect the exchange may resend trades already
+// delivered. Trades whose numeric id is not above the last id delivered on
+// that market are dropped and counted as duplicates (hashed ids, e.g. Bybit
+// v5 UUIDs, and liquidations are passed through). Gap detection and REST
+// backfill are not here (yet).
+//
+// Events: besides the parsed trades and quotes, on_events receives a
+// FeedStatus kConnected after each (re)subscription and kDisconnected (or
+// kStale) after each disconnect, for every market of the connection.
+//
+// Not thread-safe: everything except the const readers of counters and
+// freshness runs on the loop's thread.
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <random>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "feeds/event_buffer.h"
+#include "feeds/exchange_parser.h"
+#include "feeds/websocket_client.h"
+#include "pipeline/market_registry.h"
+
+namespace tickflow {
+
+enum class Venue : std::uint8_t {
+  kBinanceSpot = 0,  // wss://stream.binance.com:9443/stream?streams=...
+  kBinanceUsdm,      // wss://fstream.binance.com/stream?streams=...
+  kBinanceCoinm,     // wss://dstream.binance.com/stream?streams=...
+  kBybitSpot,        // wss://stream.bybit.com/v5/public/spot
+  kBybitLinear,      // .../v5/public/linear
+  kBybitInverse,     // .../v5/public/inverse
+  kOkx,              // wss://ws.okx.com:8443/ws/v5/public
+  kCoinbase,         // wss://ws-feed.exchange.coinbase.com
+};
+std::string_view to_string(Venue venue) noexcept;
+
+struct LiveFeedConfig {
+  Venue venue = Venue::kBinanceSpot;
+  // Symbols as the venue spells them in subscriptions: "btcusdt" (Binance),
+  // "BTCUSDT" (Bybit), "BTC-USDT-SWAP" (OKX), "BTC-USD" (Coinbase).
+  std::vector<std::string> symbols;
+  // Binance stream kinds per symbol ("trade", "aggTrade", "bookTicker",
+  // "forceOrder"); Bybit topics ("publicTrade", "allLiquidation"); OKX
+  // channels ("trades"). Empty: trades only.
+  std::vector<std::string> channels;
+
+  // Endpoint overrides (tests point these at 127.0.0.1); empty/0 keeps the
+  // venue's default.
+  std::string host;
+  std::uint16_t port = 0;
+  std::string path;  // Binance: the prefix before "?streams=" ("/stream")
+  std::string ca_file;
+
+  std::chrono::milliseconds connect_timeout{10'000};
+  std::chrono::milliseconds handshake_timeout{10'000};
+  std::chrono::milliseconds stale_after{30'000};  // no frame this long: reconnect
+  // 0: the venue's keepalive interval (Bybit 20 s, OKX 25 s, others 30 s of
+  // websocket pings).
+  std::chrono::milliseconds ping_interval{0};
+  std::chrono::milliseconds backoff_initial{100};
+  std::chrono::milliseconds backoff_max{30'000};
+  std::uint64_t jitter_seed = 0;  // 0: from std::random_device
+
+  ParserOptions parser_options{};
+  std::size_t max_message_bytes = std::size_t{16} << 20;  // above it: disconnect (kMessageTooBig)
+  std::size_t max_markets = 256;                          // freshness slots, indexed by MarketId
+  // Drop trades whose id is not above the market's last delivered id.
+  // Assumes one id sequence per market on this connection: turn it off when
+  // subscribing to both "trade" and "aggTrade" of one Binance symbol.
+  bool deduplicate = true;
+  std::uint16_t connection = 0;  // stamped on the FeedStatus events this feed emits
+};
+
+// Where a config connects and what it sends after connecting.
+struct LiveFeedPlan {
+  std::string host;
+  std::uint16_t port = 443;
+  std::string target;                  // path + query
+  std::vector<std::string> subscribe;  // text messages, in order
+  std::chrono::milliseconds ping_interval{0};
+  std::string ping_text;    // empty: websocket ping frames
+  std::string parser_name;  // for make_parser()
+};
+LiveFeedPlan plan_for(const LiveFeedConfig& config);
+
+struct LiveFeedCounters {
+  std::atomic<std::uint64_t> connect_attempts{0};
+  std::atomic<std::uint64_t> connects{0};     // handshakes completed (first + reconnects)
+  std::atomic<std::uint64_t> reconnects{0};   // handshakes completed after a disconnect
+  std::atomic<std::uint64_t> disconnects{0};  // attempts that ended, opened or not, excluding stop()
+  std::array<std::atomic<std::uint64_t>, static_cast<std::size_t>(WsCloseReason::kCount)> by_reason{};
+  std::atomic<std::uint64_t> frames{0};
+  std::atomic<std::uint64_t> bytes{0};
+  std::atomic<std::uint64_t> trades{0};      // delivered through on_events
+  std::atomic<std::uint64_t> duplicates{0};  // dropped: id not above the market's last id
+  std::atomic<std::uint64_t> subscribe_messages{0};
+
+  std::uint64_t reason(WsCloseReason r) const noexcept {
+    return by_reason[static_cast<std::size_t>(r)].load(std::memory_order_relaxed);
+  }
+};
+
+class LiveFeed {
+ public:
+  using EventsHandler = std::function<void(const EventBuffer&)>;
+  using LogHandler = std::function<void(std::string_view line)>;
+
+  // Throws std::invalid_argument when the venue has no parser or no symbols.
+  LiveFeed(IoLoop& loop, MarketRegistry& registry, LiveFeedConfig config, EventsHandler on_events,
+           LogHandler on_log = {});
+  ~LiveFeed();
+  LiveFeed(const LiveFeed&) = delete;
+  LiveFeed& operator=(const LiveFeed&) = delete;
+
+  void start();  // connects now
+  void stop();   // closes; no reconnect
+
+  const LiveFeedCounters& counters() const noexcept { return counters_; }
+  const ParseStats& parse_stats() const noexcept { return parser_->stats(); }
+  const LiveFeedPlan& plan() const noexcept { return plan_; }
+  const std::string& last_disconnect() const noexcept { return last_disconnect_; }
+  bool connected() const noexcept;
+
+  // Receive time (ns) of the last trade on `market`, 0 if none yet. Any thread.
+  std::int64_t last_trade_receive_ns(MarketId market) const noexcept;
+  // The backoff before the next attempt (after `failures` consecutive failed
+  // attempts): uniform in [0, min(max, initial * 2^failures)].
+  std::chrono::milliseconds next_backoff(std::uint32_t failures);
+
+ private:
+  void on_open();
+  void on_frame(std::string_view frame, std::int64_t receive_ts_ns);
+  void on_close(WsCloseReason reason, const std::string& detail);
+  void log(std::string line);
+
+  LiveFeedConfig config_;
+  LiveFeedPlan plan_;
+  std::unique_ptr<ExchangeParser> parser_;
+  EventBuffer events_;
+  EventsHandler on_events_;
+  LogHandler on_log_;
+  std::unique_ptr<WebSocketClient> client_;
+  LiveFeedCounters counters_;
+  std::unique_ptr<std::atomic<std::int64_t>[]> last_trade_ns_;
+  std::vector<std::uint64_t> last_trade_id_;  // by MarketId, 0: none
+  EventBuffer deduped_;                       // events_ minus duplicates, when a frame had any
+  std::mt19937_64 rng_;
+  std::uint32_t failures_ = 0;  // consecutive attempts that did not open
+  bool opened_ = false;         // the current attempt completed its handshake
+  bool ever_connected_ = false;
+  bool stopping_ = false;
+  bool running_ = false;
+  std::string last_disconnect_;
+};
+
+}  // namespace tickflow
