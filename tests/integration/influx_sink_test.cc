@@ -185,6 +185,33 @@ TEST(InfluxSink, ServerDownThenBackLosesAndDuplicatesNothing) {
   EXPECT_NE(sum.find("[[0,4498500]]"), std::string::npos) << sum;
 }
 
+TEST(InfluxSink, AFullSpoolHoldsBatchesInMemoryPushesBackAndLosesNothing) {
+  InfluxdProcess influx;
+  const auto dir = temp_dir("spoolfull");
+  auto config = config_for(influx, "spoolfull");
+  config.batch_lines = 10;
+  config.spool = SpoolConfig{.dir = dir / "spool", .max_bytes = 1000, .full_policy = SpoolFullPolicy::kBlock};
+  config.memory_limit_bytes = 1000;
+  std::string logged;
+  config.log = [&](std::string_view l) { logged += std::string(l) + "\n"; };
+  InfluxSink sink(config);
+  influx.stop();
+  for (int i = 0; i < 200; ++i) sink.add_line("aggr_1s", "s", line(i));  // 20 batches of 10
+  EXPECT_FALSE(sink.can_accept()) << "spool full and memory bound reached: the writer must stop feeding";
+  EXPECT_GT(sink.points_unsaved(), 0u);
+  EXPECT_LT(sink.stats().batches_spooled, 20u);
+  EXPECT_EQ(sink.stats().points_dropped, 0u) << "kBlock never drops";
+  EXPECT_NE(logged.find("spool full"), std::string::npos) << logged;
+
+  influx.start();
+  ASSERT_TRUE(sink.flush(Clock::now() + std::chrono::seconds(30)));
+  EXPECT_TRUE(sink.can_accept());
+  EXPECT_EQ(sink.points_unsaved(), 0u);
+  EXPECT_EQ(count_points(influx, "spoolfull", "aggr_1s"), 200);
+  const std::string sum = influx.query("SELECT sum(v) FROM aggr_1s.m", "spoolfull");
+  EXPECT_NE(sum.find("[[0,19900]]"), std::string::npos) << sum;
+}
+
 TEST(InfluxSink, ASpoolLeftByAnEarlierRunIsDeliveredFirst) {
   const auto dir = temp_dir("restart");
   const int port = testing::free_loopback_port();
