@@ -18,6 +18,7 @@
 #include "feeds/padded_frame.h"
 #include "feeds/parser_factory.h"
 #include "pipeline/market_registry.h"
+#include "tests/unit/feeds/feed_test_support.h"
 
 namespace tickflow {
 namespace {
@@ -39,24 +40,6 @@ struct Harness {
   EventBuffer out;
   PaddedFrame frame;
 };
-
-std::map<std::string, std::string> run_reference(const std::string& script, const std::string& capture) {
-  std::map<std::string, std::string> values;
-  const std::string command = "python3 '" + script + "' '" + capture + "'";
-  FILE* pipe = popen(command.c_str(), "r");
-  if (pipe == nullptr) return values;
-  char line[512];
-  while (std::fgets(line, sizeof line, pipe) != nullptr) {
-    std::string_view text(line);
-    while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.remove_suffix(1);
-    const auto eq = text.find('=');
-    if (eq != std::string_view::npos) values[std::string(text.substr(0, eq))] = std::string(text.substr(eq + 1));
-  }
-  if (pclose(pipe) != 0) values.clear();
-  return values;
-}
-
-bool have_python() { return std::system("python3 -c 'import gzip, json' >/dev/null 2>&1") == 0; }
 
 const std::string kCapture = std::string(TICKFLOW_TEST_DATA_DIR) + "/cryptofeed/DERIBIT.ws.1.0.gz";
 
@@ -86,8 +69,8 @@ TEST(DeribitCapture, NoTradesEverythingSkippedByKind) {
 }
 
 TEST(DeribitCapture, MatchesIndependentReference) {
-  if (!have_python()) GTEST_SKIP() << "python3 not available";
-  const auto ref = run_reference(std::string(TICKFLOW_SOURCE_DIR) + "/tests/tools/deribit_reference.py", kCapture);
+  if (!test::python_available()) GTEST_SKIP() << "python3 not available";
+  const auto ref = test::run_reference("deribit_reference.py", "'" + kCapture + "'");
   ASSERT_FALSE(ref.empty()) << "reference script failed";
   const ParseStats s = parse_capture();
   EXPECT_EQ(s.frames, std::stoull(ref.at("frames")));

@@ -3,14 +3,17 @@
 //  * parse_frame(): copies a test frame into a PaddedFrame (the padding
 //    promise every parser relies on) and parses it.
 //  * run_capture(): every frame of a capture file through one parser.
-//  * run_reference(): an independent Python reference script's `key value`
-//    lines, the source of truth for captures whose figures are not published.
+//  * run_reference(): an independent Python reference script's figures,
+//    the source of truth for captures whose figures are not published
+//    (reference_totals.h compares a capture's totals against them);
+//  * Malformed and random_bytes(): malformed-frame cases.
 #pragma once
 
 #include <gtest/gtest.h>
 
 #include <cstdio>
 #include <map>
+#include <random>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -64,8 +67,10 @@ inline CaptureRun run_capture(ExchangeParser& parser, const std::string& path) {
   return run;
 }
 
-// Runs `python3 tests/tools/<script> <args>` and returns its `key value` lines.
-// Empty when python3 is unavailable (callers GTEST_SKIP).
+// Runs `python3 tests/tools/<script> <args>` and returns the figures it
+// prints, one per line as `key value` or `key=value` (keys hold neither).
+// Empty when the script cannot run or exits non-zero: callers assert it is
+// not, after skipping when python3 itself is absent (python_available()).
 inline std::map<std::string, std::string> run_reference(const std::string& script, const std::string& args) {
   std::map<std::string, std::string> figures;
   const std::string command = "python3 '" TICKFLOW_SOURCE_DIR "/tests/tools/" + script + "' " + args + " 2>/dev/null";
@@ -75,14 +80,29 @@ inline std::map<std::string, std::string> run_reference(const std::string& scrip
   while (std::fgets(line, sizeof line, pipe) != nullptr) {
     std::string_view text(line);
     while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.remove_suffix(1);
-    const auto space = text.find(' ');
-    if (space == std::string_view::npos) continue;
-    figures.emplace(std::string(text.substr(0, space)), std::string(text.substr(space + 1)));
+    const auto separator = text.find_first_of(" =");
+    if (separator == std::string_view::npos) continue;
+    figures.emplace(std::string(text.substr(0, separator)), std::string(text.substr(separator + 1)));
   }
-  pclose(pipe);
+  if (pclose(pipe) != 0) figures.clear();
   return figures;
 }
 
 inline bool python_available() { return std::system("python3 -c 'import json, gzip' >/dev/null 2>&1") == 0; }
+
+// A malformed frame and the error it must be counted under.
+struct Malformed {
+  const char* name;
+  std::string text;
+  ParseError expected;
+};
+
+// `n` bytes of deterministic noise, for "random bytes" malformed frames.
+inline std::string random_bytes(std::size_t n, std::uint32_t seed) {
+  std::mt19937 gen(seed);
+  std::string s(n, '\0');
+  for (char& c : s) c = static_cast<char>(gen() & 0xff);
+  return s;
+}
 
 }  // namespace tickflow::test
