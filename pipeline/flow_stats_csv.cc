@@ -58,14 +58,7 @@ void append_flow_stats_csv_row(std::string& out, std::string_view group, const F
   out.push_back('\n');
 }
 
-FlowStatsCsvWriter::FlowStatsCsvWriter(const std::string& path) : path_(path) {
-  if (path == "-") {
-    file_ = stdout;
-  } else {
-    file_ = std::fopen(path.c_str(), "wb");
-    if (file_ == nullptr) throw std::runtime_error("cannot write '" + path + "': " + std::strerror(errno));
-    owned_ = true;
-  }
+FlowStatsCsvWriter::FlowStatsCsvWriter(const std::string& path) : out_(path) {
   buffer_.reserve(kFlushAt + 4096);
   buffer_.append(flow_stats_csv_header());
   buffer_.push_back('\n');
@@ -76,7 +69,6 @@ FlowStatsCsvWriter::~FlowStatsCsvWriter() {
     flush();
   } catch (...) {
   }
-  if (owned_) std::fclose(file_);
 }
 
 void FlowStatsCsvWriter::write_closed(const FlowStats& stats, std::size_t timeframe_index) {
@@ -89,14 +81,13 @@ void FlowStatsCsvWriter::write_closed(const FlowStats& stats, std::size_t timefr
 }
 
 void FlowStatsCsvWriter::write_buffer() {
-  if (!buffer_.empty() && std::fwrite(buffer_.data(), 1, buffer_.size(), file_) != buffer_.size())
-    throw std::runtime_error("write to '" + path_ + "' failed: " + std::strerror(errno));
+  if (const std::string error = out_.write(buffer_); !error.empty()) throw std::runtime_error(error);
   buffer_.clear();
 }
 
 void FlowStatsCsvWriter::flush() {
   write_buffer();
-  if (std::fflush(file_) != 0) throw std::runtime_error("write to '" + path_ + "' failed: " + std::strerror(errno));
+  if (const std::string error = out_.flush(); !error.empty()) throw std::runtime_error(error);
 }
 
 FlowStatsRecorder::FlowStatsRecorder(const MarketRegistry& registry, FlowStatsConfig config, const std::string& path)

@@ -31,6 +31,7 @@
 
 #include "pipeline/bar_sink.h"
 #include "pipeline/flow_stats.h"
+#include "pipeline/output_file.h"
 
 namespace tickflow {
 
@@ -59,9 +60,7 @@ class FlowStatsCsvWriter {
  private:
   void write_buffer();
 
-  std::FILE* file_ = nullptr;
-  bool owned_ = false;
-  std::string path_;
+  OutputFile out_;
   std::string buffer_;
   std::uint64_t rows_ = 0;
 };

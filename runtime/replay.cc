@@ -17,6 +17,7 @@
 #include "pipeline/flow_stats_csv.h"
 #include "pipeline/influx_sink.h"
 #include "pipeline/line_protocol.h"
+#include "pipeline/output_file.h"
 #include "pipeline/rollup.h"
 #include "ringbuffers/cpu_relax.h"
 #include "ringbuffers/spsc_ring.h"
@@ -30,15 +31,7 @@ namespace {
 // 1 MiB block and written with one fwrite per block.
 class CsvWriter {
  public:
-  CsvWriter(const std::string& path, const char* header) {
-    if (path == "-") {
-      file_ = stdout;
-    } else {
-      file_ = std::fopen(path.c_str(), "wb");
-      if (file_ == nullptr) throw std::runtime_error("cannot write '" + path + "': " + std::strerror(errno));
-      owned_ = true;
-    }
-    path_ = path;
+  CsvWriter(const std::string& path, const char* header) : out_(path) {
     buffer_.reset(new char[kBlock + kSlack]);
     append(header);
     append("\n");
@@ -48,7 +41,6 @@ class CsvWriter {
       flush();
     } catch (...) {
     }
-    if (owned_) std::fclose(file_);
   }
 
   void append(std::string_view s) {
@@ -67,18 +59,15 @@ class CsvWriter {
     if (used_ >= kBlock) flush();
   }
   void flush() {
-    if (used_ > 0 && std::fwrite(buffer_.get(), 1, used_, file_) != used_)
-      throw std::runtime_error("write to '" + path_ + "' failed: " + std::strerror(errno));
+    if (const std::string error = out_.write({buffer_.get(), used_}); !error.empty()) throw std::runtime_error(error);
     used_ = 0;
-    std::fflush(file_);
+    out_.flush();
   }
 
  private:
   static constexpr std::size_t kBlock = 1 << 20;
   static constexpr std::size_t kSlack = 4096;  // > one row, including a 64-byte market name
-  std::FILE* file_ = nullptr;
-  bool owned_ = false;
-  std::string path_;
+  OutputFile out_;
   std::unique_ptr<char[]> buffer_;
   std::size_t used_ = 0;
 };
@@ -125,20 +114,10 @@ struct Handoff {
 // aggregator's loop.
 class LineProtocolFile final : public BarSink {
  public:
-  LineProtocolFile(const std::string& path, LineProtocolOptions options) : path_(path), encoder_(options) {
-    if (path == "-") {
-      file_ = stdout;
-    } else {
-      file_ = std::fopen(path.c_str(), "wb");
-      if (file_ == nullptr) throw std::runtime_error("cannot write '" + path + "': " + std::strerror(errno));
-      owned_ = true;
-    }
+  LineProtocolFile(const std::string& path, LineProtocolOptions options) : out_(path), encoder_(options) {
     buffer_.reserve(kBlock + max_bar_line_bytes(4096));
   }
-  ~LineProtocolFile() override {
-    flush();
-    if (owned_) std::fclose(file_);
-  }
+  ~LineProtocolFile() override { flush(); }
 
   void set_market(MarketId market, std::string_view name) { encoder_.set_market(market, name); }
 
@@ -149,20 +128,17 @@ class LineProtocolFile final : public BarSink {
   }
 
   void flush() noexcept {
-    if (!buffer_.empty() && error_.empty() && std::fwrite(buffer_.data(), 1, buffer_.size(), file_) != buffer_.size())
-      error_ = "write to '" + path_ + "' failed: " + std::strerror(errno);
+    if (error_.empty()) error_ = out_.write(buffer_);
     buffer_.clear();
-    if (error_.empty() && std::fflush(file_) != 0) error_ = "write to '" + path_ + "' failed: " + std::strerror(errno);
+    if (error_.empty()) error_ = out_.flush();
   }
   const std::string& error() const noexcept { return error_; }
   std::uint64_t lines() const noexcept { return lines_; }
 
  private:
   static constexpr std::size_t kBlock = std::size_t{1} << 20;
-  std::string path_;
+  OutputFile out_;
   BarLineEncoder encoder_;
-  std::FILE* file_ = nullptr;
-  bool owned_ = false;
   std::string buffer_;
   std::uint64_t lines_ = 0;
   std::string error_;
