@@ -65,7 +65,9 @@ InfluxSink::~InfluxSink() {
   }
 }
 
-InfluxSink::Batch& InfluxSink::open_batch(std::string_view rp, std::string_view precision) {
+// The open batch of `rp` and `precision`, started (its age clock running) if
+// it was empty: where the next line goes.
+InfluxSink::OpenBatch InfluxSink::batch_for(std::string_view rp, std::string_view precision) {
   scratch_.assign(rp);
   scratch_ += '\n';
   scratch_ += precision;
@@ -76,20 +78,26 @@ InfluxSink::Batch& InfluxSink::open_batch(std::string_view rp, std::string_view 
     it->second.precision = precision;
     it->second.lines.reserve(config_.batch_lines * 200);
   }
-  return it->second;
+  if (it->second.count == 0) start_batch(it->second);
+  return it;
+}
+
+// Counts the line just appended to `it`; a full batch is sealed and sent.
+void InfluxSink::line_added(OpenBatch it) {
+  ++it->second.count;
+  ++stats_.points_accepted;
+  if (it->second.count >= config_.batch_lines) {
+    seal(it);
+    deliver(Clock::now() + std::chrono::milliseconds(50));
+  }
 }
 
 void InfluxSink::add_line(std::string_view rp, std::string_view precision, std::string_view line) {
-  Batch& batch = open_batch(rp, precision);
-  if (batch.count == 0) start_batch(batch);
-  batch.lines.append(line);
-  if (line.empty() || line.back() != '\n') batch.lines += '\n';
-  ++batch.count;
-  ++stats_.points_accepted;
-  if (batch.count >= config_.batch_lines) {
-    seal(open_.find(std::string(rp) + '\n' + std::string(precision)));
-    deliver(Clock::now() + std::chrono::milliseconds(50));
-  }
+  const OpenBatch it = batch_for(rp, precision);
+  std::string& lines = it->second.lines;
+  lines.append(line);
+  if (line.empty() || line.back() != '\n') lines += '\n';
+  line_added(it);
 }
 
 void InfluxSink::add_bar(const Bar& bar, const BarLineEncoder& encoder) {
@@ -104,15 +112,9 @@ void InfluxSink::add_bar(const Bar& bar, const BarLineEncoder& encoder) {
     rp = rp_by_timeframe_
              .emplace(bar.timeframe_s, "aggr_" + std::string(Timeframe::from_seconds(bar.timeframe_s).name()))
              .first;
-  Batch& batch = open_batch(rp->second, "s");
-  if (batch.count == 0) start_batch(batch);
-  encoder.append(batch.lines, bar);
-  ++batch.count;
-  ++stats_.points_accepted;
-  if (batch.count >= config_.batch_lines) {
-    seal(open_.find(rp->second + "\ns"));
-    deliver(Clock::now() + std::chrono::milliseconds(50));
-  }
+  const OpenBatch it = batch_for(rp->second, "s");
+  encoder.append(it->second.lines, bar);
+  line_added(it);
 }
 
 void InfluxSink::start_batch(Batch& batch) {
@@ -121,7 +123,7 @@ void InfluxSink::start_batch(Batch& batch) {
       std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
 
-void InfluxSink::seal(std::map<std::string, Batch>::iterator it) {
+void InfluxSink::seal(OpenBatch it) {
   if (it == open_.end() || it->second.count == 0) return;
   Batch batch = std::move(it->second);
   it->second = Batch{};

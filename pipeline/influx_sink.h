@@ -161,9 +161,11 @@ class InfluxSink {
   };
   enum class Outcome { kDone, kRetry };
 
-  Batch& open_batch(std::string_view rp, std::string_view precision);
+  using OpenBatch = std::map<std::string, Batch>::iterator;
+  OpenBatch batch_for(std::string_view rp, std::string_view precision);
+  void line_added(OpenBatch it);
   void start_batch(Batch& batch);
-  void seal(std::map<std::string, Batch>::iterator it);
+  void seal(OpenBatch it);
   void enqueue(Batch&& batch);
   void deliver(Clock::time_point budget_end);
   bool next_batch(Batch& out, bool& from_spool);
