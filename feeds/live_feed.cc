@@ -249,6 +249,7 @@ void LiveFeed::on_open() {
 void LiveFeed::on_frame(std::string_view frame, std::int64_t receive_ts_ns) {
   counters_.frames.fetch_add(1, std::memory_order_relaxed);
   counters_.bytes.fetch_add(frame.size(), std::memory_order_relaxed);
+  if (frame_tap_) frame_tap_(frame, receive_ts_ns);
   events_.clear();
   if (parser_->parse(frame, receive_ts_ns, events_) != ParseOutcome::kEvents) return;
   // De-duplication: a trade whose numeric id is not above its market's last

@@ -136,6 +136,11 @@ class LiveFeed {
   LiveFeed(const LiveFeed&) = delete;
   LiveFeed& operator=(const LiveFeed&) = delete;
 
+  // Called with every raw frame, before it is parsed (tickflow record and
+  // `run --record` write them to capture files). Set before start().
+  using FrameTap = std::function<void(std::string_view frame, std::int64_t receive_ts_ns)>;
+  void set_frame_tap(FrameTap tap) { frame_tap_ = std::move(tap); }
+
   void start();  // connects now
   void stop();   // closes; no reconnect
 
@@ -163,6 +168,7 @@ class LiveFeed {
   EventBuffer events_;
   EventsHandler on_events_;
   LogHandler on_log_;
+  FrameTap frame_tap_;
   std::unique_ptr<WebSocketClient> client_;
   LiveFeedCounters counters_;
   std::unique_ptr<std::atomic<std::int64_t>[]> last_trade_ns_;

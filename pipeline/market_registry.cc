@@ -92,6 +92,11 @@ bool infer_base_quote(std::string_view pair, std::string& base, std::string& quo
 }
 
 MarketId MarketRegistry::add(const MarketSpec& spec) {
+  const std::lock_guard lock(mutex_);
+  return add_locked(spec);
+}
+
+MarketId MarketRegistry::add_locked(const MarketSpec& spec) {
   const auto colon = spec.name.find(':');
   if (colon == std::string::npos || colon == 0 || colon + 1 == spec.name.size()) {
     throw std::invalid_argument("market name '" + spec.name + "' is not of the form EXCHANGE:pair");
@@ -101,7 +106,7 @@ MarketId MarketRegistry::add(const MarketSpec& spec) {
   }
 
   if (auto it = by_name_.find(spec.name); it != by_name_.end()) {
-    MarketInfo& m = markets_[it->second];
+    MarketInfo& m = slot(it->second);
     auto merge = [&](auto& have, const auto& given, const auto& unknown, const char* what) {
       if (given == unknown || given == have) return;
       if (have != unknown) {
@@ -117,8 +122,9 @@ MarketId MarketRegistry::add(const MarketSpec& spec) {
   }
 
   MarketInfo m;
-  m.id = static_cast<MarketId>(markets_.size());
-  if (m.id == kInvalidMarket) throw std::length_error("too many markets");
+  const std::size_t n = size_.load(std::memory_order_relaxed);
+  if (n >= kMaxMarkets) throw std::length_error("more than " + std::to_string(kMaxMarkets) + " markets");
+  m.id = static_cast<MarketId>(n);
   m.name = spec.name;
   m.exchange = spec.name.substr(0, colon);
   m.pair = spec.name.substr(colon + 1);
@@ -131,30 +137,40 @@ MarketId MarketRegistry::add(const MarketSpec& spec) {
   m.base = !spec.base.empty() ? upper(spec.base) : (inferred ? base : std::string{});
   m.quote = !spec.quote.empty() ? upper(spec.quote) : (inferred ? quote : std::string{});
 
-  markets_.push_back(std::move(m));
-  by_name_.emplace(spec.name, markets_.back().id);
-  return markets_.back().id;
+  if (!chunks_[n / kChunk]) chunks_[n / kChunk] = std::make_unique<MarketInfo[]>(kChunk);
+  const MarketId id = m.id;
+  slot(id) = std::move(m);
+  by_name_.emplace(spec.name, id);
+  size_.store(n + 1, std::memory_order_release);
+  return id;
 }
 
 MarketId MarketRegistry::intern(std::string_view name) {
-  if (auto existing = find(name)) return *existing;
+  const std::lock_guard lock(mutex_);
+  if (auto it = by_name_.find(name); it != by_name_.end()) return it->second;
   MarketSpec spec;
   spec.name = std::string(name);
   if (classify_market(name, &class_overrides_) == MarketClass::kSpot) {
     spec.kind = InstrumentKind::kSpot;
     spec.contract_size = 1;
   }
-  return add(spec);
+  return add_locked(spec);
 }
 
 std::optional<MarketId> MarketRegistry::find(std::string_view name) const noexcept {
+  const std::lock_guard lock(mutex_);
   if (auto it = by_name_.find(name); it != by_name_.end()) return it->second;
   return std::nullopt;
 }
 
 void MarketRegistry::set_class_overrides(std::unordered_map<std::string, MarketClass> overrides) {
+  const std::lock_guard lock(mutex_);
   class_overrides_ = std::move(overrides);
-  for (MarketInfo& m : markets_) m.market_class = classify_market(m.name, &class_overrides_);
+  const std::size_t n = size_.load(std::memory_order_relaxed);
+  for (std::size_t i = 0; i < n; ++i) {
+    MarketInfo& m = slot(static_cast<MarketId>(i));
+    m.market_class = classify_market(m.name, &class_overrides_);
+  }
 }
 
 }  // namespace tickflow

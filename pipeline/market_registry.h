@@ -4,13 +4,22 @@
 // MarketIds and holds each market's metadata: instrument kind, contract size,
 // base and quote asset, spot/perp class.
 //
-// Lifecycle: markets are added at subscription (or replay set-up) time, before
-// the pipeline threads start; after that the registry is read-only and may be
-// shared by every thread without locks. Adding a market while another thread
-// reads is a data race. Hot paths hold MarketIds, never names.
+// Threads: add(), intern() and find() take a mutex, so several feed threads
+// (each parser interning the markets it meets, on first sight only: the
+// resolvers cache ids) may share one registry. info(id) takes no lock: a
+// market's entry never moves (fixed chunks, not a growing array), and its
+// id, name, exchange and pair never change after add() returns. A thread
+// that learned `id` through a synchronizing edge (a ring's release/acquire)
+// may read those fields; the metadata fields (kind, contract size, base,
+// quote, class) may still be filled in by a later add() and are read by the
+// adding thread, or once the feeds are stopped. Hot paths hold MarketIds,
+// never names.
 #pragma once
 
-#include <deque>
+#include <array>
+#include <atomic>
+#include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -76,8 +85,16 @@ class MarketRegistry {
   std::optional<MarketId> find(std::string_view name) const noexcept;
 
   // Precondition: id < size(). References stay valid for the registry's life.
-  const MarketInfo& info(MarketId id) const noexcept { return markets_[id]; }
-  std::size_t size() const noexcept { return markets_.size(); }
+  const MarketInfo& info(MarketId id) const noexcept { return chunks_[id / kChunk][id % kChunk]; }
+  std::size_t size() const noexcept { return size_.load(std::memory_order_acquire); }
+
+  // At most this many markets (ids 0 .. kMaxMarkets - 1).
+  static constexpr std::size_t kChunk = 256;
+  static constexpr std::size_t kMaxMarkets = kChunk * 256;
+
+  MarketRegistry() = default;
+  MarketRegistry(const MarketRegistry&) = delete;
+  MarketRegistry& operator=(const MarketRegistry&) = delete;
 
   // Overrides consulted before the name patterns (squeezeflow's "explicit list first").
   void set_class_overrides(std::unordered_map<std::string, MarketClass> overrides);
@@ -87,7 +104,15 @@ class MarketRegistry {
     using is_transparent = void;
     std::size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
   };
-  std::deque<MarketInfo> markets_;  // deque: info() references survive later adds
+  MarketId add_locked(const MarketSpec& spec);
+  MarketInfo& slot(MarketId id) noexcept { return chunks_[id / kChunk][id % kChunk]; }
+
+  // Entries live in fixed chunks that are allocated once and never move, so
+  // info() may index them while another thread adds (a deque's block map is
+  // reallocated as it grows).
+  std::array<std::unique_ptr<MarketInfo[]>, kMaxMarkets / kChunk> chunks_{};
+  std::atomic<std::size_t> size_{0};
+  mutable std::mutex mutex_;
   std::unordered_map<std::string, MarketId, StringHash, std::equal_to<>> by_name_;
   std::unordered_map<std::string, MarketClass> class_overrides_;
 };

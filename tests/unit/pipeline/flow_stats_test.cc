@@ -144,9 +144,18 @@ bool readable(const std::string& path) {
 // The whole six minutes when available: tests/data's trade-only copy of the
 // full captures, else ../shared/data; else the 4000-line excerpts bundled
 // in tests/data/binance-20240808.
+void load_captures(Captures& c);
 const Captures& captures() {
-  static const Captures c = [] {
-    Captures c;
+  static const Captures* c = [] {
+    auto* loaded = new Captures;  // never freed: a test-process singleton
+    load_captures(*loaded);
+    return loaded;
+  }();
+  return *c;
+}
+
+void load_captures(Captures& c) {
+  {
     c.spot = c.registry.intern("BINANCE:btcusdt");
     c.usdm = c.registry.intern("BINANCE_FUTURES:btcusdt");
     c.cm = c.registry.intern("BINANCE_FUTURES:btcusd_perp");
@@ -163,7 +172,7 @@ const Captures& captures() {
       c.full = full;
       break;
     }
-    if (c.dir.empty()) return c;
+    if (c.dir.empty()) return;
     c.spot_trades = read_trades(c.dir + "spot_btcusdt.gz", 0);
     c.usdm_trades = read_trades(c.dir + "usdm_btcusdt.gz", 0);
     c.cm_trades = read_trades(c.dir + "cm_btcusd_perp.gz", 100);
@@ -180,9 +189,7 @@ const Captures& captures() {
       c.first_s = c.bars.front().open_time_s;
       c.last_s = c.bars.back().open_time_s;
     }
-    return c;
-  }();
-  return c;
+  }
 }
 
 // --- the reference: every statistic from the whole history, every time ------
