@@ -142,6 +142,11 @@ CaptureReader::~CaptureReader() {
   if (gz_ != nullptr) gzclose(static_cast<gzFile>(gz_));
 }
 
+std::uint64_t CaptureReader::file_offset() const noexcept {
+  const z_off_t offset = gzoffset(static_cast<gzFile>(gz_));
+  return offset > 0 ? static_cast<std::uint64_t>(offset) : 0;
+}
+
 bool CaptureReader::fill() {
   if (eof_) return false;
   // Compact, then grow (up to the line limit) if a line fills the buffer.

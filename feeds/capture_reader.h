@@ -61,6 +61,11 @@ class CaptureReader {
   const Counts& counts() const noexcept { return counts_; }
   const std::string& path() const noexcept { return path_; }
 
+  // How many bytes of the file zlib has consumed (compressed bytes for a .gz
+  // file, so it compares with the file's size): for a progress display. It
+  // runs ahead of next() by at most the read buffer.
+  std::uint64_t file_offset() const noexcept;
+
  private:
   // The next complete line (without '\n'), or nullopt at the end.
   std::optional<std::string_view> next_line();

@@ -47,6 +47,24 @@ const std::string& json_safe(const std::string& s) {
   return s;
 }
 
+bool has(const std::vector<std::string>& v, std::string_view x) { return std::find(v.begin(), v.end(), x) != v.end(); }
+
+// The symbol a venue's REST trade endpoint takes, from the market's pair.
+std::string rest_symbol(Venue venue, std::string pair) {
+  switch (venue) {
+    case Venue::kBinanceSpot:
+    case Venue::kBinanceUsdm:
+    case Venue::kBinanceCoinm:
+      std::transform(pair.begin(), pair.end(), pair.begin(),
+                     [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
+      return pair;
+    case Venue::kBybitSpot:
+      if (pair.ends_with("-SPOT")) pair.resize(pair.size() - 5);  // BYBIT:BTCUSDT-SPOT names spot apart from linear
+      return pair;
+    default: return pair;
+  }
+}
+
 constexpr std::size_t kBinanceMaxStreams = 1024;  // per connection (exchanges.md)
 constexpr std::size_t kBybitArgsPerMessage = 10;  // spot's limit; linear/inverse accept more
 
@@ -154,11 +172,36 @@ LiveFeed::LiveFeed(IoLoop& loop, MarketRegistry& registry, LiveFeedConfig config
       parser_(make_parser(plan_.parser_name, registry, config_.parser_options)),
       on_events_(std::move(on_events)),
       on_log_(std::move(on_log)),
+      registry_(registry),
       last_trade_ns_(std::make_unique<std::atomic<std::int64_t>[]>(config_.max_markets)),
       last_trade_id_(config_.max_markets, 0),
-      deduped_(events_.capacity()),
+      last_exchange_ns_(config_.max_markets, 0),
+      last_epoch_(config_.max_markets, 0),
+      deduped_(2 * events_.capacity()),
       rng_(config_.jitter_seed != 0 ? config_.jitter_seed : std::random_device{}()) {
   if (!parser_) throw std::invalid_argument("no parser for " + plan_.parser_name);
+  // Which gaps the channels can reveal (see the header's banner).
+  switch (config_.venue) {
+    case Venue::kBinanceSpot:
+    case Venue::kBinanceUsdm:
+    case Venue::kBinanceCoinm: {
+      const bool trade = config_.channels.empty() || has(config_.channels, "trade");
+      const bool agg = has(config_.channels, "aggTrade");
+      id_gaps_ = trade != agg;  // both: two id sequences on one market, no gap can be told
+      aggregate_ids_ = agg && !trade;
+      break;
+    }
+    case Venue::kBybitSpot:
+    case Venue::kBybitLinear:
+    case Venue::kBybitInverse: time_gaps_ = true; break;
+    case Venue::kOkx:
+      // "trades" aggregates fills into one print per taker order and price,
+      // so its tradeIds skip legitimately; "trades-all" carries every fill.
+      id_gaps_ = has(config_.channels, "trades-all") && !has(config_.channels, "trades");
+      time_gaps_ = !id_gaps_;
+      break;
+    case Venue::kCoinbase: id_gaps_ = true; break;
+  }
   for (std::size_t i = 0; i < config_.max_markets; ++i) last_trade_ns_[i].store(0, std::memory_order_relaxed);
   WebSocketConfig ws;
   ws.host = plan_.host;
@@ -232,6 +275,7 @@ void LiveFeed::on_open() {
   }
   ever_connected_ = true;
   opened_ = true;
+  ++epoch_;
   // Binance subscribes in the URL; the others get their messages again on
   // every connection (a new connection has no subscriptions).
   for (const auto& msg : plan_.subscribe) {
@@ -253,41 +297,108 @@ void LiveFeed::on_frame(std::string_view frame, std::int64_t receive_ts_ns) {
   events_.clear();
   if (parser_->parse(frame, receive_ts_ns, events_) != ParseOutcome::kEvents) return;
   // De-duplication: a trade whose numeric id is not above its market's last
-  // delivered id was delivered before (reconnect overlap). The frame is
-  // handed on as parsed unless one is dropped; then the kept events are
-  // copied into deduped_ (rare: only around a reconnect).
+  // delivered id was delivered before (reconnect overlap). Gap detection: a
+  // kept trade may reveal missing trades, announced by a kGap event just
+  // before it. The frame is handed on as parsed unless a trade is dropped or
+  // a gap found; then the output is rebuilt in deduped_ (rare: only around a
+  // reconnect or a loss).
   std::uint64_t trades = 0;
   std::size_t dropped = 0;
+  bool rebuilt = false;
+  auto rebuild_up_to = [&](std::size_t i) {
+    if (rebuilt) return;
+    rebuilt = true;
+    deduped_.clear();
+    for (std::size_t j = 0; j < i; ++j) push_event(deduped_, events_[j]);
+  };
   for (std::size_t i = 0; i < events_.size(); ++i) {
     const FeedEvent& e = events_[i];
     bool keep = true;
     if (e.type == FeedEventType::kTrade) {
       const Trade& t = e.trade;
       if (t.market < config_.max_markets) {
-        if (config_.deduplicate && (t.flags & (kTradeIdHashed | kTradeLiquidation)) == 0 && t.trade_id != 0) {
-          std::uint64_t& last = last_trade_id_[t.market];
-          if (t.trade_id <= last)
-            keep = false;
-          else
-            last = t.trade_id;
+        const bool sequenced = (t.flags & (kTradeIdHashed | kTradeLiquidation)) == 0 && t.trade_id != 0;
+        std::uint64_t& last = last_trade_id_[t.market];
+        if (config_.deduplicate && sequenced && t.trade_id <= last) keep = false;
+        if (keep) {
+          if (would_gap(t)) [[unlikely]] {
+            rebuild_up_to(i);
+            check_gap(t, receive_ts_ns, deduped_);
+          }
+          if (sequenced && t.trade_id > last) last = t.trade_id;
+          if (!t.is_liquidation()) {
+            last_exchange_ns_[t.market] = t.exchange_ts_ns;
+            last_epoch_[t.market] = epoch_;
+          }
+          last_trade_ns_[t.market].store(receive_ts_ns, std::memory_order_relaxed);
         }
-        if (keep) last_trade_ns_[t.market].store(receive_ts_ns, std::memory_order_relaxed);
       }
       trades += keep ? 1 : 0;
     }
     if (!keep) {
-      if (dropped++ == 0) {
-        deduped_.clear();
-        for (std::size_t j = 0; j < i; ++j) push_event(deduped_, events_[j]);
-      }
-    } else if (dropped != 0) {
+      rebuild_up_to(i);
+      ++dropped;
+    } else if (rebuilt) {
       push_event(deduped_, e);
     }
   }
   counters_.duplicates.fetch_add(dropped, std::memory_order_relaxed);
   counters_.trades.fetch_add(trades, std::memory_order_relaxed);
-  const EventBuffer& out = dropped == 0 ? events_ : deduped_;
+  const EventBuffer& out = rebuilt ? deduped_ : events_;
   if (!out.empty() && on_events_) on_events_(out);
+}
+
+bool LiveFeed::would_gap(const Trade& t) const noexcept {
+  if (t.is_liquidation()) return false;
+  if (id_gaps_) {
+    if ((t.flags & kTradeIdHashed) != 0 || t.trade_id == 0) return false;
+    const std::uint64_t last = last_trade_id_[t.market];
+    return last != 0 && t.trade_id > last + 1;
+  }
+  // Time gaps: the market's first trade on a new connection, if it had
+  // trades on an earlier one.
+  return time_gaps_ && last_exchange_ns_[t.market] != 0 && last_epoch_[t.market] != epoch_;
+}
+
+void LiveFeed::check_gap(const Trade& t, std::int64_t receive_ts_ns, EventBuffer& out) {
+  const MarketInfo& info = registry_.info(t.market);  // this thread's parser added it: its metadata is ours to read
+  TradeGap gap;
+  gap.venue = config_.venue;
+  gap.market = t.market;
+  gap.symbol = rest_symbol(config_.venue, info.pair);
+  if (id_gaps_) {
+    gap.first_missing_id = last_trade_id_[t.market] + 1;
+    gap.last_missing_id = t.trade_id - 1;
+  }
+  gap.after_exchange_ns = last_exchange_ns_[t.market];
+  gap.before_exchange_ns = t.exchange_ts_ns;
+  gap.connection = config_.connection;
+  gap.aggregate_ids = aggregate_ids_;
+  gap.kind = info.kind;
+  gap.contract_size = info.contract_size;
+  report_gap(std::move(gap), receive_ts_ns, out);
+}
+
+void LiveFeed::report_gap(TradeGap gap, std::int64_t receive_ts_ns, EventBuffer& out) {
+  out.push(FeedStatus{.receive_ts_ns = receive_ts_ns,
+                      .gap_first_id = gap.first_missing_id,
+                      .gap_last_id = gap.last_missing_id,
+                      .market = gap.market,
+                      .connection = gap.connection,
+                      .kind = FeedStatusKind::kGap});
+  counters_.gaps.fetch_add(1, std::memory_order_relaxed);
+  std::string line = std::string(to_string(config_.venue)) + ": gap on " + registry_.info(gap.market).name;
+  if (gap.is_time_gap()) {
+    line += ": reconnected, trades between exchange times " + std::to_string(gap.after_exchange_ns) + " and " +
+            std::to_string(gap.before_exchange_ns) + " ns may be missing";
+  } else {
+    const std::uint64_t missing = gap.last_missing_id - gap.first_missing_id + 1;
+    counters_.gap_trades.fetch_add(missing, std::memory_order_relaxed);
+    line += ": ids " + std::to_string(gap.first_missing_id) + ".." + std::to_string(gap.last_missing_id) +
+            " missing (" + std::to_string(missing) + " trades)";
+  }
+  log(std::move(line));
+  if (gap_handler_) gap_handler_(gap);
 }
 
 void LiveFeed::on_close(WsCloseReason reason, const std::string& detail) {

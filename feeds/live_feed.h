@@ -17,8 +17,21 @@
 // Trade ids: after a reconnect the exchange may resend trades already
 // delivered. Trades whose numeric id is not above the last id delivered on
 // that market are dropped and counted as duplicates (hashed ids, e.g. Bybit
-// v5 UUIDs, and liquidations are passed through). Gap detection and REST
-// backfill are not here (yet).
+// v5 UUIDs, and liquidations are passed through).
+//
+// Gaps: where a venue numbers trades consecutively per market (Binance
+// trade or aggTrade ids, OKX trades-all tradeId, Coinbase trade_id), a
+// trade whose id jumps past last + 1 reveals the gap [last + 1, id - 1]:
+// inside one connection or across a reconnect, it is the same check. The
+// feed puts a FeedStatus kGap before that trade in the events it hands on,
+// counts and logs it, and passes a TradeGap to the gap handler (the runtime
+// hands it to a BackfillWorker, feeds/backfill.h). Where ids say nothing
+// (Bybit's hashed ids; OKX "trades", whose aggregated prints skip ids
+// legitimately), the first trade of a market after a reconnect reports a
+// time gap instead: ids 0,0 and the exchange times around the outage.
+// No gaps are reported for a Binance connection carrying both trade and
+// aggTrade of one symbol (two id sequences on one market), nor for
+// liquidations.
 //
 // Events: besides the parsed trades and quotes, on_events receives a
 // FeedStatus kConnected after each (re)subscription and kDisconnected (or
@@ -57,6 +70,31 @@ enum class Venue : std::uint8_t {
   kCoinbase,         // wss://ws-feed.exchange.coinbase.com
 };
 std::string_view to_string(Venue venue) noexcept;
+
+// Trades a live feed missed on one market, for a REST backfill
+// (feeds/backfill.h). Made on the feed thread and copied by value into the
+// worker's queue, so it owns everything it names.
+struct TradeGap {
+  Venue venue = Venue::kBinanceSpot;
+  MarketId market = kInvalidMarket;
+  std::string symbol{};  // as the venue spells it in REST: "BTCUSDT", "BTC-USDT-SWAP", "BTC-USD"
+  // Inclusive range of missing ids; both 0 for a time gap (hashed ids).
+  std::uint64_t first_missing_id = 0;
+  std::uint64_t last_missing_id = 0;
+  std::int64_t after_exchange_ns = 0;   // exchange time of the last trade before the gap
+  std::int64_t before_exchange_ns = 0;  // exchange time of the trade after it
+  std::uint16_t connection = 0;
+  // Binance: the live ids are aggTrade ids ("a"), not trade ids ("t"): the
+  // backfill must page the same sequence.
+  bool aggregate_ids = false;
+  // The market's contract terms, copied on the feed thread (the registry's
+  // metadata belongs to the thread that added it). kUnknown: the worker
+  // reads the registry itself.
+  InstrumentKind kind = InstrumentKind::kUnknown;
+  double contract_size = 0;
+
+  bool is_time_gap() const noexcept { return first_missing_id == 0 && last_missing_id == 0; }
+};
 
 struct LiveFeedConfig {
   Venue venue = Venue::kBinanceSpot;
@@ -118,6 +156,8 @@ struct LiveFeedCounters {
   std::atomic<std::uint64_t> trades{0};      // delivered through on_events
   std::atomic<std::uint64_t> duplicates{0};  // dropped: id not above the market's last id
   std::atomic<std::uint64_t> subscribe_messages{0};
+  std::atomic<std::uint64_t> gaps{0};        // id gaps and reconnect time gaps reported
+  std::atomic<std::uint64_t> gap_trades{0};  // ids missing in the id gaps
 
   std::uint64_t reason(WsCloseReason r) const noexcept {
     return by_reason[static_cast<std::size_t>(r)].load(std::memory_order_relaxed);
@@ -141,6 +181,13 @@ class LiveFeed {
   using FrameTap = std::function<void(std::string_view frame, std::int64_t receive_ts_ns)>;
   void set_frame_tap(FrameTap tap) { frame_tap_ = std::move(tap); }
 
+  // Called on the loop's thread with every gap (see the banner), after its
+  // kGap event was put into the frame's events and before on_events sees
+  // them. Keep it short: it runs between two frames (BackfillWorker::request
+  // takes a mutex and copies the gap). Set before start().
+  using GapHandler = std::function<void(const TradeGap&)>;
+  void set_gap_handler(GapHandler handler) { gap_handler_ = std::move(handler); }
+
   void start();  // connects now
   void stop();   // closes; no reconnect
 
@@ -161,6 +208,11 @@ class LiveFeed {
   void on_frame(std::string_view frame, std::int64_t receive_ts_ns);
   void on_close(WsCloseReason reason, const std::string& detail);
   void log(std::string line);
+  // Checks trade `t` (kept, not a duplicate) against its market's last id and
+  // time; on a gap, pushes the kGap event into `out` and reports it.
+  void check_gap(const Trade& t, std::int64_t receive_ts_ns, EventBuffer& out);
+  bool would_gap(const Trade& t) const noexcept;
+  void report_gap(TradeGap gap, std::int64_t receive_ts_ns, EventBuffer& out);
 
   LiveFeedConfig config_;
   LiveFeedPlan plan_;
@@ -169,11 +221,23 @@ class LiveFeed {
   EventsHandler on_events_;
   LogHandler on_log_;
   FrameTap frame_tap_;
+  GapHandler gap_handler_;
+  MarketRegistry& registry_;
   std::unique_ptr<WebSocketClient> client_;
   LiveFeedCounters counters_;
   std::unique_ptr<std::atomic<std::int64_t>[]> last_trade_ns_;
   std::vector<std::uint64_t> last_trade_id_;  // by MarketId, 0: none
-  EventBuffer deduped_;                       // events_ minus duplicates, when a frame had any
+  // Gap detection, by MarketId: exchange time of the last trade delivered,
+  // and the connection (epoch_) it came on.
+  std::vector<std::int64_t> last_exchange_ns_;
+  std::vector<std::uint32_t> last_epoch_;
+  std::uint32_t epoch_ = 0;  // connections opened
+  bool id_gaps_ = false;     // this venue/channel set numbers trades consecutively per market
+  bool time_gaps_ = false;   // ids say nothing: report reconnect gaps by time
+  bool aggregate_ids_ = false;
+  // events_ minus duplicates, plus kGap events, when a frame needed either.
+  // Twice events_' capacity: every trade of a frame could open a gap.
+  EventBuffer deduped_;
   std::mt19937_64 rng_;
   std::uint32_t failures_ = 0;  // consecutive attempts that did not open
   bool opened_ = false;         // the current attempt completed its handshake

@@ -190,6 +190,8 @@ std::uint64_t InfluxSink::points_unsaved() const noexcept {
 
 const SpoolStats* InfluxSink::spool_stats() const noexcept { return spool_ ? &spool_->stats() : nullptr; }
 
+std::uint64_t InfluxSink::spool_pending_bytes() const noexcept { return spool_ ? spool_->pending_bytes() : 0; }
+
 void InfluxSink::poll() {
   const auto now = Clock::now();
   for (auto it = open_.begin(); it != open_.end(); ++it)

@@ -145,6 +145,8 @@ class InfluxSink {
 
   const InfluxSinkStats& stats() const noexcept { return stats_; }
   const SpoolStats* spool_stats() const noexcept;
+  // Bytes waiting in the disk spool (0 without one).
+  std::uint64_t spool_pending_bytes() const noexcept;
   // Delay from a batch's oldest line being added to its 204, in ns.
   const LatencyHistogram& ack_delay() const noexcept { return ack_delay_; }
   // The last configuration or transport problem, for the summary.

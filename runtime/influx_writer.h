@@ -19,47 +19,97 @@
 // on_bar()... from one aggregator thread, then finish(deadline): the thread
 // drains the ring, flushes the sink until everything is acknowledged or
 // spooled or the deadline passes, and is joined.
+//
+// Latency: each bar carries the time the aggregator handed it on (its close,
+// or its amendment); the writer records "bar close -> handed to the sink"
+// when it adds the bar to a batch. The sink's own ack_delay histogram is the
+// next stage, "handed to the sink -> acknowledged".
+//
+// Observability: the sink's statistics live on the writer thread; every
+// 250 ms the writer copies them into a snapshot (try_lock: it never waits
+// for a reader), which snapshot() returns to any thread.
 #pragma once
 
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "pipeline/bar_sink.h"
 #include "pipeline/influx_sink.h"
+#include "pipeline/latency_histogram.h"
 #include "pipeline/line_protocol.h"
 #include "ringbuffers/doorbell.h"
 #include "ringbuffers/spsc_ring.h"
+#include "ringbuffers/wait_strategy.h"
+#include "runtime/shared_histogram.h"
 
 namespace tickflow {
 
+struct InfluxWriterOptions {
+  std::size_t ring_capacity = 1u << 14;  // bars (power of two)
+  WaitKind wait = WaitKind::kPark;       // blocking I/O lives here: it never needs to spin
+};
+
+// What the writer thread last published (see "Observability").
+struct InfluxWriterSnapshot {
+  InfluxSinkStats stats;
+  SpoolStats spool;
+  bool has_spool = false;
+  std::uint64_t spool_pending_bytes = 0;
+  std::uint64_t pending_batches = 0;
+  std::uint64_t points_unsaved = 0;
+  std::uint64_t bars_taken = 0;
+  LatencyHistogram ack_delay;  // handed to the sink -> acknowledged
+  std::string last_problem;
+};
+
 class InfluxWriter final : public BarSink {
  public:
-  InfluxWriter(InfluxSinkConfig config, LineProtocolOptions encoding, const std::vector<std::string>& names);
+  InfluxWriter(InfluxSinkConfig config, LineProtocolOptions encoding, const std::vector<std::string>& names,
+               InfluxWriterOptions options = {});
   ~InfluxWriter() override;
 
-  void start();
+  // `on_thread_start` runs first on the new thread (name, pinning).
+  void start(std::function<void()> on_thread_start = {});
   void on_bar(const Bar& bar) override;  // aggregator thread
 
   // Stops taking bars, drains, flushes until `deadline`; joins the thread.
   // True when every bar was acknowledged (or dead-lettered).
   bool finish(std::chrono::steady_clock::time_point deadline);
 
+  // The sink itself: only once finish() has returned (it lives on the writer thread).
   const InfluxSink& sink() const noexcept { return *sink_; }
   std::uint64_t bars_handed() const noexcept { return handed_; }
 
- private:
-  void run() noexcept;
+  // Any thread.
+  InfluxWriterSnapshot snapshot() const;
+  LatencyHistogram close_to_handed() const { return close_to_handed_.snapshot(); }
+  std::size_t depth() const noexcept { return ring_.size_approx(); }
 
-  static constexpr std::size_t kRingCapacity = 1u << 14;
+ private:
+  struct StampedBar {
+    Bar bar;
+    std::int64_t handed_ns;  // CLOCK_REALTIME when the aggregator handed it on
+  };
+  void run() noexcept;
+  void publish_snapshot(bool wait) noexcept;
+
+  InfluxWriterOptions options_;
   std::unique_ptr<InfluxSink> sink_;
   BarLineEncoder encoder_;
   const std::vector<std::string>& names_;
-  SpscRing<Bar> ring_{kRingCapacity};
+  SpscRing<StampedBar> ring_;
+  std::function<void()> on_thread_start_;
+  SharedHistogram close_to_handed_;
+  mutable std::mutex snapshot_mutex_;
+  InfluxWriterSnapshot snapshot_;
+  std::uint64_t taken_ = 0;  // writer side
   Doorbell doorbell_;
   std::thread thread_;
   std::uint64_t handed_ = 0;  // aggregator side

@@ -5,11 +5,14 @@
 #include <chrono>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <map>
 #include <memory>
 #include <queue>
 #include <stdexcept>
 #include <thread>
+
+#include <unistd.h>
 
 #include "feeds/capture_reader.h"
 #include "feeds/parser_factory.h"
@@ -23,6 +26,7 @@
 #include "ringbuffers/spsc_ring.h"
 #include "ringbuffers/wait_strategy.h"
 #include "runtime/influx_writer.h"
+#include "runtime/progress_bar.h"
 
 namespace tickflow {
 namespace {
@@ -649,6 +653,33 @@ int run_replay(const ReplayOptions& options) {
   std::priority_queue<Source*, std::vector<Source*>, decltype(later)> heap(later);
   const auto wall_start = std::chrono::steady_clock::now();
   std::uint64_t frames = 0;
+  // Progress (unless --quiet): a bar with an ETA when stderr is a terminal;
+  // otherwise (a log file, a pipe) a plain line every 2^20 frames, which a
+  // log can keep.
+  std::unique_ptr<ProgressBar> progress;
+  std::uint64_t total_bytes = 0;
+  if (!options.quiet && isatty(STDERR_FILENO) == 1) {
+    progress = std::make_unique<ProgressBar>(stderr);
+    for (const auto& source : sources) {
+      std::error_code error;
+      const std::uintmax_t size = std::filesystem::file_size(source->spec.path, error);
+      if (error) {  // a pipe, say: no percent or ETA rather than a wrong one
+        total_bytes = 0;
+        break;
+      }
+      total_bytes += size;
+    }
+  }
+  auto progress_sample = [&](std::chrono::steady_clock::time_point now) {
+    ProgressSample sample;
+    sample.total_bytes = total_bytes;
+    for (const auto& source : sources) sample.done_bytes += source->reader->file_offset();
+    sample.frames = frames;
+    sample.elapsed_s = std::chrono::duration<double>(now - wall_start).count();
+    sample.frames_per_s = sample.elapsed_s > 0 ? static_cast<double>(frames) / sample.elapsed_s : 0;
+    return sample;
+  };
+  if (progress) progress->update(progress_sample(wall_start), wall_start);
   std::int64_t first_receive_ns = -1;
   EventBuffer events;
   std::string read_error;
@@ -705,7 +736,14 @@ int run_replay(const ReplayOptions& options) {
         if (handoff->failed.load(std::memory_order_relaxed)) break;  // the aggregator reports why
       }
       ++frames;
-      if (!options.quiet && (frames & ((1u << 20) - 1)) == 0) {
+      if (progress) {
+        // Read the clock every 256 frames only (every frame when paced: they
+        // are slow then); the bar itself redraws at most 10 times a second.
+        if ((frames & 255) == 0 || options.speed > 0) {
+          const auto now = std::chrono::steady_clock::now();
+          if (progress->due(now)) progress->update(progress_sample(now), now);
+        }
+      } else if (!options.quiet && (frames & ((1u << 20) - 1)) == 0) {
         const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_start).count();
         std::fprintf(stderr, "replay: %llu frames, %.1f s\n", static_cast<unsigned long long>(frames), s);
       }
@@ -716,6 +754,8 @@ int run_replay(const ReplayOptions& options) {
   } catch (const std::exception& e) {
     read_error = e.what();
   }
+  // End the progress line: the summary (or an error) starts on its own line.
+  if (progress) progress->finish(progress_sample(std::chrono::steady_clock::now()));
   if (aggregator_thread.joinable()) {
     publisher->finish();
     aggregator_thread.join();

@@ -12,6 +12,8 @@
 // line protocol (pipeline/line_protocol.h). The aggregator's clock is the
 // receive time of the frames, carried through the ring, so the output
 // depends only on the input: identical run to run, at any --speed.
+//
+// The command line (and --config defaults) is runtime/replay_command.h.
 #pragma once
 
 #include <cstdint>
@@ -34,8 +36,11 @@ struct ReplayOptions {
   std::vector<CaptureSpec> captures;
   std::string trades_out;  // path, "-" for stdout, empty for none
   std::string quotes_out;
-  double speed = 0;    // 0: as fast as possible; N > 0: N x real time
-  bool quiet = false;  // no progress lines
+  double speed = 0;  // 0: as fast as possible; N > 0: N x real time
+  // No progress on stderr. Otherwise: a progress bar with an ETA
+  // (runtime/progress_bar.h) when stderr is a terminal, else a line every
+  // 2^20 frames.
+  bool quiet = false;
 
   // Bars: every emitted bar as line protocol to this path ("-" for stdout);
   // empty: no bars (and no aggregator thread).

@@ -4,6 +4,7 @@
 #include <pthread.h>
 #include <sched.h>
 
+#include <cerrno>
 #include <cstring>
 
 namespace tickflow {
@@ -30,5 +31,30 @@ std::string pin_current_thread(int cpu) {
 }
 
 void name_current_thread(const std::string& name) { pthread_setname_np(pthread_self(), name.substr(0, 15).c_str()); }
+
+std::string set_fifo_priority(int priority) {
+  sched_param param{};
+  param.sched_priority = priority;
+  const int rc = pthread_setschedparam(pthread_self(), SCHED_FIFO, &param);
+  if (rc == 0) return {};
+  std::string message = "cannot set SCHED_FIFO priority " + std::to_string(priority) + ": " + std::strerror(rc);
+  if (rc == EPERM)
+    message +=
+        " (needs CAP_SYS_NICE or an RLIMIT_RTPRIO >= the priority: run under tuning/tickflow.service, which sets "
+        "LimitRTPRIO, or remove fifo_priority from the config)";
+  return message;
+}
+
+std::string apply_thread_config(const ThreadConfig& config, bool pin) {
+  std::string problems;
+  auto add = [&](const std::string& problem) {
+    if (problem.empty()) return;
+    problems += (problems.empty() ? "" : "; ") + config.name + ": " + problem;
+  };
+  name_current_thread(config.name);
+  if (pin && config.cpu) add(pin_current_thread(*config.cpu));
+  if (config.fifo_priority) add(set_fifo_priority(*config.fifo_priority));
+  return problems;
+}
 
 }  // namespace tickflow

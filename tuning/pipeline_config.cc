@@ -460,6 +460,56 @@ void read_metrics(TableReader& r, MetricsConfig& metrics) {
   r.finish();
 }
 
+void read_live(const Context& ctx, TableReader& r, const PipelineConfig& config, LiveFeedsConfig& live) {
+  if (auto v = r.integer("stale_after_ms", 100, 3'600'000)) live.stale_after = std::chrono::milliseconds(*v);
+  if (auto v = r.integer("connect_timeout_ms", 100, 600'000)) live.connect_timeout = std::chrono::milliseconds(*v);
+  if (auto v = r.integer("backoff_initial_ms", 1, 600'000)) live.backoff_initial = std::chrono::milliseconds(*v);
+  if (auto v = r.integer("backoff_max_ms", 1, 3'600'000)) live.backoff_max = std::chrono::milliseconds(*v);
+  if (live.backoff_max < live.backoff_initial) r.fail("backoff_max_ms", "must be >= backoff_initial_ms");
+  if (auto v = r.boolean("backfill")) live.backfill = *v;
+  auto check_exchange = [&](TableReader& t, const std::string& exchange) {
+    if (config.markets.find(exchange) == config.markets.end())
+      t.fail(exchange, "no markets are configured for exchange '" + exchange + "' ([markets])");
+  };
+  if (const toml::table* endpoints = r.table("endpoints")) {
+    TableReader er(ctx, *endpoints, r.path_of("endpoints"));
+    for (const auto& [key, node] : *endpoints) {
+      const std::string exchange(key.str());
+      check_exchange(er, exchange);
+      const toml::table* table = er.table(exchange);
+      TableReader xr(ctx, *table, er.path_of(exchange));
+      EndpointConfig endpoint;
+      if (auto v = xr.string("host")) endpoint.host = *v;
+      if (auto v = xr.integer("port", 1, 65535)) endpoint.port = static_cast<std::uint16_t>(*v);
+      if (auto v = xr.string("path")) endpoint.path = *v;
+      if (auto v = xr.string("ca_file")) endpoint.ca_file = *v;
+      if (auto v = xr.string("rest_url")) endpoint.rest_url = *v;
+      xr.finish();
+      live.endpoints[exchange] = endpoint;
+    }
+    er.finish();
+  }
+  if (const toml::table* channels = r.table("channels")) {
+    TableReader cr(ctx, *channels, r.path_of("channels"));
+    for (const auto& [key, node] : *channels) {
+      const std::string exchange(key.str());
+      check_exchange(cr, exchange);
+      const toml::node* n = cr.node(exchange);
+      const auto* array = n->as_array();
+      if (array == nullptr) cr.wrong_type(exchange, *n, "an array of strings");
+      std::vector<std::string> names;
+      for (const auto& item : *array) {
+        const auto* name = item.as_string();
+        if (name == nullptr || name->get().empty()) cr.fail(exchange, "channel names must be non-empty strings");
+        names.push_back(name->get());
+      }
+      live.channels[exchange] = std::move(names);
+    }
+    cr.finish();
+  }
+  r.finish();
+}
+
 }  // namespace
 
 std::string_view to_string(FullRingPolicy policy) noexcept {
@@ -530,6 +580,10 @@ PipelineConfig parse_pipeline_config(std::string_view toml_text, const std::file
   if (const toml::table* metrics = r.table("metrics")) {
     TableReader mr(ctx, *metrics, "metrics");
     read_metrics(mr, config.metrics);
+  }
+  if (const toml::table* live = r.table("feeds")) {
+    TableReader lr(ctx, *live, "feeds");
+    read_live(ctx, lr, config, config.live);
   }
   if (const toml::table* shutdown = r.table("shutdown")) {
     TableReader sr(ctx, *shutdown, "shutdown");

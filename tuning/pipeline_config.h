@@ -99,6 +99,27 @@ struct MetricsConfig {
   std::chrono::milliseconds max_bar_age{5000};     // ... or its last closed 1 s bar is older than this past its end
 };
 
+// Where one exchange's connections go. Empty/0 keeps the venue's public
+// endpoint; tests (and proxies) point these at 127.0.0.1.
+struct EndpointConfig {
+  std::string host;
+  std::uint16_t port = 0;
+  std::string path;      // Binance: the prefix before "?streams=" ("/stream")
+  std::string ca_file;   // trust this CA (PEM) instead of the system store; verification stays on
+  std::string rest_url;  // REST backfill base URL, e.g. https://api.binance.com
+};
+
+// The live connections: timeouts, keepalive, backfill.
+struct LiveFeedsConfig {
+  std::chrono::milliseconds stale_after{30'000};  // no frame this long: reconnect
+  std::chrono::milliseconds connect_timeout{10'000};
+  std::chrono::milliseconds backoff_initial{100};
+  std::chrono::milliseconds backoff_max{30'000};
+  bool backfill = true;                                // REST backfill of trade-id gaps
+  std::map<std::string, EndpointConfig> endpoints;     // by exchange name ([feeds.endpoints.BINANCE])
+  std::map<std::string, std::vector<std::string>> channels;  // by exchange; empty: trades only
+};
+
 struct PipelineConfig {
   std::filesystem::path source;                             // the file it was loaded from (empty: defaults)
   std::map<std::string, std::vector<std::string>> markets;  // exchange -> symbols, as the exchange spells them
@@ -109,6 +130,7 @@ struct PipelineConfig {
   BarConfig bars;
   InfluxConfig influx;
   MetricsConfig metrics;
+  LiveFeedsConfig live;
   std::chrono::milliseconds shutdown_deadline{5000};  // SIGINT/SIGTERM: drain and flush within this
 
   // Feeds first (in order), then the aggregator, then the writer.

@@ -6,6 +6,8 @@
 # --bars-out over the bundled full-length trade captures (binance-20240808-trades):
 # exact line counts per measurement, a known bar line, stdout, determinism, the
 # options, an amendment end to end, and the errors.
+# --config (a tuning profile's bar settings as defaults), its errors, and the
+# progress display (a bar on a terminal only).
 set -u
 bin=$1
 data=$2
@@ -158,5 +160,52 @@ check "--stats-out: 347 one-second rows, all BTC" test "$(grep -c '^[0-9]*,BTC,1
 check "--stats-out: 7 one-minute rows" test "$(grep -c '^[0-9]*,BTC,60,' "$tmp/stats.csv")" -eq 7
 check "--stats-out: first second's spot delta" grep -q "^1723161255,BTC,1,-13023.6591685,0," "$tmp/stats.csv"
 check "--stats-out: summary" grep -q "365 rows of flow statistics (1 symbol groups)" "$tmp/err"
+
+# ---- --config: a profile's [bars] (and [influx]) settings as defaults ----------
+# tuning/ sits beside tests/: the profiles are found from the data directory.
+profiles="$data/../../tuning"
+"$bin" replay --quiet --config "$profiles/laptop-2core.toml" --bars-out "$tmp/config.lp" "${bars_args[@]}" 2>"$tmp/err"
+check "--config laptop-2core: exit 0" test $? -eq 0
+# Its rollups are 1m..4h and its bar timing the defaults': the same 939 lines.
+check "--config laptop-2core: its rollups, every measurement" \
+  test "$(cut -d, -f1 "$tmp/config.lp" | sort -u | tr '\n' ' ')" = "trades_15m trades_1h trades_1m trades_1s trades_30m trades_4h trades_5m "
+check "--config laptop-2core: the same bars as the defaults" cmp -s "$tmp/bars.lp" "$tmp/config.lp"
+# A profile with other rollups: they show up; --timeframes still wins.
+sed 's/^rollups = .*/rollups = ["1h", "1m"]/' "$profiles/laptop-2core.toml" >"$tmp/rollups.toml"
+"$bin" replay --quiet --config "$tmp/rollups.toml" --bars-out - BINANCE="$trades/spot_btcusdt.gz" 2>/dev/null >"$tmp/c2.lp"
+check "--config rollups = [1h, 1m]" test "$(cut -d, -f1 "$tmp/c2.lp" | sort -u | tr '\n' ' ')" = "trades_1h trades_1m trades_1s "
+check "--config rollups: same bars as --timeframes 1h,1m" cmp -s "$tmp/some.lp" "$tmp/c2.lp"
+"$bin" replay --quiet --config "$tmp/rollups.toml" --timeframes 5m --bars-out - BINANCE="$trades/spot_btcusdt.gz" \
+  2>/dev/null >"$tmp/c3.lp"
+check "--timeframes overrides the config's rollups" test "$(cut -d, -f1 "$tmp/c3.lp" | sort -u | tr '\n' ' ')" = "trades_1s trades_5m "
+printf '[bars]\nlatenes_ms = 5\n' >"$tmp/bad.toml"
+"$bin" replay --config "$tmp/bad.toml" --bars-out /dev/null BINANCE="$spot" 2>"$tmp/err"
+check "bad config key: exit 2" test $? -eq 2
+check "bad config key: file and key named" grep -q "$tmp/bad.toml:2:1: bars.latenes_ms: unknown key" "$tmp/err"
+"$bin" replay --config "$tmp/missing.toml" --bars-out /dev/null BINANCE="$spot" 2>"$tmp/err"
+check "missing config: exit 2, file named" sh -c "test $? -eq 2 && grep -q '$tmp/missing.toml' '$tmp/err'"
+"$bin" replay --to-influx --bars-out /dev/null BINANCE="$spot" 2>"$tmp/err"
+check "--to-influx without --config: exit 2" test $? -eq 2
+printf '[influx]\nenabled = false\n' >"$tmp/off.toml"
+"$bin" replay --config "$tmp/off.toml" --to-influx BINANCE="$spot" 2>"$tmp/err"
+check "--to-influx, influx.enabled = false: exit 2" test $? -eq 2
+check "--to-influx, influx.enabled = false: explained" grep -q "$tmp/off.toml says influx.enabled = false" "$tmp/err"
+"$bin" replay --help >"$tmp/help"
+check "--help documents --config and --to-influx" sh -c "grep -q -- '--config FILE' '$tmp/help' && grep -q -- '--to-influx' '$tmp/help'"
+
+# ---- progress: a bar redrawn with '\r' only on a terminal, never with --quiet --
+"$bin" replay --trades-out /dev/null BINANCE="$spot" 2>"$tmp/err"
+check "stderr not a terminal: no '\\r' progress" sh -c "! grep -q \$(printf '\\r') '$tmp/err'"
+check "stderr not a terminal: the summary" grep -q "^replay summary" "$tmp/err"
+if command -v script >/dev/null && script -qec true /dev/null >/dev/null 2>&1; then
+  # script(1) gives the replay a pseudo-terminal (which turns "\n" into "\r\n").
+  script -qec "'$bin' replay --quiet --trades-out /dev/null BINANCE='$spot'" /dev/null >"$tmp/tty.quiet"
+  check "--quiet on a terminal: no progress bar" sh -c "! grep -q 'ETA' '$tmp/tty.quiet'"
+  script -qec "'$bin' replay --trades-out /dev/null BINANCE='$spot'" /dev/null >"$tmp/tty"
+  check "terminal: a progress bar redrawn with '\\r'" grep -q "$(printf '\r')\[####################\] 100.0%  .* frames .*ETA 0:00" "$tmp/tty"
+  check "terminal: the summary starts on its own line" sh -c "tr -d '\\r' <'$tmp/tty' | grep -q '^replay summary'"
+else
+  echo "skip progress bar on a terminal (no script(1))"
+fi
 
 exit $((failures > 0))

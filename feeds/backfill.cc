@@ -1,0 +1,381 @@
+#include "feeds/backfill.h"
+
+#include <curl/curl.h>
+#include <pthread.h>
+
+#include <algorithm>
+#include <cctype>
+#include <stdexcept>
+#include <unordered_set>
+#include <vector>
+
+#include "feeds/rest_trades.h"
+
+namespace tickflow {
+namespace {
+
+constexpr std::int64_t kNsPerMs = 1'000'000;
+
+// How one venue serves its trade history.
+struct VenueApi {
+  std::string_view base;  // default base URL
+  std::string_view path;  // up to the query
+  RestTradesFormat format;
+  std::size_t limit;  // trades per page the venue allows
+};
+
+VenueApi api_for(const TradeGap& gap) {
+  const bool agg = gap.aggregate_ids;
+  switch (gap.venue) {
+    case Venue::kBinanceSpot:
+      return agg ? VenueApi{"https://api.binance.com", "/api/v3/aggTrades", RestTradesFormat::kBinanceAggTrades, 1000}
+                 : VenueApi{"https://api.binance.com", "/api/v3/historicalTrades", RestTradesFormat::kBinanceTrades,
+                            1000};
+    case Venue::kBinanceUsdm:
+      return agg ? VenueApi{"https://fapi.binance.com", "/fapi/v1/aggTrades", RestTradesFormat::kBinanceAggTrades, 1000}
+                 : VenueApi{"https://fapi.binance.com", "/fapi/v1/historicalTrades", RestTradesFormat::kBinanceTrades,
+                            500};
+    case Venue::kBinanceCoinm:
+      return agg ? VenueApi{"https://dapi.binance.com", "/dapi/v1/aggTrades", RestTradesFormat::kBinanceAggTrades, 1000}
+                 : VenueApi{"https://dapi.binance.com", "/dapi/v1/historicalTrades", RestTradesFormat::kBinanceTrades,
+                            500};
+    case Venue::kBybitSpot: return {"https://api.bybit.com", "/v5/market/recent-trade", RestTradesFormat::kBybit, 60};
+    case Venue::kBybitLinear:
+    case Venue::kBybitInverse:
+      return {"https://api.bybit.com", "/v5/market/recent-trade", RestTradesFormat::kBybit, 1000};
+    case Venue::kOkx: return {"https://www.okx.com", "/api/v5/market/history-trades", RestTradesFormat::kOkx, 100};
+    case Venue::kCoinbase: return {"https://api.exchange.coinbase.com", "", RestTradesFormat::kCoinbase, 1000};
+  }
+  return {};
+}
+
+// Symbols come from our own registry, but a URL must not be bent by one.
+bool url_safe(std::string_view s) {
+  return !s.empty() && std::all_of(s.begin(), s.end(),
+                                   [](unsigned char c) { return std::isalnum(c) || c == '-' || c == '_' || c == '.'; });
+}
+
+std::int64_t realtime_now_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+void curl_init_once() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) throw std::runtime_error("curl_global_init failed");
+  });
+}
+
+}  // namespace
+
+// The worker thread's libcurl easy handle: made on that thread, reused for
+// every request so keep-alive connections and TLS sessions carry over.
+struct BackfillWorker::Http {
+  struct Response {
+    long status = 0;
+    std::string body;
+    std::string error;  // transport error, empty if an HTTP status arrived
+  };
+
+  explicit Http(const BackfillConfig& config) : config_(config) {
+    curl_init_once();
+    curl_ = curl_easy_init();
+    if (curl_ == nullptr) throw std::runtime_error("curl_easy_init failed");
+    if (!config.binance_api_key.empty())
+      headers_ = curl_slist_append(headers_, ("X-MBX-APIKEY: " + config.binance_api_key).c_str());
+  }
+  ~Http() {
+    curl_slist_free_all(headers_);
+    curl_easy_cleanup(curl_);
+  }
+  Http(const Http&) = delete;
+  Http& operator=(const Http&) = delete;
+
+  void get(const std::string& url, bool binance, Response& r) {
+    r = {};
+    curl_easy_reset(curl_);  // keeps the connection cache
+    curl_easy_setopt(curl_, CURLOPT_URL, url.c_str());
+    curl_easy_setopt(curl_, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(curl_, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(curl_, CURLOPT_TIMEOUT_MS, static_cast<long>(config_.timeout.count()));
+    curl_easy_setopt(curl_, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(config_.connect_timeout.count()));
+    curl_easy_setopt(curl_, CURLOPT_SSL_VERIFYPEER, 1L);
+    curl_easy_setopt(curl_, CURLOPT_SSL_VERIFYHOST, 2L);
+    if (!config_.ca_file.empty()) curl_easy_setopt(curl_, CURLOPT_CAINFO, config_.ca_file.c_str());
+    curl_easy_setopt(curl_, CURLOPT_USERAGENT, "tickflow-backfill/1");  // Coinbase refuses requests without one
+    curl_easy_setopt(curl_, CURLOPT_ACCEPT_ENCODING, "");
+    if (binance && headers_ != nullptr) curl_easy_setopt(curl_, CURLOPT_HTTPHEADER, headers_);
+    curl_easy_setopt(curl_, CURLOPT_WRITEFUNCTION, &Http::on_body);
+    body_ = &r.body;
+    curl_easy_setopt(curl_, CURLOPT_WRITEDATA, this);
+    const CURLcode rc = curl_easy_perform(curl_);
+    body_ = nullptr;
+    if (rc != CURLE_OK) {
+      r.error = curl_easy_strerror(rc);
+      if (rc == CURLE_WRITE_ERROR) r.error = "body above " + std::to_string(config_.max_body_bytes) + " bytes";
+      return;
+    }
+    curl_easy_getinfo(curl_, CURLINFO_RESPONSE_CODE, &r.status);
+  }
+
+ private:
+  static std::size_t on_body(char* data, std::size_t size, std::size_t n, void* self_ptr) {
+    auto* self = static_cast<Http*>(self_ptr);
+    if (self->body_->size() + size * n > self->config_.max_body_bytes) return 0;  // aborts: CURLE_WRITE_ERROR
+    self->body_->append(data, size * n);
+    return size * n;
+  }
+
+  const BackfillConfig& config_;
+  CURL* curl_ = nullptr;
+  curl_slist* headers_ = nullptr;
+  std::string* body_ = nullptr;
+};
+
+BackfillWorker::BackfillWorker(MarketRegistry& registry, BackfillConfig config, EventsHandler on_events,
+                               LogHandler on_log)
+    : registry_(registry), config_(std::move(config)), on_events_(std::move(on_events)), on_log_(std::move(on_log)) {
+  config_.max_attempts = std::max(1, config_.max_attempts);
+  config_.max_pages = std::max<std::size_t>(1, config_.max_pages);
+}
+
+BackfillWorker::~BackfillWorker() { stop(); }
+
+void BackfillWorker::start() {
+  if (thread_.joinable()) return;
+  {
+    std::lock_guard lock(mutex_);
+    stopped_ = false;
+  }
+  stopping_.store(false);
+  thread_ = std::thread([this] { run(); });
+}
+
+void BackfillWorker::stop() {
+  {
+    std::lock_guard lock(mutex_);
+    stopped_ = true;
+    stopping_.store(true);
+    counters_.dropped_requests.fetch_add(queue_.size(), std::memory_order_relaxed);
+    queue_.clear();
+  }
+  wake_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+bool BackfillWorker::request(const TradeGap& gap) {
+  {
+    std::lock_guard lock(mutex_);
+    if (stopped_ || queue_.size() >= config_.queue_capacity) {
+      counters_.dropped_requests.fetch_add(1, std::memory_order_relaxed);
+      return false;
+    }
+    queue_.push_back(gap);
+    counters_.requests.fetch_add(1, std::memory_order_relaxed);
+  }
+  wake_.notify_one();
+  return true;
+}
+
+std::size_t BackfillWorker::pending() const {
+  std::lock_guard lock(mutex_);
+  return queue_.size() + (in_flight_ ? 1 : 0);
+}
+
+void BackfillWorker::log(std::string line) {
+  if (on_log_) on_log_(line);
+}
+
+void BackfillWorker::run() {
+  pthread_setname_np(pthread_self(), "tf-backfill");
+  std::unique_ptr<Http> http;
+  try {
+    http = std::make_unique<Http>(config_);
+  } catch (const std::exception& e) {
+    log(std::string("backfill: no HTTP client: ") + e.what());
+  }
+  for (;;) {
+    TradeGap gap;
+    {
+      std::unique_lock lock(mutex_);
+      wake_.wait(lock, [&] { return stopping_.load() || !queue_.empty(); });
+      if (stopping_.load()) return;
+      gap = std::move(queue_.front());
+      queue_.pop_front();
+      in_flight_ = true;
+    }
+    if (http) {
+      process(*http, gap);
+    } else {
+      counters_.failed_requests.fetch_add(1, std::memory_order_relaxed);
+    }
+    std::lock_guard lock(mutex_);
+    in_flight_ = false;
+  }
+}
+
+void BackfillWorker::process(Http& http, const TradeGap& gap) {
+  const std::string what =
+      std::string(to_string(gap.venue)) + " " + gap.symbol +
+      (gap.is_time_gap()
+           ? " times " + std::to_string(gap.after_exchange_ns) + ".." + std::to_string(gap.before_exchange_ns)
+           : " ids " + std::to_string(gap.first_missing_id) + ".." + std::to_string(gap.last_missing_id));
+  auto give_up = [&](const std::string& why) {
+    counters_.failed_requests.fetch_add(1, std::memory_order_relaxed);
+    log("backfill: " + what + " failed: " + why);
+  };
+
+  // Contract terms: the feed copied them; else the registry's (set from
+  // config before the feeds started, or the worker could race their writer).
+  ResolvedMarket market{gap.market, gap.kind, gap.contract_size};
+  if (market.kind == InstrumentKind::kUnknown && gap.market < registry_.size()) {
+    const MarketInfo& info = registry_.info(gap.market);
+    market.kind = info.kind;
+    market.contract_size = info.contract_size;
+  }
+  if (gap.market == kInvalidMarket || !url_safe(gap.symbol)) return give_up("no market or bad symbol");
+  if (!gap.is_time_gap() && gap.first_missing_id > gap.last_missing_id) return give_up("empty id range");
+
+  const VenueApi api = api_for(gap);
+  const bool binance =
+      gap.venue == Venue::kBinanceSpot || gap.venue == Venue::kBinanceUsdm || gap.venue == Venue::kBinanceCoinm;
+  const bool bybit =
+      gap.venue == Venue::kBybitSpot || gap.venue == Venue::kBybitLinear || gap.venue == Venue::kBybitInverse;
+  if (gap.is_time_gap() && (binance || gap.venue == Venue::kCoinbase))
+    return give_up("time gaps are not supported for this venue");
+  if (!gap.is_time_gap() && bybit) return give_up("Bybit ids are hashed: only time gaps");
+  const auto base_it = config_.base_url.find(gap.venue);
+  const std::string base = base_it != config_.base_url.end() ? base_it->second : std::string(api.base);
+
+  const std::int64_t after_ms = gap.after_exchange_ns / kNsPerMs;
+  // Ascending (Binance: fromId) or descending (OKX, Coinbase: older than
+  // the cursor) through the gap.
+  std::uint64_t cursor = 0;
+  if (binance)
+    cursor = gap.first_missing_id;
+  else if (gap.venue == Venue::kOkx)
+    cursor =
+        gap.is_time_gap() ? static_cast<std::uint64_t>(gap.before_exchange_ns / kNsPerMs) + 1 : gap.last_missing_id + 1;
+  else if (gap.venue == Venue::kCoinbase)
+    cursor = gap.last_missing_id + 1;
+
+  auto inside = [&](const Trade& t) {
+    if (gap.is_time_gap()) return t.exchange_ts_ns > gap.after_exchange_ns && t.exchange_ts_ns < gap.before_exchange_ns;
+    return t.trade_id >= gap.first_missing_id && t.trade_id <= gap.last_missing_id;
+  };
+
+  std::vector<Trade> found;
+  std::vector<Trade> page;
+  std::unordered_set<std::uint64_t> seen;
+  bool covered = false;
+  Http::Response response;
+  for (std::size_t p = 0; p < config_.max_pages && !covered; ++p) {
+    std::string url = base + std::string(api.path);
+    const std::string limit = std::to_string(api.limit);
+    if (binance) {
+      url += "?symbol=" + gap.symbol + "&fromId=" + std::to_string(cursor) + "&limit=" + limit;
+    } else if (bybit) {
+      const char* category = gap.venue == Venue::kBybitSpot     ? "spot"
+                             : gap.venue == Venue::kBybitLinear ? "linear"
+                                                                : "inverse";
+      url += std::string("?category=") + category + "&symbol=" + gap.symbol + "&limit=" + limit;
+    } else if (gap.venue == Venue::kOkx) {
+      url += "?instId=" + gap.symbol + "&type=" + (gap.is_time_gap() ? "2" : "1") + "&after=" + std::to_string(cursor) +
+             "&limit=" + limit;
+    } else {
+      url += "/products/" + gap.symbol + "/trades?limit=" + limit + "&after=" + std::to_string(cursor);
+    }
+
+    // One page, with retries for what a venue means as "later".
+    bool got = false;
+    auto backoff = config_.retry_backoff;
+    std::string last_error;
+    for (int attempt = 1; attempt <= config_.max_attempts; ++attempt) {
+      if (stopping_.load()) return give_up("stopped");
+      counters_.http_requests.fetch_add(1, std::memory_order_relaxed);
+      http.get(url, binance, response);
+      const long s = response.status;
+      if (response.error.empty() && s == 200) {
+        got = true;
+        break;
+      }
+      const bool retry = !response.error.empty() || s == 429 || s == 418 || s >= 500;
+      last_error =
+          !response.error.empty() ? response.error : "HTTP " + std::to_string(s) + " " + response.body.substr(0, 200);
+      if (!retry) return give_up(last_error + " (" + url + ")");
+      if (attempt < config_.max_attempts) {
+        log("backfill: " + what + ": " + last_error + ", retrying in " + std::to_string(backoff.count()) + " ms");
+        std::unique_lock lock(mutex_);
+        wake_.wait_for(lock, backoff, [&] { return stopping_.load(); });
+        backoff *= 2;
+      }
+    }
+    if (!got) return give_up(last_error + " after " + std::to_string(config_.max_attempts) + " attempts (" + url + ")");
+
+    page.clear();
+    const RestTradesResult parsed = parse_rest_trades(api.format, response.body, market, realtime_now_ns(), page);
+    if (!parsed.ok) {
+      counters_.malformed_responses.fetch_add(1, std::memory_order_relaxed);
+      return give_up("malformed response: " + parsed.error + " (" + url + ")");
+    }
+    counters_.pages.fetch_add(1, std::memory_order_relaxed);
+    if (page.empty()) break;  // nothing further this way
+    std::uint64_t outside = 0;
+    std::uint64_t min_id = UINT64_MAX, max_id = 0;
+    std::int64_t min_ts = INT64_MAX;
+    for (const Trade& t : page) {
+      min_id = std::min(min_id, t.trade_id);
+      max_id = std::max(max_id, t.trade_id);
+      min_ts = std::min(min_ts, t.exchange_ts_ns);
+      if (inside(t) && seen.insert(t.trade_id).second)
+        found.push_back(t);
+      else
+        ++outside;
+    }
+    counters_.trades_outside_range.fetch_add(outside, std::memory_order_relaxed);
+
+    // Advance, or stop when the gap is covered or no progress is possible.
+    if (bybit) {
+      // One window, no paging: covered only if it reaches back past the gap.
+      covered = min_ts <= gap.after_exchange_ns;
+      break;
+    }
+    if (binance) {
+      covered = max_id >= gap.last_missing_id;
+      if (max_id < cursor) break;
+      cursor = max_id + 1;
+    } else if (gap.venue == Venue::kOkx && gap.is_time_gap()) {
+      covered = min_ts / kNsPerMs <= after_ms;
+      // The next page ends at the oldest millisecond seen, inclusive
+      // (ids de-duplicate the overlap).
+      const std::uint64_t next = static_cast<std::uint64_t>(min_ts / kNsPerMs) + 1;
+      if (next >= cursor) break;
+      cursor = next;
+    } else {
+      covered = min_id <= gap.first_missing_id;
+      if (min_id >= cursor) break;
+      cursor = min_id;
+    }
+  }
+
+  std::sort(found.begin(), found.end(), [](const Trade& a, const Trade& b) {
+    return a.exchange_ts_ns != b.exchange_ts_ns ? a.exchange_ts_ns < b.exchange_ts_ns : a.trade_id < b.trade_id;
+  });
+  EventBuffer out;
+  for (std::size_t i = 0; i < found.size();) {
+    out.clear();
+    for (; i < found.size() && out.push(found[i]); ++i) {
+    }
+    if (on_events_) on_events_(out);
+  }
+  counters_.trades_delivered.fetch_add(found.size(), std::memory_order_relaxed);
+  counters_.completed.fetch_add(1, std::memory_order_relaxed);
+  if (!covered) counters_.partial.fetch_add(1, std::memory_order_relaxed);
+  std::string line = "backfill: " + what + ": " + std::to_string(found.size()) + " trades delivered";
+  if (!gap.is_time_gap()) line += " of " + std::to_string(gap.last_missing_id - gap.first_missing_id + 1) + " missing";
+  if (!covered) line += " (partial: the venue's history or the page limit ended first)";
+  log(std::move(line));
+}
+
+}  // namespace tickflow

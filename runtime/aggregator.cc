@@ -1,0 +1,209 @@
+// runtime/aggregator.cc
+#include "runtime/aggregator.h"
+
+#include <time.h>
+
+#include <algorithm>
+#include <exception>
+
+namespace tickflow {
+namespace {
+
+std::int64_t realtime_now_ns() noexcept {
+  timespec ts{};
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return static_cast<std::int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
+}
+
+}  // namespace
+
+// 1 s bars go to the output, then to the rollups (whose bars go to the
+// output too): a rollup's line follows the line of the 1 s bar that closed
+// it. Closed frontiers feed the rollups and the per-market freshness.
+class Aggregator::Chain final : public BarSink {
+ public:
+  Chain(BarSink& output, std::atomic<std::int64_t>* closed_until_s, std::size_t max_markets)
+      : output_(output), closed_until_s_(closed_until_s), max_markets_(max_markets) {}
+  void set_rollups(Rollups* rollups) noexcept { rollups_ = rollups; }
+
+  void on_bar(const Bar& bar) override {
+    output_.on_bar(bar);
+    if (rollups_) rollups_->on_bar(bar);
+  }
+  void on_closed(MarketId market, std::int64_t closed_until_s) override {
+    if (rollups_) rollups_->on_closed(market, closed_until_s);
+    if (market < max_markets_) closed_until_s_[market].store(closed_until_s, std::memory_order_relaxed);
+  }
+
+ private:
+  BarSink& output_;
+  Rollups* rollups_ = nullptr;
+  std::atomic<std::int64_t>* closed_until_s_;
+  std::size_t max_markets_;
+};
+
+Aggregator::Aggregator(AggregatorOptions options, const MarketRegistry& registry, std::vector<FeedChannel*> inputs,
+                       BarSink& output)
+    : options_(std::move(options)),
+      registry_(registry),
+      inputs_(std::move(inputs)),
+      names_(options_.max_markets),
+      seen_(options_.max_markets, 0),
+      closed_until_s_(std::make_unique<std::atomic<std::int64_t>[]>(options_.max_markets)),
+      last_trade_ns_(std::make_unique<std::atomic<std::int64_t>[]>(options_.max_markets)) {
+  for (std::size_t i = 0; i < options_.max_markets; ++i) {
+    closed_until_s_[i].store(0, std::memory_order_relaxed);
+    last_trade_ns_[i].store(0, std::memory_order_relaxed);
+  }
+  chain_ = std::make_unique<Chain>(output, closed_until_s_.get(), options_.max_markets);
+  if (!options_.rollups.empty()) {
+    RollupConfig rollup_config;
+    rollup_config.timeframes = options_.rollups;
+    rollup_config.max_markets = options_.max_markets;
+    rollup_config.amend_horizon_s = (options_.amend_horizon_ns + 999'999'999) / 1'000'000'000;
+    rollups_ = std::make_unique<Rollups>(rollup_config, output);
+    chain_->set_rollups(rollups_.get());
+  }
+  BarBuilderConfig config;
+  config.max_markets = options_.max_markets;
+  config.lateness_ns = options_.lateness_ns;
+  config.quiet_close_delay_ns = options_.quiet_close_delay_ns;
+  config.amend_horizon_ns = options_.amend_horizon_ns;
+  builder_ = std::make_unique<BarBuilder>(config, *chain_);
+}
+
+Aggregator::~Aggregator() = default;
+
+std::int64_t Aggregator::closed_until_s(MarketId market) const noexcept {
+  return market < options_.max_markets ? closed_until_s_[market].load(std::memory_order_relaxed) : 0;
+}
+
+std::int64_t Aggregator::last_trade_ns(MarketId market) const noexcept {
+  return market < options_.max_markets ? last_trade_ns_[market].load(std::memory_order_relaxed) : 0;
+}
+
+void Aggregator::see_market(MarketId market) {
+  // First event of a market: its name for the writer (the registry entry
+  // is immutable and was made before the id entered a ring), its rollup
+  // windows. Markets beyond max_markets are ignored by the builder (and
+  // counted there).
+  if (market >= options_.max_markets || seen_[market]) return;
+  seen_[market] = 1;
+  names_[market] = registry_.info(market).name;
+  if (rollups_) rollups_->add_market(market);
+  markets_seen_.store(std::max<std::size_t>(markets_seen_.load(std::memory_order_relaxed), market + 1),
+                      std::memory_order_release);
+}
+
+void Aggregator::handle(const FeedEvent& e) {
+  ++events_;
+  switch (e.type) {
+    case FeedEventType::kTrade: {
+      const Trade& t = e.trade;
+      if (t.market < options_.max_markets && !seen_[t.market]) [[unlikely]]
+        see_market(t.market);
+      if (!options_.wall_clock) now_ns_ = std::max(now_ns_, t.receive_ts_ns);
+      builder_->advance_clock(now_ns_);
+      builder_->on_trade(t);
+      ++trades_;
+      if (t.flags & kTradeBackfill) ++backfilled_;
+      if (t.market < options_.max_markets) last_trade_ns_[t.market].store(t.receive_ts_ns, std::memory_order_relaxed);
+      if (options_.measure_latency) {
+        const std::int64_t now = realtime_now_ns();
+        receive_to_bar_.record(static_cast<std::uint64_t>(std::max<std::int64_t>(0, now - t.receive_ts_ns)));
+      }
+      break;
+    }
+    case FeedEventType::kStatus: {
+      const FeedStatus& s = e.status;
+      if (s.market != kInvalidMarket && s.market < options_.max_markets && !seen_[s.market]) see_market(s.market);
+      if (!options_.wall_clock) now_ns_ = std::max(now_ns_, s.receive_ts_ns);
+      builder_->advance_clock(now_ns_);
+      if (s.kind == FeedStatusKind::kGap) ++gaps_;
+      if (s.kind == FeedStatusKind::kDisconnected || s.kind == FeedStatusKind::kStale) ++disconnects_;
+      builder_->on_status(s);
+      break;
+    }
+    case FeedEventType::kQuote: break;  // bars do not use quotes
+  }
+}
+
+void Aggregator::publish_counters(std::int64_t now_ns) noexcept {
+  const BarCounters totals = builder_->totals();
+  counters_.events.store(events_, std::memory_order_relaxed);
+  counters_.trades.store(trades_, std::memory_order_relaxed);
+  counters_.backfilled_trades.store(backfilled_, std::memory_order_relaxed);
+  counters_.gaps.store(gaps_, std::memory_order_relaxed);
+  counters_.disconnects.store(disconnects_, std::memory_order_relaxed);
+  counters_.bars.store(totals.bars, std::memory_order_relaxed);
+  counters_.amendments.store(totals.amendments, std::memory_order_relaxed);
+  counters_.late_drops.store(totals.late_drops, std::memory_order_relaxed);
+  if (rollups_) {
+    std::uint64_t bars = 0, amendments = 0;
+    for (std::size_t k = 0; k < rollups_->timeframes().size(); ++k) {
+      bars += rollups_->counters(k).bars;
+      amendments += rollups_->counters(k).amendments;
+    }
+    counters_.rollup_bars.store(bars, std::memory_order_relaxed);
+    counters_.rollup_amendments.store(amendments, std::memory_order_relaxed);
+  }
+  receive_to_bar_.maybe_publish(now_ns);
+}
+
+void Aggregator::run() noexcept {
+  try {
+    auto handle = [this](const FeedEvent& e) { this->handle(e); };
+    std::uint64_t batches = 0, wakeups = 0;
+    for (;;) {
+      std::size_t taken = 0;
+      bool all_finished = true;
+      for (FeedChannel* input : inputs_) {
+        taken += input->consume(handle, options_.batch);
+        all_finished = all_finished && input->finished();
+      }
+      if (taken > 0) {
+        ++batches;
+        // The clock once per batch, not per event: bar closes are ms-grained.
+        if (options_.wall_clock) now_ns_ = realtime_now_ns();
+        if (now_ns_ >= next_publish_ns_) {
+          counters_.batches.store(batches, std::memory_order_relaxed);
+          publish_counters(now_ns_);
+          next_publish_ns_ = now_ns_ + 100'000'000;
+        }
+        continue;
+      }
+      if (all_finished) break;
+      // Wake for new events, or when every producer has closed (the loop
+      // then ends); a single closed input must not keep the predicate true.
+      options_.wait.wait_for(
+          [this] {
+            bool all_closed = true;
+            for (const FeedChannel* input : inputs_) {
+              if (input->has_pending()) return true;
+              all_closed = all_closed && input->closed();
+            }
+            return all_closed;
+          },
+          options_.idle_wake, &doorbell_);
+      ++wakeups;
+      counters_.wakeups.store(wakeups, std::memory_order_relaxed);
+      if (options_.wall_clock) {
+        now_ns_ = realtime_now_ns();
+        builder_->advance_clock(now_ns_);  // quiet markets close on the clock
+      }
+      if (now_ns_ >= next_publish_ns_) {
+        publish_counters(now_ns_);
+        next_publish_ns_ = now_ns_ + 100'000'000;
+      }
+    }
+    builder_->flush();
+    if (rollups_) rollups_->flush();
+  } catch (const std::exception& e) {
+    error_ = e.what();
+  }
+  publish_counters(now_ns_);
+  receive_to_bar_.publish();
+  finished_.store(true, std::memory_order_release);
+}
+
+}  // namespace tickflow

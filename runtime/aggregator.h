@@ -1,0 +1,142 @@
+// runtime/aggregator.h
+//
+// Aggregator: the tf-agg thread. It polls every input FeedChannel (one per
+// feed thread, one for the REST backfill) in batches, runs each event
+// through BarBuilder (1 s bars), Rollups (1m ... 4h) and hands every emitted
+// bar to the output sink (the writer thread's ring), then waits with the
+// thread's configured WaitStrategy when every input is empty.
+//
+//   FeedChannel x N --> [ BarBuilder --> Rollups ] --> output (InfluxWriter)
+//                              \-> freshness per market (health)
+//
+// Clock. Bars close when a market's watermark (exchange time) passes their
+// end plus lateness, and quiet markets close on the clock. In live mode
+// (wall_clock) the clock is CLOCK_REALTIME, read when idle too, so a market
+// that goes silent still has its bars closed; in replay mode the clock is
+// the events' receive time only, so the result depends on the input alone.
+//
+// Latency. With measure_latency, every trade records (now - its frame's
+// receive time) once its bar is updated: "frame receive -> bar updated",
+// including the feed ring.
+//
+// Promises: allocation-free after warm-up (every market's slots are made on
+// its first event); the per-market freshness, the counters and the latency
+// snapshot may be read by any thread while run() runs.
+//
+// Lifecycle: construct, run() on the aggregator thread; run() returns once
+// every input is finished (closed by its producer and drained), after
+// flushing every open bar and window to the output.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "pipeline/bar_builder.h"
+#include "pipeline/bar_sink.h"
+#include "pipeline/market_registry.h"
+#include "pipeline/rollup.h"
+#include "ringbuffers/doorbell.h"
+#include "ringbuffers/wait_strategy.h"
+#include "runtime/feed_channel.h"
+#include "runtime/shared_histogram.h"
+
+namespace tickflow {
+
+struct AggregatorOptions {
+  std::size_t max_markets = 1024;
+  std::int64_t lateness_ns = 250'000'000;
+  std::int64_t quiet_close_delay_ns = 2'000'000'000;
+  std::int64_t amend_horizon_ns = 600'000'000'000;
+  std::vector<Timeframe> rollups = default_rollup_timeframes();
+  WaitStrategy wait{};          // when every input is empty
+  bool wall_clock = true;       // live: advance the clock with CLOCK_REALTIME when idle
+  bool measure_latency = true;  // live and bench/e2e: receive -> bar updated per trade
+  std::size_t batch = 256;      // events taken from one input before looking at the next
+  std::chrono::milliseconds idle_wake{50};  // a parked aggregator still wakes this often (quiet closes)
+};
+
+// What the aggregator has done, readable from any thread (relaxed: statistics).
+struct AggregatorCounters {
+  std::atomic<std::uint64_t> events{0};
+  std::atomic<std::uint64_t> trades{0};
+  std::atomic<std::uint64_t> backfilled_trades{0};
+  std::atomic<std::uint64_t> gaps{0};  // kGap statuses: trade ids missing on the live stream
+  std::atomic<std::uint64_t> disconnects{0};
+  std::atomic<std::uint64_t> bars{0};  // 1 s bars closed
+  std::atomic<std::uint64_t> amendments{0};
+  std::atomic<std::uint64_t> late_drops{0};
+  std::atomic<std::uint64_t> rollup_bars{0};
+  std::atomic<std::uint64_t> rollup_amendments{0};
+  std::atomic<std::uint64_t> batches{0};  // non-empty polls
+  std::atomic<std::uint64_t> wakeups{0};  // waits that ended
+};
+
+class Aggregator {
+ public:
+  Aggregator(AggregatorOptions options, const MarketRegistry& registry, std::vector<FeedChannel*> inputs,
+             BarSink& output);
+  ~Aggregator();
+  Aggregator(const Aggregator&) = delete;
+  Aggregator& operator=(const Aggregator&) = delete;
+
+  // The thread's loop. Returns when every input is finished; flushes every
+  // open bar and window first. Exceptions from the output end the loop and
+  // are kept in error().
+  void run() noexcept;
+
+  // Sets the inputs (before run()): the channels are made with this
+  // aggregator's doorbell, so they may come after it.
+  void set_inputs(std::vector<FeedChannel*> inputs) { inputs_ = std::move(inputs); }
+
+  // The doorbell every input's producer rings.
+  Doorbell& doorbell() noexcept { return doorbell_; }
+
+  // --- any thread ---
+  const AggregatorCounters& counters() const noexcept { return counters_; }
+  // End (epoch s) of the newest closed 1 s bar period of `market`, 0 if none.
+  std::int64_t closed_until_s(MarketId market) const noexcept;
+  // Receive time (ns) of the newest trade taken for `market`, 0 if none.
+  std::int64_t last_trade_ns(MarketId market) const noexcept;
+  // Markets seen so far (ids below this have been seen or skipped).
+  std::size_t markets_seen() const noexcept { return markets_seen_.load(std::memory_order_acquire); }
+  LatencyHistogram receive_to_bar() const { return receive_to_bar_.snapshot(); }
+  const std::vector<Timeframe>& rollup_timeframes() const noexcept { return options_.rollups; }
+  bool finished() const noexcept { return finished_.load(std::memory_order_acquire); }
+  const std::string& error() const noexcept { return error_; }  // after run() returned
+
+  // Market names by id, for the writer (written before the first bar of the
+  // market is handed on; see influx_writer.h).
+  const std::vector<std::string>& names() const noexcept { return names_; }
+
+ private:
+  class Chain;
+  void handle(const FeedEvent& e);
+  void see_market(MarketId market);
+  void publish_counters(std::int64_t now_ns) noexcept;
+
+  AggregatorOptions options_;
+  const MarketRegistry& registry_;
+  std::vector<FeedChannel*> inputs_;
+  Doorbell doorbell_;
+  std::vector<std::string> names_;
+  std::vector<std::uint8_t> seen_;
+  std::unique_ptr<Chain> chain_;
+  std::unique_ptr<Rollups> rollups_;
+  std::unique_ptr<BarBuilder> builder_;
+  std::unique_ptr<std::atomic<std::int64_t>[]> closed_until_s_;
+  std::unique_ptr<std::atomic<std::int64_t>[]> last_trade_ns_;
+  AggregatorCounters counters_;
+  SharedHistogram receive_to_bar_;
+  std::atomic<std::size_t> markets_seen_{0};
+  std::atomic<bool> finished_{false};
+  std::int64_t now_ns_ = 0;  // the clock, as last read
+  std::int64_t next_publish_ns_ = 0;
+  std::uint64_t events_ = 0, trades_ = 0, backfilled_ = 0, gaps_ = 0, disconnects_ = 0;
+  std::string error_;
+};
+
+}  // namespace tickflow

@@ -1,0 +1,101 @@
+// runtime/feed_publisher.h
+//
+// FeedPublisher: the producer's half of a FeedChannel, on a feed thread (or
+// the backfill thread). It turns one frame's parsed events into what the
+// aggregator needs, in order:
+//   1. kConnected(market, connection) for each market this publisher has not
+//      announced yet: the aggregator assigns the market to its connection, so
+//      connection-wide watermarks and disconnects reach it;
+//   2. the frame's trades and statuses (quotes stay here: bars do not use
+//      them, and each would cost a ring slot);
+//   3. a kWatermark for the connection when the frame moved its newest
+//      exchange time: quiet markets of a busy connection close on it.
+// and records "frame receive -> event published" per frame.
+//
+// Allocation-free after warm-up: the outbox and the announced-market bitmap
+// are sized at construction. Not thread-safe: one publisher per producer
+// thread.
+#pragma once
+
+#include <time.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <vector>
+
+#include "feeds/event_buffer.h"
+#include "pipeline/events.h"
+#include "runtime/feed_channel.h"
+#include "runtime/shared_histogram.h"
+
+namespace tickflow {
+
+class FeedPublisher {
+ public:
+  // Per connection: the newest exchange time seen on it.
+  struct Connection {
+    std::uint16_t id = 0;
+    std::int64_t watermark_ns = 0;
+    bool watermarks = true;  // false for the backfill: its trades are old by design
+  };
+
+  FeedPublisher(FeedChannel& channel, std::size_t max_markets) : channel_(channel), announced_(max_markets, 0) {
+    outbox_.reserve(EventBuffer::kDefaultCapacity + 64);
+  }
+
+  void publish(Connection& connection, const EventBuffer& events, std::int64_t receive_ns) {
+    outbox_.clear();
+    std::int64_t newest = connection.watermark_ns;
+    for (const FeedEvent& e : events) {
+      if (e.type == FeedEventType::kTrade) {
+        announce(connection, e.trade.market, receive_ns);
+        outbox_.push_back(e);
+        if (!(e.trade.flags & kTradeLiquidation)) newest = std::max(newest, e.trade.exchange_ts_ns);
+      } else if (e.type == FeedEventType::kStatus) {
+        outbox_.push_back(e);
+      } else if (e.type == FeedEventType::kQuote && e.quote.exchange_ts_ns > 0) {
+        newest = std::max(newest, e.quote.exchange_ts_ns);
+      }
+    }
+    if (connection.watermarks && newest > connection.watermark_ns) {
+      connection.watermark_ns = newest;
+      FeedStatus watermark;
+      watermark.kind = FeedStatusKind::kWatermark;
+      watermark.market = kInvalidMarket;
+      watermark.connection = connection.id;
+      watermark.watermark_ns = newest;
+      watermark.receive_ts_ns = receive_ns;
+      outbox_.push_back(FeedEvent::of(watermark));
+    }
+    if (outbox_.empty()) return;
+    channel_.publish(outbox_.data(), outbox_.size());
+    timespec ts{};
+    clock_gettime(CLOCK_REALTIME, &ts);
+    const std::int64_t now = static_cast<std::int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
+    receive_to_publish_.record(static_cast<std::uint64_t>(std::max<std::int64_t>(0, now - receive_ns)));
+    receive_to_publish_.maybe_publish(now);
+  }
+
+  FeedChannel& channel() noexcept { return channel_; }
+  SharedHistogram& receive_to_publish() noexcept { return receive_to_publish_; }
+
+ private:
+  void announce(const Connection& connection, MarketId market, std::int64_t receive_ns) {
+    if (market >= announced_.size() || announced_[market]) return;
+    announced_[market] = 1;
+    if (!connection.watermarks) return;  // the backfill does not own markets
+    FeedStatus connected;
+    connected.kind = FeedStatusKind::kConnected;
+    connected.market = market;
+    connected.connection = connection.id;
+    connected.receive_ts_ns = receive_ns;
+    outbox_.push_back(FeedEvent::of(connected));
+  }
+
+  FeedChannel& channel_;
+  std::vector<std::uint8_t> announced_;
+  std::vector<FeedEvent> outbox_;
+  SharedHistogram receive_to_publish_;
+};
+
+}  // namespace tickflow

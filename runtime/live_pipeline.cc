@@ -1,0 +1,305 @@
+// runtime/live_pipeline.cc
+#include "runtime/live_pipeline.h"
+
+#include <sched.h>
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <stdexcept>
+
+#include "runtime/live_pipeline_impl.h"
+#include "runtime/logging.h"
+#include "runtime/thread_affinity.h"
+
+namespace tickflow {
+namespace {
+
+// A frame's receive time: every event of one frame carries the same.
+std::int64_t receive_time_of(const EventBuffer& events) noexcept {
+  for (const FeedEvent& e : events) {
+    switch (e.type) {
+      case FeedEventType::kTrade: return e.trade.receive_ts_ns;
+      case FeedEventType::kQuote: return e.quote.receive_ts_ns;
+      case FeedEventType::kStatus: return e.status.receive_ts_ns;
+    }
+  }
+  return realtime_ns();
+}
+
+BackfillConfig backfill_config(const PipelineConfig& config) {
+  BackfillConfig out;
+  for (const auto& [exchange, endpoint] : config.live.endpoints) {
+    if (endpoint.rest_url.empty()) continue;
+    for (const PlannedConnection& c : plan_live_connections(config, exchange)) {
+      out.base_url[c.feed.venue] = endpoint.rest_url;
+      if (!endpoint.ca_file.empty()) out.ca_file = endpoint.ca_file;
+    }
+  }
+  return out;
+}
+
+// Runs `body` on a new thread after applying `thread_config`; the setup's
+// outcome (empty: fine) is delivered through the returned future.
+template <typename Body>
+std::thread start_pipeline_thread(const ThreadConfig& thread_config, bool pin, std::future<std::string>& setup,
+                                  Body body) {
+  auto promise = std::make_shared<std::promise<std::string>>();
+  setup = promise->get_future();
+  return std::thread([thread_config, pin, promise, body = std::move(body)]() mutable {
+    const std::string problem = apply_thread_config(thread_config, pin);
+    promise->set_value(problem);
+    if (problem.empty()) body();
+  });
+}
+
+}  // namespace
+
+std::vector<FeedChannel*> LivePipeline::Impl::channels() const {
+  std::vector<FeedChannel*> out;
+  for (const auto& feed : feeds)
+    if (feed->channel) out.push_back(feed->channel.get());
+  if (backfill_channel) out.push_back(backfill_channel.get());
+  return out;
+}
+
+LivePipeline::LivePipeline(PipelineConfig config, LivePipelineOptions options) : impl_(std::make_unique<Impl>()) {
+  Impl& p = *impl_;
+  p.config = std::move(config);
+  p.options = std::move(options);
+  const PipelineConfig& cfg = p.config;
+  const std::size_t max_markets = 1024;
+
+  // Feed threads and their connections.
+  std::uint16_t next_connection = 0;
+  for (const FeedThreadConfig& feed_config : cfg.feeds) {
+    auto thread = std::make_unique<FeedThread>();
+    thread->config = feed_config.thread;
+    thread->loop = std::make_unique<IoLoop>();
+    for (const std::string& exchange : feed_config.exchanges) {
+      for (PlannedConnection& planned : plan_live_connections(cfg, exchange)) {
+        FeedConnection c;
+        c.plan = std::move(planned);
+        c.id = next_connection++;
+        c.plan.feed.connection = c.id;
+        c.plan.feed.max_markets = max_markets;
+        c.publisher_state.id = c.id;
+        thread->connections.push_back(std::move(c));
+      }
+      if (!p.options.record_dir.empty()) {
+        RecorderOptions recorder;
+        recorder.directory = p.options.record_dir;
+        recorder.exchange = exchange;
+        recorder.gzip = p.options.record_gzip;
+        thread->recorders[exchange] = std::make_unique<CaptureRecorder>(recorder);
+      }
+    }
+    p.feeds.push_back(std::move(thread));
+  }
+
+  if (p.options.aggregate) {
+    // Aggregator, channels, backfill, writer.
+    AggregatorOptions agg;
+    agg.max_markets = max_markets;
+    agg.lateness_ns = std::chrono::nanoseconds(cfg.bars.lateness).count();
+    agg.quiet_close_delay_ns = std::chrono::nanoseconds(cfg.bars.quiet_delay).count();
+    agg.amend_horizon_ns = std::chrono::nanoseconds(cfg.bars.amend_horizon).count();
+    agg.rollups = cfg.bars.rollups;
+    agg.wait.kind = cfg.aggregator.wait;
+    // The channels need the aggregator's doorbell and the aggregator needs
+    // the channels: the doorbell lives in the aggregator, so make it with
+    // the channel pointers filled in afterwards.
+    std::vector<FeedChannel*> none;
+    p.aggregator = std::make_unique<Aggregator>(agg, p.registry, none, p.forwarder);
+    Doorbell& doorbell = p.aggregator->doorbell();
+    for (auto& thread : p.feeds) {
+      thread->channel = std::make_unique<FeedChannel>(thread->config.name, cfg.rings.feed_events,
+                                                      cfg.rings.full_policy, doorbell);
+      thread->publisher = std::make_unique<FeedPublisher>(*thread->channel, max_markets);
+    }
+    if (cfg.live.backfill) {
+      p.backfill_channel = std::make_unique<FeedChannel>("tf-backfill", 8192, FullRingPolicy::kBlock, doorbell);
+      p.backfill_publisher = std::make_unique<FeedPublisher>(*p.backfill_channel, max_markets);
+      p.backfill_state.id = next_connection;
+      p.backfill_state.watermarks = false;
+      p.backfill = std::make_unique<BackfillWorker>(
+          p.registry, backfill_config(cfg),
+          [&p](const EventBuffer& events) {
+            if (!events.empty()) p.backfill_publisher->publish(p.backfill_state, events, realtime_ns());
+          },
+          log_sink("backfill"));
+    }
+    p.aggregator->set_inputs(p.channels());
+    if (cfg.influx.enabled) {
+      InfluxWriterOptions writer;
+      writer.ring_capacity = cfg.rings.writer_items;
+      writer.wait = cfg.writer.wait;
+      p.writer = std::make_unique<InfluxWriter>(make_influx_sink_config(cfg), LineProtocolOptions{},
+                                                p.aggregator->names(), writer);
+      p.forwarder.set_target(p.writer.get());
+    }
+  }
+
+  // The LiveFeeds last: their handlers reach the publishers and recorders.
+  for (auto& thread_ptr : p.feeds) {
+    FeedThread& thread = *thread_ptr;
+    for (FeedConnection& c : thread.connections) {
+      FeedPublisher* publisher = thread.publisher.get();
+      FeedPublisher::Connection* state = &c.publisher_state;
+      c.feed = std::make_unique<LiveFeed>(
+          *thread.loop, p.registry, c.plan.feed,
+          [publisher, state](const EventBuffer& events) {
+            if (publisher != nullptr && !events.empty()) publisher->publish(*state, events, receive_time_of(events));
+          },
+          log_sink("feed " + std::string(to_string(c.plan.feed.venue))));
+      if (auto recorder = thread.recorders.find(c.plan.exchange); recorder != thread.recorders.end()) {
+        CaptureRecorder* r = recorder->second.get();
+        c.feed->set_frame_tap([r](std::string_view frame, std::int64_t receive_ns) { r->record(receive_ns, frame); });
+      }
+      if (p.backfill) {
+        BackfillWorker* backfill = p.backfill.get();
+        c.feed->set_gap_handler([backfill](const TradeGap& gap) { backfill->request(gap); });
+      }
+    }
+  }
+
+  if (p.options.serve_http) {
+    const std::uint16_t port = p.options.http_port_override != 0 ? p.options.http_port_override : cfg.metrics.port;
+    p.http = std::make_unique<HttpServer>(cfg.metrics.bind, port, [this](std::string_view, std::string_view target) {
+      const std::string_view path = target.substr(0, target.find('?'));
+      if (path == "/metrics") return metrics();
+      if (path == "/health") return health();
+      HttpResponse not_found;
+      not_found.status = 404;
+      not_found.body = "not found: try /health or /metrics\n";
+      return not_found;
+    });
+  }
+}
+
+LivePipeline::~LivePipeline() {
+  if (impl_ && impl_->started && !impl_->stopped) stop(std::chrono::steady_clock::now() + std::chrono::seconds(1));
+}
+
+std::uint16_t LivePipeline::http_port() const noexcept { return impl_->http ? impl_->http->port() : 0; }
+
+void LivePipeline::start() {
+  Impl& p = *impl_;
+  p.started = true;
+  p.started_at = std::chrono::system_clock::now();
+  p.started_ns = realtime_ns();
+  std::vector<std::future<std::string>> setups;
+
+  for (auto& [exchange, recorder] : [&]() -> std::map<std::string, CaptureRecorder*> {
+         std::map<std::string, CaptureRecorder*> all;
+         for (auto& thread : p.feeds)
+           for (auto& [name, r] : thread->recorders) all[name] = r.get();
+         return all;
+       }())
+    recorder->start();
+
+  if (p.writer) {
+    auto promise = std::make_shared<std::promise<std::string>>();
+    setups.push_back(promise->get_future());
+    const ThreadConfig writer_config = p.config.writer;
+    const bool pin = p.options.pin;
+    p.writer->start([writer_config, pin, promise] { promise->set_value(apply_thread_config(writer_config, pin)); });
+  }
+  if (p.aggregator) {
+    setups.emplace_back();
+    Aggregator* aggregator = p.aggregator.get();
+    p.aggregator_thread =
+        start_pipeline_thread(p.config.aggregator, p.options.pin, setups.back(), [aggregator] { aggregator->run(); });
+  }
+  if (p.backfill) p.backfill->start();
+  for (auto& thread_ptr : p.feeds) {
+    FeedThread* thread = thread_ptr.get();
+    setups.emplace_back();
+    thread->thread = start_pipeline_thread(thread->config, p.options.pin, setups.back(), [thread] {
+      for (FeedConnection& c : thread->connections) c.feed->start();
+      IoLoop& loop = *thread->loop;
+      switch (thread->config.wait) {
+        case WaitKind::kPark:
+          while (!thread->stop_requested.load(std::memory_order_acquire))
+            loop.run_for(std::chrono::milliseconds(100));
+          break;
+        case WaitKind::kSpinYield:
+          while (!thread->stop_requested.load(std::memory_order_acquire))
+            if (loop.poll() == 0) sched_yield();
+          break;
+        case WaitKind::kBusySpin:
+          while (!thread->stop_requested.load(std::memory_order_acquire)) loop.poll();
+          break;
+      }
+      // Close every connection politely, and give the close handshakes a
+      // moment on the loop.
+      for (FeedConnection& c : thread->connections) c.feed->stop();
+      loop.run_for(std::chrono::milliseconds(200));
+      thread->exited.store(true, std::memory_order_release);
+    });
+  }
+  if (p.http) p.http->start();
+
+  std::string problems;
+  for (auto& setup : setups) {
+    const std::string problem = setup.get();
+    if (!problem.empty()) problems += (problems.empty() ? "" : "; ") + problem;
+  }
+  if (!problems.empty()) {
+    stop(std::chrono::steady_clock::now() + std::chrono::seconds(2));
+    throw std::runtime_error("thread setup failed: " + problems);
+  }
+}
+
+bool LivePipeline::stop(std::chrono::steady_clock::time_point deadline) {
+  Impl& p = *impl_;
+  if (p.stopped) return true;
+  p.stopped = true;
+  p.stopping.store(true, std::memory_order_release);
+  bool clean = true;
+
+  // 1. Feeds: no new frames. Their threads close the connections and exit;
+  //    a channel closes once its producer is gone.
+  for (auto& thread : p.feeds) {
+    thread->stop_requested.store(true, std::memory_order_release);
+    thread->loop->stop();
+  }
+  for (auto& thread : p.feeds) {
+    if (thread->thread.joinable()) thread->thread.join();
+    for (auto& [exchange, recorder] : thread->recorders) recorder->stop();
+    if (thread->channel) thread->channel->close();
+  }
+  // 2. The backfill: gaps in flight are abandoned (counted).
+  if (p.backfill) p.backfill->stop();
+  if (p.backfill_channel) p.backfill_channel->close();
+
+  // 3. The aggregator drains every channel and flushes every open bar.
+  if (p.aggregator_thread.joinable()) {
+    while (!p.aggregator->finished() && std::chrono::steady_clock::now() < deadline)
+      std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    if (!p.aggregator->finished()) {
+      // Blocked on a full writer ring behind an unreachable database:
+      // release any producer still waiting and report it.
+      for (FeedChannel* channel : p.channels()) channel->abort();
+      spdlog::error("shutdown: the aggregator did not finish before the deadline");
+      clean = false;
+      p.aggregator_thread.detach();
+    } else {
+      p.aggregator_thread.join();
+      if (!p.aggregator->error().empty()) {
+        spdlog::error("aggregator: {}", p.aggregator->error());
+        clean = false;
+      }
+    }
+  }
+  // 4. The writer: everything acknowledged or spooled, or the deadline.
+  if (p.writer && clean) {
+    p.writer_delivered_all = p.writer->finish(deadline);
+    clean = clean && p.writer_delivered_all;
+  }
+  if (p.http) p.http->stop();
+  return clean;
+}
+
+}  // namespace tickflow

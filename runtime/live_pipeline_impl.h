@@ -1,0 +1,97 @@
+// runtime/live_pipeline_impl.h
+//
+// LivePipeline's parts, shared by live_pipeline.cc (building, threads,
+// shutdown) and live_pipeline_report.cc (/metrics, /health, the summary).
+// Private to those two files.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <future>
+#include <map>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "feeds/backfill.h"
+#include "feeds/live_feed.h"
+#include "feeds/recorder.h"
+#include "feeds/websocket_client.h"
+#include "pipeline/bar_sink.h"
+#include "pipeline/market_registry.h"
+#include "runtime/aggregator.h"
+#include "runtime/feed_channel.h"
+#include "runtime/feed_publisher.h"
+#include "runtime/http_server.h"
+#include "runtime/influx_writer.h"
+#include "runtime/live_pipeline.h"
+#include "runtime/live_plan.h"
+
+namespace tickflow {
+
+// The aggregator's output, pointed at the writer once both exist (the
+// writer reads the aggregator's market names), or counting bars when there
+// is no InfluxDB.
+class BarForwarder final : public BarSink {
+ public:
+  void set_target(BarSink* target) noexcept { target_ = target; }
+  void on_bar(const Bar& bar) override {
+    bars_.store(bars_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+    if (target_) target_->on_bar(bar);
+  }
+  std::uint64_t bars() const noexcept { return bars_.load(std::memory_order_relaxed); }
+
+ private:
+  BarSink* target_ = nullptr;
+  std::atomic<std::uint64_t> bars_{0};
+};
+
+struct FeedConnection {
+  PlannedConnection plan;
+  std::uint16_t id = 0;  // global connection number, as the aggregator sees it
+  FeedPublisher::Connection publisher_state;
+  std::unique_ptr<LiveFeed> feed;
+};
+
+struct FeedThread {
+  ThreadConfig config;
+  std::unique_ptr<IoLoop> loop;
+  std::unique_ptr<FeedChannel> channel;  // null when not aggregating
+  std::unique_ptr<FeedPublisher> publisher;
+  std::vector<FeedConnection> connections;
+  std::map<std::string, std::unique_ptr<CaptureRecorder>> recorders;  // by exchange
+  std::atomic<bool> stop_requested{false};
+  std::atomic<bool> exited{false};
+  std::thread thread;
+};
+
+struct LivePipeline::Impl {
+  PipelineConfig config;
+  LivePipelineOptions options;
+  MarketRegistry registry;
+  std::chrono::system_clock::time_point started_at{};
+  std::int64_t started_ns = 0;
+
+  std::vector<std::unique_ptr<FeedThread>> feeds;
+
+  std::unique_ptr<FeedChannel> backfill_channel;
+  std::unique_ptr<FeedPublisher> backfill_publisher;
+  FeedPublisher::Connection backfill_state;
+  std::unique_ptr<BackfillWorker> backfill;
+
+  BarForwarder forwarder;
+  std::unique_ptr<Aggregator> aggregator;
+  std::thread aggregator_thread;
+  std::unique_ptr<InfluxWriter> writer;
+  bool writer_delivered_all = true;
+
+  std::unique_ptr<HttpServer> http;
+  std::atomic<bool> stopping{false};
+  bool started = false;
+  bool stopped = false;
+
+  std::vector<FeedChannel*> channels() const;
+};
+
+}  // namespace tickflow

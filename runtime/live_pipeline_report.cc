@@ -1,0 +1,285 @@
+// runtime/live_pipeline_report.cc
+//
+// What the live pipeline says about itself: /metrics (Prometheus text),
+// /health (JSON, 503 when data is stale) and the exit summary. Everything
+// read here is an atomic counter or a published snapshot: the pipeline
+// threads never wait for a scrape.
+#include <algorithm>
+#include <cstdio>
+#include <string>
+
+#include "runtime/live_pipeline.h"
+#include "runtime/live_pipeline_impl.h"
+#include "runtime/prometheus_text.h"
+
+namespace tickflow {
+namespace {
+
+double seconds(std::int64_t ns) { return static_cast<double>(ns) / 1e9; }
+
+std::string json_escape(std::string_view s) {
+  std::string out;
+  out.reserve(s.size() + 2);
+  for (const char c : s) {
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      case '\t': out += "\\t"; break;
+      default:
+        if (static_cast<unsigned char>(c) < 0x20) {
+          char buf[8];
+          std::snprintf(buf, sizeof buf, "\\u%04x", c);
+          out += buf;
+        } else {
+          out += c;
+        }
+    }
+  }
+  return out;
+}
+
+std::string json_number(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.3f", v);
+  return buf;
+}
+
+double load(const std::atomic<std::uint64_t>& v) { return static_cast<double>(v.load(std::memory_order_relaxed)); }
+
+}  // namespace
+
+HttpResponse LivePipeline::metrics() const {
+  const Impl& p = *impl_;
+  PrometheusText out;
+  const std::int64_t now = realtime_ns();
+  out.gauge("tickflow_uptime_seconds", "Seconds since the pipeline started", {}, seconds(now - p.started_ns));
+
+  for (const auto& thread : p.feeds) {
+    for (const FeedConnection& c : thread->connections) {
+      const LiveFeedCounters& k = c.feed->counters();
+      const PrometheusText::Labels labels = {{"exchange", c.plan.exchange},
+                                             {"venue", std::string(to_string(c.plan.feed.venue))},
+                                             {"connection", std::to_string(c.id)}};
+      out.gauge("tickflow_feed_connected", "1 when the connection is open", labels, c.feed->connected() ? 1 : 0);
+      out.counter("tickflow_feed_frames_total", "Websocket frames received", labels, load(k.frames));
+      out.counter("tickflow_feed_bytes_total", "Websocket payload bytes received", labels, load(k.bytes));
+      out.counter("tickflow_feed_trades_total", "Trades delivered to the aggregator", labels, load(k.trades));
+      out.counter("tickflow_feed_duplicates_total", "Trades dropped as already delivered (reconnect overlap)", labels,
+                  load(k.duplicates));
+      out.counter("tickflow_feed_reconnects_total", "Handshakes completed after a disconnect", labels,
+                  load(k.reconnects));
+      out.counter("tickflow_feed_gaps_total", "Trade-id or reconnect gaps detected", labels, load(k.gaps));
+      out.counter("tickflow_feed_gap_trades_total", "Trade ids missing in detected gaps", labels, load(k.gap_trades));
+      for (std::size_t r = 0; r < static_cast<std::size_t>(WsCloseReason::kCount); ++r) {
+        const auto reason = static_cast<WsCloseReason>(r);
+        if (reason == WsCloseReason::kStopped) continue;
+        PrometheusText::Labels with_reason = labels;
+        with_reason.emplace_back("reason", std::string(to_string(reason)));
+        out.counter("tickflow_feed_disconnects_total", "Connection attempts that ended, by reason", with_reason,
+                    static_cast<double>(k.reason(reason)));
+      }
+    }
+    if (thread->channel) {
+      const FeedChannel& ch = *thread->channel;
+      const PrometheusText::Labels labels = {{"ring", ch.name()}};
+      out.gauge("tickflow_ring_depth", "Events waiting in the ring", labels, static_cast<double>(ch.depth()));
+      out.gauge("tickflow_ring_capacity", "Ring capacity in events", labels, static_cast<double>(ch.capacity()));
+      out.counter("tickflow_ring_published_total", "Events pushed into the ring", labels,
+                  load(ch.counters().published));
+      out.counter("tickflow_ring_full_total", "Times the producer found the ring full", labels,
+                  load(ch.counters().full_events));
+      out.counter("tickflow_ring_dropped_total", "Events dropped on a full ring (full_policy = drop)", labels,
+                  load(ch.counters().dropped));
+    }
+    if (thread->publisher)
+      out.latency_summary("tickflow_latency_receive_to_publish_seconds",
+                          "Frame received -> its events published on the feed ring", {{"thread", thread->config.name}},
+                          thread->publisher->receive_to_publish().snapshot());
+  }
+  if (p.backfill) {
+    const BackfillCounters& b = p.backfill->counters();
+    out.counter("tickflow_backfill_requests_total", "Gaps queued for REST backfill", {}, load(b.requests));
+    out.counter("tickflow_backfill_failed_total", "Gaps given up", {}, load(b.failed_requests));
+    out.counter("tickflow_backfill_dropped_total", "Gaps dropped (queue full or shutdown)", {}, load(b.dropped_requests));
+    out.counter("tickflow_backfill_trades_total", "Trades delivered by the backfill", {}, load(b.trades_delivered));
+    out.counter("tickflow_backfill_http_requests_total", "REST requests, retries included", {}, load(b.http_requests));
+  }
+  if (p.backfill_channel) {
+    const FeedChannel& ch = *p.backfill_channel;
+    const PrometheusText::Labels labels = {{"ring", ch.name()}};
+    out.gauge("tickflow_ring_depth", "Events waiting in the ring", labels, static_cast<double>(ch.depth()));
+    out.gauge("tickflow_ring_capacity", "Ring capacity in events", labels, static_cast<double>(ch.capacity()));
+    out.counter("tickflow_ring_published_total", "Events pushed into the ring", labels, load(ch.counters().published));
+    out.counter("tickflow_ring_full_total", "Times the producer found the ring full", labels,
+                load(ch.counters().full_events));
+    out.counter("tickflow_ring_dropped_total", "Events dropped on a full ring (full_policy = drop)", labels,
+                load(ch.counters().dropped));
+  }
+  if (p.aggregator) {
+    const AggregatorCounters& a = p.aggregator->counters();
+    out.counter("tickflow_aggregator_events_total", "Events taken from the rings", {}, load(a.events));
+    out.counter("tickflow_aggregator_trades_total", "Trades applied to bars", {}, load(a.trades));
+    out.counter("tickflow_aggregator_backfilled_trades_total", "Backfilled trades applied to bars", {},
+                load(a.backfilled_trades));
+    out.counter("tickflow_bars_total", "Bars closed", {{"timeframe", "1s"}}, load(a.bars));
+    out.counter("tickflow_bars_total", "Bars closed", {{"timeframe", "rollups"}}, load(a.rollup_bars));
+    out.counter("tickflow_bar_amendments_total", "Bars re-emitted after a late trade", {{"timeframe", "1s"}},
+                load(a.amendments));
+    out.counter("tickflow_bar_amendments_total", "Bars re-emitted after a late trade", {{"timeframe", "rollups"}},
+                load(a.rollup_amendments));
+    out.counter("tickflow_late_drops_total", "Trades older than the amendment horizon, dropped", {},
+                load(a.late_drops));
+    out.latency_summary("tickflow_latency_receive_to_bar_seconds", "Frame received -> its trade's bar updated", {},
+                        p.aggregator->receive_to_bar());
+  }
+  if (p.writer) {
+    const InfluxWriterSnapshot w = p.writer->snapshot();
+    out.gauge("tickflow_writer_ring_depth", "Bars waiting for the writer thread", {},
+              static_cast<double>(p.writer->depth()));
+    out.counter("tickflow_sink_points_accepted_total", "Points handed to the InfluxDB sink", {},
+                static_cast<double>(w.stats.points_accepted));
+    out.counter("tickflow_sink_points_written_total", "Points acknowledged by InfluxDB", {},
+                static_cast<double>(w.stats.points_written));
+    out.counter("tickflow_sink_batches_total", "Batches acknowledged by InfluxDB", {},
+                static_cast<double>(w.stats.batches_written));
+    out.counter("tickflow_sink_retries_total", "Failed writes that will be retried", {},
+                static_cast<double>(w.stats.retries));
+    out.counter("tickflow_sink_points_spooled_total", "Points written to the disk spool", {},
+                static_cast<double>(w.stats.points_spooled));
+    out.counter("tickflow_sink_points_dropped_total", "Points lost (spool drop-oldest or memory overflow)", {},
+                static_cast<double>(w.stats.points_dropped));
+    out.counter("tickflow_sink_points_dead_lettered_total", "Points InfluxDB rejected (dead-letter file)", {},
+                static_cast<double>(w.stats.points_dead_lettered));
+    out.gauge("tickflow_spool_bytes", "Bytes waiting in the disk spool", {},
+              static_cast<double>(w.spool_pending_bytes));
+    out.counter("tickflow_spool_dropped_records_total", "Spool records evicted (drop_oldest)", {},
+                static_cast<double>(w.spool.dropped_records));
+    out.gauge("tickflow_sink_pending_batches", "Batches not yet acknowledged", {},
+              static_cast<double>(w.pending_batches));
+    out.latency_summary("tickflow_latency_close_to_sink_seconds", "Bar closed -> handed to the sink", {},
+                        p.writer->close_to_handed());
+    out.latency_summary("tickflow_latency_sink_to_ack_seconds", "Handed to the sink -> acknowledged by InfluxDB", {},
+                        w.ack_delay);
+  }
+  HttpResponse response;
+  response.content_type = PrometheusText::kContentType;
+  response.body = out.str();
+  return response;
+}
+
+HttpResponse LivePipeline::health() const {
+  const Impl& p = *impl_;
+  const std::int64_t now = realtime_ns();
+  const std::int64_t max_trade_age = std::chrono::nanoseconds(p.config.metrics.max_trade_age).count();
+  const std::int64_t max_bar_age = std::chrono::nanoseconds(p.config.metrics.max_bar_age).count();
+  std::vector<std::string> problems;
+
+  std::string feeds = "[";
+  std::vector<std::pair<MarketId, const FeedConnection*>> markets;
+  for (const auto& thread : p.feeds) {
+    for (const FeedConnection& c : thread->connections) {
+      const bool connected = c.feed->connected();
+      // A connection down for longer than a market may go without trades
+      // (from the start: the first connect may take a while) is a problem.
+      if (!connected && now - p.started_ns > max_trade_age)
+        problems.push_back(c.plan.exchange + " connection " + std::to_string(c.id) + " (" +
+                           std::string(to_string(c.plan.feed.venue)) + "): not connected");
+      if (feeds.size() > 1) feeds += ",";
+      feeds += "{\"exchange\":\"" + json_escape(c.plan.exchange) + "\",\"venue\":\"" +
+               std::string(to_string(c.plan.feed.venue)) + "\",\"connection\":" + std::to_string(c.id) +
+               ",\"state\":\"" + (connected ? "connected" : "disconnected") +
+               "\",\"reconnects\":" + std::to_string(c.feed->counters().reconnects.load(std::memory_order_relaxed)) +
+               ",\"trades\":" + std::to_string(c.feed->counters().trades.load(std::memory_order_relaxed)) + "}";
+    }
+  }
+  feeds += "]";
+
+  std::string market_json = "[";
+  const std::size_t seen = std::min<std::size_t>(p.registry.size(), 1024);
+  for (std::size_t id = 0; id < seen; ++id) {
+    const auto market = static_cast<MarketId>(id);
+    std::int64_t last_trade = 0;
+    for (const auto& thread : p.feeds)
+      for (const FeedConnection& c : thread->connections)
+        last_trade = std::max(last_trade, c.feed->last_trade_receive_ns(market));
+    // Age from the start while a market has had nothing yet: a fresh
+    // process is not unhealthy for its first max_trade_age.
+    const std::int64_t trade_age = now - std::max(last_trade, p.started_ns);
+    std::int64_t bar_age = -1;
+    if (p.aggregator) {
+      const std::int64_t closed_until = p.aggregator->closed_until_s(market);
+      bar_age = now - std::max(closed_until * 1'000'000'000, p.started_ns);
+    }
+    const std::string& name = p.registry.info(market).name;
+    if (trade_age > max_trade_age) problems.push_back(name + ": no trade for " + json_number(seconds(trade_age)) + " s");
+    if (bar_age > max_bar_age)
+      problems.push_back(name + ": last closed 1s bar ended " + json_number(seconds(bar_age)) + " s ago");
+    if (market_json.size() > 1) market_json += ",";
+    market_json += "{\"market\":\"" + json_escape(name) + "\",\"last_trade_age_s\":" +
+                   (last_trade == 0 ? std::string("null") : json_number(seconds(now - last_trade))) +
+                   ",\"last_bar_age_s\":" + (bar_age < 0 ? std::string("null") : json_number(seconds(bar_age))) + "}";
+  }
+  market_json += "]";
+
+  std::string sink = "null";
+  if (p.writer) {
+    const InfluxWriterSnapshot w = p.writer->snapshot();
+    const bool backlog = w.pending_batches > 4 || w.spool_pending_bytes > 0;
+    sink = std::string("{\"state\":\"") + (backlog ? "backlog" : "ok") +
+           "\",\"pending_batches\":" + std::to_string(w.pending_batches) +
+           ",\"spool_bytes\":" + std::to_string(w.spool_pending_bytes) +
+           ",\"points_written\":" + std::to_string(w.stats.points_written) +
+           ",\"points_dropped\":" + std::to_string(w.stats.points_dropped) + ",\"last_problem\":\"" +
+           json_escape(w.last_problem) + "\"}";
+  }
+
+  std::string problems_json = "[";
+  for (const std::string& problem : problems)
+    problems_json += (problems_json.size() > 1 ? ",\"" : "\"") + json_escape(problem) + "\"";
+  problems_json += "]";
+
+  HttpResponse response;
+  response.status = problems.empty() ? 200 : 503;
+  response.content_type = "application/json";
+  response.body = std::string("{\"status\":\"") + (problems.empty() ? "ok" : "stale") +
+                  "\",\"uptime_s\":" + json_number(seconds(now - p.started_ns)) + ",\"problems\":" + problems_json +
+                  ",\"feeds\":" + feeds + ",\"markets\":" + market_json + ",\"sink\":" + sink + "}\n";
+  return response;
+}
+
+std::string LivePipeline::summary() const {
+  const Impl& p = *impl_;
+  std::string out;
+  for (const auto& thread : p.feeds) {
+    for (const FeedConnection& c : thread->connections) {
+      const LiveFeedCounters& k = c.feed->counters();
+      out += std::string(to_string(c.plan.feed.venue)) + ": " +
+             std::to_string(k.frames.load(std::memory_order_relaxed)) + " frames, " +
+             std::to_string(k.trades.load(std::memory_order_relaxed)) + " trades, " +
+             std::to_string(k.reconnects.load(std::memory_order_relaxed)) + " reconnects, " +
+             std::to_string(k.gaps.load(std::memory_order_relaxed)) + " gaps\n";
+    }
+    for (const auto& [exchange, recorder] : thread->recorders) {
+      const auto s = recorder->stats();
+      out += "record " + exchange + ": " + std::to_string(s.frames_written) + " frames written, " +
+             std::to_string(s.dropped_full + s.dropped_oversize + s.frames_lost) + " lost\n";
+    }
+  }
+  if (p.aggregator) {
+    const AggregatorCounters& a = p.aggregator->counters();
+    out += "bars: " + std::to_string(a.bars.load()) + " 1s, " + std::to_string(a.rollup_bars.load()) +
+           " rollups, " + std::to_string(a.amendments.load()) + " amendments, " + std::to_string(a.late_drops.load()) +
+           " late drops; " + std::to_string(a.backfilled_trades.load()) + " backfilled trades\n";
+  }
+  if (p.writer) {
+    const InfluxWriterSnapshot w = p.writer->snapshot();
+    out += "influx: " + std::to_string(w.stats.points_written) + " points written, " +
+           std::to_string(w.stats.points_spooled) + " spooled, " + std::to_string(w.stats.points_dropped) +
+           " dropped\n";
+  }
+  return out;
+}
+
+}  // namespace tickflow

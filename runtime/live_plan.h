@@ -1,0 +1,33 @@
+// runtime/live_plan.h
+//
+// From the config's [markets] (exchange -> symbols, as aggr-server names
+// them) to the live connections that follow them: which venue endpoint each
+// symbol lives on (Binance futures: USD-M or COIN-M by the symbol; Bybit:
+// linear or inverse), with the [feeds] settings and endpoint overrides
+// applied. One LiveFeedConfig per connection; the caller numbers them.
+//
+// Exchanges with a parser but no live connection yet (Kraken, BitMEX,
+// Bitfinex, Deribit, HTX) are a ConfigError naming the file and the key,
+// so a config never silently follows fewer markets than it lists.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "feeds/live_feed.h"
+#include "tuning/pipeline_config.h"
+
+namespace tickflow {
+
+struct PlannedConnection {
+  std::string exchange;  // the [markets] key
+  LiveFeedConfig feed;
+};
+
+// The connections of one exchange. Throws ConfigError.
+std::vector<PlannedConnection> plan_live_connections(const PipelineConfig& config, const std::string& exchange);
+
+// Exchanges `tickflow run` can connect to.
+const std::vector<std::string>& live_exchange_names();
+
+}  // namespace tickflow

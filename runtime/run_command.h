@@ -1,0 +1,27 @@
+// runtime/run_command.h
+//
+// `tickflow run --config FILE`: the live pipeline (runtime/live_pipeline.h)
+// until SIGINT or SIGTERM, then a graceful shutdown within the config's
+// deadline. `tickflow record --config FILE --out DIR`: the same feeds, their
+// raw frames into hourly capture files, no bars.
+//
+// Before any thread starts, the profile is checked against the host
+// (tuning/host_check.h): a profile that pins threads to CPUs this process
+// cannot use is refused with the missing CPUs named, unless --unpinned, which
+// runs it without pinning and says so.
+//
+// Exit status: 0 clean shutdown (every bar acknowledged or spooled), 1 a
+// shutdown that lost or abandoned something, 2 a config or start-up error.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+namespace tickflow {
+
+// Adds `run` and `record` to `app`.
+void add_run_commands(CLI::App& app);
+
+// Runs whichever of them was chosen; -1 if neither was.
+int run_run_commands();
+
+}  // namespace tickflow
