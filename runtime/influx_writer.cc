@@ -117,10 +117,11 @@ void InfluxWriter::run() noexcept {
     if (n > 0) continue;
     if (stopping_.load(std::memory_order_acquire) && popped == pushed_.load(std::memory_order_acquire)) break;
     // Wake for new bars, or every 10 ms for the sink's age-based sealing
-    // and its retries.
+    // and its retries while it holds anything; an idle sink has no timers,
+    // so an idle writer wakes 5 times a second (idle CPU budget: < 2 %).
     wait.wait_for(
         [&] { return pushed_.load(std::memory_order_acquire) != popped || stopping_.load(std::memory_order_acquire); },
-        std::chrono::milliseconds(10), &doorbell_);
+        sink_->idle() ? std::chrono::milliseconds(200) : std::chrono::milliseconds(10), &doorbell_);
   }
   delivered_all_ = sink_->flush(deadline_);
   publish_snapshot(true);

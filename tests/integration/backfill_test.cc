@@ -702,5 +702,62 @@ TEST(Backfill, CoinbaseIdGapPagesWithTheAfterCursor) {
   EXPECT_EQ(rest.targets().front(), "/products/SKL-USD/trades?limit=1000&after=" + std::to_string(last.trade_id + 1));
 }
 
+TEST(Backfill, OkxTimeGapPagesBackwardsByTimestamp) {
+  // OKX "trades" (aggregated prints) reports reconnect gaps by time; the
+  // worker pages history-trades type=2, `after` = older than a ms time.
+  MarketRegistry registry;
+  auto parser = make_parser("OKX", registry);
+  std::vector<std::pair<Trade, std::string>> rows;
+  for (const auto& frame : load_frames("cryptofeed/OKX.ws.1.0.gz")) {
+    if (frame.find(R"("channel":"trades","instId":"BTC-USDT"},"data":[)") == std::string::npos) continue;
+    PaddedFrame padded;
+    padded.assign(frame);
+    EventBuffer out;
+    parser->parse(padded.view(), 1, out);
+    const auto open = frame.find("\"data\":[") + 8;
+    rows.emplace_back(out[0].trade, frame.substr(open, frame.rfind(']') - open));
+  }
+  std::sort(rows.begin(), rows.end(), [](auto& a, auto& b) { return a.first.trade_id < b.first.trade_id; });
+  RestTestServer rest([&](const std::string& target) {
+    const std::int64_t after_ms = static_cast<std::int64_t>(query_number(target, "after"));
+    std::string body = R"({"code":"0","msg":"","data":[)";
+    std::size_t n = 0;
+    for (auto it = rows.rbegin(); it != rows.rend() && n < 10; ++it) {
+      if (it->first.exchange_ts_ns / 1'000'000 >= after_ms) continue;
+      body += (n++ ? "," : "");
+      body += it->second;
+    }
+    return RestReply{200, body + "]}"};
+  });
+  const std::int64_t after = rows[5].first.exchange_ts_ns;
+  const std::int64_t before = rows[30].first.exchange_ts_ns;
+  std::set<std::uint64_t> want;
+  for (const auto& r : rows)
+    if (r.first.exchange_ts_ns > after && r.first.exchange_ts_ns < before) want.insert(r.first.trade_id);
+  ASSERT_GE(want.size(), 10u);
+  std::mutex mu;
+  std::vector<Trade> got;
+  BackfillWorker worker(registry, local_backfill(rest.base_url()), [&](const EventBuffer& events) {
+    std::lock_guard lock(mu);
+    for (const FeedEvent& e : events) got.push_back(e.trade);
+  });
+  const MarketInfo& info = registry.info(rows[0].first.market);
+  const TradeGap gap{.venue = Venue::kOkx,
+                     .market = rows[0].first.market,
+                     .symbol = "BTC-USDT",
+                     .after_exchange_ns = after,
+                     .before_exchange_ns = before,
+                     .kind = info.kind,
+                     .contract_size = info.contract_size};
+  const auto trades = backfill_one(worker, got, mu, gap);
+  std::set<std::uint64_t> have;
+  for (const Trade& t : trades) have.insert(t.trade_id);
+  EXPECT_EQ(have, want);
+  EXPECT_EQ(trades.size(), want.size());  // none twice across the overlapping pages
+  EXPECT_EQ(worker.counters().partial.load(), 0u);
+  EXPECT_EQ(rest.targets().front(), "/api/v5/market/history-trades?instId=BTC-USDT&type=2&after=" +
+                                        std::to_string(before / 1'000'000 + 1) + "&limit=100");
+}
+
 }  // namespace
 }  // namespace tickflow

@@ -1,0 +1,671 @@
+// tests/integration/run_pipeline_test.cc
+//
+// `tickflow run` end to end, as a child process, with nothing leaving
+// loopback: WsTestServer instances (local TLS websocket servers) replay the
+// full Binance @trade captures of tests/data/binance-20240808-trades (spot
+// btcusdt, USD-M btcusdt), a real influxd (influxd_process.h) takes the bars,
+// and the test reads /health and /metrics with libcurl while it runs.
+//
+// The live aggregator's clock is the wall clock and the captures are from
+// 2024, so every frame is re-timed first: a whole number of seconds is added
+// to its "E" and "T" milliseconds (1 s bucketing unchanged), putting the first
+// trade ~10 s in the past. The reference is computed here from the same
+// shifted frames with the project's own parsers: per market, the seconds and
+// minutes that have trades, their trade counts and notionals.
+//
+//  * EveryTradeLandsInExactBars: clean run; after every frame is written and
+//    the aggregator has taken every trade, /health is 200 with both feeds
+//    connected, /metrics has the bar, latency and ring families; SIGTERM ->
+//    exit 0; trades_1s and trades_1m in InfluxDB equal the reference point
+//    for point (counts exact, notionals to 1e-9).
+//  * MisbehavingServersStillGiveExactBars: the spot server drops the stream
+//    after 3000 frames and resends 100 on reconnect; the USD-M server injects
+//    two garbage frames. Reconnects and duplicates show in /metrics and the
+//    bars are still exact.
+//  * ProfilePinnedToMissingCpuIsRefused: cpu = 63 -> exit 2 naming CPU 63 and
+//    --unpinned; with --unpinned --duration 1 --no-influx: exit 0, log says so.
+//  * SigintShutsDownCleanly: SIGINT -> exit 0, like SIGTERM.
+//  * UnknownConfigKeyIsRejected: exit 2, stderr names the file and the key.
+#include <curl/curl.h>
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <simdjson.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <time.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdint>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <map>
+#include <optional>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "feeds/capture_reader.h"
+#include "feeds/padded_frame.h"
+#include "feeds/parser_factory.h"
+#include "pipeline/market_registry.h"
+#include "tests/integration/influxd_process.h"
+#include "tests/integration/ws_test_server.h"
+
+extern char** environ;
+
+namespace tickflow {
+namespace {
+
+using namespace std::chrono_literals;
+using testing::InfluxdProcess;
+using testing::WsInjection;
+using testing::WsProtocol;
+using testing::WsServerBehavior;
+using testing::WsTestServer;
+namespace fs = std::filesystem;
+
+constexpr std::size_t kSpotTrades = 9757;   // tests/data/README.md
+constexpr std::size_t kUsdmTrades = 21313;  // tests/data/README.md
+constexpr std::size_t kSpotSeconds = 345;   // seconds with trades (with cm_btcusd_perp's 202: replay's 891 bars)
+constexpr std::size_t kUsdmSeconds = 344;
+
+// ---------------------------------------------------------------- frames
+
+std::vector<std::string> load_frames(const std::string& name) {
+  CaptureReader reader(std::string(TICKFLOW_TEST_DATA_DIR) + "/binance-20240808-trades/" + name);
+  CaptureRecord rec;
+  std::vector<std::string> frames;
+  while (reader.next(rec))
+    if (!rec.binary) frames.emplace_back(rec.frame);
+  return frames;
+}
+
+// The value of the integer field `"K":` of a Binance frame, and its span.
+std::optional<std::pair<std::size_t, std::size_t>> field_span(const std::string& frame, const char* key) {
+  std::size_t pos = frame.find(key);
+  if (pos == std::string::npos) return std::nullopt;
+  pos += std::char_traits<char>::length(key);
+  std::size_t end = pos;
+  while (end < frame.size() && frame[end] >= '0' && frame[end] <= '9') ++end;
+  if (end == pos) return std::nullopt;
+  return std::make_pair(pos, end - pos);
+}
+
+std::int64_t trade_time_ms(const std::string& frame) {
+  const auto span = field_span(frame, "\"T\":");
+  if (!span) throw std::runtime_error("no \"T\" in " + frame);
+  return std::stoll(frame.substr(span->first, span->second));
+}
+
+// Adds `shift_ms` (whole seconds) to "E" and "T"; the digit count must not change.
+std::vector<std::string> shift_frames(std::vector<std::string> frames, std::int64_t shift_ms) {
+  for (std::string& f : frames) {
+    for (const char* key : {"\"E\":", "\"T\":"}) {
+      const auto span = field_span(f, key);
+      if (!span) throw std::runtime_error(std::string("no ") + key + " in " + f);
+      const std::string shifted = std::to_string(std::stoll(f.substr(span->first, span->second)) + shift_ms);
+      if (shifted.size() != span->second) throw std::runtime_error("digit count changed: " + f);
+      f.replace(span->first, span->second, shifted);
+    }
+  }
+  return frames;
+}
+
+std::int64_t now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+struct Streams {
+  std::vector<std::string> spot, usdm;
+  std::int64_t shift_ms = 0;
+};
+
+// Both captures, shifted by one whole-second amount so that the earliest
+// trade is 10 s before now.
+Streams shifted_streams() {
+  static const std::vector<std::string> spot = load_frames("spot_btcusdt.gz");
+  static const std::vector<std::string> usdm = load_frames("usdm_btcusdt.gz");
+  std::int64_t first = INT64_MAX;
+  for (const auto* frames : {&spot, &usdm})
+    for (const std::string& f : *frames) first = std::min(first, trade_time_ms(f));
+  Streams s;
+  s.shift_ms = (now_ms() / 1000) * 1000 - (first / 1000) * 1000 - 10'000;
+  s.spot = shift_frames(spot, s.shift_ms);
+  s.usdm = shift_frames(usdm, s.shift_ms);
+  return s;
+}
+
+// ---------------------------------------------------------------- reference
+
+struct Cell {
+  std::uint64_t trades = 0;
+  double notional = 0;
+};
+// market -> bar open time (s) -> what the bar must hold.
+using Reference = std::map<std::string, std::map<std::int64_t, Cell>>;
+
+struct Expected {
+  Reference seconds, minutes;
+  std::uint64_t trades = 0;
+};
+
+// Parses `frames` with the exchange's parser (as the live feed does) and
+// buckets the trades by exchange second and minute.
+void add_reference(const std::string& exchange, const std::vector<std::string>& frames, Expected& out) {
+  MarketRegistry registry;
+  auto parser = make_parser(exchange, registry);
+  EventBuffer events;
+  PaddedFrame padded;
+  for (const std::string& f : frames) {
+    padded.assign(f);
+    events.clear();
+    parser->parse(padded.view(), 1, events);
+    for (const FeedEvent& e : events) {
+      if (e.type != FeedEventType::kTrade) continue;
+      const Trade& t = e.trade;
+      const std::string& market = registry.info(t.market).name;
+      const std::int64_t second = t.exchange_ts_ns / 1'000'000'000;
+      for (auto [ref, open] : {std::pair{&out.seconds, second}, std::pair{&out.minutes, second / 60 * 60}}) {
+        Cell& c = (*ref)[market][open];
+        ++c.trades;
+        if (!t.is_liquidation()) c.notional += t.notional();
+      }
+      ++out.trades;
+    }
+  }
+}
+
+Expected reference(const Streams& s) {
+  Expected e;
+  add_reference("BINANCE", s.spot, e);
+  add_reference("BINANCE_FUTURES", s.usdm, e);
+  return e;
+}
+
+// ---------------------------------------------------------------- processes, files, HTTP
+
+std::string read_file(const fs::path& path) {
+  std::ifstream in(path);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+struct TempDir {
+  fs::path path;
+  explicit TempDir(const std::string& name)
+      : path(fs::temp_directory_path() / ("tickflow-run-" + name + "-" + std::to_string(::getpid()))) {
+    fs::remove_all(path);
+    fs::create_directories(path);
+  }
+  ~TempDir() {
+    std::error_code ignored;
+    fs::remove_all(path, ignored);
+  }
+};
+
+// `tickflow ARGS` as a child, stderr to a file; killed if the test leaves early.
+class Tickflow {
+ public:
+  Tickflow(const std::vector<std::string>& args, fs::path stderr_path) : stderr_path_(std::move(stderr_path)) {
+    std::vector<std::string> all = {TICKFLOW_BINARY};
+    all.insert(all.end(), args.begin(), args.end());
+    std::vector<char*> argv;
+    for (auto& a : all) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_addopen(&actions, 2, stderr_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0);
+    const int rc = posix_spawn(&pid_, argv[0], &actions, nullptr, argv.data(), environ);
+    posix_spawn_file_actions_destroy(&actions);
+    if (rc != 0) throw std::runtime_error("cannot start " + std::string(TICKFLOW_BINARY));
+  }
+  ~Tickflow() {
+    if (pid_ > 0) {
+      ::kill(pid_, SIGKILL);
+      ::waitpid(pid_, nullptr, 0);
+    }
+  }
+  Tickflow(const Tickflow&) = delete;
+  Tickflow& operator=(const Tickflow&) = delete;
+
+  bool running() {
+    if (pid_ <= 0) return false;
+    int status = 0;
+    if (::waitpid(pid_, &status, WNOHANG) == pid_) {
+      pid_ = -1;
+      status_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+      return false;
+    }
+    return true;
+  }
+  void signal(int sig) const {
+    if (pid_ > 0) ::kill(pid_, sig);
+  }
+  // The exit status, or nullopt when it has not exited within `limit`.
+  std::optional<int> wait(std::chrono::milliseconds limit) {
+    const auto deadline = std::chrono::steady_clock::now() + limit;
+    while (running()) {
+      if (std::chrono::steady_clock::now() > deadline) return std::nullopt;
+      std::this_thread::sleep_for(10ms);
+    }
+    return status_;
+  }
+  std::string log() const { return read_file(stderr_path_); }
+
+ private:
+  fs::path stderr_path_;
+  pid_t pid_ = -1;
+  int status_ = -1;
+};
+
+int run_to_exit(const std::vector<std::string>& args, const fs::path& stderr_path) {
+  Tickflow t(args, stderr_path);
+  const auto status = t.wait(30s);
+  return status ? *status : -1;
+}
+
+struct HttpResult {
+  long status = 0;
+  std::string body;
+};
+
+std::size_t append_body(char* data, std::size_t size, std::size_t n, void* out) {
+  static_cast<std::string*>(out)->append(data, size * n);
+  return size * n;
+}
+
+HttpResult http_get(int port, const std::string& path) {
+  HttpResult r;
+  CURL* curl = curl_easy_init();
+  if (curl == nullptr) return r;
+  const std::string url = "http://127.0.0.1:" + std::to_string(port) + path;
+  curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
+  curl_easy_setopt(curl, CURLOPT_NOPROXY, "*");
+  curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, 2000L);
+  curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, 1000L);
+  curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, append_body);
+  curl_easy_setopt(curl, CURLOPT_WRITEDATA, &r.body);
+  if (curl_easy_perform(curl) == CURLE_OK) curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &r.status);
+  curl_easy_cleanup(curl);
+  return r;
+}
+
+// The value of the first sample of `family` whose labels contain every one
+// of `labels` (`exchange="BINANCE"`); nullopt when there is none.
+std::optional<double> metric(const std::string& text, const std::string& family,
+                             const std::vector<std::string>& labels = {}) {
+  std::istringstream in(text);
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.empty() || line[0] == '#') continue;
+    if (line.compare(0, family.size(), family) != 0) continue;
+    if (line.size() <= family.size() || (line[family.size()] != ' ' && line[family.size()] != '{')) continue;
+    const std::size_t value_at = line.rfind(' ');
+    const std::string name_and_labels = line.substr(0, value_at);
+    bool all = true;
+    for (const std::string& l : labels) all = all && name_and_labels.find(l) != std::string::npos;
+    if (all) return std::stod(line.substr(value_at + 1));
+  }
+  return std::nullopt;
+}
+
+bool poll_until(const std::function<bool()>& done, std::chrono::milliseconds limit) {
+  const auto deadline = std::chrono::steady_clock::now() + limit;
+  while (!done()) {
+    if (std::chrono::steady_clock::now() > deadline) return false;
+    std::this_thread::sleep_for(50ms);
+  }
+  return true;
+}
+
+// ---------------------------------------------------------------- config
+
+struct ConfigSpec {
+  std::uint16_t spot_port = 0;
+  std::uint16_t usdm_port = 0;
+  std::string spot_ca{};
+  std::string usdm_ca{};
+  std::string influx_url{};  // empty: influx disabled
+  std::optional<int> feed_cpu{};
+  std::string extra{};  // appended verbatim
+};
+
+fs::path write_config(const fs::path& dir, const ConfigSpec& s) {
+  std::ostringstream c;
+  c << "[markets]\nBINANCE = [\"btcusdt\"]\nBINANCE_FUTURES = [\"btcusdt\"]\n\n"
+    << "[[threads.feed]]\nname = \"tf-feed-0\"\nwait = \"park\"\n";
+  if (s.feed_cpu) c << "cpu = " << *s.feed_cpu << "\n";
+  c << "\n[feeds]\nstale_after_ms = 30000\nbackoff_initial_ms = 20\nbackoff_max_ms = 200\nbackfill = false\n\n"
+    << "[feeds.endpoints.BINANCE]\nhost = \"127.0.0.1\"\nport = " << s.spot_port << "\nca_file = \"" << s.spot_ca
+    << "\"\n\n"
+    << "[feeds.endpoints.BINANCE_FUTURES]\nhost = \"127.0.0.1\"\nport = " << s.usdm_port << "\nca_file = \""
+    << s.usdm_ca << "\"\n\n"
+    << "[influx]\nenabled = " << (s.influx_url.empty() ? "false" : "true") << "\n"
+    << "url = \"" << (s.influx_url.empty() ? std::string("http://127.0.0.1:9") : s.influx_url) << "\"\n"
+    << "batch_age_ms = 20\nspool_dir = \"" << (dir / "spool").string() << "\"\n\n"
+    << "[metrics]\nbind = \"127.0.0.1\"\nport = 9464\n\n"
+    << "[shutdown]\ndeadline_ms = 10000\n"
+    << s.extra;
+  const fs::path path = dir / "run.toml";
+  std::ofstream(path) << c.str();
+  return path;
+}
+
+// ---------------------------------------------------------------- InfluxDB
+
+// market -> time (s) -> (trades, notional) of every point of `measurement`.
+Reference query_bars(const InfluxdProcess& influx, const std::string& rp, const std::string& measurement) {
+  const std::string body =
+      influx.query("SELECT cbuy, csell, vbuy, vsell FROM \"" + rp + "\".\"" + measurement + "\" GROUP BY market");
+  Reference out;
+  simdjson::dom::parser parser;
+  const simdjson::dom::element doc = parser.parse(body);
+  for (simdjson::dom::element result : doc["results"].get_array()) {
+    simdjson::dom::array series;
+    if (result["series"].get(series) != simdjson::SUCCESS) continue;
+    for (simdjson::dom::element s : series) {
+      const std::string market(std::string_view(s["tags"]["market"].get_string()));
+      std::vector<std::string> columns;
+      for (simdjson::dom::element c : s["columns"].get_array()) columns.emplace_back(std::string_view(c.get_string()));
+      for (simdjson::dom::element row : s["values"].get_array()) {
+        std::int64_t ts = 0;
+        double cbuy = 0, csell = 0, vbuy = 0, vsell = 0;
+        std::size_t i = 0;
+        for (simdjson::dom::element v : row.get_array()) {
+          double d = 0;
+          if (columns[i] == "time") {
+            ts = v.get_int64();
+          } else if (!v.is_null()) {
+            if (v.get_double().get(d) != simdjson::SUCCESS) d = static_cast<double>(v.get_int64().value());
+          }
+          if (columns[i] == "cbuy") cbuy = d;
+          if (columns[i] == "csell") csell = d;
+          if (columns[i] == "vbuy") vbuy = d;
+          if (columns[i] == "vsell") vsell = d;
+          ++i;
+        }
+        Cell& cell = out[market][ts];
+        cell.trades = static_cast<std::uint64_t>(std::llround(cbuy + csell));
+        cell.notional = vbuy + vsell;
+      }
+    }
+  }
+  return out;
+}
+
+bool close_enough(double a, double b) { return std::abs(a - b) <= 1e-9 * std::max(1.0, std::abs(b)); }
+
+// Every expected point with its count and notional, and nothing else.
+void expect_bars(const Reference& expected, const Reference& actual, const std::string& what) {
+  ASSERT_EQ(expected.size(), actual.size()) << what << ": markets";
+  for (const auto& [market, bars] : expected) {
+    SCOPED_TRACE(what + " " + market);
+    const auto it = actual.find(market);
+    ASSERT_NE(it, actual.end()) << "no points for " << market;
+    EXPECT_EQ(it->second.size(), bars.size()) << "points";
+    std::uint64_t trades = 0, got_trades = 0;
+    double notional = 0, got_notional = 0;
+    std::size_t mismatches = 0;
+    for (const auto& [ts, cell] : bars) {
+      trades += cell.trades;
+      notional += cell.notional;
+      const auto got = it->second.find(ts);
+      if (got == it->second.end()) {
+        if (mismatches++ < 5) ADD_FAILURE() << "missing bar at " << ts;
+        continue;
+      }
+      if (got->second.trades != cell.trades || !close_enough(got->second.notional, cell.notional))
+        if (mismatches++ < 5)
+          ADD_FAILURE() << "bar at " << ts << ": " << got->second.trades << " trades, notional " << got->second.notional
+                        << "; expected " << cell.trades << ", " << cell.notional;
+    }
+    for (const auto& [ts, cell] : it->second) {
+      got_trades += cell.trades;
+      got_notional += cell.notional;
+    }
+    EXPECT_EQ(mismatches, 0u);
+    EXPECT_EQ(got_trades, trades) << "cbuy + csell over every point";
+    EXPECT_TRUE(close_enough(got_notional, notional)) << got_notional << " vs " << notional;
+  }
+}
+
+// ---------------------------------------------------------------- the live run
+
+struct LiveRun {
+  std::string metrics_before_stop;
+  std::string health_before_stop;
+  long health_status = 0;
+};
+
+// Runs tickflow against the two servers and `influx` until every trade is
+// in the aggregator, scrapes /health and /metrics, then SIGTERMs it and
+// expects exit status 0.
+void run_live(WsTestServer& spot_server, std::size_t spot_frames, WsTestServer& usdm_server, std::size_t usdm_frames,
+              const InfluxdProcess& influx, std::uint64_t trades, const TempDir& dir, LiveRun& out) {
+  const int http_port = testing::free_loopback_port();
+  const fs::path config = write_config(dir.path, {.spot_port = spot_server.port(),
+                                                  .usdm_port = usdm_server.port(),
+                                                  .spot_ca = spot_server.ca_file(),
+                                                  .usdm_ca = usdm_server.ca_file(),
+                                                  .influx_url = influx.url()});
+  Tickflow tickflow({"run", "--config", config.string(), "--unpinned", "--http-port", std::to_string(http_port)},
+                    dir.path / "stderr");
+  std::string metrics;
+  const bool all_in = poll_until(
+      [&] {
+        if (!tickflow.running()) return true;
+        if (spot_server.frames_written() < spot_frames || usdm_server.frames_written() < usdm_frames) return false;
+        metrics = http_get(http_port, "/metrics").body;
+        const auto taken = metric(metrics, "tickflow_aggregator_trades_total");
+        return taken && *taken >= static_cast<double>(trades);
+      },
+      40s);
+  ASSERT_TRUE(tickflow.running()) << "tickflow exited early:\n" << tickflow.log();
+  ASSERT_TRUE(all_in) << "spot frames written " << spot_server.frames_written() << "/" << spot_frames << ", usdm "
+                      << usdm_server.frames_written() << "/" << usdm_frames << "\n"
+                      << metrics << "\n"
+                      << tickflow.log();
+  const HttpResult health = http_get(http_port, "/health");
+  const HttpResult final_metrics = http_get(http_port, "/metrics");
+  out.health_status = health.status;
+  out.health_before_stop = health.body;
+  out.metrics_before_stop = final_metrics.body;
+
+  tickflow.signal(SIGTERM);
+  const auto status = tickflow.wait(25s);
+  ASSERT_TRUE(status.has_value()) << "no exit within 25 s of SIGTERM (deadline_ms 10000):\n" << tickflow.log();
+  EXPECT_EQ(*status, 0) << tickflow.log();
+  const std::string log = tickflow.log();
+  EXPECT_NE(log.find("SIGTERM: shutting down"), std::string::npos) << log;
+  EXPECT_NE(log.find("clean shutdown"), std::string::npos) << log;
+}
+
+void expect_health_and_metrics(const LiveRun& run, std::uint64_t trades) {
+  EXPECT_EQ(run.health_status, 200) << run.health_before_stop;
+  simdjson::dom::parser parser;
+  simdjson::dom::element doc;
+  ASSERT_EQ(parser.parse(run.health_before_stop).get(doc), simdjson::SUCCESS) << run.health_before_stop;
+  EXPECT_EQ(std::string_view(doc["status"].get_string()), "ok") << run.health_before_stop;
+  std::map<std::string, std::string> states;
+  for (simdjson::dom::element feed : doc["feeds"].get_array())
+    states[std::string(std::string_view(feed["venue"].get_string()))] = std::string_view(feed["state"].get_string());
+  EXPECT_EQ(states.size(), 2u) << run.health_before_stop;
+  for (const auto& [venue, state] : states) EXPECT_EQ(state, "connected") << venue;
+
+  const std::string& m = run.metrics_before_stop;
+  EXPECT_EQ(metric(m, "tickflow_aggregator_trades_total"), static_cast<double>(trades)) << m;
+  EXPECT_EQ(metric(m, "tickflow_late_drops_total"), 0.0) << m;
+  EXPECT_TRUE(metric(m, "tickflow_bars_total", {"timeframe=\"1s\""}).has_value()) << m;
+  EXPECT_GT(metric(m, "tickflow_bars_total", {"timeframe=\"1s\""}).value_or(0), 0.0) << m;
+  EXPECT_NE(m.find("# TYPE tickflow_latency_receive_to_bar_seconds"), std::string::npos) << m;
+  EXPECT_TRUE(metric(m, "tickflow_ring_depth", {"ring=\"tf-feed-0\""}).has_value()) << m;
+  EXPECT_EQ(metric(m, "tickflow_feed_trades_total", {"exchange=\"BINANCE\""}), static_cast<double>(kSpotTrades));
+  EXPECT_EQ(metric(m, "tickflow_feed_trades_total", {"exchange=\"BINANCE_FUTURES\""}),
+            static_cast<double>(kUsdmTrades));
+}
+
+void expect_influx_bars(const InfluxdProcess& influx, const Expected& expected) {
+  expect_bars(expected.seconds, query_bars(influx, "aggr_1s", "trades_1s"), "trades_1s");
+  expect_bars(expected.minutes, query_bars(influx, "aggr_1m", "trades_1m"), "trades_1m");
+}
+
+class CurlGlobal : public ::testing::Environment {
+ public:
+  void SetUp() override { curl_global_init(CURL_GLOBAL_DEFAULT); }
+  void TearDown() override { curl_global_cleanup(); }
+};
+[[maybe_unused]] ::testing::Environment* const curl_env = ::testing::AddGlobalTestEnvironment(new CurlGlobal);
+
+TEST(RunPipeline, EveryTradeLandsInExactBars) {
+  const Streams streams = shifted_streams();
+  const Expected expected = reference(streams);
+  ASSERT_EQ(expected.trades, kSpotTrades + kUsdmTrades);
+  ASSERT_EQ(expected.seconds.size(), 2u);
+  ASSERT_EQ(streams.shift_ms % 1000, 0) << "whole seconds: the 1 s buckets stay the same";
+  // Seconds with trades do not depend on a whole-second shift (minutes do:
+  // 6 or 7 of them, by where the shift puts the minute boundaries).
+  ASSERT_EQ(expected.seconds.at("BINANCE:btcusdt").size(), kSpotSeconds);
+  ASSERT_EQ(expected.seconds.at("BINANCE_FUTURES:btcusdt").size(), kUsdmSeconds);
+  for (const auto& [market, minutes] : expected.minutes) {
+    EXPECT_GE(minutes.size(), 6u) << market;
+    EXPECT_LE(minutes.size(), 7u) << market;
+  }
+
+  InfluxdProcess influx;
+  TempDir dir("exact");
+  WsTestServer spot({.protocol = WsProtocol::kBinance, .frames = streams.spot});
+  WsTestServer usdm({.protocol = WsProtocol::kBinance, .frames = streams.usdm});
+  LiveRun run;
+  ASSERT_NO_FATAL_FAILURE(
+      run_live(spot, streams.spot.size(), usdm, streams.usdm.size(), influx, expected.trades, dir, run));
+  expect_health_and_metrics(run, expected.trades);
+  EXPECT_EQ(metric(run.metrics_before_stop, "tickflow_feed_reconnects_total", {"exchange=\"BINANCE\""}), 0.0);
+  EXPECT_EQ(spot.connections(), 1u);
+  EXPECT_EQ(usdm.connections(), 1u);
+  expect_influx_bars(influx, expected);
+}
+
+TEST(RunPipeline, MisbehavingServersStillGiveExactBars) {
+  const Streams streams = shifted_streams();
+  const Expected expected = reference(streams);
+  InfluxdProcess influx;
+  TempDir dir("misbehave");
+  WsTestServer spot(
+      {.protocol = WsProtocol::kBinance, .frames = streams.spot, .drop_after = 3000, .resume_overlap = 100});
+  WsTestServer usdm({.protocol = WsProtocol::kBinance,
+                     .frames = streams.usdm,
+                     .injections = {{.before_frame = 5000, .payload = "garbage{{{ not json"},
+                                    {.before_frame = 15000, .payload = R"({"stream":"btcusdt@trade","data":{)"}}});
+  LiveRun run;
+  ASSERT_NO_FATAL_FAILURE(
+      run_live(spot, streams.spot.size(), usdm, streams.usdm.size(), influx, expected.trades, dir, run));
+  expect_health_and_metrics(run, expected.trades);
+  const std::string& m = run.metrics_before_stop;
+  // Spot: one drop, one reconnect, the 100 resent frames dropped as duplicates.
+  EXPECT_EQ(spot.connections(), 2u);
+  EXPECT_EQ(metric(m, "tickflow_feed_reconnects_total", {"exchange=\"BINANCE\""}), 1.0) << m;
+  EXPECT_EQ(metric(m, "tickflow_feed_duplicates_total", {"exchange=\"BINANCE\""}), 100.0) << m;
+  EXPECT_EQ(metric(m, "tickflow_feed_frames_total", {"exchange=\"BINANCE\""}), kSpotTrades + 100.0) << m;
+  // USD-M: the garbage is received and skipped, the connection kept.
+  EXPECT_EQ(usdm.connections(), 1u);
+  EXPECT_EQ(metric(m, "tickflow_feed_reconnects_total", {"exchange=\"BINANCE_FUTURES\""}), 0.0) << m;
+  EXPECT_EQ(metric(m, "tickflow_feed_frames_total", {"exchange=\"BINANCE_FUTURES\""}), kUsdmTrades + 2.0) << m;
+  EXPECT_EQ(metric(m, "tickflow_feed_duplicates_total", {"exchange=\"BINANCE_FUTURES\""}), 0.0) << m;
+  expect_influx_bars(influx, expected);
+}
+
+// A few frames for the runs that do not look at bars.
+std::vector<std::string> few_frames(const std::vector<std::string>& frames) {
+  return {frames.begin(), frames.begin() + 200};
+}
+
+TEST(RunPipeline, ProfilePinnedToMissingCpuIsRefused) {
+  const Streams streams = shifted_streams();
+  WsTestServer spot({.protocol = WsProtocol::kBinance, .frames = few_frames(streams.spot)});
+  WsTestServer usdm({.protocol = WsProtocol::kBinance, .frames = few_frames(streams.usdm)});
+  TempDir dir("cpu63");
+  const fs::path config = write_config(dir.path, {.spot_port = spot.port(),
+                                                  .usdm_port = usdm.port(),
+                                                  .spot_ca = spot.ca_file(),
+                                                  .usdm_ca = usdm.ca_file(),
+                                                  .feed_cpu = 63});
+  const std::string port = std::to_string(testing::free_loopback_port());
+  EXPECT_EQ(run_to_exit({"run", "--config", config.string(), "--http-port", port}, dir.path / "refused"), 2);
+  const std::string refused = read_file(dir.path / "refused");
+  EXPECT_NE(refused.find("CPU 63"), std::string::npos) << refused;
+  EXPECT_NE(refused.find("--unpinned"), std::string::npos) << refused;
+  EXPECT_NE(refused.find(config.string()), std::string::npos) << refused;
+  EXPECT_EQ(spot.connections() + usdm.connections(), 0u) << "a refused profile connects nowhere";
+
+  const auto t0 = std::chrono::steady_clock::now();
+  EXPECT_EQ(run_to_exit({"run", "--config", config.string(), "--unpinned", "--duration", "1", "--no-influx",
+                         "--http-port", port},
+                        dir.path / "unpinned"),
+            0)
+      << read_file(dir.path / "unpinned");
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 15s);
+  const std::string unpinned = read_file(dir.path / "unpinned");
+  EXPECT_NE(unpinned.find("asks for CPUs 63 that this host lacks"), std::string::npos) << unpinned;
+  EXPECT_NE(unpinned.find("running every thread unpinned"), std::string::npos) << unpinned;
+  EXPECT_NE(unpinned.find("--duration reached"), std::string::npos) << unpinned;
+  EXPECT_NE(unpinned.find("clean shutdown"), std::string::npos) << unpinned;
+}
+
+TEST(RunPipeline, SigintShutsDownCleanly) {
+  const Streams streams = shifted_streams();
+  const std::vector<std::string> spot_frames = few_frames(streams.spot), usdm_frames = few_frames(streams.usdm);
+  Expected expected;
+  add_reference("BINANCE", spot_frames, expected);
+  add_reference("BINANCE_FUTURES", usdm_frames, expected);
+  WsTestServer spot({.protocol = WsProtocol::kBinance, .frames = spot_frames});
+  WsTestServer usdm({.protocol = WsProtocol::kBinance, .frames = usdm_frames});
+  TempDir dir("sigint");
+  const fs::path config = write_config(
+      dir.path,
+      {.spot_port = spot.port(), .usdm_port = usdm.port(), .spot_ca = spot.ca_file(), .usdm_ca = usdm.ca_file()});
+  const int http_port = testing::free_loopback_port();
+  Tickflow tickflow({"run", "--config", config.string(), "--unpinned", "--http-port", std::to_string(http_port)},
+                    dir.path / "stderr");
+  std::string metrics;
+  ASSERT_TRUE(poll_until(
+      [&] {
+        metrics = http_get(http_port, "/metrics").body;
+        return metric(metrics, "tickflow_aggregator_trades_total").value_or(0) >= static_cast<double>(expected.trades);
+      },
+      30s))
+      << metrics << tickflow.log();
+  EXPECT_EQ(metric(metrics, "tickflow_aggregator_trades_total"), static_cast<double>(expected.trades));
+  tickflow.signal(SIGINT);
+  const auto status = tickflow.wait(25s);
+  ASSERT_TRUE(status.has_value()) << tickflow.log();
+  EXPECT_EQ(*status, 0) << tickflow.log();
+  EXPECT_NE(tickflow.log().find("SIGINT: shutting down"), std::string::npos) << tickflow.log();
+  EXPECT_NE(tickflow.log().find("clean shutdown"), std::string::npos) << tickflow.log();
+}
+
+TEST(RunPipeline, UnknownConfigKeyIsRejected) {
+  TempDir dir("badkey");
+  const fs::path config = write_config(dir.path, {.spot_port = 1,
+                                                  .usdm_port = 1,
+                                                  .spot_ca = "/nonexistent",
+                                                  .usdm_ca = "/nonexistent",
+                                                  .extra = "\n[bars]\nlateness_msec = 250\n"});
+  EXPECT_EQ(run_to_exit({"run", "--config", config.string()}, dir.path / "stderr"), 2);
+  const std::string err = read_file(dir.path / "stderr");
+  EXPECT_NE(err.find(config.string()), std::string::npos) << err;
+  EXPECT_NE(err.find("bars.lateness_msec"), std::string::npos) << err;
+  EXPECT_NE(err.find("unknown key"), std::string::npos) << err;
+  EXPECT_NE(err.find("lateness_ms"), std::string::npos) << err;
+}
+
+}  // namespace
+}  // namespace tickflow
