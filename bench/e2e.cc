@@ -119,8 +119,8 @@ Frames load_frames(const std::string& dir, bool trades_only) {
     const char* name;
     const char* parser;
   };
-  const File files[] = {{"spot_btcusdt.gz", "BINANCE"},         {"spot_ethusdt.gz", "BINANCE"},
-                        {"usdm_btcusdt.gz", "BINANCE_FUTURES"}, {"usdm_ethusdt.gz", "BINANCE_FUTURES"},
+  const File files[] = {{"spot_btcusdt.gz", "BINANCE"},           {"spot_ethusdt.gz", "BINANCE"},
+                        {"usdm_btcusdt.gz", "BINANCE_FUTURES"},   {"usdm_ethusdt.gz", "BINANCE_FUTURES"},
                         {"cm_btcusd_perp.gz", "BINANCE_FUTURES"}, {"cm_ethusd_perp.gz", "BINANCE_FUTURES"}};
   struct Raw {
     std::int64_t capture_ns;
@@ -162,8 +162,8 @@ Frames load_frames(const std::string& dir, bool trades_only) {
   std::size_t offset = 0;
   for (const Raw& r : raw) {
     std::memcpy(out.arena.data() + offset, r.text.data(), r.text.size());
-    out.frames.push_back({r.capture_ns, r.parser, static_cast<std::uint32_t>(offset),
-                          static_cast<std::uint32_t>(r.text.size())});
+    out.frames.push_back(
+        {r.capture_ns, r.parser, static_cast<std::uint32_t>(offset), static_cast<std::uint32_t>(r.text.size())});
     offset += r.text.size() + kFramePadding;
   }
   return out;
@@ -202,7 +202,8 @@ int run(int argc, char** argv) {
 
   PipelineConfig config = load_pipeline_config(config_path);
   const bool pin = !unpinned && check_cpus(config, read_host_info()).fits();
-  if (!unpinned && !pin) std::fprintf(stderr, "e2e: %s does not fit this host: running unpinned\n", config_path.c_str());
+  if (!unpinned && !pin)
+    std::fprintf(stderr, "e2e: %s does not fit this host: running unpinned\n", config_path.c_str());
 
   Frames frames;
   if (mode != "idle") {
@@ -242,8 +243,8 @@ int run(int argc, char** argv) {
     InfluxWriterOptions options;
     options.ring_capacity = config.rings.writer_items;
     options.wait = config.writer.wait;
-    writer = std::make_unique<InfluxWriter>(make_influx_sink_config(config), LineProtocolOptions{},
-                                            aggregator.names(), options);
+    writer = std::make_unique<InfluxWriter>(make_influx_sink_config(config), LineProtocolOptions{}, aggregator.names(),
+                                            options);
     output.to = writer.get();
   }
 
@@ -274,7 +275,8 @@ int run(int argc, char** argv) {
     if (!p.empty()) std::fprintf(stderr, "e2e: %s\n", p.c_str());
     EventBuffer events;
     if (mode == "idle") {
-      timespec sleep{static_cast<time_t>(idle_seconds), static_cast<long>((idle_seconds - static_cast<time_t>(idle_seconds)) * 1e9)};
+      timespec sleep{static_cast<time_t>(idle_seconds),
+                     static_cast<long>((idle_seconds - static_cast<time_t>(idle_seconds)) * 1e9)};
       nanosleep(&sleep, nullptr);
       return;
     }
@@ -284,7 +286,8 @@ int run(int argc, char** argv) {
     const std::int64_t first_capture = frames.frames.front().capture_ns;
     for (const Frame& f : frames.frames) {
       if (paced) {
-        const std::int64_t due = start + static_cast<std::int64_t>(static_cast<double>(f.capture_ns - first_capture) / speed);
+        const std::int64_t due =
+            start + static_cast<std::int64_t>(static_cast<double>(f.capture_ns - first_capture) / speed);
         if (max_seconds > 0 && due - start > static_cast<std::int64_t>(max_seconds * 1e9)) break;
         // Park: sleep until the frame is due, as a feed thread blocks in
         // epoll until bytes arrive. Spin: poll the clock.

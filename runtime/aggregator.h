@@ -52,10 +52,10 @@ struct AggregatorOptions {
   std::int64_t quiet_close_delay_ns = 2'000'000'000;
   std::int64_t amend_horizon_ns = 600'000'000'000;
   std::vector<Timeframe> rollups = default_rollup_timeframes();
-  WaitStrategy wait{};          // when every input is empty
-  bool wall_clock = true;       // live: advance the clock with CLOCK_REALTIME when idle
-  bool measure_latency = true;  // live and bench/e2e: receive -> bar updated per trade
-  std::size_t batch = 256;      // events taken from one input before looking at the next
+  WaitStrategy wait{};                      // when every input is empty
+  bool wall_clock = true;                   // live: advance the clock with CLOCK_REALTIME when idle
+  bool measure_latency = true;              // live and bench/e2e: receive -> bar updated per trade
+  std::size_t batch = 256;                  // events taken from one input before looking at the next
   std::chrono::milliseconds idle_wake{50};  // a parked aggregator still wakes this often (quiet closes)
 };
 

@@ -114,8 +114,8 @@ LivePipeline::LivePipeline(PipelineConfig config, LivePipelineOptions options) :
     p.aggregator = std::make_unique<Aggregator>(agg, p.registry, none, p.forwarder);
     Doorbell& doorbell = p.aggregator->doorbell();
     for (auto& thread : p.feeds) {
-      thread->channel = std::make_unique<FeedChannel>(thread->config.name, cfg.rings.feed_events,
-                                                      cfg.rings.full_policy, doorbell);
+      thread->channel =
+          std::make_unique<FeedChannel>(thread->config.name, cfg.rings.feed_events, cfg.rings.full_policy, doorbell);
       thread->publisher = std::make_unique<FeedPublisher>(*thread->channel, max_markets);
     }
     if (cfg.live.backfill) {
@@ -128,7 +128,7 @@ LivePipeline::LivePipeline(PipelineConfig config, LivePipelineOptions options) :
           [&p](const EventBuffer& events) {
             if (!events.empty()) p.backfill_publisher->publish(p.backfill_state, events, realtime_ns());
           },
-          log_sink("backfill"));
+          [&p](std::string_view line) { p.feed_log.log(spdlog::level::info, "backfill", line); });
     }
     p.aggregator->set_inputs(p.channels());
     if (cfg.influx.enabled) {
@@ -152,7 +152,9 @@ LivePipeline::LivePipeline(PipelineConfig config, LivePipelineOptions options) :
           [publisher, state](const EventBuffer& events) {
             if (publisher != nullptr && !events.empty()) publisher->publish(*state, events, receive_time_of(events));
           },
-          log_sink("feed " + std::string(to_string(c.plan.feed.venue))));
+          [&p, key = "connection " + std::to_string(c.id)](std::string_view line) {
+            p.feed_log.log(spdlog::level::info, key, line);
+          });
       if (auto recorder = thread.recorders.find(c.plan.exchange); recorder != thread.recorders.end()) {
         CaptureRecorder* r = recorder->second.get();
         c.feed->set_frame_tap([r](std::string_view frame, std::int64_t receive_ns) { r->record(receive_ns, frame); });
@@ -221,8 +223,7 @@ void LivePipeline::start() {
       IoLoop& loop = *thread->loop;
       switch (thread->config.wait) {
         case WaitKind::kPark:
-          while (!thread->stop_requested.load(std::memory_order_acquire))
-            loop.run_for(std::chrono::milliseconds(100));
+          while (!thread->stop_requested.load(std::memory_order_acquire)) loop.run_for(std::chrono::milliseconds(100));
           break;
         case WaitKind::kSpinYield:
           while (!thread->stop_requested.load(std::memory_order_acquire))

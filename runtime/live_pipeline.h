@@ -39,11 +39,11 @@
 namespace tickflow {
 
 struct LivePipelineOptions {
-  bool pin = true;          // false: --unpinned (affinity ignored, names and priorities kept)
-  std::string record_dir;   // raw frames to capture files here; empty: none
+  bool pin = true;         // false: --unpinned (affinity ignored, names and priorities kept)
+  std::string record_dir;  // raw frames to capture files here; empty: none
   bool record_gzip = true;
-  bool aggregate = true;    // false: `tickflow record` (feeds and recorders only)
-  bool serve_http = true;   // the metrics endpoint from config.metrics
+  bool aggregate = true;                 // false: `tickflow record` (feeds and recorders only)
+  bool serve_http = true;                // the metrics endpoint from config.metrics
   std::uint16_t http_port_override = 0;  // nonzero: instead of config.metrics.port (tests: 0 is "config")
 };
 

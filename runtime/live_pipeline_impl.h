@@ -27,6 +27,7 @@
 #include "runtime/influx_writer.h"
 #include "runtime/live_pipeline.h"
 #include "runtime/live_plan.h"
+#include "runtime/logging.h"
 
 namespace tickflow {
 
@@ -85,6 +86,11 @@ struct LivePipeline::Impl {
   std::thread aggregator_thread;
   std::unique_ptr<InfluxWriter> writer;
   bool writer_delivered_all = true;
+
+  // Feed and backfill messages, at most 20 a minute per connection: a
+  // reconnect storm or a parser rejecting every frame must not flood the
+  // log (the suppressed count is appended to the next line let through).
+  RateLimitedLog feed_log{std::chrono::minutes(1), 20};
 
   std::unique_ptr<HttpServer> http;
   std::atomic<bool> stopping{false};

@@ -102,7 +102,8 @@ HttpResponse LivePipeline::metrics() const {
     const BackfillCounters& b = p.backfill->counters();
     out.counter("tickflow_backfill_requests_total", "Gaps queued for REST backfill", {}, load(b.requests));
     out.counter("tickflow_backfill_failed_total", "Gaps given up", {}, load(b.failed_requests));
-    out.counter("tickflow_backfill_dropped_total", "Gaps dropped (queue full or shutdown)", {}, load(b.dropped_requests));
+    out.counter("tickflow_backfill_dropped_total", "Gaps dropped (queue full or shutdown)", {},
+                load(b.dropped_requests));
     out.counter("tickflow_backfill_trades_total", "Trades delivered by the backfill", {}, load(b.trades_delivered));
     out.counter("tickflow_backfill_http_requests_total", "REST requests, retries included", {}, load(b.http_requests));
   }
@@ -213,7 +214,8 @@ HttpResponse LivePipeline::health() const {
       bar_age = now - std::max(closed_until * 1'000'000'000, p.started_ns);
     }
     const std::string& name = p.registry.info(market).name;
-    if (trade_age > max_trade_age) problems.push_back(name + ": no trade for " + json_number(seconds(trade_age)) + " s");
+    if (trade_age > max_trade_age)
+      problems.push_back(name + ": no trade for " + json_number(seconds(trade_age)) + " s");
     if (bar_age > max_bar_age)
       problems.push_back(name + ": last closed 1s bar ended " + json_number(seconds(bar_age)) + " s ago");
     if (market_json.size() > 1) market_json += ",";
@@ -269,8 +271,8 @@ std::string LivePipeline::summary() const {
   }
   if (p.aggregator) {
     const AggregatorCounters& a = p.aggregator->counters();
-    out += "bars: " + std::to_string(a.bars.load()) + " 1s, " + std::to_string(a.rollup_bars.load()) +
-           " rollups, " + std::to_string(a.amendments.load()) + " amendments, " + std::to_string(a.late_drops.load()) +
+    out += "bars: " + std::to_string(a.bars.load()) + " 1s, " + std::to_string(a.rollup_bars.load()) + " rollups, " +
+           std::to_string(a.amendments.load()) + " amendments, " + std::to_string(a.late_drops.load()) +
            " late drops; " + std::to_string(a.backfilled_trades.load()) + " backfilled trades\n";
   }
   if (p.writer) {

@@ -8,8 +8,8 @@
 namespace tickflow {
 namespace {
 
-const std::vector<std::string> kLiveExchanges = {"BINANCE", "BINANCE_FUTURES", "BYBIT", "BYBIT_SPOT",
-                                                 "OKX",     "OKEX",            "COINBASE"};
+const std::vector<std::string> kLiveExchanges = {"BINANCE", "BINANCE_FUTURES", "BYBIT", "BYBIT_SPOT", "OKX",
+                                                 "OKEX",    "COINBASE"};
 
 bool ends_with(const std::string& s, const std::string& suffix) {
   return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;

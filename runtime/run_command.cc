@@ -47,7 +47,8 @@ void add_common(CLI::App* cmd, RunOptions& o) {
       ->option_text("FILE");
   cmd->add_flag("--unpinned", o.unpinned,
                 "Run a profile that pins threads to CPUs this host lacks, without pinning (said at start-up)");
-  cmd->add_option("--duration", o.duration_s, "Stop by itself after SECONDS (as on SIGTERM). Default: run until signalled")
+  cmd->add_option("--duration", o.duration_s,
+                  "Stop by itself after SECONDS (as on SIGTERM). Default: run until signalled")
       ->option_text("SECONDS");
   cmd->add_option("--log-level", o.log_level, "trace, debug, info (default), warn, error, off")->option_text("LEVEL");
   cmd->add_option("--log-file", o.log_file, "Log to FILE instead of stderr")->option_text("FILE");
@@ -134,7 +135,8 @@ int run_live(const RunOptions& o, bool record) {
     return 2;
   }
   std::string markets;
-  for (const auto& [exchange, symbols] : config.markets) markets += " " + exchange + "(" + std::to_string(symbols.size()) + ")";
+  for (const auto& [exchange, symbols] : config.markets)
+    markets += " " + exchange + "(" + std::to_string(symbols.size()) + ")";
   spdlog::info("{} started: config {}, markets{}{}{}", command, o.config, markets,
                options.serve_http ? ", /health and /metrics on http://" + config.metrics.bind + ":" +
                                         std::to_string(pipeline->http_port())
@@ -151,8 +153,7 @@ int run_live(const RunOptions& o, bool record) {
       signal_number = got;
       break;
     }
-    if (o.duration_s > 0 &&
-        std::chrono::steady_clock::now() - started >= std::chrono::duration<double>(o.duration_s))
+    if (o.duration_s > 0 && std::chrono::steady_clock::now() - started >= std::chrono::duration<double>(o.duration_s))
       break;
   }
   if (signal_number != 0)
@@ -181,8 +182,7 @@ void add_run_commands(CLI::App& app) {
   g_run_app = app.add_subcommand(
       "run", "The live pipeline: websocket feeds -> 1s bars and rollups -> InfluxDB, with /health and /metrics");
   add_common(g_run_app, g_run);
-  g_run_app
-      ->add_option("--record", g_run.record_dir, "Also record every raw frame into hourly capture files in DIR")
+  g_run_app->add_option("--record", g_run.record_dir, "Also record every raw frame into hourly capture files in DIR")
       ->option_text("DIR");
   g_run_app->add_flag("--no-influx", g_run.no_influx, "Build bars but write nowhere (overrides influx.enabled)");
   g_run_app->add_flag("--no-http", g_run.no_http, "Do not serve /health and /metrics");

@@ -35,7 +35,12 @@ case "$cmd" in
     if running; then echo "$(url_of)"; exit 0; fi
     command -v influxd >/dev/null || { echo "influxd.sh: influxd not found: apt-get install influxdb" >&2; exit 2; }
     if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
-      echo "influxd.sh: 127.0.0.1:$port is taken by another process; use --port" >&2; exit 2
+      # Something listens there already: an InfluxDB (reuse it) or not (refuse).
+      if curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/ping" 2>/dev/null | grep -q 204; then
+        echo "influxd.sh: reusing the InfluxDB already answering on 127.0.0.1:$port" >&2
+        echo "http://127.0.0.1:$port"; exit 0
+      fi
+      echo "influxd.sh: 127.0.0.1:$port is taken by another process (not InfluxDB); use --port" >&2; exit 2
     fi
     rpc=$((port + 2))
     cat > "$dir/influxd.conf" <<CONF

@@ -115,8 +115,8 @@ struct LiveFeedsConfig {
   std::chrono::milliseconds connect_timeout{10'000};
   std::chrono::milliseconds backoff_initial{100};
   std::chrono::milliseconds backoff_max{30'000};
-  bool backfill = true;                                // REST backfill of trade-id gaps
-  std::map<std::string, EndpointConfig> endpoints;     // by exchange name ([feeds.endpoints.BINANCE])
+  bool backfill = true;                                      // REST backfill of trade-id gaps
+  std::map<std::string, EndpointConfig> endpoints;           // by exchange name ([feeds.endpoints.BINANCE])
   std::map<std::string, std::vector<std::string>> channels;  // by exchange; empty: trades only
 };
 

@@ -22,6 +22,12 @@
 //    after 3000 frames and resends 100 on reconnect; the USD-M server injects
 //    two garbage frames. Reconnects and duplicates show in /metrics and the
 //    bars are still exact.
+//  * GapIsBackfilledIntoExactBars: backfill on; the spot server drops the
+//    stream after 3000 frames and skips 500 on reconnect (a hole of trade
+//    ids); a local REST server serves historicalTrades from the same shifted
+//    capture. The gap and the 500 backfilled trades show in /metrics, every
+//    trade reaches the aggregator once, and trades_1s / trades_1m for
+//    BINANCE:btcusdt equal the full capture's reference.
 //  * ProfilePinnedToMissingCpuIsRefused: cpu = 63 -> exit 2 naming CPU 63 and
 //    --unpinned; with --unpinned --duration 1 --no-influx: exit 0, log says so.
 //  * SigintShutsDownCleanly: SIGINT -> exit 0, like SIGTERM.
@@ -54,6 +60,7 @@
 #include "feeds/parser_factory.h"
 #include "pipeline/market_registry.h"
 #include "tests/integration/influxd_process.h"
+#include "tests/integration/rest_test_server.h"
 #include "tests/integration/ws_test_server.h"
 
 extern char** environ;
@@ -580,6 +587,124 @@ TEST(RunPipeline, MisbehavingServersStillGiveExactBars) {
   EXPECT_EQ(metric(m, "tickflow_feed_reconnects_total", {"exchange=\"BINANCE_FUTURES\""}), 0.0) << m;
   EXPECT_EQ(metric(m, "tickflow_feed_frames_total", {"exchange=\"BINANCE_FUTURES\""}), kUsdmTrades + 2.0) << m;
   EXPECT_EQ(metric(m, "tickflow_feed_duplicates_total", {"exchange=\"BINANCE_FUTURES\""}), 0.0) << m;
+  expect_influx_bars(influx, expected);
+}
+
+// The text of the field `"key":` of a Binance frame (a number or a literal).
+std::string frame_token(const std::string& frame, const std::string& key) {
+  const std::string needle = "\"" + key + "\":";
+  const std::size_t at = frame.find(needle);
+  if (at == std::string::npos) throw std::runtime_error("no " + needle + " in " + frame);
+  const std::size_t start = at + needle.size();
+  return frame.substr(start, frame.find_first_of(",}", start) - start);
+}
+
+std::uint64_t query_number(const std::string& target, const std::string& key) {
+  const std::size_t at = target.find(key + "=");
+  return at == std::string::npos ? 0 : std::stoull(target.substr(at + key.size() + 1));
+}
+
+// /api/v3/historicalTrades?symbol=BTCUSDT&fromId=N&limit=L from the shifted
+// capture: rows with id >= N, at most L, "time" = the frame's shifted "T".
+testing::RestReply binance_history(const std::vector<std::string>& frames, const std::string& target) {
+  if (target.rfind("/api/v3/historicalTrades?symbol=BTCUSDT&", 0) != 0) return {400, R"({"code":-1100})"};
+  const std::uint64_t from = query_number(target, "fromId");
+  const std::size_t limit = std::min<std::size_t>(query_number(target, "limit"), 1000);
+  std::string body = "[";
+  std::size_t rows = 0;
+  for (const std::string& f : frames) {
+    if (std::stoull(frame_token(f, "t")) < from) continue;
+    if (rows++ == limit) break;
+    if (body.size() > 1) body += ',';
+    body += "{\"id\":" + frame_token(f, "t") + ",\"price\":" + frame_token(f, "p") + ",\"qty\":" + frame_token(f, "q") +
+            ",\"quoteQty\":\"0\",\"time\":" + frame_token(f, "T") + ",\"isBuyerMaker\":" + frame_token(f, "m") +
+            ",\"isBestMatch\":true}";
+  }
+  return {200, body + "]"};
+}
+
+TEST(RunPipeline, GapIsBackfilledIntoExactBars) {
+  constexpr std::size_t kHoleAt = 3000;  // frames served before the drop
+  constexpr std::size_t kHoleLength = 500;
+  const Streams streams = shifted_streams();
+  Expected expected;  // the whole spot capture, the hole included
+  add_reference("BINANCE", streams.spot, expected);
+  ASSERT_EQ(expected.trades, kSpotTrades);
+  ASSERT_EQ(expected.seconds.at("BINANCE:btcusdt").size(), kSpotSeconds);
+  // One trade per frame, consecutive ids: the hole is exactly kHoleLength ids.
+  ASSERT_EQ(std::stoull(frame_token(streams.spot[kHoleAt + kHoleLength], "t")) -
+                std::stoull(frame_token(streams.spot[kHoleAt - 1], "t")) - 1,
+            kHoleLength);
+
+  // The spot server drops the stream after kHoleAt frames and resumes
+  // kHoleLength frames later; USD-M says nothing (only spot is checked).
+  std::vector<std::string> served(streams.spot.begin(), streams.spot.begin() + kHoleAt);
+  served.insert(served.end(), streams.spot.begin() + kHoleAt + kHoleLength, streams.spot.end());
+  const std::size_t served_frames = served.size();
+  testing::RestTestServer rest([&](const std::string& target) { return binance_history(streams.spot, target); });
+  InfluxdProcess influx;
+  TempDir dir("backfill");
+  WsTestServer spot({.protocol = WsProtocol::kBinance, .frames = std::move(served), .drop_after = kHoleAt});
+  WsTestServer usdm({.protocol = WsProtocol::kBinance, .frames = {}});
+
+  // write_config turns the backfill off: on, with the local REST server.
+  const fs::path config = write_config(dir.path, {.spot_port = spot.port(),
+                                                  .usdm_port = usdm.port(),
+                                                  .spot_ca = spot.ca_file(),
+                                                  .usdm_ca = usdm.ca_file(),
+                                                  .influx_url = influx.url()});
+  std::string text = read_file(config);
+  for (const auto& [from, to] :
+       {std::pair<std::string, std::string>{"backfill = false\n", "backfill = true\n"},
+        {"[feeds.endpoints.BINANCE]\n", "[feeds.endpoints.BINANCE]\nrest_url = \"" + rest.base_url() + "\"\n"}}) {
+    const std::size_t at = text.find(from);
+    ASSERT_NE(at, std::string::npos) << from << " not in\n" << text;
+    text.replace(at, from.size(), to);
+  }
+  std::ofstream(config, std::ios::trunc) << text;
+
+  const int http_port = testing::free_loopback_port();
+  Tickflow tickflow({"run", "--config", config.string(), "--unpinned", "--http-port", std::to_string(http_port)},
+                    dir.path / "stderr");
+  std::string m;
+  const bool all_in = poll_until(
+      [&] {
+        if (!tickflow.running()) return true;
+        if (spot.frames_written() < served_frames) return false;
+        m = http_get(http_port, "/metrics").body;
+        return metric(m, "tickflow_aggregator_trades_total").value_or(0) >= static_cast<double>(kSpotTrades);
+      },
+      15s);
+  ASSERT_TRUE(tickflow.running()) << "tickflow exited early:\n" << tickflow.log();
+  ASSERT_TRUE(all_in) << "spot frames written " << spot.frames_written() << "/" << served_frames << "\n"
+                      << m << "\n"
+                      << tickflow.log();
+  std::this_thread::sleep_for(200ms);  // a trade taken twice would show by now
+  m = http_get(http_port, "/metrics").body;
+
+  const std::vector<std::string> binance = {"exchange=\"BINANCE\""};
+  const auto hole = static_cast<double>(kHoleLength);
+  EXPECT_EQ(spot.connections(), 2u);
+  EXPECT_EQ(metric(m, "tickflow_feed_reconnects_total", binance), 1.0) << m;
+  EXPECT_EQ(metric(m, "tickflow_feed_gaps_total", binance), 1.0) << m;
+  EXPECT_EQ(metric(m, "tickflow_feed_gap_trades_total", binance), hole) << m;
+  EXPECT_EQ(metric(m, "tickflow_feed_trades_total", binance), static_cast<double>(kSpotTrades - kHoleLength)) << m;
+  EXPECT_EQ(metric(m, "tickflow_backfill_requests_total"), 1.0) << m;
+  EXPECT_EQ(metric(m, "tickflow_backfill_failed_total"), 0.0) << m;
+  EXPECT_EQ(metric(m, "tickflow_backfill_trades_total"), hole) << m;
+  EXPECT_EQ(metric(m, "tickflow_aggregator_backfilled_trades_total"), hole) << m;
+  EXPECT_EQ(metric(m, "tickflow_aggregator_trades_total"), static_cast<double>(kSpotTrades)) << m;
+  EXPECT_EQ(metric(m, "tickflow_late_drops_total"), 0.0) << m;
+  const std::vector<std::string> targets = rest.targets();
+  ASSERT_FALSE(targets.empty());
+  EXPECT_EQ(targets.front(), "/api/v3/historicalTrades?symbol=BTCUSDT&fromId=" +
+                                 frame_token(streams.spot[kHoleAt], "t") + "&limit=1000");
+
+  tickflow.signal(SIGTERM);
+  const auto status = tickflow.wait(25s);
+  ASSERT_TRUE(status.has_value()) << "no exit within 25 s of SIGTERM:\n" << tickflow.log();
+  EXPECT_EQ(*status, 0) << tickflow.log();
+  EXPECT_NE(tickflow.log().find("clean shutdown"), std::string::npos) << tickflow.log();
   expect_influx_bars(influx, expected);
 }
 

@@ -1,10 +1,9 @@
 // The hot path allocates nothing in steady state. A feed thread parses real
-// Binance frames (spot and USD-M, interleaved as they arrived) and pushes
-// their events into an SpscRing<FeedEvent>; an aggregator thread drains it
-// into a BarBuilder and Rollups (six timeframes), as `tickflow replay` and
-// the live pipeline do. After a warm-up (every market announced, every
-// buffer at its working size), each thread counts the heap allocations it
-// makes: both counts must be zero.
+// Binance frames (spot and USD-M, interleaved as they arrived) and publishes
+// their events through the runtime's FeedPublisher into a FeedChannel; an
+// aggregator thread runs the runtime's Aggregator over it (BarBuilder,
+// Rollups in six timeframes, the latency histogram), as `tickflow run` does. After a warm-up (every market announced,
+// every buffer at its working size), each thread counts the heap allocations it makes: both counts must be zero.
 //
 // glibc 2.36 has no malloc hooks, so this executable interposes malloc and
 // its relatives itself (operator new goes through malloc). Counting is per
@@ -23,11 +22,10 @@
 #include "feeds/event_buffer.h"
 #include "feeds/padded_frame.h"
 #include "feeds/parser_factory.h"
-#include "pipeline/bar_builder.h"
 #include "pipeline/market_registry.h"
-#include "pipeline/rollup.h"
-#include "ringbuffers/cpu_relax.h"
-#include "ringbuffers/spsc_ring.h"
+#include "runtime/aggregator.h"
+#include "runtime/feed_channel.h"
+#include "runtime/feed_publisher.h"
 
 extern "C" {
 void* __libc_malloc(std::size_t);
@@ -102,9 +100,14 @@ std::vector<Frame> load_frames() {
   return frames;
 }
 
-class CountingSink final : public BarSink {
+// Counts bars; switches allocation counting on for the aggregator thread
+// once it is warm (every market trading, every rollup window in use).
+class WarmUpSink final : public BarSink {
  public:
-  void on_bar(const Bar&) override { ++bars; }
+  void on_bar(const Bar&) override {
+    if (++bars == kWarmUpBars) counting = true;
+  }
+  static constexpr std::uint64_t kWarmUpBars = 60;
   std::uint64_t bars = 0;
 };
 
@@ -113,93 +116,52 @@ TEST(SteadyState, FeedAndAggregatorThreadsAllocateNothingAfterWarmUp) {
   ASSERT_EQ(frames.size(), 9757u + 21313u);
   constexpr std::size_t kWarmUpFrames = 2000;  // both markets seen, every buffer grown
 
+  // The runtime's own parts, as `tickflow run` wires them: parser ->
+  // FeedPublisher -> FeedChannel -> Aggregator (BarBuilder, Rollups,
+  // latency histogram, freshness) -> output.
   MarketRegistry registry;
   auto spot = make_parser("BINANCE", registry);
   auto perp = make_parser("BINANCE_FUTURES", registry);
-  SpscRing<FeedEvent> ring(1 << 14);
-  std::atomic<bool> done{false};
-  std::atomic<long> feed_allocations{-1}, aggregator_allocations{-1};
-  CountingSink sink;
-  std::uint64_t trades_seen = 0;
+  WarmUpSink sink;
+  AggregatorOptions options;
+  options.max_markets = 16;
+  options.wall_clock = false;  // the frames' receive times are the clock: deterministic
+  options.measure_latency = true;
+  options.wait.kind = WaitKind::kBusySpin;
+  Aggregator aggregator(options, registry, {}, sink);
+  FeedChannel channel("tf-feed-0", 1 << 14, FullRingPolicy::kBlock, aggregator.doorbell());
+  aggregator.set_inputs({&channel});
+  FeedPublisher publisher(channel, options.max_markets);
+  FeedPublisher::Connection spot_connection{.id = 0}, perp_connection{.id = 1};
+  std::atomic<long> aggregator_allocations{-1};
 
-  std::thread aggregator([&] {
-    CountingSink* out = &sink;
-    Rollups rollups(RollupConfig{.timeframes = default_rollup_timeframes(), .max_markets = 16}, *out);
-    struct Fanout final : BarSink {
-      BarSink* a;
-      Rollups* b;
-      void on_bar(const Bar& bar) override {
-        a->on_bar(bar);
-        b->on_bar(bar);
-      }
-      void on_closed(MarketId m, std::int64_t s) override { b->on_closed(m, s); }
-    } fanout;
-    fanout.a = out;
-    fanout.b = &rollups;
-    BarBuilderConfig config;
-    config.max_markets = 16;
-    BarBuilder builder(config, fanout);
-    std::uint64_t consumed = 0;
-    auto handle = [&](const FeedEvent& e) {
-      if (e.type == FeedEventType::kTrade) {
-        builder.advance_clock(e.trade.receive_ts_ns);
-        builder.on_trade(e.trade);
-        ++trades_seen;
-      } else if (e.type == FeedEventType::kStatus) {
-        if (e.status.kind == FeedStatusKind::kConnected) rollups.add_market(e.status.market);
-        builder.on_status(e.status);
-      }
-      if (++consumed == 4000) counting = true;  // warm: both markets announced and trading
-    };
-    for (;;) {
-      if (ring.consume(handle, 256) > 0) continue;
-      if (done.load(std::memory_order_acquire)) {
-        while (ring.consume(handle, 256) > 0) {
-        }
-        break;
-      }
-      spin_pause();
-    }
+  std::thread aggregator_thread([&] {
+    aggregator.run();  // counting switches on inside, at the 60th bar
     counting = false;
     aggregator_allocations = thread_allocations;
-    builder.flush();
-    rollups.flush();
   });
 
   // The feed thread is this one.
   EventBuffer events;
-  std::vector<FeedEvent> outbox;
-  outbox.reserve(EventBuffer::kDefaultCapacity + 16);
-  std::size_t announced = 0;
   for (std::size_t i = 0; i < frames.size(); ++i) {
     const Frame& f = frames[i];
-    if (i == kWarmUpFrames) {
-      counting = true;
-    }
+    if (i == kWarmUpFrames) counting = true;
     events.clear();
-    (f.exchange == "BINANCE" ? *spot : *perp).parse(f.bytes.view(), f.receive_ns, events);
-    outbox.clear();
-    while (announced < registry.size()) {
-      FeedStatus connected;
-      connected.kind = FeedStatusKind::kConnected;
-      connected.market = static_cast<MarketId>(announced++);
-      outbox.push_back(FeedEvent::of(connected));
-    }
-    for (const FeedEvent& e : events) outbox.push_back(e);
-    for (std::size_t sent = 0; sent < outbox.size();) {
-      sent += ring.try_push_n(outbox.data() + sent, outbox.size() - sent);
-      if (sent < outbox.size()) spin_pause();
-    }
+    const bool is_spot = f.exchange == "BINANCE";
+    (is_spot ? *spot : *perp).parse(f.bytes.view(), f.receive_ns, events);
+    if (!events.empty()) publisher.publish(is_spot ? spot_connection : perp_connection, events, f.receive_ns);
   }
   counting = false;
-  feed_allocations = thread_allocations;
-  done.store(true, std::memory_order_release);
-  aggregator.join();
+  const long feed_allocations = thread_allocations;
+  channel.close();
+  aggregator_thread.join();
 
-  EXPECT_EQ(trades_seen, 9757u + 21313u) << "every trade went through";
-  EXPECT_GT(sink.bars, 689u) << "1 s bars (345 + 344) and rollups were emitted";
-  EXPECT_EQ(feed_allocations.load(), 0) << "feed thread (parse + push) allocated in steady state";
-  EXPECT_EQ(aggregator_allocations.load(), 0) << "aggregator thread (bars + rollups) allocated in steady state";
+  EXPECT_EQ(aggregator.counters().trades.load(), 9757u + 21313u) << "every trade went through";
+  EXPECT_EQ(aggregator.counters().late_drops.load(), 0u);
+  EXPECT_EQ(aggregator.counters().bars.load(), 345u + 344u) << "1 s bars of both markets";
+  EXPECT_GT(sink.bars, WarmUpSink::kWarmUpBars) << "counting was switched on";
+  EXPECT_EQ(feed_allocations, 0) << "feed thread (parse + publish) allocated in steady state";
+  EXPECT_EQ(aggregator_allocations.load(), 0) << "aggregator thread (bars + rollups + flush) allocated in steady state";
 }
 
 }  // namespace
