@@ -39,8 +39,8 @@
 #include "ringbuffers/cache_line.h"
 #include "ringbuffers/cpu_relax.h"
 #include "ringbuffers/doorbell.h"
+#include "ringbuffers/full_ring_policy.h"
 #include "ringbuffers/spsc_ring.h"
-#include "tuning/pipeline_config.h"
 
 namespace tickflow {
 

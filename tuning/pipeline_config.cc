@@ -465,7 +465,10 @@ void read_live(const Context& ctx, TableReader& r, const PipelineConfig& config,
   if (auto v = r.integer("connect_timeout_ms", 100, 600'000)) live.connect_timeout = std::chrono::milliseconds(*v);
   if (auto v = r.integer("backoff_initial_ms", 1, 600'000)) live.backoff_initial = std::chrono::milliseconds(*v);
   if (auto v = r.integer("backoff_max_ms", 1, 3'600'000)) live.backoff_max = std::chrono::milliseconds(*v);
-  if (live.backoff_max < live.backoff_initial) r.fail("backoff_max_ms", "must be >= backoff_initial_ms");
+  if (live.backoff_max < live.backoff_initial)
+    r.fail(r.node("backoff_max_ms") ? "backoff_max_ms" : "backoff_initial_ms",
+           "backoff_max_ms (" + std::to_string(live.backoff_max.count()) + ") must be >= backoff_initial_ms (" +
+               std::to_string(live.backoff_initial.count()) + ")");
   if (auto v = r.boolean("backfill")) live.backfill = *v;
   auto check_exchange = [&](TableReader& t, const std::string& exchange) {
     if (config.markets.find(exchange) == config.markets.end())
@@ -512,9 +515,6 @@ void read_live(const Context& ctx, TableReader& r, const PipelineConfig& config,
 
 }  // namespace
 
-std::string_view to_string(FullRingPolicy policy) noexcept {
-  return policy == FullRingPolicy::kBlock ? "block" : "drop";
-}
 
 std::vector<const ThreadConfig*> PipelineConfig::threads() const {
   std::vector<const ThreadConfig*> out;

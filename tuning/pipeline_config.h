@@ -35,6 +35,7 @@
 #include "pipeline/disk_spool.h"
 #include "pipeline/influx_sink.h"
 #include "pipeline/timeframe.h"
+#include "ringbuffers/full_ring_policy.h"
 #include "ringbuffers/wait_strategy.h"
 
 namespace tickflow {
@@ -58,11 +59,6 @@ struct FeedThreadConfig {
   std::vector<std::string> exchanges;  // parser names, e.g. BINANCE, BINANCE_FUTURES, OKEX
 };
 
-enum class FullRingPolicy : std::uint8_t {
-  kBlock,  // the producer waits: nothing is lost (default)
-  kDrop,   // the producer drops the event and counts it
-};
-std::string_view to_string(FullRingPolicy policy) noexcept;
 
 struct RingConfig {
   std::size_t feed_events = 65536;   // each feed -> aggregator ring, in events (power of two)
