@@ -45,11 +45,14 @@
 #include <chrono>
 #include <cmath>
 #include <cstdint>
+#include <ctime>
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <iterator>
 #include <map>
 #include <optional>
+#include <set>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -266,6 +269,7 @@ class Tickflow {
     return status_;
   }
   std::string log() const { return read_file(stderr_path_); }
+  pid_t pid() const noexcept { return pid_; }
 
  private:
   fs::path stderr_path_;
@@ -790,6 +794,237 @@ TEST(RunPipeline, UnknownConfigKeyIsRejected) {
   EXPECT_NE(err.find("bars.lateness_msec"), std::string::npos) << err;
   EXPECT_NE(err.find("unknown key"), std::string::npos) << err;
   EXPECT_NE(err.find("lateness_ms"), std::string::npos) << err;
+}
+
+// ---------------------------------------------------------------- record
+
+// The number of lines of `path`.
+std::size_t count_lines(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  return static_cast<std::size_t>(
+      std::count(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>(), '\n'));
+}
+
+// The recorder's plain files for `exchange` in `dir` ("<EXCHANGE>-<YYYYMMDD>-<HH>.log"), oldest hour first.
+std::vector<fs::path> capture_files(const fs::path& dir, const std::string& exchange) {
+  std::vector<fs::path> out;
+  for (const auto& entry : fs::directory_iterator(dir)) {
+    const std::string name = entry.path().filename().string();
+    const std::string prefix = exchange + "-";
+    if (name.size() != prefix.size() + 15 || name.compare(0, prefix.size(), prefix) != 0 || !name.ends_with(".log"))
+      continue;
+    const std::string stamp = name.substr(prefix.size(), 11);  // YYYYMMDD-HH
+    bool digits = stamp[8] == '-';
+    for (std::size_t i = 0; i < stamp.size(); ++i) digits = digits && (i == 8 || (stamp[i] >= '0' && stamp[i] <= '9'));
+    if (digits) out.push_back(entry.path());
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+// The file a frame received at `ns` belongs in: the receive hour in UTC.
+std::string hourly_name(const std::string& exchange, std::int64_t ns) {
+  const time_t seconds = static_cast<time_t>(ns / 1'000'000'000);
+  tm utc{};
+  gmtime_r(&seconds, &utc);
+  char stamp[32];
+  std::strftime(stamp, sizeof stamp, "%Y%m%d-%H", &utc);
+  return exchange + "-" + stamp + ".log";
+}
+
+std::int64_t now_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+TEST(RunPipeline, RecordWritesReplayableCaptures) {
+  const Streams streams = shifted_streams();
+  Expected expected;
+  add_reference("BINANCE", streams.spot, expected);
+  add_reference("BINANCE_FUTURES", streams.usdm, expected);
+  ASSERT_EQ(expected.trades, kSpotTrades + kUsdmTrades);
+  const std::size_t total_frames = streams.spot.size() + streams.usdm.size();
+  const std::map<std::string, const std::vector<std::string>*> served = {{"BINANCE", &streams.spot},
+                                                                         {"BINANCE_FUTURES", &streams.usdm}};
+
+  WsTestServer spot({.protocol = WsProtocol::kBinance, .frames = streams.spot});
+  WsTestServer usdm({.protocol = WsProtocol::kBinance, .frames = streams.usdm});
+  TempDir dir("record");
+  const fs::path out = dir.path / "captures";  // record creates it
+  const fs::path config = write_config(
+      dir.path,
+      {.spot_port = spot.port(), .usdm_port = usdm.port(), .spot_ca = spot.ca_file(), .usdm_ca = usdm.ca_file()});
+  const std::int64_t started_ns = now_ns();
+  Tickflow tickflow(
+      {"record", "--config", config.string(), "--out", out.string(), "--plain", "--no-http", "--unpinned"},
+      dir.path / "stderr");
+  // Every frame written by the servers, then every frame in the files (a
+  // plain block reaches the file within the recorder's flush interval).
+  std::size_t lines = 0;
+  const bool all_in = poll_until(
+      [&] {
+        if (!tickflow.running()) return true;
+        if (spot.frames_written() < streams.spot.size() || usdm.frames_written() < streams.usdm.size()) return false;
+        lines = 0;
+        std::error_code ec;
+        for (const auto& entry : fs::directory_iterator(out, ec)) lines += count_lines(entry.path());
+        return lines >= total_frames;
+      },
+      15s);
+  ASSERT_TRUE(tickflow.running()) << "tickflow record exited early:\n" << tickflow.log();
+  ASSERT_TRUE(all_in) << "frames written: spot " << spot.frames_written() << "/" << streams.spot.size() << ", usdm "
+                      << usdm.frames_written() << "/" << streams.usdm.size() << "; lines recorded " << lines << "/"
+                      << total_frames << "\n"
+                      << tickflow.log();
+  tickflow.signal(SIGTERM);
+  const auto status = tickflow.wait(15s);
+  const std::int64_t stopped_ns = now_ns();
+  ASSERT_TRUE(status.has_value()) << "no exit within 15 s of SIGTERM:\n" << tickflow.log();
+  EXPECT_EQ(*status, 0) << tickflow.log();
+  const std::string log = tickflow.log();
+  EXPECT_NE(log.find("recording to " + out.string()), std::string::npos) << log;
+  EXPECT_NE(log.find("clean shutdown"), std::string::npos) << log;
+  EXPECT_EQ(spot.connections(), 1u);
+  EXPECT_EQ(usdm.connections(), 1u);
+
+  // Read back: per exchange, every served frame, byte for byte, in order,
+  // each in the file of its receive hour.
+  std::size_t files = 0;
+  std::vector<std::string> replay = {"replay", "--quiet", "--trades-out", (dir.path / "trades.csv").string()};
+  for (const auto& [exchange, frames] : served) {
+    SCOPED_TRACE(exchange);
+    const std::vector<fs::path> paths = capture_files(out, exchange);
+    ASSERT_FALSE(paths.empty()) << "no " << exchange << "-YYYYMMDD-HH.log in " << out;
+    EXPECT_LE(paths.size(), 2u) << "a run of seconds spans at most two hours";
+    files += paths.size();
+    std::size_t i = 0, mismatches = 0, misplaced = 0, out_of_range = 0;
+    std::int64_t previous_ns = 0;
+    for (const fs::path& path : paths) {
+      replay.push_back(exchange + "=" + path.string());
+      CaptureReader reader(path.string());
+      CaptureRecord rec;
+      while (reader.next(rec)) {
+        EXPECT_FALSE(rec.binary);
+        if (path.filename().string() != hourly_name(exchange, rec.receive_ts_ns) && misplaced++ < 3)
+          ADD_FAILURE() << "frame " << i << " received at " << rec.receive_ts_ns << " ns is in " << path.filename();
+        if ((rec.receive_ts_ns < started_ns || rec.receive_ts_ns > stopped_ns || rec.receive_ts_ns < previous_ns) &&
+            out_of_range++ < 3)
+          ADD_FAILURE() << "frame " << i << ": receive time " << rec.receive_ts_ns << " not in [" << started_ns << ", "
+                        << stopped_ns << "] after " << previous_ns;
+        previous_ns = rec.receive_ts_ns;
+        if ((i >= frames->size() || rec.frame != (*frames)[i]) && mismatches++ < 3)
+          ADD_FAILURE() << "frame " << i << " recorded as\n  " << rec.frame << "\nserved as\n  "
+                        << (i < frames->size() ? (*frames)[i] : std::string("(nothing)"));
+        ++i;
+      }
+      EXPECT_EQ(reader.counts().lines, reader.counts().frames) << path;
+    }
+    EXPECT_EQ(i, frames->size()) << "frames recorded";
+    EXPECT_EQ(mismatches, 0u);
+    EXPECT_EQ(misplaced, 0u);
+    EXPECT_EQ(out_of_range, 0u);
+  }
+  std::size_t entries = 0;
+  for ([[maybe_unused]] const auto& entry : fs::directory_iterator(out)) ++entries;
+  EXPECT_EQ(entries, files) << "only the hourly .log files in " << out;
+
+  // And `tickflow replay` of the recording gives every trade once.
+  EXPECT_EQ(run_to_exit(replay, dir.path / "replay"), 0) << read_file(dir.path / "replay");
+  std::istringstream csv(read_file(dir.path / "trades.csv"));
+  std::string line;
+  ASSERT_TRUE(std::getline(csv, line));
+  EXPECT_EQ(line.rfind("market,", 0), 0u) << line;
+  std::map<std::string, std::size_t> rows;
+  while (std::getline(csv, line)) ++rows[line.substr(0, line.find(','))];
+  EXPECT_EQ(rows["BINANCE:btcusdt"], kSpotTrades);
+  EXPECT_EQ(rows["BINANCE_FUTURES:btcusdt"], kUsdmTrades);
+  std::size_t all_rows = 0;
+  for (const auto& [market, n] : rows) all_rows += n;
+  EXPECT_EQ(all_rows, expected.trades);
+}
+
+// ---------------------------------------------------------------- thread names
+
+// The names (comm) of the threads of `pid`.
+std::set<std::string> thread_names(pid_t pid) {
+  std::set<std::string> names;
+  try {
+    for (const auto& task : fs::directory_iterator("/proc/" + std::to_string(pid) + "/task")) {
+      std::string comm = read_file(task.path() / "comm");
+      while (!comm.empty() && comm.back() == '\n') comm.pop_back();
+      if (!comm.empty()) names.insert(comm);
+    }
+  } catch (const fs::filesystem_error&) {
+    // A thread (or the process) went away while listing: a partial set.
+  }
+  return names;
+}
+
+std::string joined(const std::set<std::string>& names) {
+  std::string out;
+  for (const std::string& n : names) out += (out.empty() ? "" : ", ") + n;
+  return out;
+}
+
+TEST(RunPipeline, ThreadsAreNamedAsConfigured) {
+  const Streams streams = shifted_streams();
+  const std::vector<std::string> spot_frames = few_frames(streams.spot), usdm_frames = few_frames(streams.usdm);
+  Expected expected;
+  add_reference("BINANCE", spot_frames, expected);
+  add_reference("BINANCE_FUTURES", usdm_frames, expected);
+  InfluxdProcess influx;  // for the writer thread
+  WsTestServer spot({.protocol = WsProtocol::kBinance, .frames = spot_frames});
+  WsTestServer usdm({.protocol = WsProtocol::kBinance, .frames = usdm_frames});
+  TempDir dir("threads");
+  const fs::path config = write_config(dir.path, {.spot_port = spot.port(),
+                                                  .usdm_port = usdm.port(),
+                                                  .spot_ca = spot.ca_file(),
+                                                  .usdm_ca = usdm.ca_file(),
+                                                  .influx_url = influx.url()});
+  // Two feed threads: the first unnamed (so "tf-feed-0"), the second named
+  // here; and the backfill on (its own thread).
+  std::string text = read_file(config);
+  for (const auto& [from, to] : {std::pair<std::string, std::string>{"[[threads.feed]]\nname = \"tf-feed-0\"\n",
+                                                                     "[[threads.feed]]\nexchanges = [\"BINANCE\"]\n"
+                                                                     "wait = \"park\"\n\n[[threads.feed]]\n"
+                                                                     "name = \"tf-feed-btc\"\n"
+                                                                     "exchanges = [\"BINANCE_FUTURES\"]\n"},
+                                 {"backfill = false\n", "backfill = true\n"}}) {
+    const std::size_t at = text.find(from);
+    ASSERT_NE(at, std::string::npos) << from << " not in\n" << text;
+    text.replace(at, from.size(), to);
+  }
+  std::ofstream(config, std::ios::trunc) << text;
+
+  const int http_port = testing::free_loopback_port();
+  Tickflow tickflow({"run", "--config", config.string(), "--unpinned", "--http-port", std::to_string(http_port)},
+                    dir.path / "stderr");
+  const std::set<std::string> wanted = {"tf-feed-0", "tf-feed-btc", "tf-agg", "tf-writer",
+                                        "tf-http",   "tf-backfill", "tf-log"};
+  std::set<std::string> names;
+  std::string metrics;
+  const bool up = poll_until(
+      [&] {
+        if (!tickflow.running()) return true;
+        metrics = http_get(http_port, "/metrics").body;
+        if (metric(metrics, "tickflow_aggregator_trades_total").value_or(0) < static_cast<double>(expected.trades))
+          return false;
+        names = thread_names(tickflow.pid());
+        return std::includes(names.begin(), names.end(), wanted.begin(), wanted.end());
+      },
+      15s);
+  ASSERT_TRUE(tickflow.running()) << "tickflow exited early:\n" << tickflow.log();
+  EXPECT_TRUE(up) << metrics << "\n" << tickflow.log();
+  for (const std::string& name : wanted)
+    EXPECT_EQ(names.count(name), 1u) << name << " not in {" << joined(names) << "}";
+  // The feed rings are named after their threads.
+  EXPECT_TRUE(metric(metrics, "tickflow_ring_depth", {"ring=\"tf-feed-btc\""}).has_value()) << metrics;
+  EXPECT_TRUE(metric(metrics, "tickflow_ring_depth", {"ring=\"tf-feed-0\""}).has_value()) << metrics;
+
+  tickflow.signal(SIGTERM);
+  const auto status = tickflow.wait(15s);
+  ASSERT_TRUE(status.has_value()) << "no exit within 15 s of SIGTERM:\n" << tickflow.log();
+  EXPECT_EQ(*status, 0) << tickflow.log();
 }
 
 }  // namespace
