@@ -107,13 +107,12 @@ class BinanceParser final : public ExchangeParser {
  public:
   BinanceParser(std::string_view exchange, MarketRegistry& registry, ParserOptions options)
       : ExchangeParser(exchange == "BINANCE" ? "BINANCE" : "BINANCE_FUTURES", registry, options),
-        venue_(exchange == "BINANCE" ? Venue::kSpot : Venue::kFutures),
-        json_(thread_json_parser(options.max_frame_bytes)) {}
+        venue_(exchange == "BINANCE" ? Venue::kSpot : Venue::kFutures) {}
 
  protected:
   ParseOutcome parse_frame(std::string_view frame, std::int64_t receive_ts_ns, EventBuffer& out) override {
     ondemand::document doc;
-    if (auto error = json_.iterate(frame.data(), frame.size(), frame.size() + kFramePadding).get(doc))
+    if (auto error = thread_json_parser(options_.max_frame_bytes).iterate(frame.data(), frame.size(), frame.size() + kFramePadding).get(doc))
       return fail(to_parse_error(error));
     ondemand::object root;
     if (auto error = doc.get_object().get(root)) return fail(to_parse_error(error));
@@ -338,7 +337,6 @@ class BinanceParser final : public ExchangeParser {
   }
 
   Venue venue_;
-  ondemand::parser& json_;
   Route route_;
   std::string last_symbol_;  // the last market resolved, as the frame spelled it
   const ResolvedMarket* last_market_ = nullptr;

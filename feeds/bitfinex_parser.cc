@@ -91,7 +91,7 @@ class BitfinexParser final : public ExchangeParser {
   static constexpr std::size_t kMaxChannels = 256;
 
   BitfinexParser(MarketRegistry& registry, ParserOptions options)
-      : ExchangeParser("BITFINEX", registry, options), json_(thread_json_parser(options.max_frame_bytes)) {
+      : ExchangeParser("BITFINEX", registry, options) {
     channels_.reserve(kMaxChannels);
     pair_.reserve(64);
   }
@@ -99,7 +99,7 @@ class BitfinexParser final : public ExchangeParser {
  protected:
   ParseOutcome parse_frame(std::string_view frame, std::int64_t receive_ts_ns, EventBuffer& out) override {
     ondemand::document doc;
-    if (auto error = json_.iterate(frame.data(), frame.size(), frame.size() + kFramePadding).get(doc))
+    if (auto error = thread_json_parser(options_.max_frame_bytes).iterate(frame.data(), frame.size(), frame.size() + kFramePadding).get(doc))
       return fail(to_parse_error(error));
     ondemand::json_type type;
     if (auto error = doc.type().get(type)) return fail(to_parse_error(error));
@@ -303,7 +303,6 @@ class BitfinexParser final : public ExchangeParser {
     return skip(SkipKind::kControl);
   }
 
-  ondemand::parser& json_;
   std::vector<Channel> channels_;  // capacity kMaxChannels, reserved: never reallocates
   std::size_t last_ = 0;           // index of the last channel hit
   std::string pair_;               // scratch for learn_channel (control frames only)

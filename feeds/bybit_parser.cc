@@ -49,8 +49,8 @@
 // array is empty is counted as kMissingField. A full EventBuffer is counted
 // once (kOverflow) and ends the frame.
 //
-// The simdjson parser is this thread's (thread_json_parser), fetched once in
-// the constructor: construct the parser on the thread that will use it.
+// The simdjson parser is the parsing thread's own (thread_json_parser), looked
+// up on every frame: a parser built on one thread may parse on another.
 #include <algorithm>
 #include <charconv>
 #include <cstring>
@@ -106,12 +106,12 @@ Topic topic_of(std::string_view topic) noexcept {
 class BybitParser final : public ExchangeParser {
  public:
   BybitParser(bool spot, MarketRegistry& registry, ParserOptions options)
-      : ExchangeParser("BYBIT", registry, options), spot_(spot), json_(thread_json_parser(options_.max_frame_bytes)) {}
+      : ExchangeParser("BYBIT", registry, options), spot_(spot) {}
 
  protected:
   ParseOutcome parse_frame(std::string_view frame, std::int64_t receive_ts_ns, EventBuffer& out) override {
     ondemand::document doc;
-    if (auto e = json_.iterate(frame.data(), frame.size(), frame.size() + kFramePadding).get(doc))
+    if (auto e = thread_json_parser(options_.max_frame_bytes).iterate(frame.data(), frame.size(), frame.size() + kFramePadding).get(doc))
       return fail(to_parse_error(e));
     ondemand::json_type type;
     if (auto e = doc.type().get(type)) return fail(to_parse_error(e));  // garbage: kTruncated
@@ -266,7 +266,6 @@ class BybitParser final : public ExchangeParser {
   }
 
   bool spot_;
-  ondemand::parser& json_;
 };
 
 }  // namespace

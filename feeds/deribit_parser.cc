@@ -48,8 +48,8 @@
 // with an empty data array is counted as kMissingField. A full EventBuffer
 // is counted once (kOverflow) and ends the frame.
 //
-// The simdjson parser is this thread's (thread_json_parser), fetched once in
-// the constructor: construct the parser on the thread that will use it.
+// The simdjson parser is the parsing thread's own (thread_json_parser), looked
+// up on every frame: a parser built on one thread may parse on another.
 #include <algorithm>
 #include <string_view>
 
@@ -86,12 +86,12 @@ constexpr std::uint64_t digits_value(std::string_view s) noexcept {
 class DeribitParser final : public ExchangeParser {
  public:
   DeribitParser(MarketRegistry& registry, ParserOptions options)
-      : ExchangeParser("DERIBIT", registry, options), json_(thread_json_parser(options_.max_frame_bytes)) {}
+      : ExchangeParser("DERIBIT", registry, options) {}
 
  protected:
   ParseOutcome parse_frame(std::string_view frame, std::int64_t receive_ts_ns, EventBuffer& out) override {
     ondemand::document doc;
-    if (auto e = json_.iterate(frame.data(), frame.size(), frame.size() + kFramePadding).get(doc))
+    if (auto e = thread_json_parser(options_.max_frame_bytes).iterate(frame.data(), frame.size(), frame.size() + kFramePadding).get(doc))
       return fail(to_parse_error(e));
     ondemand::json_type type;
     if (auto e = doc.type().get(type)) return fail(to_parse_error(e));  // garbage: kTruncated
@@ -202,7 +202,6 @@ class DeribitParser final : public ExchangeParser {
     return true;
   }
 
-  ondemand::parser& json_;
 };
 
 }  // namespace

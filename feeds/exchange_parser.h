@@ -59,6 +59,12 @@ class ExchangeParser {
   const std::string& exchange() const noexcept { return markets_.exchange(); }
   const ParserOptions& options() const noexcept { return options_; }
 
+  // Sizes the calling thread's simdjson parser for this parser's frames
+  // (json_support.h). The constructor does it for the constructing thread;
+  // a parser that will run on another thread calls it there first, so that
+  // the first frame does not allocate.
+  void prepare_thread() const;
+
  protected:
   // Precondition: frame.size() <= options().max_frame_bytes.
   virtual ParseOutcome parse_frame(std::string_view frame, std::int64_t receive_ts_ns, EventBuffer& out) = 0;

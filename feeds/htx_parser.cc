@@ -155,7 +155,6 @@ class HtxParser final : public ExchangeParser {
   HtxParser(Venue venue, MarketRegistry& registry, ParserOptions options)
       : ExchangeParser("HUOBI", registry, options),
         venue_(venue),
-        json_(thread_json_parser(options.max_frame_bytes)),
         inflated_(options.max_frame_bytes) {}
 
   std::uint64_t last_ping() const noexcept { return last_ping_; }
@@ -201,7 +200,7 @@ class HtxParser final : public ExchangeParser {
 
   ParseOutcome parse_json(std::string_view json, std::int64_t receive_ts_ns, EventBuffer& out) {
     ondemand::document doc;
-    if (auto error = json_.iterate(json.data(), json.size(), json.size() + kFramePadding).get(doc))
+    if (auto error = thread_json_parser(options_.max_frame_bytes).iterate(json.data(), json.size(), json.size() + kFramePadding).get(doc))
       return fail(to_parse_error(error));
     ondemand::object root;
     if (auto error = doc.get_object().get(root)) return fail(to_parse_error(error));
@@ -387,7 +386,6 @@ class HtxParser final : public ExchangeParser {
   }
 
   Venue venue_;
-  ondemand::parser& json_;
   GzipInflater inflater_;
   PaddedFrame inflated_;  // capacity max_frame_bytes, allocated once
   std::uint64_t last_ping_ = 0;

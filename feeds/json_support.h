@@ -43,6 +43,14 @@ namespace ondemand = simdjson::ondemand;
 // The calling thread's On-Demand parser, able to take documents of at least
 // `max_frame_bytes`. Sized once per thread (the largest size asked for); a
 // later call with a smaller size returns it unchanged.
+//
+// Parsers look it up on every frame, never keep a reference: the runtime
+// builds its ExchangeParsers on the main thread and runs them on the feed
+// threads, and two feed threads sharing one simdjson parser corrupt each
+// other's documents (seen as valid frames rejected as truncated). The
+// lookup is a call, a TLS access and a compare (~2 ns, ~1 % of a frame's
+// parse); the allocation happens once per thread (LiveFeed::start warms it
+// on the feed thread through ExchangeParser::prepare_thread).
 ondemand::parser& thread_json_parser(std::size_t max_frame_bytes);
 
 // Errors as values: how a simdjson error is counted.

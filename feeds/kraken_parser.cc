@@ -92,12 +92,12 @@ std::string_view scalar_text(ondemand::value& value) noexcept {
 class KrakenSpotParser final : public ExchangeParser {
  public:
   KrakenSpotParser(MarketRegistry& registry, ParserOptions options)
-      : ExchangeParser("KRAKEN", registry, options), json_(thread_json_parser(options.max_frame_bytes)) {}
+      : ExchangeParser("KRAKEN", registry, options) {}
 
  protected:
   ParseOutcome parse_frame(std::string_view frame, std::int64_t receive_ts_ns, EventBuffer& out) override {
     ondemand::document doc;
-    if (auto error = json_.iterate(frame.data(), frame.size(), frame.size() + kFramePadding).get(doc))
+    if (auto error = thread_json_parser(options_.max_frame_bytes).iterate(frame.data(), frame.size(), frame.size() + kFramePadding).get(doc))
       return fail(to_parse_error(error));
     ondemand::json_type type;
     if (auto error = doc.type().get(type)) return fail(to_parse_error(error));
@@ -243,7 +243,6 @@ class KrakenSpotParser final : public ExchangeParser {
     return ParseError::kCount;
   }
 
-  ondemand::parser& json_;
 };
 
 // ------------------------------------------------------------------ futures
@@ -251,12 +250,12 @@ class KrakenSpotParser final : public ExchangeParser {
 class KrakenFuturesParser final : public ExchangeParser {
  public:
   KrakenFuturesParser(MarketRegistry& registry, ParserOptions options)
-      : ExchangeParser("KRAKEN", registry, options), json_(thread_json_parser(options.max_frame_bytes)) {}
+      : ExchangeParser("KRAKEN", registry, options) {}
 
  protected:
   ParseOutcome parse_frame(std::string_view frame, std::int64_t receive_ts_ns, EventBuffer& out) override {
     ondemand::document doc;
-    if (auto error = json_.iterate(frame.data(), frame.size(), frame.size() + kFramePadding).get(doc))
+    if (auto error = thread_json_parser(options_.max_frame_bytes).iterate(frame.data(), frame.size(), frame.size() + kFramePadding).get(doc))
       return fail(to_parse_error(error));
     ondemand::object root;
     if (auto error = doc.get_object().get(root)) return fail(root_error(doc, error));
@@ -352,7 +351,6 @@ class KrakenFuturesParser final : public ExchangeParser {
     return markets_.resolve(product, PairCase::kUpper, InstrumentKind::kUnknown, 0);
   }
 
-  ondemand::parser& json_;
 };
 
 }  // namespace

@@ -229,6 +229,7 @@ LiveFeed::~LiveFeed() {
 }
 
 void LiveFeed::start() {
+  parser_->prepare_thread();  // start() runs on the loop's thread in the runtime
   stopping_ = false;
   running_ = true;
   counters_.connect_attempts.fetch_add(1, std::memory_order_relaxed);
@@ -295,7 +296,20 @@ void LiveFeed::on_frame(std::string_view frame, std::int64_t receive_ts_ns) {
   counters_.bytes.fetch_add(frame.size(), std::memory_order_relaxed);
   if (frame_tap_) frame_tap_(frame, receive_ts_ns);
   events_.clear();
-  if (parser_->parse(frame, receive_ts_ns, events_) != ParseOutcome::kEvents) return;
+  const ParseOutcome outcome = parser_->parse(frame, receive_ts_ns, events_);
+  if (outcome == ParseOutcome::kError) [[unlikely]] {
+    // Cold path: name the reason (the counter that moved) and a prefix of
+    // the frame. The runtime rate-limits these lines.
+    counters_.parse_errors.fetch_add(1, std::memory_order_relaxed);
+    const ParseStats& stats = parser_->stats();
+    std::string reason = "unknown";
+    for (std::size_t e = 0; e < stats.errors.size(); ++e)
+      if (stats.errors[e] != errors_seen_.errors[e]) reason = std::string(to_string(static_cast<ParseError>(e)));
+    errors_seen_ = stats;
+    log(std::string(to_string(config_.venue)) + ": frame rejected (" + reason + "): " +
+        std::string(frame.substr(0, 160)));
+  }
+  if (outcome != ParseOutcome::kEvents) return;
   // De-duplication: a trade whose numeric id is not above its market's last
   // delivered id was delivered before (reconnect overlap). Gap detection: a
   // kept trade may reveal missing trades, announced by a kGap event just

@@ -156,6 +156,7 @@ struct LiveFeedCounters {
   std::atomic<std::uint64_t> trades{0};      // delivered through on_events
   std::atomic<std::uint64_t> duplicates{0};  // dropped: id not above the market's last id
   std::atomic<std::uint64_t> subscribe_messages{0};
+  std::atomic<std::uint64_t> parse_errors{0};  // frames the parser rejected (reason logged)
   std::atomic<std::uint64_t> gaps{0};        // id gaps and reconnect time gaps reported
   std::atomic<std::uint64_t> gap_trades{0};  // ids missing in the id gaps
 
@@ -245,6 +246,7 @@ class LiveFeed {
   bool stopping_ = false;
   bool running_ = false;
   std::string last_disconnect_;
+  ParseStats errors_seen_{};  // the parser's error counts at the last rejection: which reason moved
 };
 
 }  // namespace tickflow

@@ -37,8 +37,8 @@
 // kError; a trade frame with no trades at all is counted as kMissingField. A
 // full EventBuffer is counted once (kOverflow) and ends the frame.
 //
-// The simdjson parser is this thread's (thread_json_parser), fetched once in
-// the constructor: construct the parser on the thread that will use it.
+// The simdjson parser is the parsing thread's own (thread_json_parser), looked
+// up on every frame: a parser built on one thread may parse on another.
 #include <algorithm>
 #include <charconv>
 #include <cstring>
@@ -66,13 +66,13 @@ constexpr bool is_spot_inst(std::string_view inst) noexcept { return std::count(
 class OkxParser final : public ExchangeParser {
  public:
   OkxParser(MarketRegistry& registry, ParserOptions options)
-      : ExchangeParser("OKEX", registry, options), json_(thread_json_parser(options_.max_frame_bytes)) {}
+      : ExchangeParser("OKEX", registry, options) {}
 
  protected:
   ParseOutcome parse_frame(std::string_view frame, std::int64_t receive_ts_ns, EventBuffer& out) override {
     if (frame == "pong" || frame == "ping") return skip(SkipKind::kControl);
     ondemand::document doc;
-    if (auto e = json_.iterate(frame.data(), frame.size(), frame.size() + kFramePadding).get(doc))
+    if (auto e = thread_json_parser(options_.max_frame_bytes).iterate(frame.data(), frame.size(), frame.size() + kFramePadding).get(doc))
       return fail(to_parse_error(e));
     ondemand::json_type type;
     if (auto e = doc.type().get(type)) return fail(to_parse_error(e));  // garbage: kTruncated
@@ -238,7 +238,6 @@ class OkxParser final : public ExchangeParser {
     return true;
   }
 
-  ondemand::parser& json_;
 };
 
 }  // namespace

@@ -72,6 +72,8 @@ HttpResponse LivePipeline::metrics() const {
                   load(k.reconnects));
       out.counter("tickflow_feed_gaps_total", "Trade-id or reconnect gaps detected", labels, load(k.gaps));
       out.counter("tickflow_feed_gap_trades_total", "Trade ids missing in detected gaps", labels, load(k.gap_trades));
+      out.counter("tickflow_feed_parse_errors_total", "Frames the parser rejected (reason in the log)", labels,
+                  load(k.parse_errors));
       for (std::size_t r = 0; r < static_cast<std::size_t>(WsCloseReason::kCount); ++r) {
         const auto reason = static_cast<WsCloseReason>(r);
         if (reason == WsCloseReason::kStopped) continue;

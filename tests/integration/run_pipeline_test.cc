@@ -32,6 +32,14 @@
 //    --unpinned; with --unpinned --duration 1 --no-influx: exit 0, log says so.
 //  * SigintShutsDownCleanly: SIGINT -> exit 0, like SIGTERM.
 //  * UnknownConfigKeyIsRejected: exit 2, stderr names the file and the key.
+//  * RecordWritesReplayableCaptures: `tickflow record --plain --no-http`;
+//    after SIGTERM (exit 0) DIR holds only <EXCHANGE>-<YYYYMMDD>-<HH>.log
+//    files (the receive hour, UTC) whose frames are the served frames byte
+//    for byte, in order; `tickflow replay` of them gives every trade once.
+//  * ThreadsAreNamedAsConfigured: two feed threads (the first unnamed, so
+//    "tf-feed-0"; the second "tf-feed-btc"), backfill and InfluxDB on:
+//    /proc/<pid>/task/*/comm has tf-feed-0, tf-feed-btc, tf-agg, tf-writer,
+//    tf-http, tf-backfill and tf-log; every trade arrives once, no gap.
 #include <curl/curl.h>
 #include <fcntl.h>
 #include <gtest/gtest.h>
@@ -1001,25 +1009,43 @@ TEST(RunPipeline, ThreadsAreNamedAsConfigured) {
                     dir.path / "stderr");
   const std::set<std::string> wanted = {"tf-feed-0", "tf-feed-btc", "tf-agg", "tf-writer",
                                         "tf-http",   "tf-backfill", "tf-log"};
+  // Every thread is up once both feeds have delivered a trade.
   std::set<std::string> names;
   std::string metrics;
-  const bool up = poll_until(
+  const bool named = poll_until(
       [&] {
         if (!tickflow.running()) return true;
         metrics = http_get(http_port, "/metrics").body;
-        if (metric(metrics, "tickflow_aggregator_trades_total").value_or(0) < static_cast<double>(expected.trades))
+        if (metric(metrics, "tickflow_feed_trades_total", {"exchange=\"BINANCE\""}).value_or(0) == 0 ||
+            metric(metrics, "tickflow_feed_trades_total", {"exchange=\"BINANCE_FUTURES\""}).value_or(0) == 0)
           return false;
         names = thread_names(tickflow.pid());
         return std::includes(names.begin(), names.end(), wanted.begin(), wanted.end());
       },
-      15s);
+      8s);
   ASSERT_TRUE(tickflow.running()) << "tickflow exited early:\n" << tickflow.log();
-  EXPECT_TRUE(up) << metrics << "\n" << tickflow.log();
+  EXPECT_TRUE(named) << metrics << "\n" << tickflow.log();
   for (const std::string& name : wanted)
     EXPECT_EQ(names.count(name), 1u) << name << " not in {" << joined(names) << "}";
   // The feed rings are named after their threads.
   EXPECT_TRUE(metric(metrics, "tickflow_ring_depth", {"ring=\"tf-feed-btc\""}).has_value()) << metrics;
   EXPECT_TRUE(metric(metrics, "tickflow_ring_depth", {"ring=\"tf-feed-0\""}).has_value()) << metrics;
+
+  // And with two feed threads every trade still arrives once, with no gap.
+  poll_until(
+      [&] {
+        metrics = http_get(http_port, "/metrics").body;
+        return metric(metrics, "tickflow_aggregator_trades_total").value_or(0) >= static_cast<double>(expected.trades);
+      },
+      4s);
+  for (const char* exchange : {"exchange=\"BINANCE\"", "exchange=\"BINANCE_FUTURES\""}) {
+    EXPECT_EQ(metric(metrics, "tickflow_feed_frames_total", {exchange}), 200.0) << exchange;
+    EXPECT_EQ(metric(metrics, "tickflow_feed_trades_total", {exchange}), 200.0) << exchange;
+    EXPECT_EQ(metric(metrics, "tickflow_feed_gaps_total", {exchange}), 0.0) << exchange;
+  }
+  EXPECT_EQ(metric(metrics, "tickflow_aggregator_trades_total"), static_cast<double>(expected.trades))
+      << metrics << "\n"
+      << tickflow.log();
 
   tickflow.signal(SIGTERM);
   const auto status = tickflow.wait(15s);
