@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# tests/cli/profiles_test.sh TICKFLOW_BINARY SOURCE_DIR
+# `tickflow run` with every shipped tuning profile: a profile whose pinned
+# CPUs this host has runs (its threads pinned, prioritised, waiting as
+# configured) and shuts down cleanly; one that asks for CPUs the host lacks
+# is refused with exit 2, naming the CPUs and --unpinned, and runs with
+# --unpinned. `tickflow tuning check` decides which case applies, so the
+# test holds on any host. Every exchange endpoint is pointed at 127.0.0.1:1
+# (connection refused: nothing leaves loopback, not even a DNS query).
+set -u
+bin=$1
+src=$2
+failures=0
+check() {  # check DESCRIPTION COMMAND...
+  local what=$1
+  shift
+  if "$@"; then echo "ok   $what"; else echo "FAIL $what"; failures=$((failures + 1)); fi
+}
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+
+for profile in "$src"/tuning/*.toml; do
+  name=$(basename "$profile" .toml)
+  cfg="$tmp/$name.toml"
+  cp "$profile" "$cfg"
+  # Endpoint overrides for every exchange in [markets].
+  exchanges=$(awk '/^\[markets\]/{m=1;next} /^\[/{m=0} m && /^[A-Z_]+ *=/{print $1}' "$profile")
+  for x in $exchanges; do
+    printf '\n[feeds.endpoints.%s]\nhost = "127.0.0.1"\nport = 1\n' "$x" >>"$cfg"
+  done
+  "$bin" tuning check --config "$cfg" >"$tmp/check" 2>&1
+  fits=$?
+  if [[ $fits -eq 0 ]]; then
+    timeout 60 "$bin" run --config "$cfg" --duration 1 --no-influx --no-http >"$tmp/out" 2>&1
+    rc=$?
+    check "$name fits this host: runs and exits 0 (got $rc)" test $rc -eq 0
+    check "$name: clean shutdown logged" grep -q "clean shutdown" "$tmp/out"
+  else
+    timeout 60 "$bin" run --config "$cfg" --duration 1 --no-influx --no-http >"$tmp/out" 2>&1
+    rc=$?
+    check "$name needs CPUs this host lacks: refused with exit 2 (got $rc)" test $rc -eq 2
+    check "$name: the refusal names the missing CPUs and --unpinned" \
+      grep -q "which this process cannot use" "$tmp/out"
+    check "$name: ... and suggests --unpinned" grep -q -- "--unpinned" "$tmp/out"
+    timeout 60 "$bin" run --config "$cfg" --duration 1 --no-influx --no-http --unpinned >"$tmp/out" 2>&1
+    rc=$?
+    check "$name --unpinned: runs and exits 0 (got $rc)" test $rc -eq 0
+    check "$name --unpinned: says it runs unpinned" grep -q "running every thread unpinned" "$tmp/out"
+  fi
+done
+
+if [[ $failures -ne 0 ]]; then
+  echo "$failures check(s) failed; last output:"
+  cat "$tmp/out"
+  exit 1
+fi
+echo "all profile checks passed"
