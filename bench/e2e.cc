@@ -55,6 +55,7 @@
 #include "feeds/padded_frame.h"
 #include "feeds/parser_factory.h"
 #include "pipeline/market_registry.h"
+#include "pipeline/wall_clock.h"
 #include "ringbuffers/cpu_relax.h"
 #include "runtime/aggregator.h"
 #include "runtime/feed_channel.h"
@@ -66,12 +67,6 @@
 
 namespace tickflow {
 namespace {
-
-std::int64_t now_ns() noexcept {
-  timespec ts{};
-  clock_gettime(CLOCK_REALTIME, &ts);
-  return static_cast<std::int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
-}
 
 double cpu_seconds() {
   rusage usage{};
@@ -150,7 +145,7 @@ Frames load_frames(const std::string& dir, bool trades_only) {
     const std::size_t at = r.text.find("\"T\":");
     if (at != std::string::npos) first_t = std::min<std::int64_t>(first_t, std::stoll(r.text.substr(at + 4, 13)));
   }
-  const std::int64_t now_s = now_ns() / 1'000'000'000;
+  const std::int64_t now_s = realtime_ns() / 1'000'000'000;
   const std::int64_t shift_ms = (now_s - 1 - first_t / 1000) * 1000;
   std::size_t bytes = 0;
   for (Raw& r : raw) {
@@ -282,7 +277,7 @@ int run(int argc, char** argv) {
     }
     const bool paced = mode == "paced";
     const bool spin = feed_thread.wait != WaitKind::kPark;
-    const std::int64_t start = now_ns();
+    const std::int64_t start = realtime_ns();
     const std::int64_t first_capture = frames.frames.front().capture_ns;
     for (const Frame& f : frames.frames) {
       if (paced) {
@@ -292,16 +287,16 @@ int run(int argc, char** argv) {
         // Park: sleep until the frame is due, as a feed thread blocks in
         // epoll until bytes arrive. Spin: poll the clock.
         if (spin) {
-          while (now_ns() < due) spin_pause();
+          while (realtime_ns() < due) spin_pause();
         } else {
-          const std::int64_t wait = due - now_ns();
+          const std::int64_t wait = due - realtime_ns();
           if (wait > 0) {
             timespec ts{static_cast<time_t>(due / 1'000'000'000), static_cast<long>(due % 1'000'000'000)};
             clock_nanosleep(CLOCK_REALTIME, TIMER_ABSTIME, &ts, nullptr);
           }
         }
       }
-      const std::int64_t received = now_ns();
+      const std::int64_t received = realtime_ns();
       events.clear();
       const std::string_view frame(frames.arena.data() + f.offset, f.size);
       if (parsers[f.parser]->parse(frame, received, events) == ParseOutcome::kEvents)

@@ -29,6 +29,8 @@
 #include <string>
 #include <string_view>
 
+#include "pipeline/wall_clock.h"  // realtime_ns(): the clock frames are stamped with
+
 namespace tickflow {
 
 // The event loop of one feed thread (pimpl over boost::asio::io_context).
@@ -141,8 +143,5 @@ class WebSocketClient {
  private:
   std::shared_ptr<Impl> impl_;
 };
-
-// The wall clock frames are stamped with (CLOCK_REALTIME, ns).
-std::int64_t realtime_ns() noexcept;
 
 }  // namespace tickflow

@@ -1,22 +1,12 @@
 // runtime/aggregator.cc
 #include "runtime/aggregator.h"
 
-#include <time.h>
+#include "pipeline/wall_clock.h"
 
 #include <algorithm>
 #include <exception>
 
 namespace tickflow {
-namespace {
-
-std::int64_t realtime_now_ns() noexcept {
-  timespec ts{};
-  clock_gettime(CLOCK_REALTIME, &ts);
-  return static_cast<std::int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
-}
-
-}  // namespace
-
 // 1 s bars go to the output, then to the rollups (whose bars go to the
 // output too): a rollup's line follows the line of the 1 s bar that closed
 // it. Closed frontiers feed the rollups and the per-market freshness.
@@ -109,7 +99,7 @@ void Aggregator::handle(const FeedEvent& e) {
       if (t.flags & kTradeBackfill) ++backfilled_;
       if (t.market < options_.max_markets) last_trade_ns_[t.market].store(t.receive_ts_ns, std::memory_order_relaxed);
       if (options_.measure_latency) {
-        const std::int64_t now = realtime_now_ns();
+        const std::int64_t now = realtime_ns();
         receive_to_bar_.record(static_cast<std::uint64_t>(std::max<std::int64_t>(0, now - t.receive_ts_ns)));
       }
       break;
@@ -128,6 +118,13 @@ void Aggregator::handle(const FeedEvent& e) {
   }
 }
 
+void Aggregator::maybe_publish_counters() noexcept {
+  // Every 100 ms of the clock: readers see statistics, not a live feed.
+  if (now_ns_ < next_publish_ns_) return;
+  publish_counters(now_ns_);
+  next_publish_ns_ = now_ns_ + 100'000'000;
+}
+
 void Aggregator::publish_counters(std::int64_t now_ns) noexcept {
   const BarCounters totals = builder_->totals();
   counters_.events.store(events_, std::memory_order_relaxed);
@@ -138,6 +135,8 @@ void Aggregator::publish_counters(std::int64_t now_ns) noexcept {
   counters_.bars.store(totals.bars, std::memory_order_relaxed);
   counters_.amendments.store(totals.amendments, std::memory_order_relaxed);
   counters_.late_drops.store(totals.late_drops, std::memory_order_relaxed);
+  counters_.batches.store(batches_, std::memory_order_relaxed);
+  counters_.wakeups.store(wakeups_, std::memory_order_relaxed);
   if (rollups_) {
     std::uint64_t bars = 0, amendments = 0;
     for (std::size_t k = 0; k < rollups_->timeframes().size(); ++k) {
@@ -153,7 +152,6 @@ void Aggregator::publish_counters(std::int64_t now_ns) noexcept {
 void Aggregator::run() noexcept {
   try {
     auto handle = [this](const FeedEvent& e) { this->handle(e); };
-    std::uint64_t batches = 0, wakeups = 0;
     for (;;) {
       std::size_t taken = 0;
       bool all_finished = true;
@@ -162,14 +160,10 @@ void Aggregator::run() noexcept {
         all_finished = all_finished && input->finished();
       }
       if (taken > 0) {
-        ++batches;
+        ++batches_;
         // The clock once per batch, not per event: bar closes are ms-grained.
-        if (options_.wall_clock) now_ns_ = realtime_now_ns();
-        if (now_ns_ >= next_publish_ns_) {
-          counters_.batches.store(batches, std::memory_order_relaxed);
-          publish_counters(now_ns_);
-          next_publish_ns_ = now_ns_ + 100'000'000;
-        }
+        if (options_.wall_clock) now_ns_ = realtime_ns();
+        maybe_publish_counters();
         continue;
       }
       if (all_finished) break;
@@ -185,16 +179,12 @@ void Aggregator::run() noexcept {
             return all_closed;
           },
           options_.idle_wake, &doorbell_);
-      ++wakeups;
-      counters_.wakeups.store(wakeups, std::memory_order_relaxed);
+      ++wakeups_;
       if (options_.wall_clock) {
-        now_ns_ = realtime_now_ns();
+        now_ns_ = realtime_ns();
         builder_->advance_clock(now_ns_);  // quiet markets close on the clock
       }
-      if (now_ns_ >= next_publish_ns_) {
-        publish_counters(now_ns_);
-        next_publish_ns_ = now_ns_ + 100'000'000;
-      }
+      maybe_publish_counters();
     }
     builder_->flush();
     if (rollups_) rollups_->flush();

@@ -117,6 +117,7 @@ class Aggregator {
   void handle(const FeedEvent& e);
   void see_market(MarketId market);
   void publish_counters(std::int64_t now_ns) noexcept;
+  void maybe_publish_counters() noexcept;
 
   AggregatorOptions options_;
   const MarketRegistry& registry_;
@@ -136,6 +137,7 @@ class Aggregator {
   std::int64_t now_ns_ = 0;  // the clock, as last read
   std::int64_t next_publish_ns_ = 0;
   std::uint64_t events_ = 0, trades_ = 0, backfilled_ = 0, gaps_ = 0, disconnects_ = 0;
+  std::uint64_t batches_ = 0, wakeups_ = 0;
   std::string error_;
 };
 

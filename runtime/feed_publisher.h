@@ -17,14 +17,13 @@
 // thread.
 #pragma once
 
-#include <time.h>
-
 #include <algorithm>
 #include <cstdint>
 #include <vector>
 
 #include "feeds/event_buffer.h"
 #include "pipeline/events.h"
+#include "pipeline/wall_clock.h"
 #include "runtime/feed_channel.h"
 #include "runtime/shared_histogram.h"
 
@@ -69,9 +68,7 @@ class FeedPublisher {
     }
     if (outbox_.empty()) return;
     channel_.publish(outbox_.data(), outbox_.size());
-    timespec ts{};
-    clock_gettime(CLOCK_REALTIME, &ts);
-    const std::int64_t now = static_cast<std::int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
+    const std::int64_t now = realtime_ns();
     receive_to_publish_.record(static_cast<std::uint64_t>(std::max<std::int64_t>(0, now - receive_ns)));
     receive_to_publish_.maybe_publish(now);
   }

@@ -1,22 +1,14 @@
 #include "runtime/influx_writer.h"
 
 #include <sched.h>
-#include <time.h>
 
 #include <algorithm>
 
+#include "pipeline/wall_clock.h"
 #include "ringbuffers/cpu_relax.h"
 #include "ringbuffers/wait_strategy.h"
 
 namespace tickflow {
-
-namespace {
-std::int64_t realtime_now_ns() noexcept {
-  timespec ts{};
-  clock_gettime(CLOCK_REALTIME, &ts);
-  return static_cast<std::int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
-}
-}  // namespace
 
 InfluxWriter::InfluxWriter(InfluxSinkConfig config, LineProtocolOptions encoding, const std::vector<std::string>& names,
                            InfluxWriterOptions options)
@@ -67,7 +59,7 @@ void InfluxWriter::publish_snapshot(bool wait) noexcept {
 }
 
 void InfluxWriter::on_bar(const Bar& bar) {
-  const StampedBar stamped{bar, realtime_now_ns()};
+  const StampedBar stamped{bar, realtime_ns()};
   for (unsigned attempt = 0; !ring_.try_push(stamped); ++attempt) {
     doorbell_.notify();
     if (attempt < 16)
@@ -94,7 +86,7 @@ void InfluxWriter::run() noexcept {
   WaitStrategy wait;
   wait.kind = options_.wait;
   std::uint64_t popped = 0;
-  std::int64_t now_ns = realtime_now_ns();
+  std::int64_t now_ns = realtime_ns();
   std::int64_t next_snapshot_ns = 0;
   auto take = [&](const StampedBar& stamped) {
     const Bar& bar = stamped.bar;
@@ -104,7 +96,7 @@ void InfluxWriter::run() noexcept {
   };
   for (;;) {
     std::size_t n = 0;
-    now_ns = realtime_now_ns();
+    now_ns = realtime_ns();
     if (sink_->can_accept()) n = ring_.consume(take, 256);
     popped += n;
     taken_ = popped;

@@ -193,13 +193,8 @@ void LivePipeline::start() {
   p.started_ns = realtime_ns();
   std::vector<std::future<std::string>> setups;
 
-  for (auto& [exchange, recorder] : [&]() -> std::map<std::string, CaptureRecorder*> {
-         std::map<std::string, CaptureRecorder*> all;
-         for (auto& thread : p.feeds)
-           for (auto& [name, r] : thread->recorders) all[name] = r.get();
-         return all;
-       }())
-    recorder->start();
+  for (auto& thread : p.feeds)
+    for (auto& [exchange, recorder] : thread->recorders) recorder->start();
 
   if (p.writer) {
     auto promise = std::make_shared<std::promise<std::string>>();

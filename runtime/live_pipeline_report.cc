@@ -48,6 +48,18 @@ std::string json_number(double v) {
 
 double load(const std::atomic<std::uint64_t>& v) { return static_cast<double>(v.load(std::memory_order_relaxed)); }
 
+// One ring's families: the feed threads' and the backfill's rings alike.
+void ring_metrics(PrometheusText& out, const FeedChannel& ch) {
+  const PrometheusText::Labels labels = {{"ring", ch.name()}};
+  out.gauge("tickflow_ring_depth", "Events waiting in the ring", labels, static_cast<double>(ch.depth()));
+  out.gauge("tickflow_ring_capacity", "Ring capacity in events", labels, static_cast<double>(ch.capacity()));
+  out.counter("tickflow_ring_published_total", "Events pushed into the ring", labels, load(ch.counters().published));
+  out.counter("tickflow_ring_full_total", "Times the producer found the ring full", labels,
+              load(ch.counters().full_events));
+  out.counter("tickflow_ring_dropped_total", "Events dropped on a full ring (full_policy = drop)", labels,
+              load(ch.counters().dropped));
+}
+
 }  // namespace
 
 HttpResponse LivePipeline::metrics() const {
@@ -83,18 +95,7 @@ HttpResponse LivePipeline::metrics() const {
                     static_cast<double>(k.reason(reason)));
       }
     }
-    if (thread->channel) {
-      const FeedChannel& ch = *thread->channel;
-      const PrometheusText::Labels labels = {{"ring", ch.name()}};
-      out.gauge("tickflow_ring_depth", "Events waiting in the ring", labels, static_cast<double>(ch.depth()));
-      out.gauge("tickflow_ring_capacity", "Ring capacity in events", labels, static_cast<double>(ch.capacity()));
-      out.counter("tickflow_ring_published_total", "Events pushed into the ring", labels,
-                  load(ch.counters().published));
-      out.counter("tickflow_ring_full_total", "Times the producer found the ring full", labels,
-                  load(ch.counters().full_events));
-      out.counter("tickflow_ring_dropped_total", "Events dropped on a full ring (full_policy = drop)", labels,
-                  load(ch.counters().dropped));
-    }
+    if (thread->channel) ring_metrics(out, *thread->channel);
     if (thread->publisher)
       out.latency_summary("tickflow_latency_receive_to_publish_seconds",
                           "Frame received -> its events published on the feed ring", {{"thread", thread->config.name}},
@@ -109,17 +110,7 @@ HttpResponse LivePipeline::metrics() const {
     out.counter("tickflow_backfill_trades_total", "Trades delivered by the backfill", {}, load(b.trades_delivered));
     out.counter("tickflow_backfill_http_requests_total", "REST requests, retries included", {}, load(b.http_requests));
   }
-  if (p.backfill_channel) {
-    const FeedChannel& ch = *p.backfill_channel;
-    const PrometheusText::Labels labels = {{"ring", ch.name()}};
-    out.gauge("tickflow_ring_depth", "Events waiting in the ring", labels, static_cast<double>(ch.depth()));
-    out.gauge("tickflow_ring_capacity", "Ring capacity in events", labels, static_cast<double>(ch.capacity()));
-    out.counter("tickflow_ring_published_total", "Events pushed into the ring", labels, load(ch.counters().published));
-    out.counter("tickflow_ring_full_total", "Times the producer found the ring full", labels,
-                load(ch.counters().full_events));
-    out.counter("tickflow_ring_dropped_total", "Events dropped on a full ring (full_policy = drop)", labels,
-                load(ch.counters().dropped));
-  }
+  if (p.backfill_channel) ring_metrics(out, *p.backfill_channel);
   if (p.aggregator) {
     const AggregatorCounters& a = p.aggregator->counters();
     out.counter("tickflow_aggregator_events_total", "Events taken from the rings", {}, load(a.events));
