@@ -194,6 +194,12 @@ int run(int argc, char** argv) {
   app.add_option("--influx", influx_url, "Write bars to this InfluxDB (bar close -> ack latency)")->option_text("URL");
   app.add_option("--idle-seconds", idle_seconds, "idle: how long to measure");
   CLI11_PARSE(app, argc, argv);
+  // A fresh clone without ../shared: the bundled trade-only copies of three
+  // of the six files (tests/data/README.md).
+  if (app.count("--data") == 0 && !std::filesystem::exists(data_dir)) {
+    data_dir = std::string(TICKFLOW_SOURCE_DIR) + "/tests/data/binance-20240808-trades";
+    std::fprintf(stderr, "e2e: ../shared/data absent: using %s (trades only, 3 markets)\n", data_dir.c_str());
+  }
 
   PipelineConfig config = load_pipeline_config(config_path);
   const bool pin = !unpinned && check_cpus(config, read_host_info()).fits();
