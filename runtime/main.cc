@@ -14,6 +14,7 @@
 
 #include "pipeline/market_registry.h"
 #include "ringbuffers/asymmetric_fence.h"
+#include "runtime/backtest_command.h"
 #include "runtime/replay_command.h"
 #include "runtime/run_command.h"
 #include "runtime/thread_affinity.h"
@@ -71,6 +72,8 @@ int main(int argc, char** argv) {
       "  tickflow run --config tuning/laptop-2core.toml\n"
       "  tickflow record --config tuning/laptop-2core.toml --out captures/\n"
       "  tickflow replay --trades-out - BINANCE=spot_btcusdt.gz BINANCE_FUTURES=usdm_btcusdt.gz\n"
+      "  tickflow backtest --config tuning/laptop-2core.toml --out var/backtest --capture BINANCE=spot_btcusdt.gz \\\n"
+      "      --capture BINANCE_FUTURES=usdm_btcusdt.gz\n"
       "Docs: README.md (quick start), ../shared/docs/architecture.md (design).");
 
   std::vector<std::string> names;
@@ -83,11 +86,13 @@ int main(int argc, char** argv) {
   CLI::App* replay = tickflow::add_replay_command(app);
 
   tickflow::add_run_commands(app);
+  CLI::App* backtest = tickflow::add_backtest_command(app);
   CLI::App* tuning = tickflow::add_tuning_command(app);
   CLI11_PARSE(app, argc, argv);
   if (*tuning) return tickflow::run_tuning_command();
 
   if (*replay) return tickflow::run_replay_command();
+  if (*backtest) return tickflow::run_backtest_command();
   if (const int status = tickflow::run_run_commands(); status >= 0) return status;
 
   if (*classify) return run_classify(names);

@@ -52,7 +52,7 @@ std::string ProgressBar::render(const ProgressSample& sample, int width) {
     std::snprintf(percent, sizeof percent, " %5.1f%%  ", fraction * 100);
     line += percent;
   }
-  line += format_count(static_cast<double>(sample.frames)) + " frames  ";
+  line += format_count(static_cast<double>(sample.frames)) + " " + sample.unit + "  ";
   line += format_count(sample.frames_per_s) + "/s  ";
   line += "elapsed " + format_duration(sample.elapsed_s);
   if (sample.total_bytes > 0) {

@@ -29,6 +29,7 @@ struct ProgressSample {
   std::uint64_t frames = 0;
   double elapsed_s = 0;
   double frames_per_s = 0;
+  const char* unit = "frames";  // what `frames` counts ("steps" for a backtest)
 };
 
 class ProgressBar {

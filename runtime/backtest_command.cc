@@ -1,0 +1,309 @@
+// runtime/backtest_command.cc
+#include "runtime/backtest_command.h"
+
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <chrono>
+#include <cstdio>
+#include <ctime>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "pipeline/market_registry.h"
+#include "pipeline/output_file.h"
+#include "runtime/capture_bar_source.h"
+#include "runtime/progress_bar.h"
+#include "runtime/replay.h"
+#include "strategy/backtest_report.h"
+#include "strategy/backtester.h"
+#include "strategy/csv_bar_source.h"
+#include "strategy/influx_bar_source.h"
+#include "tuning/pipeline_config.h"
+
+namespace tickflow {
+namespace {
+
+struct BacktestArgs {
+  std::string config;
+  std::vector<std::string> captures;
+  std::vector<std::string> csv;
+  std::string influx_url;
+  std::string from, to;
+  std::string chunk = "2h";
+  std::string out;
+  double balance = 10000;
+  std::int64_t equity_interval_s = 60;
+  bool quiet = false;
+};
+
+BacktestArgs& args() {
+  static BacktestArgs a;
+  return a;
+}
+
+CLI::App* command = nullptr;
+
+int fail(const std::string& message) {
+  std::fprintf(stderr, "tickflow backtest: %s\n", message.c_str());
+  return 2;
+}
+
+// Several sources merged into one stream, in visible-time order.
+class MergedSource final : public BarSource {
+ public:
+  explicit MergedSource(std::vector<std::unique_ptr<BarSource>> sources) : sources_(std::move(sources)) {
+    heads_.resize(sources_.size());
+    live_.resize(sources_.size());
+    for (std::size_t i = 0; i < sources_.size(); ++i) live_[i] = sources_[i]->next(heads_[i]);
+  }
+  bool next(Bar& out) override {
+    std::size_t best = SIZE_MAX;
+    for (std::size_t i = 0; i < sources_.size(); ++i)
+      if (live_[i] && (best == SIZE_MAX || visible_before(heads_[i], heads_[best]))) best = i;
+    if (best == SIZE_MAX) return false;
+    out = heads_[best];
+    live_[best] = sources_[best]->next(heads_[best]);
+    return true;
+  }
+  double progress() const noexcept override {
+    double sum = 0;
+    for (const auto& s : sources_) sum += std::max(0.0, s->progress());
+    return sources_.empty() ? 1 : sum / static_cast<double>(sources_.size());
+  }
+
+ private:
+  std::vector<std::unique_ptr<BarSource>> sources_;
+  std::vector<Bar> heads_;
+  std::vector<char> live_;
+};
+
+std::string iso(std::int64_t s) {
+  std::time_t t = static_cast<std::time_t>(s);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+}  // namespace
+
+std::optional<std::int64_t> parse_time_argument(std::string_view text) {
+  if (text.empty()) return std::nullopt;
+  bool digits = true;
+  for (std::size_t i = 0; i < text.size(); ++i)
+    if (!(text[i] >= '0' && text[i] <= '9') && !(i == 0 && text[i] == '-')) digits = false;
+  if (digits) {
+    try {
+      return std::stoll(std::string(text));
+    } catch (...) {
+      return std::nullopt;
+    }
+  }
+  std::tm tm{};
+  const std::string s(text);
+  const char* end = strptime(s.c_str(), "%Y-%m-%dT%H:%M:%S", &tm);
+  if (!end) {
+    tm = {};
+    end = strptime(s.c_str(), "%Y-%m-%d", &tm);
+  }
+  if (!end) return std::nullopt;
+  const std::string_view rest(end);
+  if (!(rest.empty() || rest == "Z" || rest == "+00:00")) return std::nullopt;
+  return static_cast<std::int64_t>(timegm(&tm));
+}
+
+CLI::App* add_backtest_command(CLI::App& app) {
+  BacktestArgs& a = args();
+  command = app.add_subcommand(
+      "backtest",
+      "Run SqueezeFlow over recorded data (captures, InfluxDB 1s bars or CSV bars) on a simulated 1 s clock;\n"
+      "write report.json, trades.csv, equity.csv, equity.svg and signals.jsonl");
+  command->add_option("--config", a.config, "Deployment config: its [strategy] table gives parameters and symbols")
+      ->required()
+      ->check(CLI::ExistingFile);
+  command->add_option("--capture", a.captures,
+                      "EXCHANGE=PATH capture (as for replay); repeatable. Frames go through the real parsers");
+  command->add_option("--csv", a.csv,
+                      "CSV bars: time,market,timeframe,open,high,low,close,vbuy,vsell,cbuy,csell,lbuy,lsell "
+                      "(timeframe 1s or 1m); repeatable");
+  command->add_option("--influx", a.influx_url, "InfluxDB 1.x URL to read trades_1s from (with --from and --to)");
+  command->add_option("--from", a.from, "Start, ISO-8601 UTC or epoch seconds (InfluxDB: required)");
+  command->add_option("--to", a.to, "End (exclusive), ISO-8601 UTC or epoch seconds (InfluxDB: required)");
+  command->add_option("--chunk", a.chunk, "InfluxDB query span per request")->capture_default_str();
+  command->add_option("--out", a.out, "Output folder (created)")->required();
+  command->add_option("--balance", a.balance, "Starting balance")->capture_default_str();
+  command->add_option("--equity-interval", a.equity_interval_s, "Equity sample interval, seconds")
+      ->capture_default_str();
+  command->add_flag("--quiet", a.quiet, "No progress on stderr");
+  command->footer(
+      "Examples:\n"
+      "  tickflow backtest --config tuning/laptop-2core.toml --out var/backtest \\\n"
+      "      --capture BINANCE=tests/data/binance-20240808-trades/spot_btcusdt.gz \\\n"
+      "      --capture BINANCE_FUTURES=tests/data/binance-20240808-trades/usdm_btcusdt.gz\n"
+      "  tickflow backtest --config tuning/laptop-2core.toml --out var/bt \\\n"
+      "      --influx http://127.0.0.1:8086 --from 2024-08-01 --to 2024-08-08\n"
+      "InfluxDB database and credentials: the config's [influx] table (INFLUX_USERNAME/INFLUX_PASSWORD).");
+  return command;
+}
+
+int run_backtest_command() {
+  const BacktestArgs& a = args();
+  const int kinds = (!a.captures.empty()) + (!a.csv.empty()) + (!a.influx_url.empty());
+  if (kinds != 1) return fail("give exactly one data source: --capture, --csv or --influx (see --help)");
+
+  PipelineConfig config;
+  try {
+    config = load_pipeline_config(a.config);
+  } catch (const std::exception& e) {
+    return fail(e.what());
+  }
+
+  BacktestConfig bc;
+  bc.params = config.strategy.params;
+  for (const StrategySymbolConfig& s : config.strategy.symbols)
+    bc.symbols.push_back({s.base, s.symbol, s.execution_market});
+  bc.account.starting_balance = a.balance;
+  bc.account.equity_interval_s = a.equity_interval_s;
+  bc.rollups = config.bars.rollups;
+  if (!config.strategy.debug_symbol.empty() && !config.strategy.debug_csv.empty()) {
+    bc.debug_symbol = config.strategy.debug_symbol;
+    bc.debug_csv = (std::filesystem::path(a.out) / config.strategy.debug_csv.filename()).string();
+  }
+  if (a.balance <= 0) return fail("--balance must be positive");
+  if (a.equity_interval_s <= 0) return fail("--equity-interval must be positive");
+  std::optional<std::int64_t> from, to;
+  if (!a.from.empty() && !(from = parse_time_argument(a.from)))
+    return fail("--from '" + a.from + "': not ISO-8601 UTC (2024-08-09T00:00:00Z) or epoch seconds");
+  if (!a.to.empty() && !(to = parse_time_argument(a.to)))
+    return fail("--to '" + a.to + "': not ISO-8601 UTC (2024-08-09T00:00:00Z) or epoch seconds");
+  if (from && to && *from >= *to) return fail("--from must be before --to");
+  if (from) bc.from_s = *from;
+  if (to) bc.to_s = *to;
+
+  MarketRegistry registry;
+  std::unique_ptr<BarSource> source;
+  std::string source_text;
+  try {
+    if (!a.captures.empty()) {
+      std::vector<CaptureSpec> specs;
+      for (const std::string& c : a.captures) {
+        specs.push_back(parse_capture_argument(c));
+        source_text += (source_text.empty() ? "" : " ") + c;
+      }
+      if (!a.quiet) std::fprintf(stderr, "backtest: building 1 s bars from %zu capture(s)...\n", specs.size());
+      source = std::make_unique<CaptureBarSource>(specs, registry);
+    } else if (!a.csv.empty()) {
+      std::vector<std::unique_ptr<BarSource>> parts;
+      for (const std::string& f : a.csv) {
+        parts.push_back(std::make_unique<CsvBarSource>(f, registry));
+        source_text += (source_text.empty() ? "" : " ") + f;
+      }
+      source = parts.size() == 1 ? std::move(parts.front()) : std::make_unique<MergedSource>(std::move(parts));
+    } else {
+      if (!from || !to) return fail("--influx needs --from and --to");
+      InfluxBarQuery q;
+      q.url = a.influx_url;
+      q.database = config.influx.database;
+      q.credentials_file = config.influx.credentials_file;
+      q.from_s = *from;
+      q.to_s = *to;
+      try {
+        q.chunk_s = parse_timeframe(a.chunk).seconds();
+      } catch (const std::exception&) {
+        return fail("--chunk '" + a.chunk + "': not a duration like 30m, 2h or 1d");
+      }
+      source = std::make_unique<InfluxBarSource>(q, registry);
+      source_text = a.influx_url + " " + iso(*from) + " .. " + iso(*to);
+    }
+  } catch (const std::exception& e) {
+    return fail(e.what());
+  }
+
+  // Progress: a bar with an ETA on a terminal.
+  std::unique_ptr<ProgressBar> bar;
+  const auto wall_start = std::chrono::steady_clock::now();
+  std::uint64_t steps_seen = 0;
+  if (!a.quiet && isatty(STDERR_FILENO) == 1) bar = std::make_unique<ProgressBar>(stderr);
+  auto sample = [&](double fraction, std::chrono::steady_clock::time_point now) {
+    ProgressSample p;
+    p.total_bytes = fraction >= 0 ? 1'000'000 : 0;
+    p.done_bytes = fraction >= 0 ? static_cast<std::uint64_t>(fraction * 1e6) : 0;
+    p.frames = steps_seen;
+    p.elapsed_s = std::chrono::duration<double>(now - wall_start).count();
+    p.frames_per_s = p.elapsed_s > 0 ? static_cast<double>(steps_seen) / p.elapsed_s : 0;
+    p.unit = "steps";
+    return p;
+  };
+  bc.progress = [&](std::int64_t, double fraction) {
+    steps_seen += 1u << 16;
+    if (!bar) return;
+    const auto now = std::chrono::steady_clock::now();
+    if (bar->due(now)) bar->update(sample(fraction, now), now);
+  };
+
+  std::unique_ptr<Backtester> backtester;
+  try {
+    backtester = std::make_unique<Backtester>(bc, registry);
+    backtester->run(*source);
+  } catch (const std::exception& e) {
+    if (bar) bar->finish(sample(-1, std::chrono::steady_clock::now()));
+    return fail(e.what());
+  }
+  const BacktestStats& st = backtester->stats();
+  steps_seen = st.steps;
+  if (bar) bar->finish(sample(1.0, std::chrono::steady_clock::now()));
+
+  const BacktestMetrics metrics = compute_metrics(backtester->portfolio(), st.steps);
+  std::vector<std::pair<std::string, std::string>> info = {
+      {"config", a.config},
+      {"source", source_text},
+      {"strategy", "SqueezeFlow"},
+      {"bars", std::to_string(st.bars)},
+      {"evaluations", std::to_string(st.evaluations)},
+      {"entries", std::to_string(st.entries)},
+      {"exits", std::to_string(st.exits)},
+      {"refused_entries", std::to_string(st.refused_entries)},
+      {"signals", std::to_string(backtester->signals().size())},
+  };
+  for (std::size_t g = 0; g < backtester->engine().groups(); ++g) {
+    const StrategyEngine& e = backtester->engine();
+    info.emplace_back("group_" + e.base(g), e.symbol(g) + " (" + std::to_string(e.markets(g)) + " markets)");
+  }
+  try {
+    write_backtest_report(a.out, metrics, backtester->portfolio(), info);
+    std::string jsonl;
+    char line[2048];
+    for (const Signal& s : backtester->signals()) {
+      const std::size_t n = encode_json(s, line, sizeof line);
+      jsonl.append(line, n);
+      jsonl += '\n';
+    }
+    const std::filesystem::path path = std::filesystem::path(a.out) / "signals.jsonl";
+    {
+      OutputFile file(path.string() + ".tmp");
+      if (std::string e = file.write(jsonl); !e.empty()) throw std::runtime_error(e);
+      if (std::string e = file.flush(); !e.empty()) throw std::runtime_error(e);
+    }
+    std::filesystem::rename(path.string() + ".tmp", path);
+  } catch (const std::exception& e) {
+    return fail(e.what());
+  }
+  if (!a.quiet) {
+    std::fprintf(stderr,
+                 "backtest: %llu steps (%s .. %s), %llu bars, %llu evaluations, %zu trades, final balance %.2f "
+                 "(%+.2f%%), max drawdown %.2f%%, Sharpe %.2f\n  wrote %s/{report.json,trades.csv,equity.csv,"
+                 "equity.svg,signals.jsonl}\n",
+                 static_cast<unsigned long long>(st.steps), iso(st.first_step_s).c_str(),
+                 iso(st.last_step_s).c_str(), static_cast<unsigned long long>(st.bars),
+                 static_cast<unsigned long long>(st.evaluations), backtester->portfolio().trades().size(),
+                 metrics.final_balance, metrics.total_return * 100, metrics.max_drawdown * 100, metrics.sharpe,
+                 a.out.c_str());
+  }
+  return 0;
+}
+
+}  // namespace tickflow
