@@ -4,11 +4,14 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cmath>
 #include <fstream>
 #include <limits>
 #include <set>
 #include <sstream>
 #include <utility>
+
+#include "pipeline/market_class.h"
 
 namespace tickflow {
 namespace {
@@ -115,6 +118,25 @@ class TableReader {
     return value;
   }
 
+  // A floating-point number; an integer is accepted too (`min_entry_score = 4`).
+  std::optional<double> number(std::string_view key, double min, double max) {
+    const toml::node* n = node(key);
+    if (n == nullptr) return std::nullopt;
+    double value = 0;
+    if (const auto* f = n->as_floating_point())
+      value = f->get();
+    else if (const auto* i = n->as_integer())
+      value = static_cast<double>(i->get());
+    else
+      wrong_type(key, *n, "a number");
+    if (!std::isfinite(value) || value < min || value > max) {
+      std::ostringstream problem;
+      problem << "must be between " << min << " and " << max << ", got " << value;
+      fail(key, problem.str());
+    }
+    return value;
+  }
+
   std::optional<bool> boolean(std::string_view key) {
     const toml::node* n = node(key);
     if (n == nullptr) return std::nullopt;
@@ -202,10 +224,15 @@ void reject_passwords(const Context& ctx, const toml::node& node, const std::str
     for (auto&& [key, value] : *table) {
       std::string lower(key.str());
       for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-      if (lower.find("password") != std::string::npos)
+      if (lower.find("password") != std::string::npos) {
+        if (path.rfind("signals", 0) == 0 || lower.find("redis") != std::string::npos)
+          ctx.fail(&key.source(), child_path(key.str()),
+                   "passwords do not belong in the config file; set REDIS_PASSWORD in the environment (e.g. a "
+                   "systemd EnvironmentFile)");
         ctx.fail(&key.source(), child_path(key.str()),
                  "passwords do not belong in the config file; set INFLUX_PASSWORD in the environment (e.g. a "
                  "systemd EnvironmentFile) or point influx.credentials_file at a file readable only by tickflow");
+      }
       reject_passwords(ctx, value, child_path(key.str()));
     }
   } else if (const auto* array = node.as_array()) {
@@ -513,8 +540,299 @@ void read_live(const Context& ctx, TableReader& r, const PipelineConfig& config,
   r.finish();
 }
 
-}  // namespace
+// ---- [strategy] ----
 
+// Plain numeric fields of SqueezeFlowParams: the TOML key is the field name.
+// The ranges only keep values sane; SqueezeFlowParams::validate() checks how
+// they fit together.
+struct StrategyDoubleField {
+  const char* key;
+  double SqueezeFlowParams::*field;
+  double min;
+  double max;
+};
+struct StrategyCountField {
+  const char* key;
+  std::size_t SqueezeFlowParams::*field;
+  std::int64_t min;
+  std::int64_t max;
+};
+struct StrategySecondsField {
+  const char* key;
+  std::int64_t SqueezeFlowParams::*field;
+  std::int64_t min;
+  std::int64_t max;
+};
+struct StrategyTimeframeField {
+  const char* key;
+  std::uint32_t SqueezeFlowParams::*field;
+};
+struct StrategyTimeframeListField {
+  const char* key;
+  TimeframeList SqueezeFlowParams::*field;
+};
+
+using P = SqueezeFlowParams;
+constexpr double kBig = 1e6;
+
+constexpr StrategyDoubleField kStrategyDoubles[] = {
+    {"spot_led_dominance", &P::spot_led_dominance, 0, 1},
+    {"stable_move", &P::stable_move, 0, 1},
+    {"pattern_z", &P::pattern_z, 0, 100},
+    {"leading_ratio", &P::leading_ratio, 0, 100},
+    {"significance_z", &P::significance_z, 0, 100},
+    {"significance_mean_multiple", &P::significance_mean_multiple, 0, 100},
+    {"converging_strength", &P::converging_strength, 0, 100},
+    {"deceleration_ratio", &P::deceleration_ratio, 0, 100},
+    {"stagnation_ratio", &P::stagnation_ratio, 0, 100},
+    {"type_a_exhausted_strength", &P::type_a_exhausted_strength, 0, 100},
+    {"explosive_move", &P::explosive_move, 0, 1},
+    {"explosive_d_multiple", &P::explosive_d_multiple, 0, 100},
+    {"weight_reset", &P::weight_reset, 0, kBig},
+    {"weight_absorption", &P::weight_absorption, 0, kBig},
+    {"weight_failed_breakdown", &P::weight_failed_breakdown, 0, kBig},
+    {"weight_bias", &P::weight_bias, 0, kBig},
+    {"reset_multiplier", &P::reset_multiplier, 0, kBig},
+    {"max_score", &P::max_score, 0, kBig},
+    {"oi_rise", &P::oi_rise, 0, kBig},
+    {"oi_bonus", &P::oi_bonus, 0, kBig},
+    {"oi_penalty", &P::oi_penalty, 0, kBig},
+    {"min_entry_score", &P::min_entry_score, 0, kBig},
+    {"base_risk", &P::base_risk, 0, 1},
+    {"max_position_fraction", &P::max_position_fraction, 0, kBig},
+    {"slippage_bp", &P::slippage_bp, 0, 10'000},
+    {"fee_rate", &P::fee_rate, 0, 1},
+    {"flow_reversal_std", &P::flow_reversal_std, 0, 100},
+    {"hard_stop", &P::hard_stop, 0, 1},
+};
+
+constexpr StrategyCountField kStrategyCounts[] = {
+    {"history_bars", &P::history_bars, 1, 4096},
+    {"trend_lookback", &P::trend_lookback, 1, 4096},
+    {"recent_d_bars", &P::recent_d_bars, 1, 4096},
+    {"divergence_bars", &P::divergence_bars, 1, 4096},
+    {"baseline_bars", &P::baseline_bars, 1, 4096},
+    {"convergence_max_bars", &P::convergence_max_bars, 1, 4096},
+    {"max_open_positions", &P::max_open_positions, 1, 1000},
+    {"max_signals_per_hour", &P::max_signals_per_hour, 1, 3600},
+    {"structure_low_bars", &P::structure_low_bars, 1, 4096},
+    {"structure_range_bars", &P::structure_range_bars, 1, 4096},
+};
+
+constexpr StrategySecondsField kStrategySeconds[] = {
+    {"cooldown_s", &P::cooldown_s, 0, 7 * 86'400},
+    {"signal_ttl_s", &P::signal_ttl_s, 1, 86'400},
+};
+
+constexpr StrategyTimeframeField kStrategyTimeframes[] = {
+    {"analysis_timeframe", &P::analysis_timeframe_s},
+    {"exit_bias_timeframe", &P::exit_bias_timeframe_s},
+};
+
+constexpr StrategyTimeframeListField kStrategyTimeframeLists[] = {
+    {"context_timeframes", &P::context_timeframes},
+    {"divergence_timeframes", &P::divergence_timeframes},
+    {"reset_timeframes", &P::reset_timeframes},
+};
+
+// validate() names the field as "squeezeflow.<field>: why"; the key that
+// sets it in [strategy], where the two differ.
+std::string strategy_key_of_field(std::string_view field) {
+  if (field == "cooldown") return "cooldown_s";
+  if (field == "signal_ttl") return "signal_ttl_s";
+  if (field == "structure_bars") return "structure_range_bars";
+  constexpr std::string_view kTimeframeSeconds = "timeframe_s";  // analysis_timeframe_s -> analysis_timeframe
+  if (field.size() >= kTimeframeSeconds.size() &&
+      field.substr(field.size() - kTimeframeSeconds.size()) == kTimeframeSeconds)
+    return std::string(field.substr(0, field.size() - 2));
+  return std::string(field);
+}
+
+void read_strategy_params(const Context& ctx, TableReader& r, SqueezeFlowParams& params) {
+  for (const auto& f : kStrategyTimeframes)
+    if (auto text = r.string(f.key))
+      params.*f.field = read_timeframe(ctx, *r.node(f.key), r.path_of(f.key), *text).seconds();
+  for (const auto& f : kStrategyTimeframeLists) {
+    auto list = r.strings(f.key);
+    if (!list) continue;
+    const toml::array& array = *r.array(f.key);
+    if (list->empty() || list->size() > kMaxStrategyTimeframes)
+      r.fail(f.key, "needs 1 to " + std::to_string(kMaxStrategyTimeframes) + " timeframes, got " +
+                        std::to_string(list->size()));
+    TimeframeList out;
+    for (std::size_t i = 0; i < list->size(); ++i) {
+      const std::string path = r.path_of(f.key) + "[" + std::to_string(i) + "]";
+      const Timeframe tf = read_timeframe(ctx, *array.get(i), path, (*list)[i]);
+      for (std::size_t j = 0; j < out.count; ++j)
+        if (out[j] == tf.seconds()) ctx.fail(&array.get(i)->source(), path, "duplicate timeframe '" + (*list)[i] + "'");
+      out.seconds[out.count++] = tf.seconds();
+    }
+    params.*f.field = out;
+  }
+  if (const toml::array* periods = r.array("momentum_periods")) {
+    if (periods->size() != params.momentum_periods.size())
+      r.fail("momentum_periods", "needs exactly " + std::to_string(params.momentum_periods.size()) +
+                                     " bar counts, got " + std::to_string(periods->size()));
+    for (std::size_t i = 0; i < periods->size(); ++i) {
+      const toml::node& item = *periods->get(i);
+      const std::string path = r.path_of("momentum_periods") + "[" + std::to_string(i) + "]";
+      const auto* v = item.as_integer();
+      if (v == nullptr)
+        ctx.fail(&item.source(), path, "expected an integer, got " + std::string(type_name(item.type())));
+      if (v->get() < 1 || v->get() > 4096)
+        ctx.fail(&item.source(), path, "must be between 1 and 4096, got " + std::to_string(v->get()));
+      params.momentum_periods[i] = static_cast<std::size_t>(v->get());
+    }
+  }
+  for (const auto& f : kStrategyCounts)
+    if (auto v = r.integer(f.key, f.min, f.max)) params.*f.field = static_cast<std::size_t>(*v);
+  for (const auto& f : kStrategySeconds)
+    if (auto v = r.integer(f.key, f.min, f.max)) params.*f.field = *v;
+  for (const auto& f : kStrategyDoubles)
+    if (auto v = r.number(f.key, f.min, f.max)) params.*f.field = *v;
+  if (auto v = r.boolean("use_open_interest")) params.use_open_interest = *v;
+}
+
+void read_strategy_symbols(const Context& ctx, TableReader& r, const PipelineConfig& config,
+                           std::vector<StrategySymbolConfig>& symbols) {
+  const toml::array* array = r.array("symbols");
+  if (array == nullptr) return;
+  for (std::size_t i = 0; i < array->size(); ++i) {
+    const toml::node& item = *array->get(i);
+    const std::string path = r.path_of("symbols") + "[" + std::to_string(i) + "]";
+    const auto* table = item.as_table();
+    if (table == nullptr)
+      ctx.fail(&item.source(), path,
+               "expected a table ([[strategy.symbols]]), got " + std::string(type_name(item.type())));
+    TableReader sr(ctx, *table, path);
+    StrategySymbolConfig symbol;
+    if (auto v = sr.string("base")) symbol.base = std::move(*v);
+    if (symbol.base.empty()) {
+      if (sr.node("base") != nullptr) sr.fail("base", "empty base asset");
+      ctx.fail(&item.source(), path + ".base", "required: the base asset, e.g. \"BTC\"");
+    }
+    for (const auto& other : symbols)
+      if (other.base == symbol.base) sr.fail("base", "duplicate base '" + symbol.base + "'");
+    symbol.symbol = symbol.base + "USDT";
+    if (auto v = sr.string("symbol")) {
+      if (v->empty()) sr.fail("symbol", "empty symbol (leave the key out for " + symbol.symbol + ")");
+      symbol.symbol = std::move(*v);
+    }
+    if (auto v = sr.string("execution_market")) {
+      const std::size_t colon = v->find(':');
+      if (colon == std::string::npos || colon == 0 || colon + 1 == v->size())
+        sr.fail("execution_market", "expected EXCHANGE:symbol (e.g. \"BINANCE_FUTURES:btcusdt\"), got '" + *v + "'");
+      const std::string exchange = v->substr(0, colon);
+      const std::string market = v->substr(colon + 1);
+      const auto listed = config.markets.find(exchange);
+      if (listed == config.markets.end() ||
+          std::find(listed->second.begin(), listed->second.end(), market) == listed->second.end())
+        sr.fail("execution_market", "market '" + *v + "' is not in [markets]");
+      if (classify_market(*v) != MarketClass::kPerp) sr.fail("execution_market", "'" + *v + "' is not a perp");
+      symbol.execution_market = std::move(*v);
+    }
+    sr.finish();
+    symbols.push_back(std::move(symbol));
+  }
+}
+
+// The engine reads its series from the rollups: each strategy timeframe must
+// be one of bars.rollups (checked when the strategy is enabled).
+void check_strategy_timeframes(const Context& ctx, TableReader& r, const SqueezeFlowParams& params,
+                               const std::vector<Timeframe>& rollups) {
+  const auto check = [&](std::uint32_t seconds, const toml::node* at, const std::string& path) {
+    const Timeframe tf = Timeframe::from_seconds(seconds);
+    if (std::find(rollups.begin(), rollups.end(), tf) != rollups.end()) return;
+    ctx.fail(at != nullptr ? &at->source() : nullptr, path,
+             "timeframe " + std::string(tf.name()) + " is not one of bars.rollups (" + to_string(rollups) +
+                 "): add it there" + (at != nullptr ? "" : " (the default; set it in [" + r.path() + "])"));
+  };
+  for (const auto& f : kStrategyTimeframes) check(params.*f.field, r.node(f.key), r.path_of(f.key));
+  for (const auto& f : kStrategyTimeframeLists) {
+    const TimeframeList& list = params.*f.field;
+    const toml::node* given = r.node(f.key);
+    const toml::array* array = given != nullptr ? given->as_array() : nullptr;
+    for (std::size_t i = 0; i < list.count; ++i)
+      check(list[i], array != nullptr ? array->get(i) : nullptr, r.path_of(f.key) + "[" + std::to_string(i) + "]");
+  }
+}
+
+void read_strategy(const Context& ctx, TableReader& r, const PipelineConfig& config, StrategyConfig& strategy) {
+  if (auto v = r.boolean("enabled")) strategy.enabled = *v;
+  read_strategy_params(ctx, r, strategy.params);
+  read_strategy_symbols(ctx, r, config, strategy.symbols);
+  if (const toml::table* debug = r.table("debug")) {
+    TableReader dr(ctx, *debug, r.path_of("debug"));
+    if (auto v = dr.string("symbol")) {
+      if (v->empty()) dr.fail("symbol", "empty base asset (leave [strategy.debug] out for none)");
+      strategy.debug_symbol = std::move(*v);
+    }
+    if (auto v = dr.string("csv")) {
+      if (v->empty()) dr.fail("csv", "empty path");
+      strategy.debug_csv = std::move(*v);
+    }
+    if (!strategy.debug_symbol.empty() && strategy.debug_csv.empty())
+      dr.fail("csv", "required when strategy.debug.symbol is set");
+    if (strategy.debug_symbol.empty() && !strategy.debug_csv.empty())
+      dr.fail("symbol", "required when strategy.debug.csv is set");
+    if (!strategy.debug_symbol.empty() && !strategy.symbols.empty() &&
+        std::none_of(strategy.symbols.begin(), strategy.symbols.end(),
+                     [&](const StrategySymbolConfig& s) { return s.base == strategy.debug_symbol; }))
+      dr.fail("symbol", "'" + strategy.debug_symbol + "' is not the base of any [[strategy.symbols]]");
+    dr.finish();
+  }
+  r.finish();
+  try {
+    strategy.params.validate();
+  } catch (const std::invalid_argument& e) {
+    // "squeezeflow.<field>: why" -> strategy.<key>: why, at the key if given.
+    std::string_view message = e.what();
+    std::string key;
+    constexpr std::string_view kPrefix = "squeezeflow.";
+    const std::size_t colon = message.find(": ");
+    if (message.substr(0, kPrefix.size()) == kPrefix && colon != std::string_view::npos) {
+      key = strategy_key_of_field(message.substr(kPrefix.size(), colon - kPrefix.size()));
+      message.remove_prefix(colon + 2);
+    }
+    if (key.empty()) r.ctx().fail(nullptr, r.path(), message);
+    if (r.node(key) != nullptr) r.fail(key, message);
+    r.ctx().fail(nullptr, r.path_of(key), std::string(message) + " (the default; set it in [" + r.path() + "])");
+  }
+  if (strategy.enabled) check_strategy_timeframes(ctx, r, strategy.params, config.bars.rollups);
+}
+
+void read_signals(const Context& ctx, TableReader& r, SignalSinksConfig& signals) {
+  if (auto v = r.boolean("influx")) signals.influx = *v;
+  if (auto v = r.string("jsonl")) signals.jsonl = std::move(*v);
+  if (const toml::table* redis = r.table("redis")) {
+    TableReader rr(ctx, *redis, r.path_of("redis"));
+    RedisSinkConfig& c = signals.redis_config;
+    if (auto v = rr.boolean("enabled")) signals.redis = *v;
+    if (auto v = rr.string("host")) {
+      if (v->empty()) rr.fail("host", "empty host");
+      c.host = std::move(*v);
+    }
+    if (auto v = rr.integer("port", 1, 65535)) c.port = static_cast<int>(*v);
+    if (auto v = rr.integer("queue_capacity", 1, 1'000'000)) c.queue_capacity = static_cast<std::size_t>(*v);
+    if (auto v = rr.string("key_prefix")) {
+      if (v->empty()) rr.fail("key_prefix", "empty key prefix");
+      c.key_prefix = std::move(*v);
+    }
+    if (auto v = rr.integer("history_length", 1, 1'000'000)) c.history_length = static_cast<int>(*v);
+    if (auto v = rr.integer("connect_timeout_ms", 1, 600'000)) c.connect_timeout = std::chrono::milliseconds(*v);
+    if (auto v = rr.integer("command_timeout_ms", 1, 600'000)) c.command_timeout = std::chrono::milliseconds(*v);
+    if (auto v = rr.integer("backoff_initial_ms", 1, 600'000)) c.backoff_initial = std::chrono::milliseconds(*v);
+    if (auto v = rr.integer("backoff_max_ms", 1, 3'600'000)) c.backoff_max = std::chrono::milliseconds(*v);
+    if (c.backoff_max < c.backoff_initial)
+      rr.fail(rr.node("backoff_max_ms") ? "backoff_max_ms" : "backoff_initial_ms",
+              "backoff_max_ms (" + std::to_string(c.backoff_max.count()) + ") must be >= backoff_initial_ms (" +
+                  std::to_string(c.backoff_initial.count()) + ")");
+    rr.finish();
+  }
+  r.finish();
+}
+
+}  // namespace
 
 std::vector<const ThreadConfig*> PipelineConfig::threads() const {
   std::vector<const ThreadConfig*> out;
@@ -584,6 +902,14 @@ PipelineConfig parse_pipeline_config(std::string_view toml_text, const std::file
   if (const toml::table* live = r.table("feeds")) {
     TableReader lr(ctx, *live, "feeds");
     read_live(ctx, lr, config, config.live);
+  }
+  if (const toml::table* strategy = r.table("strategy")) {
+    TableReader sr(ctx, *strategy, "strategy");
+    read_strategy(ctx, sr, config, config.strategy);
+  }
+  if (const toml::table* signals = r.table("signals")) {
+    TableReader gr(ctx, *signals, "signals");
+    read_signals(ctx, gr, config.signals);
   }
   if (const toml::table* shutdown = r.table("shutdown")) {
     TableReader sr(ctx, *shutdown, "shutdown");

@@ -5,7 +5,8 @@
 // tuning/*.toml are such files). Which markets to subscribe to, how many feed
 // threads own which exchanges, where each thread runs and how it waits, ring
 // sizes and what a full ring does, bar timing, the InfluxDB sink and its
-// spool, and the metrics endpoint.
+// spool, the metrics endpoint, the SqueezeFlow strategy's parameters and
+// symbols, and where its signals go (InfluxDB, a JSONL file, Redis).
 //
 // Promises:
 //  * every key has a default, so an empty file is a valid (laptop) config;
@@ -15,7 +16,11 @@
 //    file, the key path (`threads.aggregator.wait`), the problem and, when
 //    the TOML source gives one, line:column;
 //  * no secret is ever read from the config: a `password` key anywhere is
-//    an error pointing at INFLUX_PASSWORD or `influx.credentials_file`;
+//    an error pointing at INFLUX_PASSWORD or `influx.credentials_file` (under
+//    [signals.redis]: at REDIS_PASSWORD);
+//  * the strategy's parameters are checked with SqueezeFlowParams::validate()
+//    at load time; its complaint becomes a ConfigError naming the file and
+//    the `strategy.<key>`;
 //  * exchange names are checked against config_exchange_names() (the names
 //    feeds/parser_factory.h accepts; tuning/ sits below feeds/ and cannot ask
 //    it, so the runtime cross-checks with known_exchanges() at start-up).
@@ -34,9 +39,11 @@
 
 #include "pipeline/disk_spool.h"
 #include "pipeline/influx_sink.h"
+#include "pipeline/redis_signal_sink.h"
 #include "pipeline/timeframe.h"
 #include "ringbuffers/full_ring_policy.h"
 #include "ringbuffers/wait_strategy.h"
+#include "strategy/strategy_params.h"
 
 namespace tickflow {
 
@@ -58,7 +65,6 @@ struct FeedThreadConfig {
   ThreadConfig thread;
   std::vector<std::string> exchanges;  // parser names, e.g. BINANCE, BINANCE_FUTURES, OKEX
 };
-
 
 struct RingConfig {
   std::size_t feed_events = 65536;   // each feed -> aggregator ring, in events (power of two)
@@ -116,6 +122,36 @@ struct LiveFeedsConfig {
   std::map<std::string, std::vector<std::string>> channels;  // by exchange; empty: trades only
 };
 
+// One symbol the strategy trades ([[strategy.symbols]]).
+struct StrategySymbolConfig {
+  std::string base;    // base asset as the registry knows it, e.g. "BTC" (the symbol group)
+  std::string symbol;  // signal symbol, default base + "USDT" ("BTCUSDT")
+  // e.g. "BINANCE_FUTURES:btcusdt"; empty: chosen at run time (the group's perp with the most volume)
+  std::string execution_market;
+};
+
+// The SqueezeFlow strategy ([strategy]). Timeframes are written as names
+// ("5m"), durations as integer seconds (`cooldown_s`), like the rest of the file.
+struct StrategyConfig {
+  bool enabled = false;
+  SqueezeFlowParams params;  // spec defaults, overridden key by key
+  // Empty while enabled: every symbol group that has both a spot and a perp market.
+  std::vector<StrategySymbolConfig> symbols;
+  std::string debug_symbol;  // base asset whose every evaluation goes to debug_csv ("" = none)
+  std::filesystem::path debug_csv;
+};
+
+// Where the strategy's signals go ([signals], [signals.redis]).
+struct SignalSinksConfig {
+  bool influx = true;           // measurement `signals` through the [influx] sink (only when [influx] is enabled)
+  std::filesystem::path jsonl;  // empty: no JSONL file
+  bool redis = false;
+  // host, port, queue_capacity, key_prefix, history_length, timeouts. The
+  // password comes from the environment (REDIS_PASSWORD) only; a `password`
+  // key is refused.
+  RedisSinkConfig redis_config;
+};
+
 struct PipelineConfig {
   std::filesystem::path source;                             // the file it was loaded from (empty: defaults)
   std::map<std::string, std::vector<std::string>> markets;  // exchange -> symbols, as the exchange spells them
@@ -128,6 +164,8 @@ struct PipelineConfig {
   MetricsConfig metrics;
   LiveFeedsConfig live;
   std::chrono::milliseconds shutdown_deadline{5000};  // SIGINT/SIGTERM: drain and flush within this
+  StrategyConfig strategy;
+  SignalSinksConfig signals;
 
   // Feeds first (in order), then the aggregator, then the writer.
   std::vector<const ThreadConfig*> threads() const;
