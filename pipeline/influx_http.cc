@@ -173,7 +173,7 @@ HttpResult InfluxHttp::write(std::string_view rp, std::string_view precision, st
   return perform(url, lines.data(), lines.size(), false);
 }
 
-HttpResult InfluxHttp::query(std::string_view statement, std::string_view epoch) {
+HttpResult InfluxHttp::query(std::string_view statement, std::string_view epoch, std::string_view accept) {
   std::string url = curl_->query_url;
   if (!epoch.empty()) url += "&epoch=" + std::string(epoch);
   const std::string form = "q=" + url_encode(curl_->easy, statement);
@@ -184,6 +184,7 @@ HttpResult InfluxHttp::query(std::string_view statement, std::string_view epoch)
   curl_easy_setopt(c.easy, CURLOPT_POST, 1L);
   curl_easy_setopt(c.easy, CURLOPT_COPYPOSTFIELDS, form.c_str());
   curl_slist* form_headers = curl_slist_append(nullptr, "Content-Type: application/x-www-form-urlencoded");
+  if (!accept.empty()) form_headers = curl_slist_append(form_headers, ("Accept: " + std::string(accept)).c_str());
   curl_easy_setopt(c.easy, CURLOPT_HTTPHEADER, form_headers);
   HttpResult result;
   const CURLcode rc = curl_easy_perform(c.easy);

@@ -72,8 +72,10 @@ class InfluxHttp {
   HttpResult write(std::string_view rp, std::string_view precision, std::string_view lines);
 
   // POST /query?db=<database> with q=<statement> (form-encoded): for
-  // CREATE DATABASE / CREATE|ALTER RETENTION POLICY and, in tests, SELECT.
-  HttpResult query(std::string_view statement, std::string_view epoch = {});
+  // CREATE DATABASE / CREATE|ALTER RETENTION POLICY, the backtester's
+  // SELECTs (strategy/influx_bar_source.h) and tests. `accept` sets the
+  // Accept header ("application/csv": 1.x answers in CSV); empty: JSON.
+  HttpResult query(std::string_view statement, std::string_view epoch = {}, std::string_view accept = {});
 
   // GET /ping: 204 when the server is up.
   HttpResult ping();

@@ -16,6 +16,16 @@ std::int64_t ring_size_for(std::int64_t span) {
   return static_cast<std::int64_t>(std::bit_ceil(static_cast<std::uint64_t>(span)));
 }
 
+// The first child second at or after `s` for children every `base` seconds
+// (1 s bases: `s` itself, so their loops are exactly what they were).
+std::int64_t first_child_at_or_after(std::int64_t s, std::int64_t base) noexcept {
+  return base == 1 ? s : -floor_div(-s, base) * base;
+}
+
+// A market of base `base` (0: no bar yet, which is a 1 s market to
+// on_closed()) builds timeframe `tf_s` only if its windows hold whole children.
+bool builds(std::uint32_t base, std::int64_t tf_s) noexcept { return base <= 1 || tf_s % base == 0; }
+
 }  // namespace
 
 Rollups::Rollups(RollupConfig config, BarSink& out) : config_(std::move(config)), out_(out) {
@@ -118,9 +128,10 @@ Rollups::Window* Rollups::find_window(MarketState& m, std::size_t k, std::int64_
 void Rollups::recompute(const MarketState& m, Window& w, std::int64_t tf_s) const noexcept {
   w.acc = w.checkpoint;
   w.children = w.checkpoint_children;
-  const std::int64_t first = std::max(w.start, m.floor);
+  const std::int64_t step = m.base > 1 ? m.base : 1;
+  const std::int64_t first = first_child_at_or_after(std::max(w.start, m.floor), step);
   const std::int64_t last = std::min(w.start + tf_s, m.newest + 1);
-  for (std::int64_t s = first; s < last; ++s) {
+  for (std::int64_t s = first; s < last; s += step) {
     const Bar& child = m.children[s & child_mask_];
     if (child.open_time_s != s) continue;
     fold(w.acc, child);
@@ -173,12 +184,14 @@ void Rollups::advance(MarketId market, MarketState& m, std::int64_t to) {
   // first, into the checkpoints of their windows that are still live.
   const std::int64_t new_floor = to - config_.amend_horizon_s;
   if (m.newest != kNone) {
-    const std::int64_t first = std::max(m.floor, m.newest - child_mask_);
+    const std::int64_t step = m.base > 1 ? m.base : 1;
+    const std::int64_t first = first_child_at_or_after(std::max(m.floor, m.newest - child_mask_), step);
     const std::int64_t last = std::min(new_floor, m.newest + 1);
-    for (std::int64_t s = first; s < last; ++s) {
+    for (std::int64_t s = first; s < last; s += step) {
       const Bar& child = m.children[s & child_mask_];
       if (child.open_time_s != s) continue;
       for (std::size_t k = 0; k < m.timeframes.size(); ++k) {
+        if (!builds(m.base, config_.timeframes[k].seconds())) continue;
         // A child's window keeps its record until the floor passes its end.
         Window* w = find_window(m, k, s, /*create=*/false);
         if (w == nullptr || w->start + config_.timeframes[k].seconds() <= new_floor) continue;  // retired now
@@ -193,17 +206,29 @@ void Rollups::advance(MarketId market, MarketState& m, std::int64_t to) {
 
 void Rollups::on_bar(const Bar& bar) {
   if (bar.timeframe_s != 1 || bar.market >= config_.max_markets) [[unlikely]] {
-    ++ignored_bars_;
-    return;
+    // The backtester's 1 m base bars take this branch; live 1 s bars never do.
+    if (!config_.minute_bases || bar.timeframe_s != 60 || bar.market >= config_.max_markets ||
+        floor_div(bar.open_time_s, 60) * 60 != bar.open_time_s) {
+      ++ignored_bars_;
+      return;
+    }
   }
   MarketState& m = state(bar.market);
+  if (m.base != bar.timeframe_s) [[unlikely]] {
+    if (m.base != 0) {
+      // One base per market: a second one would count the same trades twice.
+      ++mixed_base_bars_;
+      return;
+    }
+    m.base = bar.timeframe_s;
+  }
   const std::int64_t s = bar.open_time_s;
   if (s < m.floor) [[unlikely]] {
     ++stale_bars_;
     return;
   }
-  // A 1 s bar is emitted only for a closed second: everything before it is
-  // closed too, so windows ending by `s` close before it is added.
+  // A base bar is emitted only for a closed interval: everything before it
+  // is closed too, so windows ending by `s` close before it is added.
   advance(bar.market, m, s);
   Bar& child = m.children[s & child_mask_];
   const bool replaced = child.open_time_s == s;
@@ -211,6 +236,7 @@ void Rollups::on_bar(const Bar& bar) {
   m.newest = std::max(m.newest, s);
   for (std::size_t k = 0; k < config_.timeframes.size(); ++k) {
     const Timeframe& tf = config_.timeframes[k];
+    if (!builds(m.base, tf.seconds())) continue;  // e.g. 30s from 1 m bars
     Window& w = *find_window(m, k, s, /*create=*/true);
     if (!replaced && s > w.last_child_s) {
       fold(w.acc, bar);  // the usual case: the newest child, appended to the fold
@@ -222,7 +248,7 @@ void Rollups::on_bar(const Bar& bar) {
     }
     if (w.closed) emit(bar.market, k, w, kBarAmendment);
   }
-  advance(bar.market, m, s + 1);
+  advance(bar.market, m, s + bar.timeframe_s);
 }
 
 void Rollups::on_closed(MarketId market, std::int64_t closed_until_s) {
@@ -237,6 +263,7 @@ std::optional<Bar> Rollups::provisional(MarketId market, std::size_t timeframe_i
   const MarketState& m = markets_[market];
   if (!m.children || m.frontier == kNone) return std::nullopt;
   const Timeframe& tf = config_.timeframes[timeframe_index];
+  if (!builds(m.base, tf.seconds())) return std::nullopt;
   const std::int64_t start = tf.window_start(m.frontier);
   const TimeframeState& t = m.timeframes[timeframe_index];
   const Window& w = t.windows[floor_div(start, tf.seconds()) & t.mask];

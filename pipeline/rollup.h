@@ -1,7 +1,10 @@
 // pipeline/rollup.h
 //
 // Rollups: every higher timeframe (default 1m, 5m, 15m, 30m, 1h, 4h) built
-// from the BarBuilder's 1 s bars, never from trades. Windows are aligned to
+// from base bars, never from trades: the BarBuilder's 1 s bars live, and in
+// backtests either 1 s or 1 m bars per market (the backtester's sources,
+// strategy/bar_source.h), so that derived bars come from the same code live
+// and offline. Windows are aligned to
 // UTC epoch boundaries (Timeframe::window_start). A rollup bar is:
 //   open = the first child's open, high = max, low = min, close = the last
 //   child's close, over the children that have OHLC (a child with only
@@ -21,6 +24,16 @@
 //  * provisional(market, tf) returns the open window the frontier is in,
 //    flagged kBarProvisional, for the strategy; it covers the 1 s bars
 //    closed so far.
+//  * base interval, per market: the timeframe of its first bar, 1 s or,
+//    with RollupConfig::minute_bases (backtests), 60 s. A 1 m base bar is a
+//    child covering [open, open + 60): it moves the market's frontier to
+//    open + 60 and folds into every timeframe that is a multiple of 60 (the
+//    1m "rollup" of a 1m-base market is the bar itself, emitted like any
+//    window so downstream sees 1m bars for every market); timeframes that
+//    are not multiples of 60 are not produced for it. The promises above
+//    hold for 1 m children as for 1 s ones. A bar of the other base for a
+//    market (mixing would count trades twice) is refused and counted
+//    (mixed_base_bars()); for 1 s markets nothing changes.
 //
 // How amendments stay exact without keeping every child of a 4h window:
 // per market a ring holds the 1 s bars of the last `amend_horizon_s` seconds
@@ -56,6 +69,10 @@ struct RollupConfig {
   std::vector<Timeframe> timeframes = default_rollup_timeframes();
   std::size_t max_markets = 1024;
   std::int64_t amend_horizon_s = 600;
+  // Accept 1 m base bars (the backtester's 1m-base markets). Off live: there
+  // a 60 s bar reaching the rollups is a wiring mistake (rollup output fed
+  // back in), ignored and counted as before.
+  bool minute_bases = false;
 };
 
 struct RollupCounters {
@@ -72,14 +89,18 @@ class Rollups final : public BarSink {
   Rollups(const Rollups&) = delete;
   Rollups& operator=(const Rollups&) = delete;
 
-  // A 1 s bar (final or amendment). Bars of another timeframe, or of a
-  // market id >= max_markets, are ignored and counted.
+  // A base bar (final or amendment): 1 s, or 60 s aligned to the minute
+  // when config.minute_bases. Bars of another timeframe (60 s ones too
+  // without minute_bases), a misaligned 60 s bar, or a market id >=
+  // max_markets are ignored and counted (ignored_bars()); a bar whose
+  // timeframe is not the market's base is refused and counted
+  // (mixed_base_bars()).
   void on_bar(const Bar& bar) override;
   // Every second of `market` before `closed_until_s` is closed.
   void on_closed(MarketId market, std::int64_t closed_until_s) override;
 
   // The window of timeframes()[timeframe_index] that the market's frontier is
-  // in, if any 1 s bar has landed in it: kBarProvisional.
+  // in, if any base bar has landed in it: kBarProvisional.
   std::optional<Bar> provisional(MarketId market, std::size_t timeframe_index) const;
 
   // End of input: every window not yet emitted and holding a child is
@@ -96,6 +117,11 @@ class Rollups final : public BarSink {
   const RollupCounters& counters(std::size_t timeframe_index) const noexcept { return counters_[timeframe_index]; }
   std::uint64_t stale_bars() const noexcept { return stale_bars_; }
   std::uint64_t ignored_bars() const noexcept { return ignored_bars_; }
+  std::uint64_t mixed_base_bars() const noexcept { return mixed_base_bars_; }
+  // The market's base interval in seconds (1 or 60), 0 before its first bar.
+  std::uint32_t base_seconds(MarketId market) const noexcept {
+    return market < markets_.size() ? markets_[market].base : 0;
+  }
 
  private:
   struct Window {
@@ -118,11 +144,12 @@ class Rollups final : public BarSink {
     Window* hint = nullptr;
   };
   struct MarketState {
-    std::unique_ptr<Bar[]> children;  // 1 s bars by second & child_mask_; open_time_s tells which
+    std::unique_ptr<Bar[]> children;  // base bars by second & child_mask_; open_time_s tells which
     std::int64_t frontier;            // seconds before it are closed
     std::int64_t floor;               // seconds before it are frozen into checkpoints
     std::int64_t newest;              // newest child second
     std::vector<TimeframeState> timeframes;
+    std::uint32_t base = 0;  // children's timeframe, 1 or 60; 0 before the first bar
   };
 
   static void fold(Bar& acc, const Bar& child) noexcept;
@@ -143,6 +170,7 @@ class Rollups final : public BarSink {
   std::vector<Window*> closing_;  // scratch for close_windows(), sized once
   std::uint64_t stale_bars_ = 0;
   std::uint64_t ignored_bars_ = 0;
+  std::uint64_t mixed_base_bars_ = 0;
 };
 
 }  // namespace tickflow

@@ -22,14 +22,34 @@ class Aggregator::Chain final : public BarSink {
   }
   void on_closed(MarketId market, std::int64_t closed_until_s) override {
     if (rollups_) rollups_->on_closed(market, closed_until_s);
+    // After Rollups: the windows that just ended are in the engine's queue
+    // before its frontier moves past them.
+    if (engine_) engine_->on_closed(market, closed_until_s);
     if (market < max_markets_) closed_until_s_[market].store(closed_until_s, std::memory_order_relaxed);
   }
+  void set_engine(StrategyEngine* engine) noexcept { engine_ = engine; }
 
  private:
   BarSink& output_;
   Rollups* rollups_ = nullptr;
+  StrategyEngine* engine_ = nullptr;
   std::atomic<std::int64_t>* closed_until_s_;
   std::size_t max_markets_;
+};
+
+// Where Rollups' bars go: the writer, and the strategy when there is one.
+class Aggregator::RollupOutput final : public BarSink {
+ public:
+  explicit RollupOutput(BarSink& output) : output_(output) {}
+  void set_engine(StrategyEngine* engine) noexcept { engine_ = engine; }
+  void on_bar(const Bar& bar) override {
+    output_.on_bar(bar);
+    if (engine_) engine_->on_bar(bar);
+  }
+
+ private:
+  BarSink& output_;
+  StrategyEngine* engine_ = nullptr;
 };
 
 Aggregator::Aggregator(AggregatorOptions options, const MarketRegistry& registry, std::vector<FeedChannel*> inputs,
@@ -51,7 +71,8 @@ Aggregator::Aggregator(AggregatorOptions options, const MarketRegistry& registry
     rollup_config.timeframes = options_.rollups;
     rollup_config.max_markets = options_.max_markets;
     rollup_config.amend_horizon_s = (options_.amend_horizon_ns + 999'999'999) / 1'000'000'000;
-    rollups_ = std::make_unique<Rollups>(rollup_config, output);
+    rollup_output_ = std::make_unique<RollupOutput>(output);
+    rollups_ = std::make_unique<Rollups>(rollup_config, *rollup_output_);
     chain_->set_rollups(rollups_.get());
   }
   BarBuilderConfig config;
@@ -72,6 +93,23 @@ std::int64_t Aggregator::last_trade_ns(MarketId market) const noexcept {
   return market < options_.max_markets ? last_trade_ns_[market].load(std::memory_order_relaxed) : 0;
 }
 
+void Aggregator::set_strategy(StrategyEngine* engine, StrategyListener* listener) noexcept {
+  if (!rollups_) return;  // no rollups, no strategy timeframes (the config refuses this)
+  engine_ = engine;
+  listener_ = listener;
+  chain_->set_engine(engine);
+  rollup_output_->set_engine(engine);
+}
+
+void Aggregator::poll_strategy() noexcept {
+  if (!engine_) return;
+  const std::int64_t start = realtime_ns();
+  const std::size_t ran = engine_->poll(*rollups_, *listener_);
+  if (ran == 0) return;
+  const std::int64_t spent = realtime_ns() - start;
+  strategy_eval_.record(static_cast<std::uint64_t>(std::max<std::int64_t>(0, spent)) / ran);
+}
+
 void Aggregator::see_market(MarketId market) {
   // First event of a market: its name for the writer (the registry entry
   // is immutable and was made before the id entered a ring), its rollup
@@ -81,6 +119,7 @@ void Aggregator::see_market(MarketId market) {
   seen_[market] = 1;
   names_[market] = registry_.info(market).name;
   if (rollups_) rollups_->add_market(market);
+  if (engine_) engine_->attach_markets(registry_);  // its symbol group, if any
   markets_seen_.store(std::max<std::size_t>(markets_seen_.load(std::memory_order_relaxed), market + 1),
                       std::memory_order_release);
 }
@@ -147,6 +186,7 @@ void Aggregator::publish_counters(std::int64_t now_ns) noexcept {
     counters_.rollup_amendments.store(amendments, std::memory_order_relaxed);
   }
   receive_to_bar_.maybe_publish(now_ns);
+  strategy_eval_.maybe_publish(now_ns);
 }
 
 void Aggregator::run() noexcept {
@@ -163,6 +203,7 @@ void Aggregator::run() noexcept {
         ++batches_;
         // The clock once per batch, not per event: bar closes are ms-grained.
         if (options_.wall_clock) now_ns_ = realtime_ns();
+        poll_strategy();
         maybe_publish_counters();
         continue;
       }
@@ -184,15 +225,18 @@ void Aggregator::run() noexcept {
         now_ns_ = realtime_ns();
         builder_->advance_clock(now_ns_);  // quiet markets close on the clock
       }
+      poll_strategy();
       maybe_publish_counters();
     }
     builder_->flush();
     if (rollups_) rollups_->flush();
+    poll_strategy();  // the last closes
   } catch (const std::exception& e) {
     error_ = e.what();
   }
   publish_counters(now_ns_);
   receive_to_bar_.publish();
+  strategy_eval_.publish();
   finished_.store(true, std::memory_order_release);
 }
 

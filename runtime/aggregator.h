@@ -7,6 +7,7 @@
 // thread's configured WaitStrategy when every input is empty.
 //
 //   FeedChannel x N --> [ BarBuilder --> Rollups ] --> output (InfluxWriter)
+//                              |            \-> StrategyEngine --> listener (signals)
 //                              \-> freshness per market (health)
 //
 // Clock. Bars close when a market's watermark (exchange time) passes their
@@ -43,6 +44,7 @@
 #include "ringbuffers/wait_strategy.h"
 #include "runtime/feed_channel.h"
 #include "runtime/shared_histogram.h"
+#include "strategy/strategy_engine.h"
 
 namespace tickflow {
 
@@ -88,6 +90,14 @@ class Aggregator {
   // are kept in error().
   void run() noexcept;
 
+  // SqueezeFlow on this thread (before run()): rollup bars and 1 s closes go
+  // to `engine`, which is polled after every batch and every wake, so each
+  // group is evaluated once per closed second, microseconds after its last
+  // market closed it. Decisions go to `listener`. Both outlive run().
+  void set_strategy(StrategyEngine* engine, StrategyListener* listener) noexcept;
+  // Wall time of one group's evaluation (ns), sampled per poll.
+  LatencyHistogram strategy_evaluation() const { return strategy_eval_.snapshot(); }
+
   // Sets the inputs (before run()): the channels are made with this
   // aggregator's doorbell, so they may come after it.
   void set_inputs(std::vector<FeedChannel*> inputs) { inputs_ = std::move(inputs); }
@@ -114,6 +124,8 @@ class Aggregator {
 
  private:
   class Chain;
+  class RollupOutput;
+  void poll_strategy() noexcept;
   void handle(const FeedEvent& e);
   void see_market(MarketId market);
   void publish_counters(std::int64_t now_ns) noexcept;
@@ -126,6 +138,10 @@ class Aggregator {
   std::vector<std::string> names_;
   std::vector<std::uint8_t> seen_;
   std::unique_ptr<Chain> chain_;
+  std::unique_ptr<RollupOutput> rollup_output_;
+  StrategyEngine* engine_ = nullptr;
+  StrategyListener* listener_ = nullptr;
+  SharedHistogram strategy_eval_;
   std::unique_ptr<Rollups> rollups_;
   std::unique_ptr<BarBuilder> builder_;
   std::unique_ptr<std::atomic<std::int64_t>[]> closed_until_s_;

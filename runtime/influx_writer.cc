@@ -20,6 +20,34 @@ InfluxWriter::InfluxWriter(InfluxSinkConfig config, LineProtocolOptions encoding
   publish_snapshot(true);
 }
 
+namespace {
+const std::vector<std::string> kNoNames;
+}  // namespace
+
+InfluxWriter::InfluxWriter(InfluxWriterOptions options)
+    : options_(options), names_(kNoNames), ring_(options.ring_capacity) {
+  publish_snapshot(true);
+}
+
+void InfluxWriter::set_signal_input(SpscRing<Signal>* ring, SignalDispatch* dispatch) {
+  signals_ = ring;
+  dispatch_ = dispatch;
+  if (dispatch_ != nullptr) dispatch_->attach_influx(sink_.get());
+}
+
+bool InfluxWriter::on_signal(const Signal& s) noexcept {
+  if (signals_ == nullptr || !signals_->try_push(s)) {
+    signals_ring_full_.fetch_add(1, std::memory_order_relaxed);
+    return false;
+  }
+  doorbell_.notify();
+  return true;
+}
+
+SignalDispatchCounters InfluxWriter::signal_counters() const noexcept {
+  return dispatch_ != nullptr ? dispatch_->counters() : SignalDispatchCounters{};
+}
+
 InfluxWriter::~InfluxWriter() {
   if (thread_.joinable()) finish(std::chrono::steady_clock::now());
 }
@@ -40,6 +68,8 @@ void InfluxWriter::publish_snapshot(bool wait) noexcept {
     lock.lock();
   else if (!lock.try_lock())
     return;
+  snapshot_.bars_taken = taken_;
+  if (!sink_) return;
   snapshot_.stats = sink_->stats();
   if (const SpoolStats* spool = sink_->spool_stats()) {
     snapshot_.spool = *spool;
@@ -48,7 +78,6 @@ void InfluxWriter::publish_snapshot(bool wait) noexcept {
   snapshot_.spool_pending_bytes = sink_->spool_pending_bytes();
   snapshot_.pending_batches = sink_->pending_batches();
   snapshot_.points_unsaved = sink_->points_unsaved();
-  snapshot_.bars_taken = taken_;
   snapshot_.ack_delay = sink_->ack_delay();
   if (snapshot_.last_problem != sink_->last_problem()) {
     try {
@@ -89,6 +118,7 @@ void InfluxWriter::run() noexcept {
   std::int64_t now_ns = realtime_ns();
   std::int64_t next_snapshot_ns = 0;
   auto take = [&](const StampedBar& stamped) {
+    if (!sink_) return;  // no InfluxDB: bars are not this thread's business
     const Bar& bar = stamped.bar;
     if (!encoder_.has_market(bar.market)) encoder_.set_market(bar.market, names_[bar.market]);
     sink_->add_bar(bar, encoder_);
@@ -97,27 +127,50 @@ void InfluxWriter::run() noexcept {
   for (;;) {
     std::size_t n = 0;
     now_ns = realtime_ns();
-    if (sink_->can_accept()) n = ring_.consume(take, 256);
+    // Signals first: a trader waits on them, the bars' batch does not.
+    const std::size_t signals = take_signals(now_ns, 64);
+    if (!sink_ || sink_->can_accept()) n = ring_.consume(take, 256);
     popped += n;
     taken_ = popped;
-    sink_->poll();
+    if (sink_) sink_->poll();
+    if (dispatch_) dispatch_->poll(now_ns);
     if (now_ns >= next_snapshot_ns) {
       publish_snapshot(false);
       close_to_handed_.maybe_publish(now_ns);
       next_snapshot_ns = now_ns + 250'000'000;
     }
-    if (n > 0) continue;
+    if (n > 0 || signals > 0) continue;
     if (stopping_.load(std::memory_order_acquire) && popped == pushed_.load(std::memory_order_acquire)) break;
-    // Wake for new bars, or every 10 ms for the sink's age-based sealing
-    // and its retries while it holds anything; an idle sink has no timers,
-    // so an idle writer wakes 5 times a second (idle CPU budget: < 2 %).
+    // Wake for new bars or signals, or every 10 ms for the sink's age-based
+    // sealing and the sinks' retries while they hold anything; idle sinks
+    // have no timers, so an idle writer wakes 5 times a second (idle CPU
+    // budget: < 2 %).
+    const bool idle = (!sink_ || sink_->idle()) && (!dispatch_ || dispatch_->idle());
     wait.wait_for(
-        [&] { return pushed_.load(std::memory_order_acquire) != popped || stopping_.load(std::memory_order_acquire); },
-        sink_->idle() ? std::chrono::milliseconds(200) : std::chrono::milliseconds(10), &doorbell_);
+        [&] {
+          return pushed_.load(std::memory_order_acquire) != popped || stopping_.load(std::memory_order_acquire) ||
+                 (signals_ != nullptr && !signals_->empty_approx());
+        },
+        idle ? std::chrono::milliseconds(200) : std::chrono::milliseconds(10), &doorbell_);
   }
-  delivered_all_ = sink_->flush(deadline_);
+  // The aggregator has stopped: whatever signals it pushed are in the ring.
+  while (take_signals(realtime_ns(), 256) > 0) {
+  }
+  delivered_all_ = sink_ ? sink_->flush(deadline_) : true;
+  if (dispatch_) {
+    // What is left of the deadline, in the dispatch's (wall) clock; at
+    // least one attempt even when the sink used it all.
+    const auto left =
+        std::max(std::chrono::steady_clock::duration::zero(), deadline_ - std::chrono::steady_clock::now());
+    dispatch_->finish(realtime_ns() + std::chrono::duration_cast<std::chrono::nanoseconds>(left).count());
+  }
   publish_snapshot(true);
   close_to_handed_.publish();
+}
+
+std::size_t InfluxWriter::take_signals(std::int64_t now_ns, std::size_t max) noexcept {
+  if (signals_ == nullptr || dispatch_ == nullptr) return 0;
+  return signals_->consume([&](const Signal& s) noexcept { dispatch_->deliver(s, now_ns); }, max);
 }
 
 }  // namespace tickflow

@@ -28,6 +28,21 @@
 // Observability: the sink's statistics live on the writer thread; every
 // 250 ms the writer copies them into a snapshot (try_lock: it never waits
 // for a reader), which snapshot() returns to any thread.
+//
+// Signals: the writer thread is also where SqueezeFlow signals reach their
+// sinks (runtime/signal_dispatch.h). set_signal_input() gives it a second
+// ring, an SpscRing<Signal> whose only producer is the aggregator (on_signal()
+// pushes and rings the writer's doorbell; a plain try_push works too, and is
+// picked up within the idle wake of 200 ms). Each wake drains the signal
+// ring first (they are latency-sensitive; bars can wait a batch), then
+// lets the dispatch retry Redis. A signal's InfluxDB point goes through
+// this writer's sink: same batching, retries and spool as the bars. Signals
+// are taken even while the sink pushes back: they are rare, and JSONL and
+// Redis must not wait on InfluxDB. At shutdown the writer drains the signal
+// ring, flushes the sink, then gives Redis what is left of the deadline (at
+// least one attempt). Without InfluxDB (the InfluxWriter(options)
+// constructor) the thread runs only the dispatch: JSONL and Redis.
+// signal_counters() reads the dispatch's counters from any thread.
 #pragma once
 
 #include <atomic>
@@ -48,6 +63,8 @@
 #include "ringbuffers/spsc_ring.h"
 #include "ringbuffers/wait_strategy.h"
 #include "runtime/shared_histogram.h"
+#include "runtime/signal_dispatch.h"
+#include "strategy/signal.h"
 
 namespace tickflow {
 
@@ -73,24 +90,41 @@ class InfluxWriter final : public BarSink {
  public:
   InfluxWriter(InfluxSinkConfig config, LineProtocolOptions encoding, const std::vector<std::string>& names,
                InfluxWriterOptions options = {});
+  // No InfluxDB: the thread only delivers signals (set_signal_input); bars
+  // given to on_bar() are taken and discarded.
+  explicit InfluxWriter(InfluxWriterOptions options);
   ~InfluxWriter() override;
+
+  // The second input, before start(): signals from `ring` (one producer,
+  // the aggregator) are handed to `dispatch`, which this writer's sink (if
+  // any) is attached to. Both must outlive the writer thread.
+  void set_signal_input(SpscRing<Signal>* ring, SignalDispatch* dispatch);
 
   // `on_thread_start` runs first on the new thread (name, pinning).
   void start(std::function<void()> on_thread_start = {});
   void on_bar(const Bar& bar) override;  // aggregator thread
+  // Aggregator thread: pushes `s` into the signal ring and wakes the
+  // writer. Never waits: false (counted, signals_ring_full()) when the ring
+  // is full, which only a stuck writer thread can cause.
+  bool on_signal(const Signal& s) noexcept;
 
   // Stops taking bars, drains, flushes until `deadline`; joins the thread.
   // True when every bar was acknowledged (or dead-lettered).
   bool finish(std::chrono::steady_clock::time_point deadline);
 
-  // The sink itself: only once finish() has returned (it lives on the writer thread).
+  // The sink itself: only once finish() has returned (it lives on the
+  // writer thread). Precondition: has_sink().
   const InfluxSink& sink() const noexcept { return *sink_; }
+  bool has_sink() const noexcept { return sink_ != nullptr; }
   std::uint64_t bars_handed() const noexcept { return handed_; }
 
   // Any thread.
   InfluxWriterSnapshot snapshot() const;
   LatencyHistogram close_to_handed() const { return close_to_handed_.snapshot(); }
   std::size_t depth() const noexcept { return ring_.size_approx(); }
+  // The signal dispatch's counters (zeros without set_signal_input), for /metrics.
+  SignalDispatchCounters signal_counters() const noexcept;
+  std::uint64_t signals_ring_full() const noexcept { return signals_ring_full_.load(std::memory_order_relaxed); }
 
  private:
   struct StampedBar {
@@ -98,13 +132,16 @@ class InfluxWriter final : public BarSink {
     std::int64_t handed_ns;  // CLOCK_REALTIME when the aggregator handed it on
   };
   void run() noexcept;
+  std::size_t take_signals(std::int64_t now_ns, std::size_t max) noexcept;
   void publish_snapshot(bool wait) noexcept;
 
   InfluxWriterOptions options_;
-  std::unique_ptr<InfluxSink> sink_;
+  std::unique_ptr<InfluxSink> sink_;  // null without InfluxDB
   BarLineEncoder encoder_;
   const std::vector<std::string>& names_;
   SpscRing<StampedBar> ring_;
+  SpscRing<Signal>* signals_ = nullptr;
+  SignalDispatch* dispatch_ = nullptr;
   std::function<void()> on_thread_start_;
   SharedHistogram close_to_handed_;
   mutable std::mutex snapshot_mutex_;
@@ -115,6 +152,7 @@ class InfluxWriter final : public BarSink {
   std::uint64_t handed_ = 0;  // aggregator side
   alignas(128) std::atomic<std::uint64_t> pushed_{0};
   alignas(128) std::atomic<bool> stopping_{false};
+  std::atomic<std::uint64_t> signals_ring_full_{0};  // aggregator side
   std::chrono::steady_clock::time_point deadline_{};
   bool delivered_all_ = false;
 };

@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <stdexcept>
 
+#include "pipeline/symbol_groups.h"
 #include "runtime/live_pipeline_impl.h"
 #include "runtime/logging.h"
 #include "runtime/thread_affinity.h"
@@ -63,6 +64,8 @@ std::vector<FeedChannel*> LivePipeline::Impl::channels() const {
   if (backfill_channel) out.push_back(backfill_channel.get());
   return out;
 }
+
+void start_strategy(LivePipeline::Impl& p, const InfluxWriterOptions& writer_options, std::size_t max_markets);
 
 LivePipeline::LivePipeline(PipelineConfig config, LivePipelineOptions options) : impl_(std::make_unique<Impl>()) {
   Impl& p = *impl_;
@@ -131,14 +134,15 @@ LivePipeline::LivePipeline(PipelineConfig config, LivePipelineOptions options) :
           [&p](std::string_view line) { p.feed_log.log(spdlog::level::info, "backfill", line); });
     }
     p.aggregator->set_inputs(p.channels());
+    InfluxWriterOptions writer;
+    writer.ring_capacity = cfg.rings.writer_items;
+    writer.wait = cfg.writer.wait;
     if (cfg.influx.enabled) {
-      InfluxWriterOptions writer;
-      writer.ring_capacity = cfg.rings.writer_items;
-      writer.wait = cfg.writer.wait;
       p.writer = std::make_unique<InfluxWriter>(make_influx_sink_config(cfg), LineProtocolOptions{},
                                                 p.aggregator->names(), writer);
       p.forwarder.set_target(p.writer.get());
     }
+    if (cfg.strategy.enabled) start_strategy(p, writer, max_markets);
   }
 
   // The LiveFeeds last: their handlers reach the publishers and recorders.
@@ -185,6 +189,55 @@ LivePipeline::~LivePipeline() {
 }
 
 std::uint16_t LivePipeline::http_port() const noexcept { return impl_->http ? impl_->http->port() : 0; }
+
+void start_strategy(LivePipeline::Impl& p, const InfluxWriterOptions& writer_options, std::size_t max_markets) {
+  const PipelineConfig& cfg = p.config;
+  p.strategy = std::make_unique<StrategyEngine>(cfg.strategy.params, cfg.bars.rollups, max_markets);
+  if (!cfg.strategy.symbols.empty()) {
+    for (const StrategySymbolConfig& s : cfg.strategy.symbols) {
+      MarketId execution = kInvalidMarket;
+      if (!s.execution_market.empty()) execution = p.registry.intern(s.execution_market);
+      p.strategy->add_group(s.symbol, s.base, execution);
+    }
+  } else {
+    // Every base asset the config subscribes on both a spot and a perp market.
+    MarketRegistry names;
+    for (const auto& [exchange, symbols] : cfg.markets)
+      for (const std::string& symbol : symbols) names.intern(exchange + ":" + symbol);
+    const SymbolGroups groups(names);
+    for (GroupId g = 0; g < groups.size(); ++g)
+      if (!groups.spot_markets(g).empty() && !groups.perp_markets(g).empty())
+        p.strategy->add_group(groups.name(g) + "USDT", groups.name(g));
+  }
+  p.strategy->attach_markets(p.registry);
+
+  // The signal sinks live on the writer thread: the bar writer's when there
+  // is InfluxDB, else a writer of its own that only delivers signals.
+  SignalDispatchOptions sinks;
+  sinks.influx = cfg.signals.influx && cfg.influx.enabled;
+  sinks.jsonl = cfg.signals.jsonl;
+  if (cfg.signals.redis) sinks.redis = cfg.signals.redis_config;
+  sinks.log = [&p](std::string_view line) { p.feed_log.log(spdlog::level::warn, "signals", line); };
+  p.signal_dispatch = std::make_unique<SignalDispatch>(sinks);
+  p.signal_ring = std::make_unique<SpscRing<Signal>>(256);
+  if (!p.writer) p.writer = std::make_unique<InfluxWriter>(writer_options);
+  p.writer->set_signal_input(p.signal_ring.get(), p.signal_dispatch.get());
+
+  p.signal_publisher =
+      std::make_unique<SignalPublisher>(*p.strategy, p.writer.get(), cfg.strategy.params.max_open_positions);
+  if (!cfg.strategy.debug_symbol.empty() && !cfg.strategy.debug_csv.empty()) {
+    const std::size_t g = p.strategy->find_group(cfg.strategy.debug_symbol);
+    if (g != SIZE_MAX) {
+      p.decision_csv = std::make_unique<DecisionCsv>(cfg.strategy.debug_csv, cfg.strategy.params);
+      p.signal_publisher->set_debug(p.decision_csv.get(), g);
+    }
+  }
+  p.aggregator->set_strategy(p.strategy.get(), p.signal_publisher.get());
+  std::string names;
+  for (std::size_t g = 0; g < p.strategy->groups(); ++g) names += (g ? ", " : "") + p.strategy->symbol(g);
+  spdlog::info("strategy: SqueezeFlow on {} ({} analysis bars, min score {})", names.empty() ? "no group" : names,
+               cfg.strategy.params.analysis_timeframe_s, cfg.strategy.params.min_entry_score);
+}
 
 void LivePipeline::start() {
   Impl& p = *impl_;

@@ -25,6 +25,10 @@
 #include "runtime/feed_publisher.h"
 #include "runtime/http_server.h"
 #include "runtime/influx_writer.h"
+#include "runtime/signal_dispatch.h"
+#include "runtime/signal_publisher.h"
+#include "strategy/decision_csv.h"
+#include "strategy/strategy_engine.h"
 #include "runtime/live_pipeline.h"
 #include "runtime/live_plan.h"
 #include "runtime/logging.h"
@@ -86,6 +90,14 @@ struct LivePipeline::Impl {
   std::thread aggregator_thread;
   std::unique_ptr<InfluxWriter> writer;
   bool writer_delivered_all = true;
+
+  // SqueezeFlow ([strategy] enabled): evaluated on the aggregator thread,
+  // signals over their own ring to the writer thread and its sinks.
+  std::unique_ptr<StrategyEngine> strategy;
+  std::unique_ptr<SignalPublisher> signal_publisher;
+  std::unique_ptr<DecisionCsv> decision_csv;
+  std::unique_ptr<SpscRing<Signal>> signal_ring;
+  std::unique_ptr<SignalDispatch> signal_dispatch;
 
   // Feed and backfill messages, at most 20 a minute per connection: a
   // reconnect storm or a parser rejecting every frame must not flood the

@@ -157,6 +157,36 @@ HttpResponse LivePipeline::metrics() const {
     out.latency_summary("tickflow_latency_sink_to_ack_seconds", "Handed to the sink -> acknowledged by InfluxDB", {},
                         w.ack_delay);
   }
+  if (p.signal_publisher) {
+    const SignalPublisherCounters& c = p.signal_publisher->counters();
+    out.counter("tickflow_strategy_evaluations_total", "SqueezeFlow evaluations (one per group per closed second)",
+                {}, load(c.evaluations));
+    out.counter("tickflow_strategy_signals_total", "Signals emitted", {{"kind", "entry"}}, load(c.entries));
+    out.counter("tickflow_strategy_signals_total", "Signals emitted", {{"kind", "exit"}}, load(c.exits));
+    out.counter("tickflow_strategy_refused_entries_total", "Entries beyond max_open_positions", {},
+                load(c.refused));
+    out.counter("tickflow_strategy_signals_lost_total", "Signals lost to a full writer signal ring", {},
+                load(c.ring_full));
+    out.gauge("tickflow_strategy_open_positions", "Positions the live strategy holds", {},
+              static_cast<double>(p.signal_publisher->open_positions()));
+    out.latency_summary("tickflow_latency_strategy_evaluation_seconds", "One symbol group's evaluation", {},
+                        p.aggregator->strategy_evaluation());
+    const SignalDispatchCounters d = p.writer->signal_counters();
+    out.counter("tickflow_signal_deliveries_total", "Signals delivered, by sink", {{"sink", "influx"}},
+                static_cast<double>(d.influx_points));
+    out.counter("tickflow_signal_deliveries_total", "Signals delivered, by sink", {{"sink", "jsonl"}},
+                static_cast<double>(d.jsonl_lines));
+    out.counter("tickflow_signal_deliveries_total", "Signals delivered, by sink", {{"sink", "redis"}},
+                static_cast<double>(d.redis_delivered));
+    out.counter("tickflow_signal_redis_expired_total", "Signals whose TTL ran out before Redis took them", {},
+                static_cast<double>(d.redis_expired));
+    out.counter("tickflow_signal_redis_dropped_total", "Signals refused by the full Redis queue", {},
+                static_cast<double>(d.redis_dropped_full));
+    out.counter("tickflow_signal_redis_retries_total", "Redis transactions that failed and stay queued", {},
+                static_cast<double>(d.redis_retries));
+    out.counter("tickflow_signal_jsonl_errors_total", "Signals the JSONL file could not take", {},
+                static_cast<double>(d.jsonl_errors));
+  }
   HttpResponse response;
   response.content_type = PrometheusText::kContentType;
   response.body = out.str();

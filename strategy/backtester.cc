@@ -62,6 +62,7 @@ Backtester::Backtester(BacktestConfig config, MarketRegistry& registry)
   RollupConfig rc;
   rc.timeframes = config_.rollups;
   rc.max_markets = config_.max_markets;
+  rc.minute_bases = true;  // 1 m base bars (CSV, InfluxDB trades_1m) roll up like 1 s ones
   rollups_ = std::make_unique<Rollups>(rc, *engine_);
   // Fees, slippage and the position limit are strategy parameters; the
   // balance and the sampling interval are the backtest's own.

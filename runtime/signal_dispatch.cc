@@ -1,0 +1,139 @@
+// runtime/signal_dispatch.cc
+#include "runtime/signal_dispatch.h"
+
+#include <chrono>
+#include <cstdio>
+#include <limits>
+#include <thread>
+
+#include "pipeline/influx_sink.h"
+#include "strategy/signal_line.h"
+
+namespace tickflow {
+
+namespace {
+constexpr std::int64_t kNsPerSecond = 1'000'000'000;
+}  // namespace
+
+SignalDispatch::SignalDispatch(SignalDispatchOptions options) : options_(std::move(options)) {
+  if (!options_.jsonl.empty()) jsonl_ = std::make_unique<SignalJsonlFile>(options_.jsonl, options_.log);
+  if (options_.redis) {
+    RedisSinkConfig config = *options_.redis;
+    if (!config.log) config.log = options_.log;
+    redis_ = std::make_unique<RedisSignalSink>(std::move(config));
+  }
+  line_.reserve(kSignalLineCapacity);
+}
+
+SignalDispatch::~SignalDispatch() = default;
+
+void SignalDispatch::deliver(const Signal& s, std::int64_t now_ns) noexcept {
+  counters_.signals.fetch_add(1, std::memory_order_relaxed);
+  if (options_.influx) {
+    line_.clear();
+    bool added = false;
+    try {
+      if (influx_ != nullptr && append_signal_line(line_, s)) {
+        influx_->add_line(kSignalRetentionPolicy, kSignalLinePrecision, line_);
+        added = true;
+      }
+    } catch (...) {  // out of memory in the sink: counted as refused below
+    }
+    if (added) {
+      counters_.influx_points.fetch_add(1, std::memory_order_relaxed);
+    } else {
+      counters_.influx_refused.fetch_add(1, std::memory_order_relaxed);
+      problem(influx_ == nullptr ? "signal not written to InfluxDB: no InfluxDB sink attached"
+                                 : "signal not written to InfluxDB: it has no symbol");
+    }
+  }
+  if (jsonl_) jsonl_->write(s);  // counts and reports its own failures
+  if (redis_) {
+    try {
+      const std::int64_t ttl = s.ttl_s < 1 ? 1 : s.ttl_s;
+      const int ttl_s = ttl > std::numeric_limits<int>::max() ? std::numeric_limits<int>::max() : static_cast<int>(ttl);
+      redis_->publish(s.symbol, to_json(s), ttl_s, s.timestamp_s * kNsPerSecond);
+      // Right away, not at the next wake: a signal is latency-sensitive.
+      redis_->poll(now_ns);
+    } catch (...) {  // out of memory building the queue entry
+      problem("signal not queued for Redis: out of memory");
+    }
+    copy_redis_counters();
+  }
+}
+
+void SignalDispatch::poll(std::int64_t now_ns) noexcept {
+  if (!redis_ || redis_->pending() == 0) return;
+  try {
+    redis_->poll(now_ns);
+  } catch (...) {
+  }
+  copy_redis_counters();
+}
+
+bool SignalDispatch::finish(std::int64_t deadline_ns) noexcept {
+  if (!redis_) return true;
+  for (;;) {
+    const std::int64_t now = RedisSignalSink::wall_now_ns();
+    try {
+      redis_->poll(now);
+    } catch (...) {
+    }
+    copy_redis_counters();
+    if (redis_->pending() == 0) return true;
+    if (now >= deadline_ns) break;
+    // The sink backs off between attempts; 10 ms steps keep to its schedule.
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  try {
+    problem("shutdown: " + std::to_string(redis_->pending()) + " signal(s) left undelivered to Redis");
+  } catch (...) {
+  }
+  return false;
+}
+
+SignalDispatchCounters SignalDispatch::counters() const noexcept {
+  const auto get = [](const std::atomic<std::uint64_t>& a) { return a.load(std::memory_order_relaxed); };
+  SignalDispatchCounters c;
+  c.signals = get(counters_.signals);
+  c.influx_points = get(counters_.influx_points);
+  c.influx_refused = get(counters_.influx_refused);
+  if (jsonl_) {
+    c.jsonl_lines = jsonl_->lines();
+    c.jsonl_errors = jsonl_->errors();
+  }
+  c.redis_accepted = get(counters_.redis_accepted);
+  c.redis_delivered = get(counters_.redis_delivered);
+  c.redis_expired = get(counters_.redis_expired);
+  c.redis_dropped_full = get(counters_.redis_dropped_full);
+  c.redis_retries = get(counters_.redis_retries);
+  c.redis_connect_failures = get(counters_.redis_connect_failures);
+  c.redis_command_errors = get(counters_.redis_command_errors);
+  c.redis_pending = get(counters_.redis_pending);
+  return c;
+}
+
+void SignalDispatch::copy_redis_counters() noexcept {
+  const RedisSinkCounters& r = redis_->counters();
+  const auto set = [](std::atomic<std::uint64_t>& a, std::uint64_t v) { a.store(v, std::memory_order_relaxed); };
+  set(counters_.redis_accepted, r.accepted);
+  set(counters_.redis_delivered, r.delivered);
+  set(counters_.redis_expired, r.expired);
+  set(counters_.redis_dropped_full, r.dropped_full);
+  set(counters_.redis_retries, r.retries);
+  set(counters_.redis_connect_failures, r.connect_failures);
+  set(counters_.redis_command_errors, r.command_errors);
+  set(counters_.redis_pending, redis_->pending());
+}
+
+void SignalDispatch::problem(std::string_view message) noexcept {
+  try {
+    if (options_.log)
+      options_.log(message);
+    else
+      std::fprintf(stderr, "%.*s\n", static_cast<int>(message.size()), message.data());
+  } catch (...) {
+  }
+}
+
+}  // namespace tickflow

@@ -1,0 +1,122 @@
+// runtime/signal_dispatch.h
+//
+// SignalDispatch: fans each SqueezeFlow signal out to the configured sinks
+// (spec: "Signals"): InfluxDB measurement `signals` (strategy/signal_line.h),
+// a JSONL file (strategy/signal_jsonl.h), and Redis in the FreqTrade layout
+// (pipeline/redis_signal_sink.h).
+//
+// Why on the writer thread: every sink does I/O, and the aggregator (which
+// emits signals) must never wait for I/O. The aggregator pushes Signal
+// values (fixed-size, trivially copyable) into an SpscRing<Signal>; the
+// writer thread (runtime/influx_writer.h) pops them and calls deliver().
+// The InfluxDB point goes through the writer's own InfluxSink, so it gets
+// the bars' batching, retries and crash-safe disk spool: a signal emitted
+// while the database is down lands when it comes back.
+//
+// Promises:
+//  * deliver() never throws and never waits on a sink beyond one Redis
+//    attempt (connect_timeout + command_timeout at most, and only when the
+//    Redis backoff allows an attempt); a failing sink is counted and does
+//    not stop the others;
+//  * Redis gets ttl = signal.ttl_s and created = the signal's timestamp, so
+//    a signal that waited out its TTL behind an outage is never sent;
+//  * poll() retries what Redis still holds; finish() gives it a bounded
+//    last chance at shutdown;
+//  * counters() may be called from any thread (relaxed atomics, copied after
+//    each call on the writer thread): what /metrics shows.
+//
+// Threads: constructed on any thread (opens the JSONL file: throws
+// std::runtime_error naming the path if it cannot); afterwards only the
+// writer thread calls attach_influx/deliver/poll/finish.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "pipeline/redis_signal_sink.h"
+#include "strategy/signal.h"
+#include "strategy/signal_jsonl.h"
+
+namespace tickflow {
+
+class InfluxSink;
+
+struct SignalDispatchOptions {
+  bool influx = false;                        // needs attach_influx() (InfluxWriter::set_signal_input does it)
+  std::filesystem::path jsonl;                // empty: no JSONL file
+  std::optional<RedisSinkConfig> redis;       // none: no Redis
+  std::function<void(std::string_view)> log;  // problems, one line each; default stderr
+};
+
+// Plain copy of the counters, for reports.
+struct SignalDispatchCounters {
+  std::uint64_t signals = 0;             // deliver() calls
+  std::uint64_t influx_points = 0;       // points handed to the InfluxSink
+  std::uint64_t influx_refused = 0;      // not encodable (no symbol), or influx on but no sink attached
+  std::uint64_t jsonl_lines = 0;         // lines appended to the JSONL file
+  std::uint64_t jsonl_errors = 0;        // failed appends
+  std::uint64_t redis_accepted = 0;      // queued for Redis
+  std::uint64_t redis_delivered = 0;     // transactions Redis answered
+  std::uint64_t redis_expired = 0;       // TTL ran out before Redis could take them: never sent
+  std::uint64_t redis_dropped_full = 0;  // Redis queue full: not queued
+  std::uint64_t redis_retries = 0;       // failed attempts, signal kept queued
+  std::uint64_t redis_connect_failures = 0;
+  std::uint64_t redis_command_errors = 0;  // EXEC replied with an error (not retried)
+  std::uint64_t redis_pending = 0;         // queued now
+};
+
+class SignalDispatch {
+ public:
+  explicit SignalDispatch(SignalDispatchOptions options);
+  ~SignalDispatch();
+  SignalDispatch(const SignalDispatch&) = delete;
+  SignalDispatch& operator=(const SignalDispatch&) = delete;
+
+  // The writer's sink, or nullptr (no InfluxDB). Points go to the default
+  // retention policy with precision s.
+  void attach_influx(InfluxSink* sink) noexcept { influx_ = sink; }
+
+  // Fans `s` out to every enabled sink. `now_ns`: UTC epoch ns.
+  void deliver(const Signal& s, std::int64_t now_ns) noexcept;
+  // Redis retries (a no-op without Redis or with nothing queued).
+  void poll(std::int64_t now_ns) noexcept;
+  // Shutdown: retries Redis until its queue is empty or `deadline_ns`
+  // (UTC epoch ns) passes. True when nothing is left queued.
+  bool finish(std::int64_t deadline_ns) noexcept;
+
+  // Nothing waiting for a retry: the writer may sleep long.
+  bool idle() const noexcept { return redis_ == nullptr || redis_->pending() == 0; }
+
+  const SignalDispatchOptions& options() const noexcept { return options_; }
+  // Writer thread (or after it is joined).
+  const RedisSignalSink* redis() const noexcept { return redis_.get(); }
+  const SignalJsonlFile* jsonl() const noexcept { return jsonl_.get(); }
+
+  // Any thread.
+  SignalDispatchCounters counters() const noexcept;
+
+ private:
+  void copy_redis_counters() noexcept;
+  void problem(std::string_view message) noexcept;
+
+  SignalDispatchOptions options_;
+  InfluxSink* influx_ = nullptr;
+  std::unique_ptr<SignalJsonlFile> jsonl_;
+  std::unique_ptr<RedisSignalSink> redis_;
+  std::string line_;  // the InfluxDB point, reused
+
+  struct Atomics {
+    std::atomic<std::uint64_t> signals{0}, influx_points{0}, influx_refused{0}, redis_accepted{0}, redis_delivered{0},
+        redis_expired{0}, redis_dropped_full{0}, redis_retries{0}, redis_connect_failures{0}, redis_command_errors{0},
+        redis_pending{0};
+  };
+  Atomics counters_;
+};
+
+}  // namespace tickflow

@@ -1,0 +1,43 @@
+// runtime/signal_publisher.cc
+#include "runtime/signal_publisher.h"
+
+#include "runtime/influx_writer.h"
+
+namespace tickflow {
+
+SignalPublisher::SignalPublisher(const StrategyEngine& engine, InfluxWriter* writer, std::size_t max_open_positions)
+    : engine_(engine), writer_(writer), max_open_(max_open_positions), in_position_(engine.groups(), 0) {}
+
+void SignalPublisher::publish(std::size_t group, const Decision& d) noexcept {
+  const Signal s = engine_.make_signal(group, d);
+  counters_.last_signal_s.store(d.time_s, std::memory_order_relaxed);
+  if (writer_ && !writer_->on_signal(s)) counters_.ring_full.fetch_add(1, std::memory_order_relaxed);
+}
+
+bool SignalPublisher::on_entry(std::size_t group, const Decision& d) {
+  if (group >= in_position_.size() || open_ >= max_open_) {
+    counters_.refused.fetch_add(1, std::memory_order_relaxed);
+    return false;
+  }
+  in_position_[group] = 1;
+  ++open_;
+  counters_.entries.fetch_add(1, std::memory_order_relaxed);
+  publish(group, d);
+  return true;
+}
+
+void SignalPublisher::on_exit(std::size_t group, const Decision& d) {
+  if (group < in_position_.size() && in_position_[group]) {
+    in_position_[group] = 0;
+    --open_;
+  }
+  counters_.exits.fetch_add(1, std::memory_order_relaxed);
+  publish(group, d);
+}
+
+void SignalPublisher::on_evaluation(std::size_t group, const Decision& d) {
+  counters_.evaluations.fetch_add(1, std::memory_order_relaxed);
+  if (debug_ && group == debug_group_) debug_->write(engine_.base(group), d);
+}
+
+}  // namespace tickflow

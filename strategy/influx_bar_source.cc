@@ -1,0 +1,314 @@
+#include "strategy/influx_bar_source.h"
+
+#include <algorithm>
+#include <charconv>
+#include <chrono>
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <iterator>
+#include <stdexcept>
+
+#include "pipeline/timeframe.h"
+
+namespace tickflow {
+namespace {
+
+constexpr const char* kFieldNames[] = {"open", "high",  "low",  "close", "vbuy", "vsell",
+                                       "cbuy", "csell", "lbuy", "lsell", "qbuy", "qsell"};
+double Bar::*const kFields[] = {&Bar::open, &Bar::high,  &Bar::low,  &Bar::close, &Bar::vbuy, &Bar::vsell,
+                                &Bar::cbuy, &Bar::csell, &Bar::lbuy, &Bar::lsell, &Bar::qbuy, &Bar::qsell};
+constexpr std::size_t kFieldCount = std::size(kFields);
+
+// The URL for messages: any "user:password@" someone put in it removed.
+std::string url_for_messages(const std::string& url) {
+  const auto scheme = url.find("://");
+  const auto at = url.find('@', scheme == std::string::npos ? 0 : scheme + 3);
+  if (scheme == std::string::npos || at == std::string::npos || url.find('/', scheme + 3) < at) return url;
+  return url.substr(0, scheme + 3) + url.substr(at + 1);
+}
+
+std::string iso_utc(std::int64_t s) {
+  const std::int64_t days = floor_div(s, 86'400);
+  const std::int64_t rest = s - days * 86'400;
+  const std::chrono::year_month_day ymd{std::chrono::sys_days{std::chrono::days{days}}};
+  char buf[40];
+  std::snprintf(buf, sizeof buf, "%04d-%02u-%02uT%02d:%02d:%02dZ", static_cast<int>(ymd.year()),
+                static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day()), static_cast<int>(rest / 3600),
+                static_cast<int>(rest / 60 % 60), static_cast<int>(rest % 60));
+  return buf;
+}
+
+// An InfluxQL string literal: single quotes, with ' and \ escaped.
+std::string quote_string(std::string_view s) {
+  std::string out = "'";
+  for (const char c : s) {
+    if (c == '\'' || c == '\\') out.push_back('\\');
+    out.push_back(c);
+  }
+  out.push_back('\'');
+  return out;
+}
+
+// An InfluxQL identifier: double quotes, with " and \ escaped.
+std::string quote_identifier(std::string_view s) {
+  std::string out = "\"";
+  for (const char c : s) {
+    if (c == '"' || c == '\\') out.push_back('\\');
+    out.push_back(c);
+  }
+  out.push_back('"');
+  return out;
+}
+
+// One RFC 4180 record (Go's encoding/csv, which InfluxDB writes with) from
+// body[pos..] into `cells`; false at the end of the body. A blank line is a
+// record of one empty cell: the separator between result sets.
+bool read_record(std::string_view body, std::size_t& pos, std::vector<std::string>& cells) {
+  cells.clear();
+  if (pos >= body.size()) return false;
+  std::string cell;
+  bool quoted = false;
+  while (pos < body.size()) {
+    const char c = body[pos++];
+    if (quoted) {
+      if (c != '"') {
+        cell.push_back(c);
+      } else if (pos < body.size() && body[pos] == '"') {
+        cell.push_back('"');
+        ++pos;
+      } else {
+        quoted = false;
+      }
+    } else if (c == '"') {
+      quoted = true;
+    } else if (c == ',') {
+      cells.push_back(std::move(cell));
+      cell.clear();
+    } else if (c == '\n') {
+      break;
+    } else if (c != '\r') {
+      cell.push_back(c);
+    }
+  }
+  cells.push_back(std::move(cell));
+  return true;
+}
+
+bool parse_double(const std::string& text, double& out) {
+  if (text.empty()) {
+    out = 0;  // a field this row has no value for
+    return true;
+  }
+  const auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), out);
+  return ec == std::errc{} && ptr == text.data() + text.size() && std::isfinite(out);
+}
+
+}  // namespace
+
+InfluxBarSource::InfluxBarSource(InfluxBarQuery query, MarketRegistry& registry)
+    : query_(std::move(query)), registry_(registry) {
+  if (query_.from_s > query_.to_s)
+    throw std::invalid_argument("InfluxBarSource: from (" + std::to_string(query_.from_s) + ") is after to (" +
+                                std::to_string(query_.to_s) + ")");
+  if (query_.chunk_s < 1)
+    throw std::invalid_argument("InfluxBarSource: chunk_s must be at least 1, got " + std::to_string(query_.chunk_s));
+  const std::string_view m = query_.measurement;
+  timeframe_s_ = 0;
+  if (m.rfind("trades_", 0) == 0) {
+    try {
+      timeframe_s_ = parse_timeframe(m.substr(7)).seconds();
+    } catch (const std::invalid_argument&) {
+    }
+  }
+  if (timeframe_s_ != 1 && timeframe_s_ != 60)
+    throw std::invalid_argument("InfluxBarSource: measurement '" + query_.measurement +
+                                "' is not a base bar measurement (trades_1s or trades_1m)");
+
+  InfluxEndpoint endpoint;
+  endpoint.url = query_.url;
+  endpoint.database = query_.database;
+  endpoint.credentials = load_influx_credentials(query_.credentials_file);
+  endpoint.request_timeout = query_.request_timeout;
+  http_ = std::make_unique<InfluxHttp>(std::move(endpoint));
+
+  select_prefix_ = "SELECT * FROM ";
+  if (!query_.retention_policy.empty()) select_prefix_ += quote_identifier(query_.retention_policy) + ".";
+  select_prefix_ += quote_identifier(query_.measurement) + " WHERE ";
+  if (!query_.markets.empty()) {
+    market_filter_ = " AND (";
+    for (std::size_t i = 0; i < query_.markets.size(); ++i) {
+      if (i > 0) market_filter_ += " OR ";
+      market_filter_ += "market = " + quote_string(query_.markets[i]);
+    }
+    market_filter_ += ")";
+  }
+  chunk_from_ = loaded_from_ = query_.from_s;
+}
+
+InfluxBarSource::~InfluxBarSource() = default;
+
+std::string InfluxBarSource::describe_chunk(std::int64_t from, std::int64_t to) const {
+  return "InfluxDB " + url_for_messages(http_->endpoint().url) + " database '" + query_.database + "' " +
+         query_.measurement + " chunk [" + iso_utc(from) + ", " + iso_utc(to) + ") = [" + std::to_string(from) + ", " +
+         std::to_string(to) + ")";
+}
+
+void InfluxBarSource::load_chunk() {
+  const std::int64_t from = chunk_from_;
+  const std::int64_t to = std::min(query_.to_s, from + query_.chunk_s);
+  chunk_.clear();
+  next_ = 0;
+  loaded_from_ = from;
+  chunk_from_ = to;
+  const std::string where = describe_chunk(from, to);
+  if (!checked_) check_exists(where);
+  // Nanosecond literals: exact, and valid for any time InfluxDB can store.
+  const std::string statement = select_prefix_ + "time >= " + std::to_string(from) + "000000000 AND time < " +
+                                std::to_string(to) + "000000000" + market_filter_;
+  parse_csv(run(statement, where), where);
+  for (const Bar& b : chunk_)
+    if (b.open_time_s < from || b.open_time_s >= to)
+      throw std::runtime_error(where + ": the server returned a bar at " + std::to_string(b.open_time_s) +
+                               ", outside the chunk");
+  // Every bar of a chunk has the same timeframe: visible-time order is
+  // open-time order, and chunks follow each other.
+  std::sort(chunk_.begin(), chunk_.end(), visible_before);
+}
+
+std::string InfluxBarSource::run(const std::string& statement, const std::string& where) {
+  // epoch=s, and chunked: a server's max-row-limit truncates a plain
+  // response silently in CSV (JSON would at least say "partial"), while a
+  // chunked one streams every row (influxd 1.6 answers it as one CSV table).
+  const HttpResult r = http_->query(statement, "s&chunked=true&chunk_size=20000", "application/csv");
+  ++queries_;
+  if (r.transport_failed()) throw std::runtime_error(where + ": query failed: " + r.error);
+  if (r.status != 200)
+    throw std::runtime_error(where + ": query failed with HTTP " + std::to_string(r.status) + ": " +
+                             influx_error_text(r.body));
+  return r.body;
+}
+
+void InfluxBarSource::check_exists(const std::string& where) {
+  // In CSV, influxd 1.6 answers a SELECT on a database, retention policy or
+  // measurement that does not exist with an empty 200, like a quiet range:
+  // a typo would be an empty backtest. Ask once instead.
+  auto names = [&](const std::string& statement) {
+    std::vector<std::string> out, cells;
+    const std::string body = run(statement, where);
+    std::size_t pos = 0;
+    bool header = true;
+    while (read_record(body, pos, cells)) {
+      if (cells.size() == 1 && cells[0].empty()) {
+        header = true;
+      } else if (header) {
+        if (cells.size() == 1 && cells[0] == "error") {
+          const bool message = read_record(body, pos, cells);
+          throw std::runtime_error(where + ": InfluxDB error: " + (message ? cells[0] : std::string()));
+        }
+        header = false;
+      } else {
+        out.push_back(cells.back());
+      }
+    }
+    return out;
+  };
+  const std::vector<std::string> databases = names("SHOW DATABASES");
+  if (std::find(databases.begin(), databases.end(), query_.database) == databases.end())
+    throw std::runtime_error(where + ": database not found (or not readable with these credentials)");
+  const std::vector<std::string> measurements =
+      names("SHOW MEASUREMENTS WITH MEASUREMENT = " + quote_identifier(query_.measurement));
+  if (std::find(measurements.begin(), measurements.end(), query_.measurement) == measurements.end())
+    throw std::runtime_error(where + ": measurement not found in the database");
+  checked_ = true;
+}
+
+void InfluxBarSource::parse_csv(std::string_view body, const std::string& where) {
+  std::size_t pos = 0;
+  std::vector<std::string> cells;
+  bool header = true;
+  std::size_t columns = 0, time_col = 0, market_col = 0;
+  std::vector<std::size_t> field_cols;  // per kFields: column, or SIZE_MAX
+  std::size_t row = 0;
+  while (read_record(body, pos, cells)) {
+    if (cells.size() == 1 && cells[0].empty()) {  // between result sets: a header follows
+      header = true;
+      continue;
+    }
+    if (header) {
+      if (cells.size() == 1 && cells[0] == "error") {
+        std::vector<std::string> message;
+        read_record(body, pos, message);
+        throw std::runtime_error(where + ": InfluxDB error: " + (message.empty() ? std::string() : message[0]));
+      }
+      header = false;
+      columns = cells.size();
+      auto find = [&](std::string_view name) {
+        const auto it = std::find(cells.begin(), cells.end(), name);
+        return it == cells.end() ? SIZE_MAX : static_cast<std::size_t>(it - cells.begin());
+      };
+      time_col = find("time");
+      market_col = find("market");
+      if (time_col == SIZE_MAX || market_col == SIZE_MAX)
+        throw std::runtime_error(where + ": the response has no time or market column (header '" +
+                                 std::string(body.substr(0, body.find('\n'))) + "')");
+      field_cols.assign(kFieldCount, SIZE_MAX);
+      for (std::size_t i = 0; i < kFieldCount; ++i) field_cols[i] = find(kFieldNames[i]);
+      continue;
+    }
+    ++row;
+    if (cells.size() != columns)
+      throw std::runtime_error(where + ": response row " + std::to_string(row) + " has " +
+                               std::to_string(cells.size()) + " columns, the header " + std::to_string(columns));
+    Bar bar;
+    bar.timeframe_s = timeframe_s_;
+    const std::string& t = cells[time_col];
+    const auto [ptr, ec] = std::from_chars(t.data(), t.data() + t.size(), bar.open_time_s);
+    if (ec != std::errc{} || ptr != t.data() + t.size() || t.empty())
+      throw std::runtime_error(where + ": response row " + std::to_string(row) + ": unparsable time '" + t + "'");
+    if (floor_div(bar.open_time_s, timeframe_s_) * timeframe_s_ != bar.open_time_s)
+      throw std::runtime_error(where + ": response row " + std::to_string(row) + ": bar at " + t +
+                               " is not aligned to " + query_.measurement);
+    const std::string& name = cells[market_col];
+    auto it = market_ids_.find(name);
+    if (it == market_ids_.end()) {
+      try {
+        it = market_ids_.emplace(name, registry_.intern(name)).first;
+      } catch (const std::invalid_argument& e) {
+        throw std::runtime_error(where + ": response row " + std::to_string(row) + ": bad market '" + name +
+                                 "': " + e.what());
+      }
+    }
+    bar.market = it->second;
+    for (std::size_t i = 0; i < kFieldCount; ++i) {
+      if (field_cols[i] == SIZE_MAX) continue;
+      if (!parse_double(cells[field_cols[i]], bar.*kFields[i]))
+        throw std::runtime_error(where + ": response row " + std::to_string(row) + ": unparsable " + kFieldNames[i] +
+                                 " '" + cells[field_cols[i]] + "'");
+    }
+    chunk_.push_back(bar);
+  }
+}
+
+bool InfluxBarSource::next(Bar& out) {
+  while (next_ == chunk_.size()) {
+    if (chunk_from_ >= query_.to_s) return false;
+    load_chunk();  // an empty chunk (a gap in the data) just moves on
+  }
+  out = chunk_[next_++];
+  return true;
+}
+
+double InfluxBarSource::progress() const noexcept {
+  const std::int64_t span = query_.to_s - query_.from_s;
+  if (span <= 0) return 1.0;
+  double done = static_cast<double>(loaded_from_ - query_.from_s);
+  if (!chunk_.empty())
+    done += static_cast<double>(chunk_from_ - loaded_from_) * static_cast<double>(next_) /
+            static_cast<double>(chunk_.size());
+  else
+    done = static_cast<double>(chunk_from_ - query_.from_s);
+  return std::clamp(done / static_cast<double>(span), 0.0, 1.0);
+}
+
+}  // namespace tickflow
