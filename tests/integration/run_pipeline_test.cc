@@ -475,7 +475,11 @@ void run_live(WsTestServer& spot_server, std::size_t spot_frames, WsTestServer& 
                                                   .usdm_port = usdm_server.port(),
                                                   .spot_ca = spot_server.ca_file(),
                                                   .usdm_ca = usdm_server.ca_file(),
-                                                  .influx_url = influx.url()});
+                                                  .influx_url = influx.url(),
+                                                  .extra = "\n[strategy]\nenabled = true\n[[strategy.symbols]]\n"
+                                                           "base = \"BTC\"\n\n[signals]\ninflux = true\n"
+                                                           "jsonl = \"" +
+                                                           (dir.path / "signals.jsonl").string() + "\"\n"});
   Tickflow tickflow({"run", "--config", config.string(), "--unpinned", "--http-port", std::to_string(http_port)},
                     dir.path / "stderr");
   std::string metrics;
@@ -506,6 +510,10 @@ void run_live(WsTestServer& spot_server, std::size_t spot_frames, WsTestServer& 
   const std::string log = tickflow.log();
   EXPECT_NE(log.find("SIGTERM: shutting down"), std::string::npos) << log;
   EXPECT_NE(log.find("clean shutdown"), std::string::npos) << log;
+  // The strategy ran on the aggregator thread (minutes of data: too short
+  // for a 5m..4h signal, so the signal file exists and is empty).
+  EXPECT_NE(log.find("strategy: SqueezeFlow on BTCUSDT"), std::string::npos) << log;
+  EXPECT_TRUE(fs::exists(dir.path / "signals.jsonl"));
 }
 
 void expect_health_and_metrics(const LiveRun& run, std::uint64_t trades) {
@@ -526,6 +534,11 @@ void expect_health_and_metrics(const LiveRun& run, std::uint64_t trades) {
   EXPECT_TRUE(metric(m, "tickflow_bars_total", {"timeframe=\"1s\""}).has_value()) << m;
   EXPECT_GT(metric(m, "tickflow_bars_total", {"timeframe=\"1s\""}).value_or(0), 0.0) << m;
   EXPECT_NE(m.find("# TYPE tickflow_latency_receive_to_bar_seconds"), std::string::npos) << m;
+  // The BTC group is evaluated each time its frontier moves (the replayed
+  // frames arrive faster than real time, so it moves by several seconds at once).
+  EXPECT_GT(metric(m, "tickflow_strategy_evaluations_total").value_or(0), 50.0) << m;
+  EXPECT_EQ(metric(m, "tickflow_strategy_signals_lost_total"), 0.0) << m;
+  EXPECT_NE(m.find("# TYPE tickflow_latency_strategy_evaluation_seconds"), std::string::npos) << m;
   EXPECT_TRUE(metric(m, "tickflow_ring_depth", {"ring=\"tf-feed-0\""}).has_value()) << m;
   EXPECT_EQ(metric(m, "tickflow_feed_trades_total", {"exchange=\"BINANCE\""}), static_cast<double>(kSpotTrades));
   EXPECT_EQ(metric(m, "tickflow_feed_trades_total", {"exchange=\"BINANCE_FUTURES\""}),
