@@ -34,6 +34,7 @@ struct BacktestArgs {
   std::string from, to;
   std::string chunk = "2h";
   std::string out;
+  int repeat = 1;
   double balance = 10000;
   std::int64_t equity_interval_s = 60;
   bool quiet = false;
@@ -127,6 +128,11 @@ CLI::App* add_backtest_command(CLI::App& app) {
       ->check(CLI::ExistingFile);
   command->add_option("--capture", a.captures,
                       "EXCHANGE=PATH capture (as for replay); repeatable. Frames go through the real parsers");
+  command->add_option("--repeat", a.repeat,
+                      "Captures only: play them N times back to back, each pass shifted by their span (a demo or "
+                      "test on minutes of data; real history needs no repeat)")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 100000));
   command->add_option("--csv", a.csv,
                       "CSV bars: time,market,timeframe,open,high,low,close,vbuy,vsell,cbuy,csell,lbuy,lsell "
                       "(timeframe 1s or 1m); repeatable");
@@ -154,6 +160,7 @@ int run_backtest_command() {
   const BacktestArgs& a = args();
   const int kinds = (!a.captures.empty()) + (!a.csv.empty()) + (!a.influx_url.empty());
   if (kinds != 1) return fail("give exactly one data source: --capture, --csv or --influx (see --help)");
+  if (a.repeat != 1 && a.captures.empty()) return fail("--repeat applies to --capture only");
 
   PipelineConfig config;
   try {
@@ -195,7 +202,10 @@ int run_backtest_command() {
         source_text += (source_text.empty() ? "" : " ") + c;
       }
       if (!a.quiet) std::fprintf(stderr, "backtest: building 1 s bars from %zu capture(s)...\n", specs.size());
-      source = std::make_unique<CaptureBarSource>(specs, registry);
+      CaptureBarOptions options;
+      options.repeat = a.repeat;
+      source = std::make_unique<CaptureBarSource>(specs, registry, options);
+      if (a.repeat > 1) source_text += " x" + std::to_string(a.repeat);
     } else if (!a.csv.empty()) {
       std::vector<std::unique_ptr<BarSource>> parts;
       for (const std::string& f : a.csv) {
