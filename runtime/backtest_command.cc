@@ -128,9 +128,10 @@ CLI::App* add_backtest_command(CLI::App& app) {
       ->check(CLI::ExistingFile);
   command->add_option("--capture", a.captures,
                       "EXCHANGE=PATH capture (as for replay); repeatable. Frames go through the real parsers");
-  command->add_option("--repeat", a.repeat,
-                      "Captures only: play them N times back to back, each pass shifted by their span (a demo or "
-                      "test on minutes of data; real history needs no repeat)")
+  command
+      ->add_option("--repeat", a.repeat,
+                   "Captures only: play them N times back to back, each pass shifted by their span (a demo or "
+                   "test on minutes of data; real history needs no repeat)")
       ->capture_default_str()
       ->check(CLI::Range(1, 100000));
   command->add_option("--csv", a.csv,
@@ -307,11 +308,10 @@ int run_backtest_command() {
                  "backtest: %llu steps (%s .. %s), %llu bars, %llu evaluations, %zu trades, final balance %.2f "
                  "(%+.2f%%), max drawdown %.2f%%, Sharpe %.2f\n  wrote %s/{report.json,trades.csv,equity.csv,"
                  "equity.svg,signals.jsonl}\n",
-                 static_cast<unsigned long long>(st.steps), iso(st.first_step_s).c_str(),
-                 iso(st.last_step_s).c_str(), static_cast<unsigned long long>(st.bars),
-                 static_cast<unsigned long long>(st.evaluations), backtester->portfolio().trades().size(),
-                 metrics.final_balance, metrics.total_return * 100, metrics.max_drawdown * 100, metrics.sharpe,
-                 a.out.c_str());
+                 static_cast<unsigned long long>(st.steps), iso(st.first_step_s).c_str(), iso(st.last_step_s).c_str(),
+                 static_cast<unsigned long long>(st.bars), static_cast<unsigned long long>(st.evaluations),
+                 backtester->portfolio().trades().size(), metrics.final_balance, metrics.total_return * 100,
+                 metrics.max_drawdown * 100, metrics.sharpe, a.out.c_str());
   }
   return 0;
 }

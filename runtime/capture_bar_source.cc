@@ -25,7 +25,8 @@ class LatestBars final : public BarSink {
  public:
   explicit LatestBars(std::vector<Bar>& out) : out_(out) {}
   void on_bar(const Bar& bar) override {
-    const std::uint64_t key = (static_cast<std::uint64_t>(bar.market) << 40) ^ static_cast<std::uint64_t>(bar.open_time_s);
+    const std::uint64_t key =
+        (static_cast<std::uint64_t>(bar.market) << 40) ^ static_cast<std::uint64_t>(bar.open_time_s);
     const auto [it, inserted] = index_.try_emplace(key, out_.size());
     if (inserted) {
       out_.push_back(bar);

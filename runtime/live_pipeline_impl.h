@@ -25,13 +25,13 @@
 #include "runtime/feed_publisher.h"
 #include "runtime/http_server.h"
 #include "runtime/influx_writer.h"
+#include "runtime/live_pipeline.h"
+#include "runtime/live_plan.h"
+#include "runtime/logging.h"
 #include "runtime/signal_dispatch.h"
 #include "runtime/signal_publisher.h"
 #include "strategy/decision_csv.h"
 #include "strategy/strategy_engine.h"
-#include "runtime/live_pipeline.h"
-#include "runtime/live_plan.h"
-#include "runtime/logging.h"
 
 namespace tickflow {
 

@@ -159,12 +159,11 @@ HttpResponse LivePipeline::metrics() const {
   }
   if (p.signal_publisher) {
     const SignalPublisherCounters& c = p.signal_publisher->counters();
-    out.counter("tickflow_strategy_evaluations_total", "SqueezeFlow evaluations (one per group per closed second)",
-                {}, load(c.evaluations));
+    out.counter("tickflow_strategy_evaluations_total", "SqueezeFlow evaluations (one per group per closed second)", {},
+                load(c.evaluations));
     out.counter("tickflow_strategy_signals_total", "Signals emitted", {{"kind", "entry"}}, load(c.entries));
     out.counter("tickflow_strategy_signals_total", "Signals emitted", {{"kind", "exit"}}, load(c.exits));
-    out.counter("tickflow_strategy_refused_entries_total", "Entries beyond max_open_positions", {},
-                load(c.refused));
+    out.counter("tickflow_strategy_refused_entries_total", "Entries beyond max_open_positions", {}, load(c.refused));
     out.counter("tickflow_strategy_signals_lost_total", "Signals lost to a full writer signal ring", {},
                 load(c.ring_full));
     out.gauge("tickflow_strategy_open_positions", "Positions the live strategy holds", {},

@@ -33,8 +33,8 @@ struct SignalPublisherCounters {
   std::atomic<std::uint64_t> evaluations{0};
   std::atomic<std::uint64_t> entries{0};
   std::atomic<std::uint64_t> exits{0};
-  std::atomic<std::uint64_t> refused{0};      // beyond max_open_positions
-  std::atomic<std::uint64_t> ring_full{0};    // the writer's signal ring was full: signal lost
+  std::atomic<std::uint64_t> refused{0};       // beyond max_open_positions
+  std::atomic<std::uint64_t> ring_full{0};     // the writer's signal ring was full: signal lost
   std::atomic<std::int64_t> last_signal_s{0};  // data time of the newest signal
 };
 

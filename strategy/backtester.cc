@@ -66,8 +66,8 @@ Backtester::Backtester(BacktestConfig config, MarketRegistry& registry)
   rollups_ = std::make_unique<Rollups>(rc, *engine_);
   // Fees, slippage and the position limit are strategy parameters; the
   // balance and the sampling interval are the backtest's own.
-  const BacktestAccount account = BacktestAccount::from_params(
-      config_.params, config_.account.starting_balance, config_.account.equity_interval_s);
+  const BacktestAccount account =
+      BacktestAccount::from_params(config_.params, config_.account.starting_balance, config_.account.equity_interval_s);
   portfolio_ = std::make_unique<BacktestPortfolio>(account, config_.params);
   listener_ = std::make_unique<Listener>(*this);
   for (const BacktestSymbol& s : config_.symbols) {

@@ -129,10 +129,10 @@ class Backtester {
   std::unique_ptr<BacktestPortfolio> portfolio_;
   std::unique_ptr<Listener> listener_;
   std::unique_ptr<DecisionCsv> debug_;
-  std::vector<std::uint32_t> base_of_;   // by MarketId: 0 unseen, 1 or 60
-  std::vector<std::int64_t> last_open_;  // by MarketId: newest bar's open (order check)
-  std::vector<MarketId> markets_;        // seen, in order of first sight
-  std::vector<MarketId> execution_;      // by group: the market orders fill on (fixed while a position is open)
+  std::vector<std::uint32_t> base_of_;         // by MarketId: 0 unseen, 1 or 60
+  std::vector<std::int64_t> last_open_;        // by MarketId: newest bar's open (order check)
+  std::vector<MarketId> markets_;              // seen, in order of first sight
+  std::vector<MarketId> execution_;            // by group: the market orders fill on (fixed while a position is open)
   std::vector<std::string> execution_name_;    // by group: configured execution market, or empty
   std::vector<std::size_t> portfolio_symbol_;  // by group
   std::size_t debug_group_ = SIZE_MAX;

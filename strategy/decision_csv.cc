@@ -15,27 +15,19 @@ std::string tf_name(std::uint32_t s) { return std::string(Timeframe::from_second
 
 const char* action_name(Decision::Action a) noexcept {
   switch (a) {
-    case Decision::kLong:
-      return "LONG";
-    case Decision::kShort:
-      return "SHORT";
-    case Decision::kClose:
-      return "CLOSE";
-    default:
-      return "";
+    case Decision::kLong: return "LONG";
+    case Decision::kShort: return "SHORT";
+    case Decision::kClose: return "CLOSE";
+    default: return "";
   }
 }
 
 const char* blocked_name(Decision::Blocked b) noexcept {
   switch (b) {
-    case Decision::kInPosition:
-      return "in_position";
-    case Decision::kCooldown:
-      return "cooldown";
-    case Decision::kRateLimit:
-      return "rate_limit";
-    default:
-      return "";
+    case Decision::kInPosition: return "in_position";
+    case Decision::kCooldown: return "cooldown";
+    case Decision::kRateLimit: return "rate_limit";
+    default: return "";
   }
 }
 

@@ -15,10 +15,9 @@
 // bars wait in a small per-group queue until the frontier passes their
 // window's end and then go to the series in (timeframe, window) order, so
 // a series commits complete windows, never one an exchange that is a little
-// behind has not reported yet (an amendment of a queued window replaces it). poll() then refreshes each series' provisional bar from
-// Rollups::provisional(), evaluates once at now = the frontier, and hands
-// entries and exits to the listener. Live, the aggregator's clock closes
-// quiet markets, so a silent exchange holds its group back by at most the
+// behind has not reported yet (an amendment of a queued window replaces it). poll() then refreshes each series'
+// provisional bar from Rollups::provisional(), evaluates once at now = the frontier, and hands entries and exits to the
+// listener. Live, the aggregator's clock closes quiet markets, so a silent exchange holds its group back by at most the
 // quiet-close delay; in a backtest the coordinator closes every market at
 // every step.
 //

@@ -69,11 +69,8 @@ TEST(BacktestNoLookAhead, CorruptingEveryBarAfterTLeavesEveryDecisionUpToTUnchan
                          {"BINANCE_FUTURES", bundled("cm_btcusd_perp.gz")}},
                         registry);
   const std::vector<test::Segment> script = {
-      {14 * 3600, 0, 0, 0.0},
-      {150 * 60, 0.35, -0.35, 0.005},
-      {60 * 60, -0.1, 0.2, 0.008},
-      {60 * 60, 0.2, 0.2, 0.015},
-      {120 * 60, -0.4, 0.3, -0.01},
+      {14 * 3600, 0, 0, 0.0},     {150 * 60, 0.35, -0.35, 0.005}, {60 * 60, -0.1, 0.2, 0.008},
+      {60 * 60, 0.2, 0.2, 0.015}, {120 * 60, -0.4, 0.3, -0.01},
   };
   test::ScenarioBars scenario(pass.bars(), pass.period_s(), 1723161600, script, registry);
   const std::vector<Bar> bars = scenario.bars();
