@@ -19,11 +19,10 @@ class Aggregator::Chain final : public BarSink {
   void on_bar(const Bar& bar) override {
     output_.on_bar(bar);
     if (rollups_) rollups_->on_bar(bar);
+    if (engine_) engine_->on_bar(bar);
   }
   void on_closed(MarketId market, std::int64_t closed_until_s) override {
     if (rollups_) rollups_->on_closed(market, closed_until_s);
-    // After Rollups: the windows that just ended are in the engine's queue
-    // before its frontier moves past them.
     if (engine_) engine_->on_closed(market, closed_until_s);
     if (market < max_markets_) closed_until_s_[market].store(closed_until_s, std::memory_order_relaxed);
   }
@@ -35,21 +34,6 @@ class Aggregator::Chain final : public BarSink {
   StrategyEngine* engine_ = nullptr;
   std::atomic<std::int64_t>* closed_until_s_;
   std::size_t max_markets_;
-};
-
-// Where Rollups' bars go: the writer, and the strategy when there is one.
-class Aggregator::RollupOutput final : public BarSink {
- public:
-  explicit RollupOutput(BarSink& output) : output_(output) {}
-  void set_engine(StrategyEngine* engine) noexcept { engine_ = engine; }
-  void on_bar(const Bar& bar) override {
-    output_.on_bar(bar);
-    if (engine_) engine_->on_bar(bar);
-  }
-
- private:
-  BarSink& output_;
-  StrategyEngine* engine_ = nullptr;
 };
 
 Aggregator::Aggregator(AggregatorOptions options, const MarketRegistry& registry, std::vector<FeedChannel*> inputs,
@@ -71,8 +55,7 @@ Aggregator::Aggregator(AggregatorOptions options, const MarketRegistry& registry
     rollup_config.timeframes = options_.rollups;
     rollup_config.max_markets = options_.max_markets;
     rollup_config.amend_horizon_s = (options_.amend_horizon_ns + 999'999'999) / 1'000'000'000;
-    rollup_output_ = std::make_unique<RollupOutput>(output);
-    rollups_ = std::make_unique<Rollups>(rollup_config, *rollup_output_);
+    rollups_ = std::make_unique<Rollups>(rollup_config, output);
     chain_->set_rollups(rollups_.get());
   }
   BarBuilderConfig config;
@@ -94,17 +77,15 @@ std::int64_t Aggregator::last_trade_ns(MarketId market) const noexcept {
 }
 
 void Aggregator::set_strategy(StrategyEngine* engine, StrategyListener* listener) noexcept {
-  if (!rollups_) return;  // no rollups, no strategy timeframes (the config refuses this)
   engine_ = engine;
   listener_ = listener;
   chain_->set_engine(engine);
-  rollup_output_->set_engine(engine);
 }
 
 void Aggregator::poll_strategy() noexcept {
   if (!engine_) return;
   const std::int64_t start = realtime_ns();
-  const std::size_t ran = engine_->poll(*rollups_, *listener_);
+  const std::size_t ran = engine_->poll(*listener_);
   if (ran == 0) return;
   const std::int64_t spent = realtime_ns() - start;
   strategy_eval_.record(static_cast<std::uint64_t>(std::max<std::int64_t>(0, spent)) / ran);

@@ -7,7 +7,7 @@
 // thread's configured WaitStrategy when every input is empty.
 //
 //   FeedChannel x N --> [ BarBuilder --> Rollups ] --> output (InfluxWriter)
-//                              |            \-> StrategyEngine --> listener (signals)
+//                              |-> StrategyEngine --> listener (signals)
 //                              \-> freshness per market (health)
 //
 // Clock. Bars close when a market's watermark (exchange time) passes their
@@ -90,10 +90,11 @@ class Aggregator {
   // are kept in error().
   void run() noexcept;
 
-  // SqueezeFlow on this thread (before run()): rollup bars and 1 s closes go
-  // to `engine`, which is polled after every batch and every wake, so each
-  // group is evaluated once per closed second, microseconds after its last
-  // market closed it. Decisions go to `listener`. Both outlive run().
+  // SqueezeFlow on this thread (before run()): 1 s bars and closes go to
+  // `engine`, which is polled after every batch and every wake and steps
+  // each group through every second its slowest market has closed,
+  // microseconds after that market closed it. Decisions go to `listener`.
+  // Both outlive run().
   void set_strategy(StrategyEngine* engine, StrategyListener* listener) noexcept;
   // Wall time of one group's evaluation (ns), sampled per poll.
   LatencyHistogram strategy_evaluation() const { return strategy_eval_.snapshot(); }
@@ -124,7 +125,6 @@ class Aggregator {
 
  private:
   class Chain;
-  class RollupOutput;
   void poll_strategy() noexcept;
   void handle(const FeedEvent& e);
   void see_market(MarketId market);
@@ -138,7 +138,6 @@ class Aggregator {
   std::vector<std::string> names_;
   std::vector<std::uint8_t> seen_;
   std::unique_ptr<Chain> chain_;
-  std::unique_ptr<RollupOutput> rollup_output_;
   StrategyEngine* engine_ = nullptr;
   StrategyListener* listener_ = nullptr;
   SharedHistogram strategy_eval_;

@@ -176,7 +176,6 @@ int run_backtest_command() {
     bc.symbols.push_back({s.base, s.symbol, s.execution_market});
   bc.account.starting_balance = a.balance;
   bc.account.equity_interval_s = a.equity_interval_s;
-  bc.rollups = config.bars.rollups;
   if (!config.strategy.debug_symbol.empty() && !config.strategy.debug_csv.empty()) {
     bc.debug_symbol = config.strategy.debug_symbol;
     bc.debug_csv = (std::filesystem::path(a.out) / config.strategy.debug_csv.filename()).string();

@@ -192,7 +192,7 @@ std::uint16_t LivePipeline::http_port() const noexcept { return impl_->http ? im
 
 void start_strategy(LivePipeline::Impl& p, const InfluxWriterOptions& writer_options, std::size_t max_markets) {
   const PipelineConfig& cfg = p.config;
-  p.strategy = std::make_unique<StrategyEngine>(cfg.strategy.params, cfg.bars.rollups, max_markets);
+  p.strategy = std::make_unique<StrategyEngine>(cfg.strategy.params, max_markets);
   if (!cfg.strategy.symbols.empty()) {
     for (const StrategySymbolConfig& s : cfg.strategy.symbols) {
       MarketId execution = kInvalidMarket;

@@ -5,7 +5,6 @@
 #include <string>
 
 #include "pipeline/market_registry.h"
-#include "pipeline/rollup.h"
 
 namespace tickflow {
 namespace {
@@ -58,12 +57,7 @@ Backtester::Backtester(BacktestConfig config, MarketRegistry& registry)
       registry_(registry),
       base_of_(config_.max_markets, 0),
       last_open_(config_.max_markets, std::numeric_limits<std::int64_t>::min()) {
-  engine_ = std::make_unique<StrategyEngine>(config_.params, config_.rollups, config_.max_markets);
-  RollupConfig rc;
-  rc.timeframes = config_.rollups;
-  rc.max_markets = config_.max_markets;
-  rc.minute_bases = true;  // 1 m base bars (CSV, InfluxDB trades_1m) roll up like 1 s ones
-  rollups_ = std::make_unique<Rollups>(rc, *engine_);
+  engine_ = std::make_unique<StrategyEngine>(config_.params, config_.max_markets);
   // Fees, slippage and the position limit are strategy parameters; the
   // balance and the sampling interval are the backtest's own.
   const BacktestAccount account =
@@ -105,8 +99,10 @@ void Backtester::see_market(MarketId market) {
   const MarketInfo& info = registry_.info(market);
   if (config_.symbols.empty() && !info.base.empty() && engine_->find_group(info.base) == SIZE_MAX)
     add_group(info.base, info.base + "USDT", "");
-  const std::size_t g = engine_->find_group(info.base);
-  if (g != SIZE_MAX) engine_->add_market(g, market, info.market_class);
+  // Members join in market-id order, as live (the aggregator attaches at
+  // each market's first event): a window's sums then add the markets in
+  // the same order, to the last bit.
+  engine_->attach_markets(registry_);
 }
 
 void Backtester::feed(const Bar& bar) {
@@ -128,17 +124,15 @@ void Backtester::feed(const Bar& bar) {
                              std::to_string(bar.open_time_s) + " is out of order or repeated");
   last_open_[m] = bar.open_time_s;
   ++stats_.bars;
-  rollups_->on_bar(bar);
+  engine_->on_bar(bar);
   for (std::size_t g = 0; g < execution_.size(); ++g)
     if (execution_[g] == m) portfolio_->on_execution_bar(portfolio_symbol_[g], bar);
 }
 
 void Backtester::close_markets(std::int64_t t) {
-  for (MarketId m : markets_) {
-    const std::int64_t closed = base_of_[m] == 60 ? t - ((t % 60) + 60) % 60 : t;
-    rollups_->on_closed(m, closed);
-    engine_->on_closed(m, closed);
-  }
+  // Every bar visible at or before t has been given (the engine closes a
+  // 1 m market's Rollups at the last whole minute).
+  for (MarketId m : markets_) engine_->on_closed(m, t);
 }
 
 void Backtester::run(BarSource& source) {
@@ -153,7 +147,7 @@ void Backtester::run(BarSource& source) {
       have = source.next(next);
     }
     close_markets(t);
-    stats_.evaluations += engine_->poll(*rollups_, *listener_);
+    stats_.evaluations += engine_->poll(*listener_);
     portfolio_->on_step(t);
     ++stats_.steps;
     stats_.last_step_s = t;

@@ -7,12 +7,13 @@
 //
 //   at step t (UTC epoch seconds):
 //     1. every bar visible at or before t goes in (a 1 s bar opening at s is
-//        visible at s + 1, a 1 m bar at s + 60): Rollups, the engine (volume),
-//        and the portfolio, which fills orders pending for that bar's market
-//        at its open and marks positions at its close;
-//     2. every market is closed up to t (1 s markets) or up to the last whole
-//        minute (1 m markets): Rollups emits the windows that ended;
-//     3. StrategyEngine::poll() evaluates each group once at t; entries and
+//        visible at s + 1, a 1 m bar at s + 60): to the engine, and to the
+//        portfolio, which fills orders pending for that bar's market at its
+//        open and marks positions at its close;
+//     2. every market is reported closed through t;
+//     3. StrategyEngine::poll() steps each group to t, exactly as live (its
+//        Rollups build 1m..4h from the base bars, the series commit, the
+//        provisional windows are as of t) and evaluates once; entries and
 //        exits become orders, filled at the execution market's NEXT base bar
 //        (never the bar the decision saw);
 //     4. the portfolio samples equity.
@@ -55,7 +56,6 @@
 namespace tickflow {
 
 class MarketRegistry;
-class Rollups;
 
 struct BacktestSymbol {
   std::string base;              // "BTC": the symbol group
@@ -68,7 +68,6 @@ struct BacktestConfig {
   // Empty: a group for every base asset that appears in the data (symbol = base + "USDT").
   std::vector<BacktestSymbol> symbols;
   BacktestAccount account;  // starting_balance and equity_interval_s; fees, slippage and max positions come from params
-  std::vector<Timeframe> rollups = default_rollup_timeframes();
   std::size_t max_markets = 256;
   // Steps outside [from_s, to_s) are not evaluated (bars before from_s still
   // warm the series up).
@@ -125,7 +124,6 @@ class Backtester {
   BacktestConfig config_;
   MarketRegistry& registry_;
   std::unique_ptr<StrategyEngine> engine_;
-  std::unique_ptr<Rollups> rollups_;
   std::unique_ptr<BacktestPortfolio> portfolio_;
   std::unique_ptr<Listener> listener_;
   std::unique_ptr<DecisionCsv> debug_;

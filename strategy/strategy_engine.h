@@ -1,56 +1,72 @@
 // strategy/strategy_engine.h
 //
-// StrategyEngine: SqueezeFlow for every configured symbol group, driven by
-// the bar chain. The live aggregator and the backtester both run it the
-// same way, so a backtest exercises the code that trades:
+// StrategyEngine: SqueezeFlow for every configured symbol group, stepped
+// one second at a time. The live aggregator and the backtester drive it the
+// same way, so a backtest runs the code that trades, on the same inputs:
 //
-//   BarBuilder --1 s bars--> Rollups --1m..4h bars--> StrategyEngine::on_bar
-//        \--on_closed(market, s)-----------------------> StrategyEngine::on_closed
-//   after each batch of input:                           StrategyEngine::poll(rollups, listener)
+//   base bars (1 s; 1 m in a backtest) ---> on_bar()     per-group buffer
+//   "every bar visible at or before s" ---> on_closed()  per-market frontier
+//   after each batch of input         ---> poll(listener)
 //
-// One step per group per closed second. A group's frontier is the minimum,
-// over its markets that have closed any second, of their 1 s frontiers:
-// when it moves, every market of the group has emitted its windows up to it
-// (Rollups emits a window once its market's frontier passes the end). Rollup
-// bars wait in a small per-group queue until the frontier passes their
-// window's end and then go to the series in (timeframe, window) order, so
-// a series commits complete windows, never one an exchange that is a little
-// behind has not reported yet (an amendment of a queued window replaces it). poll() then refreshes each series'
-// provisional bar from Rollups::provisional(), evaluates once at now = the frontier, and hands entries and exits to the
-// listener. Live, the aggregator's clock closes quiet markets, so a silent exchange holds its group back by at most the
-// quiet-close delay; in a backtest the coordinator closes every market at
-// every step.
+// A group's frontier is the minimum, over its markets that have reported
+// any second, of their frontiers. poll() steps each group through every
+// second s from its last step to that frontier, and at each s:
+//   1. the buffered base bars visible at or before s (a 1 s bar opening at
+//      o is visible at o + 1, a 1 m bar at o + 60) go into the engine's own
+//      Rollups (pipeline/rollup.h: the same code the writer's rollups run),
+//      and every market of the group is closed to s, so the windows that
+//      ended go to the group's series and the open ones are provisional;
+//   2. the series commit up to s and take each market's provisional window
+//      as of s, exactly (no market is ever ahead of s inside the engine);
+//   3. SqueezeFlow evaluates at s; entries and exits go to the listener.
+// So a decision at s depends on the bars visible by s and nothing else: not
+// on how the input was batched, not on which exchange ran ahead. Live, the
+// aggregator's clock closes quiet markets, so a silent exchange holds its
+// group back by at most the quiet-close delay; a backtest closes every
+// market at every step.
+//
+// Why its own Rollups rather than the aggregator's: the aggregator's
+// windows follow each market's own frontier (one exchange may be seconds
+// ahead of another), so their provisional bars would mix seconds after s
+// into the decision at s. Buffering base bars until the group frontier
+// passes them keeps every market of a group at the same second; the cost is
+// rolling up the strategy's timeframes twice (a few adds per 1 s bar).
+//
+// Late data (live only). A 1 s bar amended after its second was stepped
+// goes straight into the engine's Rollups (which re-emit the window as an
+// amendment; the series keep the committed value and count it). A market
+// more than the buffer's reach ahead of its group (a stalled exchange) has
+// its bars applied early and counted (buffer_overflows()).
 //
 // Portfolio limits live in the listener: on_entry() returning false (a
-// full portfolio) makes the evaluator forget the position, so it never
-// waits for an exit of a trade that was not taken.
+// full portfolio) makes the evaluator forget the position.
 //
-// Execution market. The configured one, else the group's perp with the most
-// volume in closed 1m bars so far (decided when asked, from data already
-// seen: no look-ahead).
+// Execution market: the configured one, else the group's perp with the most
+// volume in closed 1m bars so far (decided when asked: no look-ahead).
 //
 // Promises:
 //  * add_group()/add_market() allocate (configuration time, or a market's
-//    first sight in a backtest); on_bar(), on_closed() and poll() never
-//    allocate and never throw;
-//  * the same bars and closes in the same order give the same decisions;
-//  * every strategy timeframe must be one Rollups produces: the constructor
-//    throws std::invalid_argument naming the missing timeframe.
+//    first sight); on_bar(), on_closed() and poll() never allocate and never
+//    throw;
+//  * the same bars and closes give the same decisions, however they are
+//    batched between polls;
+//  * the strategy's timeframes must be multiples of 60 s (they are rolled up
+//    from 1 m as well as 1 s bases): the constructor throws
+//    std::invalid_argument otherwise, naming the timeframe.
 // Threads: one (the aggregator's, or the backtester's).
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
-#include <cstdio>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "pipeline/bar.h"
 #include "pipeline/bar_sink.h"
 #include "pipeline/market_class.h"
 #include "pipeline/market_id.h"
-#include "pipeline/timeframe.h"
 #include "strategy/squeezeflow.h"
 #include "strategy/strategy_params.h"
 
@@ -73,11 +89,8 @@ class StrategyListener {
 
 class StrategyEngine final : public BarSink {
  public:
-  // `rollups`: the timeframes the Rollups feeding this engine produce, in
-  // their order (provisional() is indexed by it). Throws
-  // std::invalid_argument for bad params or a strategy timeframe missing
-  // from `rollups`.
-  StrategyEngine(const SqueezeFlowParams& params, const std::vector<Timeframe>& rollups, std::size_t max_markets);
+  // Throws std::invalid_argument for bad params.
+  StrategyEngine(const SqueezeFlowParams& params, std::size_t max_markets);
   ~StrategyEngine() override;
 
   // --- configuration ---
@@ -92,14 +105,15 @@ class StrategyEngine final : public BarSink {
   // The group of a base asset, or SIZE_MAX.
   std::size_t find_group(std::string_view base) const noexcept;
 
-  // --- the bar chain ---
-  // Rollup bars (1m bars also measure volume, for the execution-market choice).
+  // --- input ---
+  // A base bar: 1 s (final or amendment), or 1 m. Others are ignored.
   void on_bar(const Bar& bar) override;
-  // The market's 1 s frontier (seconds before it are closed).
+  // Every bar of `market` visible at or before `closed_until_s` has been
+  // given (for a 1 s market: every second before it is closed).
   void on_closed(MarketId market, std::int64_t closed_until_s) override;
-  // Evaluates every group whose frontier moved since the last poll.
-  // Returns how many evaluations ran.
-  std::size_t poll(const Rollups& rollups, StrategyListener& listener) noexcept;
+  // Steps every group through each second up to its frontier. Returns how
+  // many evaluations ran.
+  std::size_t poll(StrategyListener& listener) noexcept;
 
   // --- reading ---
   std::size_t groups() const noexcept { return groups_.size(); }
@@ -108,12 +122,17 @@ class StrategyEngine final : public BarSink {
   SqueezeFlow& strategy(std::size_t group) noexcept { return groups_[group]->strategy; }
   const SqueezeFlow& strategy(std::size_t group) const noexcept { return groups_[group]->strategy; }
   MarketId execution_market(std::size_t group) const noexcept;
-  std::size_t markets(std::size_t group) const noexcept { return groups_[group]->markets.size(); }
+  std::size_t markets(std::size_t group) const noexcept { return groups_[group]->members.size(); }
+  std::int64_t stepped_until(std::size_t group) const noexcept { return groups_[group]->stepped_s; }
   std::uint64_t evaluations() const noexcept { return evaluations_; }
-  // Rollup bars delivered at once because their group's queue was full.
-  std::uint64_t queue_overflows() const noexcept { return queue_overflows_; }
+  std::uint64_t buffer_overflows() const noexcept { return buffer_overflows_; }
+  std::uint64_t late_bars() const noexcept { return late_bars_; }
   // Signal for a decision of a group (symbol and base filled in).
   Signal make_signal(std::size_t group, const Decision& d) const noexcept;
+
+  // Longest catch-up of one poll: a group further behind (the first poll,
+  // a clock jump) skips ahead to this many seconds before its frontier.
+  static constexpr std::int64_t kMaxCatchUpSeconds = 6 * 3600;
 
  private:
   struct Member {
@@ -128,27 +147,31 @@ class StrategyEngine final : public BarSink {
     MarketId execution;
     SqueezeFlow strategy;
     std::vector<Member> members;
-    std::vector<MarketId> markets;
-    std::int64_t stepped_s = 0;  // frontier of the last evaluation
-    std::vector<Bar> queue;      // rollup bars waiting for the frontier (capacity fixed by add_market)
+    std::int64_t stepped_s = 0;  // last second evaluated; 0: none yet
+    std::vector<Bar> pending;    // base bars not yet visible at stepped_s (capacity fixed by add_market)
   };
+  // Rollups' output: windows to their group's series, 1m volume.
+  class Router;
   static constexpr std::uint32_t kNoGroup = UINT32_MAX;
 
   std::int64_t frontier(const Group& g) const noexcept;
-  void deliver_closed(Group& g, std::int64_t frontier_s) noexcept;
+  void step(std::size_t gi, Group& g, std::int64_t s, StrategyListener& listener) noexcept;
 
   SqueezeFlowParams params_;
   std::size_t max_markets_;
-  // Rollups' index of each strategy timeframe, and the timeframes.
-  std::vector<std::size_t> rollup_index_;
-  std::vector<std::uint32_t> timeframes_;
-  std::vector<std::unique_ptr<Group>> groups_;  // stable addresses (SqueezeFlow is not movable cheaply)
-  std::vector<std::uint32_t> group_of_;         // by MarketId
-  std::vector<MarketClass> side_of_;            // by MarketId
-  std::vector<std::int64_t> frontier_;          // by MarketId; 0: none closed yet
-  std::vector<double> volume_;                  // by MarketId: Σ (vbuy + vsell) of 1 s bars
+  std::vector<std::uint32_t> timeframes_;  // the strategy's
+  std::vector<std::size_t> rollup_index_;  // each one's index among the engine Rollups' timeframes
+  std::vector<std::unique_ptr<Group>> groups_;
+  std::vector<std::uint32_t> group_of_;  // by MarketId
+  std::vector<MarketClass> side_of_;     // by MarketId
+  std::vector<std::uint32_t> base_of_;   // by MarketId: 0 unseen, 1 or 60
+  std::vector<std::int64_t> frontier_;   // by MarketId; 0: nothing reported yet
+  std::vector<double> volume_;           // by MarketId: Σ (vbuy + vsell) of closed 1m windows
+  std::unique_ptr<Router> router_;
+  std::unique_ptr<Rollups> rollups_;
   std::uint64_t evaluations_ = 0;
-  std::uint64_t queue_overflows_ = 0;
+  std::uint64_t buffer_overflows_ = 0;
+  std::uint64_t late_bars_ = 0;
 };
 
 }  // namespace tickflow

@@ -26,6 +26,8 @@
 #include "runtime/aggregator.h"
 #include "runtime/feed_channel.h"
 #include "runtime/feed_publisher.h"
+#include "runtime/signal_publisher.h"
+#include "strategy/strategy_engine.h"
 
 extern "C" {
 void* __libc_malloc(std::size_t);
@@ -129,6 +131,13 @@ TEST(SteadyState, FeedAndAggregatorThreadsAllocateNothingAfterWarmUp) {
   options.measure_latency = true;
   options.wait.kind = WaitKind::kBusySpin;
   Aggregator aggregator(options, registry, {}, sink);
+  // SqueezeFlow on the aggregator thread, as `[strategy] enabled = true`
+  // wires it: evaluated every closed second (signals would go to the writer;
+  // here they are counted).
+  StrategyEngine engine(SqueezeFlowParams{}, options.max_markets);
+  engine.add_group("BTCUSDT", "BTC");
+  SignalPublisher signals(engine, nullptr, 2);
+  aggregator.set_strategy(&engine, &signals);
   FeedChannel channel("tf-feed-0", 1 << 14, FullRingPolicy::kBlock, aggregator.doorbell());
   aggregator.set_inputs({&channel});
   FeedPublisher publisher(channel, options.max_markets);
@@ -160,8 +169,13 @@ TEST(SteadyState, FeedAndAggregatorThreadsAllocateNothingAfterWarmUp) {
   EXPECT_EQ(aggregator.counters().late_drops.load(), 0u);
   EXPECT_EQ(aggregator.counters().bars.load(), 345u + 344u) << "1 s bars of both markets";
   EXPECT_GT(sink.bars, WarmUpSink::kWarmUpBars) << "counting was switched on";
+  EXPECT_EQ(engine.markets(0), 2u) << "both markets joined the BTC group";
+  // Once per move of the group's frontier (replayed faster than real time,
+  // it moves by a few seconds at a time).
+  EXPECT_GT(signals.counters().evaluations.load(), 100u) << "the strategy ran as seconds closed";
   EXPECT_EQ(feed_allocations, 0) << "feed thread (parse + publish) allocated in steady state";
-  EXPECT_EQ(aggregator_allocations.load(), 0) << "aggregator thread (bars + rollups + flush) allocated in steady state";
+  EXPECT_EQ(aggregator_allocations.load(), 0)
+      << "aggregator thread (bars + rollups + strategy + flush) allocated in steady state";
 }
 
 }  // namespace
