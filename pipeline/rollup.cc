@@ -183,7 +183,10 @@ void Rollups::advance(MarketId market, MarketState& m, std::int64_t to) {
   // Children that leave the horizon can no longer change: fold them, oldest
   // first, into the checkpoints of their windows that are still live.
   const std::int64_t new_floor = to - config_.amend_horizon_s;
-  if (m.newest != kNone) {
+  // With no horizon nothing is ever recomputed (a bar for a passed interval
+  // is stale), so checkpoints would never be read: the strategy engine's
+  // Rollups skip this second fold of every child.
+  if (config_.amend_horizon_s > 0 && m.newest != kNone) {
     const std::int64_t step = m.base > 1 ? m.base : 1;
     const std::int64_t first = first_child_at_or_after(std::max(m.floor, m.newest - child_mask_), step);
     const std::int64_t last = std::min(new_floor, m.newest + 1);

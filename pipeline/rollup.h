@@ -44,7 +44,11 @@
 // windows' checkpoints, in time order. Normal in-order bars are just folded
 // into the window's running value.
 //
-// amend_horizon_s must be at least the BarBuilder's (BarBuilder::
+// amend_horizon_s = 0 turns amendments off (every bar for an interval
+// already passed is stale) and with them the checkpoints: each child is
+// folded once. The strategy engine runs that way: it feeds final bars only.
+//
+// Otherwise amend_horizon_s must be at least the BarBuilder's (BarBuilder::
 // amend_horizon_s()); a 1 s bar older than the horizon cannot be folded in
 // exactly, and is counted (stale_bars()) and not propagated.
 //

@@ -69,6 +69,9 @@ StrategyEngine::StrategyEngine(const SqueezeFlowParams& params, std::size_t max_
   for (std::uint32_t s : rolled) config.timeframes.push_back(Timeframe::from_seconds(s));
   config.max_markets = max_markets;
   config.minute_bases = true;
+  // Final bars only, fed in time order (late ones are stale: the series have
+  // committed those windows anyway), so no amendment machinery.
+  config.amend_horizon_s = 0;
   router_ = std::make_unique<Router>(*this);
   rollups_ = std::make_unique<Rollups>(config, *router_);
 }
@@ -186,13 +189,14 @@ void StrategyEngine::step(std::size_t gi, Group& g, std::int64_t s, StrategyList
   // 2. The series commit up to s; provisional windows as of s.
   SqueezeFlow& sf = g.strategy;
   sf.on_closed(s);
-  sf.clear_provisional();
   for (std::size_t k = 0; k < timeframes_.size(); ++k) {
     TimeframeSeries* series = sf.series(timeframes_[k]);
     if (series == nullptr) continue;
+    series->begin_provisional();
     for (const Member& m : g.members)
       if (const std::optional<Bar> p = rollups_->provisional(m.market, rollup_index_[k]))
-        series->add_provisional(*p, m.side);
+        series->sum_provisional(*p, m.side);
+    series->end_provisional();
   }
   // 3. Evaluate.
   const Decision& d = sf.evaluate(s);

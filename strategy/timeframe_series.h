@@ -94,6 +94,29 @@ class TimeframeSeries {
   // Rollups::provisional() bar.
   void clear_provisional() noexcept;
   void add_provisional(const Bar& bar, MarketClass side) noexcept;
+  // The same in one pass, for the engine's every-second refresh: begin,
+  // sum each market's bar, end. Equal, to the bit, to clear + add per bar
+  // (the provisional bar is the window sum's to_bar() either way), but the
+  // bar is built and the view refreshed once, not once per market.
+  void begin_provisional() noexcept {
+    has_provisional_ = false;
+    provisional_start_ = INT64_MIN;
+    provisional_sum_.clear();
+  }
+  void sum_provisional(const Bar& bar, MarketClass side) noexcept {
+    if (bar.open_time_s < next_start_) return;  // already committed: not provisional any more
+    if (bar.open_time_s != provisional_start_) {
+      provisional_sum_.clear();
+      provisional_start_ = bar.open_time_s;
+    }
+    provisional_sum_.add(bar, side);
+  }
+  void end_provisional() noexcept {
+    if (provisional_start_ != INT64_MIN)
+      set_provisional(provisional_sum_.to_bar(provisional_start_, last_close_));
+    else
+      refresh_view();
+  }
   // Or the provisional bar whole (ds, df, volume, OHLC; cum_* are derived).
   void set_provisional(const SeriesBar& bar) noexcept;
 
