@@ -303,6 +303,16 @@ std::string LivePipeline::summary() const {
            std::to_string(w.stats.points_spooled) + " spooled, " + std::to_string(w.stats.points_dropped) +
            " dropped\n";
   }
+  if (p.signal_publisher) {
+    const SignalPublisherCounters& c = p.signal_publisher->counters();
+    const SignalDispatchCounters d = p.writer->signal_counters();
+    out += "strategy: " + std::to_string(c.evaluations.load()) + " evaluations, " + std::to_string(c.entries.load()) +
+           " entries, " + std::to_string(c.exits.load()) + " exits, " + std::to_string(c.refused.load()) +
+           " refused; signals delivered: " + std::to_string(d.influx_points) + " influx, " +
+           std::to_string(d.jsonl_lines) + " jsonl, " + std::to_string(d.redis_delivered) + " redis (" +
+           std::to_string(d.redis_pending) + " pending, " + std::to_string(d.redis_expired) + " expired, " +
+           std::to_string(d.redis_dropped_full) + " dropped)\n";
+  }
   return out;
 }
 

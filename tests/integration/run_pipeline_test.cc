@@ -513,6 +513,7 @@ void run_live(WsTestServer& spot_server, std::size_t spot_frames, WsTestServer& 
   // The strategy ran on the aggregator thread (minutes of data: too short
   // for a 5m..4h signal, so the signal file exists and is empty).
   EXPECT_NE(log.find("strategy: SqueezeFlow on BTCUSDT"), std::string::npos) << log;
+  EXPECT_NE(log.find(" entries, "), std::string::npos) << "the exit summary counts the strategy's work\n" << log;
   EXPECT_TRUE(fs::exists(dir.path / "signals.jsonl"));
 }
 
