@@ -244,4 +244,22 @@ bool CaptureReader::next(CaptureRecord& record) {
   return false;
 }
 
+std::string exchange_from_frames(const std::string& path) {
+  CaptureReader reader(path);
+  CaptureRecord record;
+  for (int i = 0; i < 200 && reader.next(record); ++i) {
+    const std::string_view f = record.frame;
+    if (record.binary) return {};
+    if (f.find("\"table\":") != std::string_view::npos || f.find("BitMEX") != std::string_view::npos) return "BITMEX";
+    if (f.find("\"jsonrpc\"") != std::string_view::npos) return "DERIBIT";
+    if (f.find("\"arg\":{\"channel\"") != std::string_view::npos) return "OKX";
+    if (f.find("\"feed\":\"") != std::string_view::npos) return "KRAKEN_FUTURES";
+    if (f.find("\"product_id\":\"") != std::string_view::npos && f.find("\"type\":\"") != std::string_view::npos)
+      return "COINBASE";
+    if (f.find("\"connectionID\"") != std::string_view::npos) return "KRAKEN";
+    if (f.find("\"platform\":{") != std::string_view::npos) return "BITFINEX";
+  }
+  return {};
+}
+
 }  // namespace tickflow

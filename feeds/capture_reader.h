@@ -101,4 +101,11 @@ bool decode_python_bytes(std::string_view body, PaddedFrame& out);
 // says nothing (e.g. "spot_btcusdt.gz").
 std::string exchange_from_capture_name(std::string_view path);
 
+// The exchange a capture's first 200 frames imply, for formats that make it
+// unambiguous (BitMEX, Deribit, OKX, Kraken Futures, Coinbase, Kraken,
+// Bitfinex). Empty otherwise: Binance spot and futures look the same
+// (btcusdt@trade), as do HTX spot and swaps; those need EXCHANGE=PATH.
+// Throws std::runtime_error as CaptureReader does.
+std::string exchange_from_frames(const std::string& path);
+
 }  // namespace tickflow

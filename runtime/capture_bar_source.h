@@ -5,33 +5,28 @@
 // the frames' receive times, as `tickflow replay` runs it), and come out as
 // 1 s bars in visible-time order (strategy/bar_source.h).
 //
-// Several files are merged by receive time, like replay's k-way merge. The
-// 1 s bars of the whole input are built up front and held (a capture of a
+// The trades come from a CaptureTradeStream (several files merged by
+// receive time, like replay's k-way merge). The 1 s bars of the whole input are built up front and held (a capture of a
 // day is a few hundred thousand bars, ~120 bytes each); an amended bar
 // replaces the one it amends, so each (market, second) appears once, final.
 //
-// Long inputs from short captures. `repeat` plays the captures again and
-// again, each pass shifted by `period_s` (default: their span rounded up to
-// a whole minute) with trade ids offset, and `transform` may change each
-// pass's trades (scale one side's flow, drift the price), so that tests and
-// benchmarks get hours or days of real-looking flow from minutes of data.
+// Long inputs from short captures: the stream's `repeat`, `period_s` and
+// `transform` (runtime/capture_trade_stream.h) give tests and benchmarks
+// hours or days of real-looking flow from minutes of data.
 //
 // Promises:
 //  * the same files and options give the same bars;
-//  * a file whose exchange cannot be told, an unknown exchange, or a read
-//    error is a std::runtime_error naming the file;
-//  * parse errors in frames are counted (rejected_frames()), not fatal: a
-//    capture holds acks and garbage a live feed would skip too.
+//  * errors and rejected frames as CaptureTradeStream has them.
 // Threads: one.
 #pragma once
 
 #include <cstdint>
-#include <functional>
 #include <string>
 #include <vector>
 
 #include "pipeline/bar.h"
 #include "pipeline/events.h"
+#include "runtime/capture_trade_stream.h"
 #include "runtime/replay.h"
 #include "strategy/bar_source.h"
 
@@ -39,11 +34,8 @@ namespace tickflow {
 
 class MarketRegistry;
 
-struct CaptureBarOptions {
-  int repeat = 1;
-  std::int64_t period_s = 0;  // 0: the captures' span, rounded up to 60 s
-  // Called for every trade of every pass (pass = 0, 1, ...) after the shift.
-  std::function<void(Trade& trade, int pass)> transform;
+// repeat, period_s and transform: CaptureTradeOptions.
+struct CaptureBarOptions : CaptureTradeOptions {
   std::int64_t lateness_ns = 250'000'000;
   std::int64_t quiet_close_delay_ns = 2'000'000'000;
 };

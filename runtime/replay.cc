@@ -403,27 +403,6 @@ class BarPublisher {
   std::int64_t last_push_receive_ns_ = INT64_MIN / 2;
 };
 
-// Frames carry their venue in ways a few formats make unambiguous. Binance
-// spot and futures look the same (btcusdt@trade), as do HTX spot and swaps:
-// those need EXCHANGE=PATH.
-std::string exchange_from_frames(const std::string& path) {
-  CaptureReader reader(path);
-  CaptureRecord record;
-  for (int i = 0; i < 200 && reader.next(record); ++i) {
-    const std::string_view f = record.frame;
-    if (record.binary) return {};
-    if (f.find("\"table\":") != std::string_view::npos || f.find("BitMEX") != std::string_view::npos) return "BITMEX";
-    if (f.find("\"jsonrpc\"") != std::string_view::npos) return "DERIBIT";
-    if (f.find("\"arg\":{\"channel\"") != std::string_view::npos) return "OKX";
-    if (f.find("\"feed\":\"") != std::string_view::npos) return "KRAKEN_FUTURES";
-    if (f.find("\"product_id\":\"") != std::string_view::npos && f.find("\"type\":\"") != std::string_view::npos)
-      return "COINBASE";
-    if (f.find("\"connectionID\"") != std::string_view::npos) return "KRAKEN";
-    if (f.find("\"platform\":{") != std::string_view::npos) return "BITFINEX";
-  }
-  return {};
-}
-
 void print_summary(const std::map<std::string, ParseStats>& by_exchange,
                    const std::vector<std::unique_ptr<Source>>& sources, double seconds) {
   std::fprintf(stderr, "replay summary (%.2f s)\n", seconds);

@@ -100,5 +100,11 @@ check "two sources: exit 2" test $? -eq 2
 check "capture without exchange: exit 2" test $? -eq 2
 check "... asks for EXCHANGE=PATH" grep -q "EXCHANGE=PATH" "$tmp/err"
 
+# As replay: a bare path whose frames tell the exchange (Coinbase matches).
+cp "$src/tests/data/cryptofeed/COINBASE.ws.28.0.gz" "$tmp/capture.gz"
+"$bin" backtest --config "$config" --out "$tmp/cb" --capture "$tmp/capture.gz" 2>"$tmp/err"
+check "capture whose frames name the exchange: exit 0" test $? -eq 0
+check "... its bars backtested" grep -q '"group_BTC": "BTCUSDT' "$tmp/cb/report.json"
+
 echo "$failures failure(s)"
 test "$failures" -eq 0

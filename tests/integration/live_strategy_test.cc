@@ -59,6 +59,7 @@
 #include "ringbuffers/spsc_ring.h"
 #include "runtime/aggregator.h"
 #include "runtime/capture_bar_source.h"
+#include "runtime/capture_trade_stream.h"
 #include "runtime/feed_channel.h"
 #include "runtime/feed_publisher.h"
 #include "runtime/influx_writer.h"
@@ -88,6 +89,7 @@ using Clock = std::chrono::steady_clock;
 constexpr const char* kDb = "live_strategy_test";
 constexpr std::size_t kMaxMarkets = 64;
 constexpr const char* kExecution = "BINANCE_FUTURES:btcusdt";
+constexpr std::uint64_t kPassTrades = 9757 + 21313 + 2286;  // one pass of the three captures (tests/data/README.md)
 
 std::string bundled(const std::string& file) { return TICKFLOW_TEST_DATA_DIR "/binance-20240808-trades/" + file; }
 
@@ -226,16 +228,22 @@ TEST_F(LiveStrategy, LiveSignalsEqualTheBacktestersAndReachInfluxJsonlAndRedis) 
   const auto started = Clock::now();
   MarketRegistry registry;
   const std::vector<CaptureSpec> captures = btc_captures();
-  const test::CaptureFrames pass = test::load_capture_frames(captures, registry);
-  ASSERT_EQ(pass.trades, 9757u + 21313u + 2286u);
+  // One pass first: its span, and the markets interned in the order their
+  // first trades come (TradeScript's hash takes the market id).
+  CaptureTradeStream one_pass(captures, registry);
+  CaptureTradeFrame frame;
+  while (one_pass.next(frame)) {
+  }
+  ASSERT_EQ(one_pass.trades(), kPassTrades);
 
   // The scenario, ending about an hour before now, whole days moved.
   const std::vector<test::TradeSegment> segments = squeeze_script();
   std::int64_t total_s = 0;
   for (const auto& s : segments) total_s += s.seconds;
-  const int repeat = static_cast<int>((total_s + pass.period_s - 1) / pass.period_s);
-  const std::int64_t first_s = pass.first_receive_ns / test::kSecondNs;
-  const std::int64_t end_s = first_s + repeat * pass.period_s;
+  const std::int64_t period_s = one_pass.period_s();
+  const int repeat = static_cast<int>((total_s + period_s - 1) / period_s);
+  const std::int64_t first_s = one_pass.first_receive_ns() / test::kSecondNs;
+  const std::int64_t end_s = first_s + repeat * period_s;
   const std::int64_t offset_days = (realtime_ns() / test::kSecondNs - 3600 - end_s) / 86400;
   const std::int64_t start_s = first_s + offset_days * 86400;
   const test::TradeScript script(segments, registry, offset_days, start_s);
@@ -281,24 +289,24 @@ TEST_F(LiveStrategy, LiveSignalsEqualTheBacktestersAndReachInfluxJsonlAndRedis) 
     FeedPublisher feed(channel, kMaxMarkets);
     std::vector<FeedPublisher::Connection> connections(captures.size());
     for (std::size_t i = 0; i < connections.size(); ++i) connections[i].id = static_cast<std::uint16_t>(i);
+    CaptureTradeOptions stream_options;
+    stream_options.repeat = repeat;
+    stream_options.transform = script.as_function();
+    CaptureTradeStream stream(captures, registry, stream_options);
     EventBuffer events;
-    for (int k = 0; k < repeat; ++k)
-      for (const test::CaptureFrame& frame : pass.frames) {
-        events.clear();
-        for (const Trade& original : frame.trades) {
-          Trade t = test::pass_trade(original, k, pass.period_s);
-          script(t, k);
-          events.push(t);
-        }
-        feed.publish(connections[frame.input], events, events[0].trade.receive_ts_ns);
-      }
+    while (stream.next(frame)) {
+      events.clear();
+      for (const Trade& t : frame.trades) events.push(t);
+      feed.publish(connections[frame.input], events, frame.trades.front().receive_ts_ns);
+    }
+    EXPECT_EQ(stream.trades(), kPassTrades * static_cast<std::uint64_t>(repeat));
     channel.close();
   }
   aggregator_thread.join();
   const auto live_done = Clock::now();
   ASSERT_EQ(aggregator.error(), "");
   EXPECT_EQ(channel.counters().dropped.load(), 0u);
-  EXPECT_EQ(aggregator.counters().trades.load(), pass.trades * static_cast<std::uint64_t>(repeat));
+  EXPECT_EQ(aggregator.counters().trades.load(), kPassTrades * static_cast<std::uint64_t>(repeat));
   EXPECT_EQ(aggregator.counters().late_drops.load(), 0u);
   EXPECT_EQ(publisher.counters().ring_full.load(), 0u);
   EXPECT_EQ(publisher.counters().refused.load(), 0u);
@@ -311,10 +319,10 @@ TEST_F(LiveStrategy, LiveSignalsEqualTheBacktestersAndReachInfluxJsonlAndRedis) 
   // --- The backtest ------------------------------------------------------------
   CaptureBarOptions source_options;
   source_options.repeat = repeat;
-  source_options.period_s = pass.period_s;
+  source_options.period_s = period_s;
   source_options.transform = script.as_function();
   CaptureBarSource source(captures, registry, source_options);
-  EXPECT_EQ(source.trades(), pass.trades * static_cast<std::uint64_t>(repeat));
+  EXPECT_EQ(source.trades(), kPassTrades * static_cast<std::uint64_t>(repeat));
 
   BacktestConfig config;
   config.params = params();
@@ -347,7 +355,7 @@ TEST_F(LiveStrategy, LiveSignalsEqualTheBacktestersAndReachInfluxJsonlAndRedis) 
       "live: %zu signals, %zu evaluations; backtest: %zu signals, %zu evaluations; %d passes of %lld s; "
       "%.1f s live, %.1f s backtest\n",
       live.size(), listener.evaluations.size(), expected.size(), backtest_evaluations.size(), repeat,
-      static_cast<long long>(pass.period_s), std::chrono::duration<double>(live_done - started).count(),
+      static_cast<long long>(period_s), std::chrono::duration<double>(live_done - started).count(),
       std::chrono::duration<double>(backtest_done - live_done).count());
   if (verbose) {
     for (const Signal& s : live) std::printf("  live     %s\n", describe(s, start_s).c_str());

@@ -4,14 +4,10 @@
 // level twin is tests/unit/runtime/scenario_bars.h), for tests that need a
 // long trade stream: the live aggregator takes trades, not bars.
 //
-//  * CaptureFrames: the captures parsed once by the real parsers
-//    (feeds/parser_factory.h), merged by receive time exactly as
-//    CaptureBarSource merges them (a k-way heap, ties to the earlier file),
-//    kept as frames (input, receive time, trades), with the span of one pass
-//    computed as CaptureBarSource computes it (first to last receive time,
-//    rounded up to a whole minute). pass_trade() applies CaptureBarSource's
-//    per-pass shift: + pass x period to both clocks, + pass x 10^12 to the id.
-//  * TradeScript: a CaptureBarOptions::transform (Trade&, pass) that moves
+// The trades themselves come from runtime/capture_trade_stream.h (the
+// captures through the real parsers, pass after pass, shifted), the same
+// stream CaptureBarSource builds its bars from; this header adds
+//  * TradeScript: a CaptureTradeOptions::transform (Trade&, pass) that moves
 //    every trade by a whole number of days (so a test can put the stream
 //    near now: Redis drops signals older than their TTL; whole days keep
 //    every UTC window boundary where it was, so the decisions do not depend
@@ -23,99 +19,22 @@
 //
 // Deterministic: the same captures, script and day offset give the same
 // trades. Both halves of a live-vs-backtest comparison must use the same
-// TradeScript (CaptureBarSource calls it after its shift, pass_trade()
-// before it, in the same order).
+// TradeScript (the stream calls it after its shift, for both).
 #pragma once
 
 #include <algorithm>
 #include <cstdint>
 #include <functional>
-#include <memory>
-#include <queue>
 #include <stdexcept>
 #include <string>
-#include <unordered_map>
 #include <vector>
 
-#include "feeds/capture_reader.h"
-#include "feeds/event_buffer.h"
-#include "feeds/parser_factory.h"
 #include "pipeline/events.h"
 #include "pipeline/market_registry.h"
-#include "runtime/replay.h"
 
 namespace tickflow::test {
 
 inline constexpr std::int64_t kSecondNs = 1'000'000'000;
-inline constexpr std::uint64_t kPassIdOffset = 1'000'000'000'000ull;  // as runtime/capture_bar_source.cc
-
-struct CaptureFrame {
-  std::size_t input = 0;  // index into the captures (one connection each)
-  std::int64_t receive_ns = 0;
-  std::vector<Trade> trades;
-};
-
-struct CaptureFrames {
-  std::vector<CaptureFrame> frames;  // merged by receive time
-  std::int64_t period_s = 0;         // one pass, whole minutes
-  std::int64_t first_receive_ns = 0;
-  std::int64_t last_receive_ns = 0;
-  std::size_t trades = 0;
-};
-
-inline CaptureFrames load_capture_frames(const std::vector<CaptureSpec>& captures, MarketRegistry& registry) {
-  struct Input {
-    std::unique_ptr<ExchangeParser> parser;
-    std::unique_ptr<CaptureReader> reader;
-    CaptureRecord record;
-  };
-  std::vector<Input> inputs(captures.size());
-  CaptureFrames out;
-  out.first_receive_ns = INT64_MAX;
-  out.last_receive_ns = INT64_MIN;
-  auto later = [](const Input* a, const Input* b) {
-    return a->record.receive_ts_ns != b->record.receive_ts_ns ? a->record.receive_ts_ns > b->record.receive_ts_ns
-                                                              : a > b;
-  };
-  std::priority_queue<Input*, std::vector<Input*>, decltype(later)> heap(later);
-  for (std::size_t i = 0; i < captures.size(); ++i) {
-    inputs[i].parser = make_parser(captures[i].exchange, registry);
-    if (!inputs[i].parser) throw std::runtime_error("no parser for " + captures[i].exchange);
-    inputs[i].reader = std::make_unique<CaptureReader>(captures[i].path);
-    if (inputs[i].reader->next(inputs[i].record)) heap.push(&inputs[i]);
-  }
-  EventBuffer events;
-  while (!heap.empty()) {
-    Input* in = heap.top();
-    heap.pop();
-    out.first_receive_ns = std::min(out.first_receive_ns, in->record.receive_ts_ns);
-    out.last_receive_ns = std::max(out.last_receive_ns, in->record.receive_ts_ns);
-    events.clear();
-    in->parser->parse(in->record.frame, in->record.receive_ts_ns, events);
-    CaptureFrame frame;
-    frame.input = static_cast<std::size_t>(in - inputs.data());
-    frame.receive_ns = in->record.receive_ts_ns;
-    for (const FeedEvent& e : events)
-      if (e.type == FeedEventType::kTrade) frame.trades.push_back(e.trade);
-    out.trades += frame.trades.size();
-    if (!frame.trades.empty()) out.frames.push_back(std::move(frame));
-    if (in->reader->next(in->record)) heap.push(in);
-  }
-  out.period_s = out.first_receive_ns <= out.last_receive_ns
-                     ? ((out.last_receive_ns - out.first_receive_ns) / kSecondNs / 60 + 1) * 60
-                     : 60;
-  return out;
-}
-
-// CaptureBarSource's shift of pass `pass`.
-inline Trade pass_trade(const Trade& original, int pass, std::int64_t period_s) {
-  Trade t = original;
-  const std::int64_t shift_ns = static_cast<std::int64_t>(pass) * period_s * kSecondNs;
-  t.exchange_ts_ns += shift_ns;
-  t.receive_ts_ns += shift_ns;
-  t.trade_id += static_cast<std::uint64_t>(pass) * kPassIdOffset;
-  return t;
-}
 
 struct TradeSegment {
   std::int64_t seconds = 3600;
