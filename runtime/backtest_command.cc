@@ -4,9 +4,9 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <charconv>
 #include <chrono>
 #include <cstdio>
-#include <ctime>
 #include <filesystem>
 #include <memory>
 #include <string>
@@ -21,6 +21,7 @@
 #include "strategy/backtester.h"
 #include "strategy/csv_bar_source.h"
 #include "strategy/influx_bar_source.h"
+#include "strategy/utc_time.h"
 #include "tuning/pipeline_config.h"
 
 namespace tickflow {
@@ -81,40 +82,24 @@ class MergedSource final : public BarSource {
   std::vector<char> live_;
 };
 
-std::string iso(std::int64_t s) {
-  std::time_t t = static_cast<std::time_t>(s);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
-
 }  // namespace
 
 std::optional<std::int64_t> parse_time_argument(std::string_view text) {
-  if (text.empty()) return std::nullopt;
-  bool digits = true;
-  for (std::size_t i = 0; i < text.size(); ++i)
-    if (!(text[i] >= '0' && text[i] <= '9') && !(i == 0 && text[i] == '-')) digits = false;
-  if (digits) {
-    try {
-      return std::stoll(std::string(text));
-    } catch (...) {
-      return std::nullopt;
-    }
+  std::int64_t t = 0;
+  const char* end = text.data() + text.size();
+  if (const auto [p, ec] = std::from_chars(text.data(), end, t); ec == std::errc{} && p == end && !text.empty())
+    return t;
+  // The ISO forms, completed to the one parse_iso8601_utc() reads.
+  if (text.ends_with("Z")) {
+    text.remove_suffix(1);
+  } else if (text.ends_with("+00:00")) {
+    text.remove_suffix(6);
   }
-  std::tm tm{};
-  const std::string s(text);
-  const char* end = strptime(s.c_str(), "%Y-%m-%dT%H:%M:%S", &tm);
-  if (!end) {
-    tm = {};
-    end = strptime(s.c_str(), "%Y-%m-%d", &tm);
-  }
-  if (!end) return std::nullopt;
-  const std::string_view rest(end);
-  if (!(rest.empty() || rest == "Z" || rest == "+00:00")) return std::nullopt;
-  return static_cast<std::int64_t>(timegm(&tm));
+  std::string iso(text);
+  if (iso.size() == 10) iso += "T00:00:00";  // a date alone: its midnight
+  iso += 'Z';
+  if (!parse_iso8601_utc(iso, t)) return std::nullopt;
+  return t;
 }
 
 CLI::App* add_backtest_command(CLI::App& app) {
@@ -227,7 +212,7 @@ int run_backtest_command() {
         return fail("--chunk '" + a.chunk + "': not a duration like 30m, 2h or 1d");
       }
       source = std::make_unique<InfluxBarSource>(q, registry);
-      source_text = a.influx_url + " " + iso(*from) + " .. " + iso(*to);
+      source_text = a.influx_url + " " + iso8601_utc(*from) + " .. " + iso8601_utc(*to);
     }
   } catch (const std::exception& e) {
     return fail(e.what());
@@ -307,10 +292,11 @@ int run_backtest_command() {
                  "backtest: %llu steps (%s .. %s), %llu bars, %llu evaluations, %zu trades, final balance %.2f "
                  "(%+.2f%%), max drawdown %.2f%%, Sharpe %.2f\n  wrote %s/{report.json,trades.csv,equity.csv,"
                  "equity.svg,signals.jsonl}\n",
-                 static_cast<unsigned long long>(st.steps), iso(st.first_step_s).c_str(), iso(st.last_step_s).c_str(),
-                 static_cast<unsigned long long>(st.bars), static_cast<unsigned long long>(st.evaluations),
-                 backtester->portfolio().trades().size(), metrics.final_balance, metrics.total_return * 100,
-                 metrics.max_drawdown * 100, metrics.sharpe, a.out.c_str());
+                 static_cast<unsigned long long>(st.steps), iso8601_utc(st.first_step_s).c_str(),
+                 iso8601_utc(st.last_step_s).c_str(), static_cast<unsigned long long>(st.bars),
+                 static_cast<unsigned long long>(st.evaluations), backtester->portfolio().trades().size(),
+                 metrics.final_balance, metrics.total_return * 100, metrics.max_drawdown * 100, metrics.sharpe,
+                 a.out.c_str());
   }
   return 0;
 }

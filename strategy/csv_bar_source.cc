@@ -3,12 +3,13 @@
 #include <algorithm>
 #include <cerrno>
 #include <charconv>
-#include <chrono>
 #include <cmath>
 #include <cstring>
 #include <fstream>
 #include <stdexcept>
 #include <unordered_map>
+
+#include "strategy/utc_time.h"
 
 namespace tickflow {
 namespace {
@@ -41,23 +42,9 @@ bool parse_int(std::string_view text, std::int64_t& out) {
   return ec == std::errc{} && ptr == end && !text.empty();
 }
 
-// "2024-08-09T00:00:00Z" -> epoch seconds.
-bool parse_iso_utc(std::string_view t, std::int64_t& out) {
-  if (t.size() != 20 || t[4] != '-' || t[7] != '-' || t[10] != 'T' || t[13] != ':' || t[16] != ':' || t[19] != 'Z')
-    return false;
-  std::int64_t y, mo, d, h, mi, s;
-  if (!parse_int(t.substr(0, 4), y) || !parse_int(t.substr(5, 2), mo) || !parse_int(t.substr(8, 2), d) ||
-      !parse_int(t.substr(11, 2), h) || !parse_int(t.substr(14, 2), mi) || !parse_int(t.substr(17, 2), s))
-    return false;
-  const std::chrono::year_month_day ymd{std::chrono::year{static_cast<int>(y)},
-                                        std::chrono::month{static_cast<unsigned>(mo)},
-                                        std::chrono::day{static_cast<unsigned>(d)}};
-  if (!ymd.ok() || h > 23 || mi > 59 || s > 59) return false;
-  out = std::chrono::sys_days{ymd}.time_since_epoch().count() * 86'400 + h * 3600 + mi * 60 + s;
-  return true;
+bool parse_time(std::string_view text, std::int64_t& out) {
+  return parse_int(text, out) || parse_iso8601_utc(text, out);
 }
-
-bool parse_time(std::string_view text, std::int64_t& out) { return parse_int(text, out) || parse_iso_utc(text, out); }
 
 std::uint32_t parse_base(std::string_view text) {
   if (text == "1s" || text == "1") return 1;

@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <charconv>
-#include <chrono>
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
@@ -10,6 +9,7 @@
 #include <stdexcept>
 
 #include "pipeline/timeframe.h"
+#include "strategy/utc_time.h"
 
 namespace tickflow {
 namespace {
@@ -26,17 +26,6 @@ std::string url_for_messages(const std::string& url) {
   const auto at = url.find('@', scheme == std::string::npos ? 0 : scheme + 3);
   if (scheme == std::string::npos || at == std::string::npos || url.find('/', scheme + 3) < at) return url;
   return url.substr(0, scheme + 3) + url.substr(at + 1);
-}
-
-std::string iso_utc(std::int64_t s) {
-  const std::int64_t days = floor_div(s, 86'400);
-  const std::int64_t rest = s - days * 86'400;
-  const std::chrono::year_month_day ymd{std::chrono::sys_days{std::chrono::days{days}}};
-  char buf[40];
-  std::snprintf(buf, sizeof buf, "%04d-%02u-%02uT%02d:%02d:%02dZ", static_cast<int>(ymd.year()),
-                static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day()), static_cast<int>(rest / 3600),
-                static_cast<int>(rest / 60 % 60), static_cast<int>(rest % 60));
-  return buf;
 }
 
 // An InfluxQL string literal: single quotes, with ' and \ escaped.
@@ -150,8 +139,8 @@ InfluxBarSource::~InfluxBarSource() = default;
 
 std::string InfluxBarSource::describe_chunk(std::int64_t from, std::int64_t to) const {
   return "InfluxDB " + url_for_messages(http_->endpoint().url) + " database '" + query_.database + "' " +
-         query_.measurement + " chunk [" + iso_utc(from) + ", " + iso_utc(to) + ") = [" + std::to_string(from) + ", " +
-         std::to_string(to) + ")";
+         query_.measurement + " chunk [" + iso8601_utc(from) + ", " + iso8601_utc(to) + ") = [" + std::to_string(from) +
+         ", " + std::to_string(to) + ")";
 }
 
 void InfluxBarSource::load_chunk() {

@@ -61,41 +61,6 @@ void format_uuid(const Uuid& id, char* out) noexcept {
   }
 }
 
-void format_iso8601_utc(std::int64_t epoch_s, char* out) noexcept {
-  // Days to a proleptic Gregorian date, in 400-year eras (H. Hinnant's
-  // civil_from_days): exact for every int64 day count we can meet.
-  std::int64_t days = epoch_s >= 0 ? epoch_s / 86400 : (epoch_s - 86399) / 86400;
-  std::int64_t secs = epoch_s - days * 86400;
-  days += 719468;
-  const std::int64_t era = (days >= 0 ? days : days - 146096) / 146097;
-  const std::int64_t doe = days - era * 146097;
-  const std::int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-  std::int64_t year = yoe + era * 400;
-  const std::int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-  const std::int64_t mp = (5 * doy + 2) / 153;
-  const std::int64_t day = doy - (153 * mp + 2) / 5 + 1;
-  const std::int64_t month = mp < 10 ? mp + 3 : mp - 9;
-  if (month <= 2) ++year;
-  const auto two = [](char* p, std::int64_t v) {
-    p[0] = static_cast<char>('0' + v / 10);
-    p[1] = static_cast<char>('0' + v % 10);
-  };
-  const std::int64_t y = year < 0 ? 0 : year > 9999 ? 9999 : year;
-  two(out, y / 100);
-  two(out + 2, y % 100);
-  out[4] = '-';
-  two(out + 5, month);
-  out[7] = '-';
-  two(out + 8, day);
-  out[10] = 'T';
-  two(out + 11, secs / 3600);
-  out[13] = ':';
-  two(out + 14, secs / 60 % 60);
-  out[16] = ':';
-  two(out + 17, secs % 60);
-  out[19] = 'Z';
-}
-
 namespace {
 
 class JsonWriter {

@@ -26,6 +26,8 @@
 #include <string_view>
 #include <type_traits>
 
+#include "strategy/utc_time.h"
+
 namespace tickflow {
 
 enum class SignalAction : std::uint8_t { kLong, kShort, kClose };
@@ -73,9 +75,6 @@ const Uuid& uuid_namespace_url() noexcept;
 Uuid signal_uuid(std::string_view symbol, std::int64_t timestamp_s, SignalAction action) noexcept;
 // "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx" into out[36] (no NUL).
 void format_uuid(const Uuid& id, char* out) noexcept;
-
-// "2024-08-09T00:00:00Z" into out[20] (no NUL); years 0000..9999.
-void format_iso8601_utc(std::int64_t epoch_s, char* out) noexcept;
 
 // The JSON object into out[0, capacity). Returns the length written, or 0
 // if it does not fit (kSignalJsonCapacity always fits).
