@@ -101,23 +101,6 @@ const GroupBars& group_bars() {
   return *data;
 }
 
-class VectorBarSource final : public BarSource {
- public:
-  explicit VectorBarSource(const std::vector<Bar>& bars) : bars_(bars) {}
-  bool next(Bar& out) override {
-    if (next_ >= bars_.size()) return false;
-    out = bars_[next_++];
-    return true;
-  }
-  double progress() const noexcept override {
-    return static_cast<double>(next_) / static_cast<double>(std::max<std::size_t>(1, bars_.size()));
-  }
-
- private:
-  const std::vector<Bar>& bars_;
-  std::size_t next_ = 0;
-};
-
 BacktestConfig btc_config() {
   BacktestConfig config;
   config.symbols = {{"BTC", "BTCUSDT", ""}};
@@ -132,7 +115,7 @@ void BM_Backtest_Steps(benchmark::State& state) {
   std::size_t signals = 0, trades = 0, markets = 0;
   for (auto _ : state) {
     Backtester bt(btc_config(), registry);
-    VectorBarSource source(g.bars);
+    BarSpanSource source(g.bars);
     bt.run(source);
     stats = bt.stats();
     signals = bt.signals().size();

@@ -55,12 +55,7 @@ CaptureBarSource::CaptureBarSource(const std::vector<CaptureSpec>& captures, Mar
   trades_ = stream.trades();
   rejected_ = stream.rejected_frames();
   std::stable_sort(bars_.begin(), bars_.end(), visible_before);
-}
-
-bool CaptureBarSource::next(Bar& out) {
-  if (next_ >= bars_.size()) return false;
-  out = bars_[next_++];
-  return true;
+  reader_ = BarSpanSource(bars_);
 }
 
 }  // namespace tickflow

@@ -46,10 +46,12 @@ class CaptureBarSource final : public BarSource {
   CaptureBarSource(const std::vector<CaptureSpec>& captures, MarketRegistry& registry,
                    const CaptureBarOptions& options = {});
 
-  bool next(Bar& out) override;
-  double progress() const noexcept override {
-    return bars_.empty() ? 1.0 : static_cast<double>(next_) / static_cast<double>(bars_.size());
-  }
+  // The reader points into bars_: not copyable or movable.
+  CaptureBarSource(const CaptureBarSource&) = delete;
+  CaptureBarSource& operator=(const CaptureBarSource&) = delete;
+
+  bool next(Bar& out) override { return reader_.next(out); }
+  double progress() const noexcept override { return reader_.progress(); }
 
   const std::vector<Bar>& bars() const noexcept { return bars_; }
   std::uint64_t frames() const noexcept { return frames_; }
@@ -58,8 +60,8 @@ class CaptureBarSource final : public BarSource {
   std::int64_t period_s() const noexcept { return period_s_; }
 
  private:
-  std::vector<Bar> bars_;
-  std::size_t next_ = 0;
+  std::vector<Bar> bars_;  // BarSource order
+  BarSpanSource reader_;
   std::uint64_t frames_ = 0, trades_ = 0, rejected_ = 0;
   std::int64_t period_s_ = 0;
 };

@@ -16,6 +16,9 @@
 //    URL and time chunk), never a silently skipped bar.
 #pragma once
 
+#include <cstddef>
+#include <span>
+
 #include "pipeline/bar.h"
 
 namespace tickflow {
@@ -31,6 +34,27 @@ class BarSource {
 };
 
 // The stream order: visible time, then market id.
+// Bars already in memory, in BarSource order (the owner's promise), read
+// front to back without a copy: what the CSV and capture sources hand out,
+// and tests and benchmarks that build their bars. The bars outlive it.
+class BarSpanSource final : public BarSource {
+ public:
+  BarSpanSource() = default;
+  explicit BarSpanSource(std::span<const Bar> bars) noexcept : bars_(bars) {}
+  bool next(Bar& out) override {
+    if (next_ >= bars_.size()) return false;
+    out = bars_[next_++];
+    return true;
+  }
+  double progress() const noexcept override {
+    return bars_.empty() ? 1.0 : static_cast<double>(next_) / static_cast<double>(bars_.size());
+  }
+
+ private:
+  std::span<const Bar> bars_;
+  std::size_t next_ = 0;
+};
+
 inline bool visible_before(const Bar& a, const Bar& b) noexcept {
   const std::int64_t va = a.open_time_s + a.timeframe_s;
   const std::int64_t vb = b.open_time_s + b.timeframe_s;

@@ -171,16 +171,7 @@ CsvBarSource::CsvBarSource(std::string path, MarketRegistry& registry) : path_(s
   }
   if (columns == 0) fail(1, "empty file, expected the header '" + std::string(kHeader) + "'");
   std::stable_sort(bars_.begin(), bars_.end(), visible_before);
-}
-
-bool CsvBarSource::next(Bar& out) {
-  if (next_ == bars_.size()) return false;
-  out = bars_[next_++];
-  return true;
-}
-
-double CsvBarSource::progress() const noexcept {
-  return bars_.empty() ? 1.0 : static_cast<double>(next_) / static_cast<double>(bars_.size());
+  reader_ = BarSpanSource(bars_);
 }
 
 }  // namespace tickflow

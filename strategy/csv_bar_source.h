@@ -57,15 +57,19 @@ class CsvBarSource final : public BarSource {
   // Reads and validates `path` (see the banner); throws std::runtime_error.
   CsvBarSource(std::string path, MarketRegistry& registry);
 
-  bool next(Bar& out) override;
-  double progress() const noexcept override;
+  // The reader points into bars_: not copyable or movable.
+  CsvBarSource(const CsvBarSource&) = delete;
+  CsvBarSource& operator=(const CsvBarSource&) = delete;
+
+  bool next(Bar& out) override { return reader_.next(out); }
+  double progress() const noexcept override { return reader_.progress(); }
 
   std::size_t size() const noexcept { return bars_.size(); }
 
  private:
   std::string path_;
   std::vector<Bar> bars_;  // BarSource order
-  std::size_t next_ = 0;
+  BarSpanSource reader_;
 };
 
 }  // namespace tickflow

@@ -74,20 +74,6 @@ Outcome backtest(BarSource& source, MarketRegistry& registry) {
   return out;
 }
 
-class VectorSource final : public BarSource {
- public:
-  explicit VectorSource(const std::vector<Bar>& bars) : bars_(bars) {}
-  bool next(Bar& out) override {
-    if (i_ >= bars_.size()) return false;
-    out = bars_[i_++];
-    return true;
-  }
-
- private:
-  const std::vector<Bar>& bars_;
-  std::size_t i_ = 0;
-};
-
 TEST(BacktestInflux, ChunkedInfluxSourceGivesTheSameBacktestAsTheCaptures) {
   MarketRegistry capture_registry;
   CaptureBarOptions options;
@@ -121,7 +107,7 @@ TEST(BacktestInflux, ChunkedInfluxSourceGivesTheSameBacktestAsTheCaptures) {
     }
   }
 
-  VectorSource direct(bars);
+  BarSpanSource direct(bars);
   const Outcome reference = backtest(direct, capture_registry);
   ASSERT_GT(reference.decisions.size(), 50'000u);
   EXPECT_GE(reference.entries, 1u) << "the varied flow should make the strategy trade";

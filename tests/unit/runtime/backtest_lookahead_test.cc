@@ -32,20 +32,6 @@ struct Seen {
   bool operator==(const Seen&) const = default;
 };
 
-class VectorSource final : public BarSource {
- public:
-  explicit VectorSource(std::vector<Bar> bars) : bars_(std::move(bars)) {}
-  bool next(Bar& out) override {
-    if (i_ >= bars_.size()) return false;
-    out = bars_[i_++];
-    return true;
-  }
-
- private:
-  std::vector<Bar> bars_;
-  std::size_t i_ = 0;
-};
-
 std::vector<Seen> run(const std::vector<Bar>& bars, MarketRegistry& registry) {
   BacktestConfig config;
   config.symbols = {{"BTC", "BTCUSDT", "BINANCE_FUTURES:btcusdt"}};
@@ -57,7 +43,7 @@ std::vector<Seen> run(const std::vector<Bar>& bars, MarketRegistry& registry) {
                     copy.price, copy.spot_cvd, copy.perp_cvd, copy.divergence_value,
                     static_cast<int>(copy.divergence.setup), std::string(copy.reasoning.view())});
   };
-  VectorSource source(bars);
+  BarSpanSource source(bars);
   bt.run(source);
   return seen;
 }
