@@ -72,14 +72,6 @@ void SqueezeFlow::on_closed(std::int64_t closed_until_s) noexcept {
   for (TimeframeSeries& s : series_) s.close_until(closed_until_s);
 }
 
-void SqueezeFlow::clear_provisional() noexcept {
-  for (TimeframeSeries& s : series_) s.clear_provisional();
-}
-
-void SqueezeFlow::on_provisional(const Bar& bar, MarketClass side) noexcept {
-  if (TimeframeSeries* s = series(bar.timeframe_s)) s->add_provisional(bar, side);
-}
-
 bool SqueezeFlow::rate_limited(std::int64_t now_s) const noexcept {
   const std::size_t limit = params_.max_signals_per_hour;
   if (entry_count_ < limit) return false;

@@ -7,17 +7,17 @@
 // no action, LONG, SHORT or CLOSE, with the readings and a `reasoning` that
 // names the phases and score components that fired.
 //
-// How it is driven (aggregator thread; the runtime integration is a later
-// step):
+// How it is driven (StrategyEngine, strategy_engine.h, does this for every
+// symbol group, live on the aggregator thread and in backtests):
 //
 //   SqueezeFlow sf(params);
 //   for every closed rollup bar of a market of the group:
 //     sf.on_bar(bar, registry.market_class(bar.market));   // routes by timeframe
-//   when the rollups' frontier moves:
-//     sf.on_closed(closed_until_s);                        // commits windows
-//   each step (every second):
-//     sf.clear_provisional(); for each market and timeframe: sf.on_provisional(...)
-//     const Decision& d = sf.evaluate(now_s);
+//   each step (every second s):
+//     sf.on_closed(s);                                     // commits windows
+//     for each timeframe: series(tf)->begin_provisional(), sum_provisional()
+//       of each market's open window, end_provisional()
+//     const Decision& d = sf.evaluate(s);
 //     if (d.action != Decision::kNone) signal = sf.make_signal(d, "BTCUSDT", "BTC");
 //
 // Decisions. Without a Phase 2 divergence the score is 0 and nothing is
@@ -100,11 +100,10 @@ class SqueezeFlow {
   // the strategy does not use are ignored.
   void on_bar(const Bar& bar, MarketClass side) noexcept;
   void on_closed(std::int64_t closed_until_s) noexcept;
-  void clear_provisional() noexcept;
-  void on_provisional(const Bar& bar, MarketClass side) noexcept;
 
-  // The series of a timeframe (nullptr if unused): tests and backtests feed
-  // summed bars directly with push()/set_provisional().
+  // The series of a timeframe (nullptr if unused): the still-open window
+  // goes in there (begin/sum/end_provisional, see timeframe_series.h), and
+  // tests feed summed bars directly with push()/set_provisional().
   TimeframeSeries* series(std::uint32_t timeframe_s) noexcept;
   const TimeframeSeries* series(std::uint32_t timeframe_s) const noexcept;
 

@@ -51,8 +51,12 @@ TEST(StrategyAllocation, FeedingAndEvaluatingNeverAllocate) {
       sf.on_bar(market_bar(open, tf, price + 1, 6, 9 + step % 3), MarketClass::kPerp);
     }
     sf.on_closed(t + 300);
-    sf.clear_provisional();
-    for (std::uint32_t tf : tfs) sf.on_provisional(market_bar(t + 300, tf, price, 3, 1), MarketClass::kSpot);
+    for (std::uint32_t tf : tfs) {  // as StrategyEngine refreshes the open windows
+      TimeframeSeries& series = *sf.series(tf);
+      series.begin_provisional();
+      series.sum_provisional(market_bar(t + 300, tf, price, 3, 1), MarketClass::kSpot);
+      series.end_provisional();
+    }
     const Decision& d = sf.evaluate(t + 301);
     if (d.action != Decision::kNone) (void)sf.make_signal(d, "BTCUSDT", "BTC");
   }
