@@ -15,7 +15,12 @@
 //  * on_closed(market, s) is called whenever the market's closed frontier
 //    moves: every second before `s` is closed and its bar, if any, has been
 //    emitted. It lets a downstream stage close its own windows even when
-//    the last seconds had no trades.
+//    the last seconds had no trades;
+//  * on_flow(record) carries one symbol group's flow statistics for one
+//    closed interval of one timeframe (pipeline/flow_record.h); the
+//    aggregator calls it once every market's bars of that interval have
+//    been emitted (on_bar before on_flow). Sinks that
+//    do not store statistics keep the default, which ignores it.
 //
 // Calls are virtual: bars are rare (at most one per market per second, plus
 // rollups), so a virtual call per bar costs nothing that matters, and it
@@ -25,6 +30,7 @@
 #include <cstdint>
 
 #include "pipeline/bar.h"
+#include "pipeline/flow_record.h"
 
 namespace tickflow {
 
@@ -33,6 +39,7 @@ class BarSink {
   virtual ~BarSink() = default;
   virtual void on_bar(const Bar& bar) = 0;
   virtual void on_closed(MarketId /*market*/, std::int64_t /*closed_until_s*/) {}
+  virtual void on_flow(const FlowRecord& /*record*/) {}
 };
 
 }  // namespace tickflow
