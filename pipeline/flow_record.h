@@ -18,8 +18,8 @@
 // Size: 216 bytes, 3.4 cache lines, more than the 2 a ring slot would
 // ideally take; the 23 statistics are doubles because both outputs promise
 // the engine's values bit for bit (a float would not round-trip). Records
-// are rare (groups x timeframes closing per second, ~2 x 1.2 per second
-// for BTC and ETH), so the ring's bandwidth is not the limit.
+// are rare (per group about one per second: the 1 s interval, and now and
+// then a rollup's), so the ring's bandwidth is not the limit.
 //
 // Promises:
 //  * trivially copyable (static_assert below);
