@@ -34,15 +34,9 @@ void append_field(std::string& out, std::string_view s) {
   out.push_back('"');
 }
 
-}  // namespace
-
-std::string_view flow_stats_csv_header() noexcept {
-  return "time,group,timeframe,ds,df,cvd_spot,cvd_perp,divergence,volume,close,"
-         "ds_mean,ds_std,ds_z,df_mean,df_std,df_z,d_mean,d_std,d_z,"
-         "absd_mean,absd_std,absd_z,ema,vwap,realized_vol,volume_surge";
-}
-
-void append_flow_stats_csv_row(std::string& out, std::string_view group, const FlowSnapshot& s) {
+// One row; S is FlowSnapshot or FlowRecord, which name their fields alike.
+template <class S>
+void append_row(std::string& out, std::string_view group, const S& s) {
   append_number(out, s.open_time_s);
   out.push_back(',');
   append_field(out, group);
@@ -57,6 +51,20 @@ void append_flow_stats_csv_row(std::string& out, std::string_view group, const F
   }
   out.push_back('\n');
 }
+
+}  // namespace
+
+std::string_view flow_stats_csv_header() noexcept {
+  return "time,group,timeframe,ds,df,cvd_spot,cvd_perp,divergence,volume,close,"
+         "ds_mean,ds_std,ds_z,df_mean,df_std,df_z,d_mean,d_std,d_z,"
+         "absd_mean,absd_std,absd_z,ema,vwap,realized_vol,volume_surge";
+}
+
+void append_flow_stats_csv_row(std::string& out, std::string_view group, const FlowSnapshot& s) {
+  append_row(out, group, s);
+}
+
+void append_flow_stats_csv_row(std::string& out, const FlowRecord& r) { append_row(out, r.group_name(), r); }
 
 FlowStatsCsvWriter::FlowStatsCsvWriter(const std::string& path) : out_(path) {
   buffer_.reserve(kFlushAt + 4096);
@@ -77,6 +85,12 @@ void FlowStatsCsvWriter::write_closed(const FlowStats& stats, std::size_t timefr
     append_flow_stats_csv_row(buffer_, groups.name(g), stats.snapshot(g, timeframe_index));
     ++rows_;
   }
+  if (buffer_.size() >= kFlushAt) write_buffer();
+}
+
+void FlowStatsCsvWriter::write(const FlowRecord& record) {
+  append_flow_stats_csv_row(buffer_, record);
+  ++rows_;
   if (buffer_.size() >= kFlushAt) write_buffer();
 }
 

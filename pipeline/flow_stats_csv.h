@@ -30,6 +30,7 @@
 #include <vector>
 
 #include "pipeline/bar_sink.h"
+#include "pipeline/flow_record.h"
 #include "pipeline/flow_stats.h"
 #include "pipeline/output_file.h"
 
@@ -40,6 +41,9 @@ std::string_view flow_stats_csv_header() noexcept;
 
 // Appends one row, newline included.
 void append_flow_stats_csv_row(std::string& out, std::string_view group, const FlowSnapshot& s);
+// The same row from a record (pipeline/flow_record.h): byte for byte the
+// row of the snapshot the record was made from.
+void append_flow_stats_csv_row(std::string& out, const FlowRecord& r);
 
 class FlowStatsCsvWriter {
  public:
@@ -54,6 +58,9 @@ class FlowStatsCsvWriter {
   // `timeframe_index` that just closed. Made to be called from the
   // on_close callback of FlowStats::advance_to() and flush().
   void write_closed(const FlowStats& stats, std::size_t timeframe_index);
+  // One row: a record as the aggregator hands it to BarSink::on_flow, so
+  // an on_flow consumer writes the file write_closed() writes.
+  void write(const FlowRecord& record);
   void flush();
   std::uint64_t rows() const noexcept { return rows_; }
 

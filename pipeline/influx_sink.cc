@@ -8,6 +8,7 @@
 #include <fstream>
 #include <thread>
 
+#include "pipeline/flow_line.h"
 #include "pipeline/timeframe.h"
 
 namespace tickflow {
@@ -107,13 +108,24 @@ void InfluxSink::add_bar(const Bar& bar, const BarLineEncoder& encoder) {
             std::to_string(bar.open_time_s) + ")");
     return;
   }
-  auto rp = rp_by_timeframe_.find(bar.timeframe_s);
-  if (rp == rp_by_timeframe_.end())
-    rp = rp_by_timeframe_
-             .emplace(bar.timeframe_s, "aggr_" + std::string(Timeframe::from_seconds(bar.timeframe_s).name()))
-             .first;
-  const OpenBatch it = batch_for(rp->second, "s");
+  const OpenBatch it = batch_for(rp_for(bar.timeframe_s), "s");
   encoder.append(it->second.lines, bar);
+  line_added(it);
+}
+
+const std::string& InfluxSink::rp_for(std::uint32_t timeframe_s) {
+  auto rp = rp_by_timeframe_.find(timeframe_s);
+  if (rp == rp_by_timeframe_.end())
+    rp =
+        rp_by_timeframe_.emplace(timeframe_s, "aggr_" + std::string(Timeframe::from_seconds(timeframe_s).name())).first;
+  return rp->second;
+}
+
+void InfluxSink::add_flow(const FlowRecord& record) {
+  // Same retention policy as the bars of the timeframe: a dashboard joins
+  // flow_<tf> with trades_<tf> under one policy, as aggr-server's do.
+  const OpenBatch it = batch_for(rp_for(record.timeframe_s), "s");
+  append_flow_line(it->second.lines, record);
   line_added(it);
 }
 

@@ -59,6 +59,7 @@
 
 #include "pipeline/bar.h"
 #include "pipeline/disk_spool.h"
+#include "pipeline/flow_record.h"
 #include "pipeline/influx_http.h"
 #include "pipeline/latency_histogram.h"
 #include "pipeline/line_protocol.h"
@@ -121,6 +122,11 @@ class InfluxSink {
   // Adds a bar to retention policy aggr_<tf>, measurement trades_<tf>,
   // precision s. A bar with a non-finite field is refused and counted.
   void add_bar(const Bar& bar, const BarLineEncoder& encoder);
+
+  // Adds one group's flow statistics to retention policy aggr_<tf> (the
+  // bars' of the same timeframe), measurement flow_<tf>, precision s
+  // (pipeline/flow_line.h). Non-finite statistics are left out of the line.
+  void add_flow(const FlowRecord& record);
 
   // Seals batches that are due, and delivers spooled and sealed batches
   // while the server answers (backing off while it does not). Call it
@@ -199,6 +205,7 @@ class InfluxSink {
   LatencyHistogram ack_delay_;
   std::string scratch_;
   std::map<std::uint32_t, std::string> rp_by_timeframe_;  // 60 -> "aggr_1m"
+  const std::string& rp_for(std::uint32_t timeframe_s);
 };
 
 }  // namespace tickflow

@@ -15,14 +15,17 @@ class Aggregator::Chain final : public BarSink {
   Chain(BarSink& output, std::atomic<std::int64_t>* closed_until_s, std::size_t max_markets)
       : output_(output), closed_until_s_(closed_until_s), max_markets_(max_markets) {}
   void set_rollups(Rollups* rollups) noexcept { rollups_ = rollups; }
+  void set_flow(FlowStage* flow) noexcept { flow_ = flow; }
 
   void on_bar(const Bar& bar) override {
     output_.on_bar(bar);
     if (rollups_) rollups_->on_bar(bar);
+    if (flow_) flow_->on_bar(bar);
     if (engine_) engine_->on_bar(bar);
   }
   void on_closed(MarketId market, std::int64_t closed_until_s) override {
     if (rollups_) rollups_->on_closed(market, closed_until_s);
+    if (flow_) flow_->on_closed(market, closed_until_s);
     if (engine_) engine_->on_closed(market, closed_until_s);
     if (market < max_markets_) closed_until_s_[market].store(closed_until_s, std::memory_order_relaxed);
   }
@@ -31,6 +34,7 @@ class Aggregator::Chain final : public BarSink {
  private:
   BarSink& output_;
   Rollups* rollups_ = nullptr;
+  FlowStage* flow_ = nullptr;
   StrategyEngine* engine_ = nullptr;
   std::atomic<std::int64_t>* closed_until_s_;
   std::size_t max_markets_;
@@ -57,6 +61,16 @@ Aggregator::Aggregator(AggregatorOptions options, const MarketRegistry& registry
     rollup_config.amend_horizon_s = (options_.amend_horizon_ns + 999'999'999) / 1'000'000'000;
     rollups_ = std::make_unique<Rollups>(rollup_config, output);
     chain_->set_rollups(rollups_.get());
+  }
+  if (options_.flow_stats) {
+    // The bars' timeframes, so that flow_<tf> has a retention policy and a
+    // trades_<tf> beside it.
+    FlowStatsConfig flow = options_.flow;
+    flow.timeframes_s = {1};
+    for (const Timeframe& tf : options_.rollups)
+      if (tf.seconds() != 1) flow.timeframes_s.push_back(tf.seconds());
+    flow_ = std::make_unique<FlowStage>(registry_, std::move(flow), options_.max_markets, output);
+    chain_->set_flow(flow_.get());
   }
   BarBuilderConfig config;
   config.max_markets = options_.max_markets;
@@ -100,6 +114,7 @@ void Aggregator::see_market(MarketId market) {
   seen_[market] = 1;
   names_[market] = registry_.info(market).name;
   if (rollups_) rollups_->add_market(market);
+  if (flow_) flow_->add_market(market);             // its symbol group, if any
   if (engine_) engine_->attach_markets(registry_);  // its symbol group, if any
   markets_seen_.store(std::max<std::size_t>(markets_seen_.load(std::memory_order_relaxed), market + 1),
                       std::memory_order_release);
@@ -157,6 +172,13 @@ void Aggregator::publish_counters(std::int64_t now_ns) noexcept {
   counters_.late_drops.store(totals.late_drops, std::memory_order_relaxed);
   counters_.batches.store(batches_, std::memory_order_relaxed);
   counters_.wakeups.store(wakeups_, std::memory_order_relaxed);
+  if (flow_) {
+    const FlowStatsCounters& c = flow_->stats().counters();
+    counters_.flow_records.store(flow_->counters().records, std::memory_order_relaxed);
+    counters_.flow_late.store(c.late, std::memory_order_relaxed);
+    counters_.flow_dropped.store(c.late_dropped + c.future_dropped + c.rejected, std::memory_order_relaxed);
+    counters_.flow_groups_refused.store(flow_->counters().groups_refused, std::memory_order_relaxed);
+  }
   if (rollups_) {
     std::uint64_t bars = 0, amendments = 0;
     for (std::size_t k = 0; k < rollups_->timeframes().size(); ++k) {
@@ -184,6 +206,7 @@ void Aggregator::run() noexcept {
         ++batches_;
         // The clock once per batch, not per event: bar closes are ms-grained.
         if (options_.wall_clock) now_ns_ = realtime_ns();
+        if (flow_) flow_->poll();
         poll_strategy();
         maybe_publish_counters();
         continue;
@@ -206,12 +229,14 @@ void Aggregator::run() noexcept {
         now_ns_ = realtime_ns();
         builder_->advance_clock(now_ns_);  // quiet markets close on the clock
       }
+      if (flow_) flow_->poll();
       poll_strategy();
       maybe_publish_counters();
     }
     builder_->flush();
     if (rollups_) rollups_->flush();
-    poll_strategy();  // the last closes
+    if (flow_) flow_->flush();  // after the last bars: partial intervals too
+    poll_strategy();            // the last closes
   } catch (const std::exception& e) {
     error_ = e.what();
   }

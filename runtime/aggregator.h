@@ -7,8 +7,19 @@
 // thread's configured WaitStrategy when every input is empty.
 //
 //   FeedChannel x N --> [ BarBuilder --> Rollups ] --> output (InfluxWriter)
+//                              |-> FlowStage (flow stats) --> output.on_flow
 //                              |-> StrategyEngine --> listener (signals)
 //                              \-> freshness per market (health)
+//
+// Flow statistics (options.flow_stats, on by default). Every 1 s bar and
+// closed frontier also goes to a FlowStage (pipeline/flow_stage.h): the
+// FlowStats engine over the registry's symbol groups, on the timeframes
+// of the bars (1 s and the rollups), so flow_<tf> sits next to
+// trades_<tf>. After every batch and every wake the stage closes the
+// seconds every market has closed, and each closed interval gives one
+// FlowRecord per group to output.on_flow(), after the bars of that
+// interval. In replay the clock is the events' (wall_clock = false), so the
+// records, like the bars, depend on the input alone.
 //
 // Clock. Bars close when a market's watermark (exchange time) passes their
 // end plus lateness, and quiet markets close on the clock. In live mode
@@ -38,6 +49,7 @@
 
 #include "pipeline/bar_builder.h"
 #include "pipeline/bar_sink.h"
+#include "pipeline/flow_stage.h"
 #include "pipeline/market_registry.h"
 #include "pipeline/rollup.h"
 #include "ringbuffers/doorbell.h"
@@ -59,6 +71,9 @@ struct AggregatorOptions {
   bool measure_latency = true;              // live and bench/e2e: receive -> bar updated per trade
   std::size_t batch = 256;                  // events taken from one input before looking at the next
   std::chrono::milliseconds idle_wake{50};  // a parked aggregator still wakes this often (quiet closes)
+  bool flow_stats = true;                   // FlowStage on the 1 s bars; records to output.on_flow
+  // The engine's settings; timeframes_s is replaced by 1 s plus `rollups`.
+  FlowStatsConfig flow{};
 };
 
 // What the aggregator has done, readable from any thread (relaxed: statistics).
@@ -73,8 +88,12 @@ struct AggregatorCounters {
   std::atomic<std::uint64_t> late_drops{0};
   std::atomic<std::uint64_t> rollup_bars{0};
   std::atomic<std::uint64_t> rollup_amendments{0};
-  std::atomic<std::uint64_t> batches{0};  // non-empty polls
-  std::atomic<std::uint64_t> wakeups{0};  // waits that ended
+  std::atomic<std::uint64_t> batches{0};              // non-empty polls
+  std::atomic<std::uint64_t> wakeups{0};              // waits that ended
+  std::atomic<std::uint64_t> flow_records{0};         // FlowRecords handed to the output
+  std::atomic<std::uint64_t> flow_late{0};            // bars for closed seconds, applied to open intervals
+  std::atomic<std::uint64_t> flow_dropped{0};         // bars the flow stats could not take (late, ahead, bad)
+  std::atomic<std::uint64_t> flow_groups_refused{0};  // group refreshes refused: more groups than lanes
 };
 
 class Aggregator {
@@ -118,6 +137,14 @@ class Aggregator {
   const std::vector<Timeframe>& rollup_timeframes() const noexcept { return options_.rollups; }
   bool finished() const noexcept { return finished_.load(std::memory_order_acquire); }
   const std::string& error() const noexcept { return error_; }  // after run() returned
+  // After run() returned: the builder's per-market counters and the
+  // rollups' per-timeframe ones (null without rollups), for summaries.
+  const BarBuilder& bar_builder() const noexcept { return *builder_; }
+  const Rollups* rollups() const noexcept { return rollups_.get(); }
+
+  // The flow statistics stage, null when options.flow_stats is off. Its
+  // state belongs to the aggregator thread: read it after run() returned.
+  const FlowStage* flow_stage() const noexcept { return flow_.get(); }
 
   // Market names by id, for the writer (written before the first bar of the
   // market is handed on; see influx_writer.h).
@@ -142,6 +169,7 @@ class Aggregator {
   StrategyListener* listener_ = nullptr;
   SharedHistogram strategy_eval_;
   std::unique_ptr<Rollups> rollups_;
+  std::unique_ptr<FlowStage> flow_;
   std::unique_ptr<BarBuilder> builder_;
   std::unique_ptr<std::atomic<std::int64_t>[]> closed_until_s_;
   std::unique_ptr<std::atomic<std::int64_t>[]> last_trade_ns_;

@@ -16,7 +16,8 @@ InfluxWriter::InfluxWriter(InfluxSinkConfig config, LineProtocolOptions encoding
       sink_(std::make_unique<InfluxSink>(std::move(config))),
       encoder_(encoding),
       names_(names),
-      ring_(options.ring_capacity) {
+      ring_(options.ring_capacity),
+      flow_ring_(options.flow_ring_capacity) {
   publish_snapshot(true);
 }
 
@@ -25,7 +26,7 @@ const std::vector<std::string> kNoNames;
 }  // namespace
 
 InfluxWriter::InfluxWriter(InfluxWriterOptions options)
-    : options_(options), names_(kNoNames), ring_(options.ring_capacity) {
+    : options_(options), names_(kNoNames), ring_(options.ring_capacity), flow_ring_(options.flow_ring_capacity) {
   publish_snapshot(true);
 }
 
@@ -42,6 +43,14 @@ bool InfluxWriter::on_signal(const Signal& s) noexcept {
   }
   doorbell_.notify();
   return true;
+}
+
+void InfluxWriter::on_flow(const FlowRecord& record) {
+  if (!flow_ring_.try_push(record)) {
+    flows_dropped_.fetch_add(1, std::memory_order_relaxed);
+    return;
+  }
+  doorbell_.notify();
 }
 
 SignalDispatchCounters InfluxWriter::signal_counters() const noexcept {
@@ -69,6 +78,7 @@ void InfluxWriter::publish_snapshot(bool wait) noexcept {
   else if (!lock.try_lock())
     return;
   snapshot_.bars_taken = taken_;
+  snapshot_.flows_taken = flows_taken_;
   if (!sink_) return;
   snapshot_.stats = sink_->stats();
   if (const SpoolStats* spool = sink_->spool_stats()) {
@@ -129,7 +139,17 @@ void InfluxWriter::run() noexcept {
     now_ns = realtime_ns();
     // Signals first: a trader waits on them, the bars' batch does not.
     const std::size_t signals = take_signals(now_ns, 64);
-    if (!sink_ || sink_->can_accept()) n = ring_.consume(take, 256);
+    std::size_t flows = 0;
+    if (!sink_ || sink_->can_accept()) {
+      n = ring_.consume(take, 256);
+      // After the bars: a record follows the bars of its interval.
+      flows = flow_ring_.consume(
+          [&](const FlowRecord& r) {
+            if (sink_) sink_->add_flow(r);
+          },
+          256);
+      flows_taken_ += flows;
+    }
     popped += n;
     taken_ = popped;
     if (sink_) sink_->poll();
@@ -139,8 +159,13 @@ void InfluxWriter::run() noexcept {
       close_to_handed_.maybe_publish(now_ns);
       next_snapshot_ns = now_ns + 250'000'000;
     }
-    if (n > 0 || signals > 0) continue;
-    if (stopping_.load(std::memory_order_acquire) && popped == pushed_.load(std::memory_order_acquire)) break;
+    if (n > 0 || signals > 0 || flows > 0) continue;
+    // The aggregator pushes no record after it stopped, and every push
+    // happened before the stop (release/acquire on stopping_): an empty
+    // flow ring here is empty for good.
+    if (stopping_.load(std::memory_order_acquire) && popped == pushed_.load(std::memory_order_acquire) &&
+        flow_ring_.empty_approx())
+      break;
     // Wake for new bars or signals, or every 10 ms for the sink's age-based
     // sealing and the sinks' retries while they hold anything; idle sinks
     // have no timers, so an idle writer wakes 5 times a second (idle CPU
@@ -149,7 +174,7 @@ void InfluxWriter::run() noexcept {
     wait.wait_for(
         [&] {
           return pushed_.load(std::memory_order_acquire) != popped || stopping_.load(std::memory_order_acquire) ||
-                 (signals_ != nullptr && !signals_->empty_approx());
+                 (signals_ != nullptr && !signals_->empty_approx()) || !flow_ring_.empty_approx();
         },
         idle ? std::chrono::milliseconds(200) : std::chrono::milliseconds(10), &doorbell_);
   }

@@ -43,6 +43,15 @@
 // least one attempt). Without InfluxDB (the InfluxWriter(options)
 // constructor) the thread runs only the dispatch: JSONL and Redis.
 // signal_counters() reads the dispatch's counters from any thread.
+//
+// Flow statistics: on_flow() (aggregator thread) pushes each FlowRecord
+// into a third ring, an SpscRing<FlowRecord> of its own. It never waits:
+// when the ring is full the record is dropped and counted (flows_dropped())
+// rather than slowing the aggregator, since statistics, unlike bars, can
+// be recomputed from the bars. The writer drains it beside the bars, while
+// the sink accepts, into measurement flow_<tf> of retention policy
+// aggr_<tf> (InfluxSink::add_flow, pipeline/flow_line.h). Without InfluxDB
+// records are taken and discarded.
 #pragma once
 
 #include <atomic>
@@ -69,8 +78,9 @@
 namespace tickflow {
 
 struct InfluxWriterOptions {
-  std::size_t ring_capacity = 1u << 14;  // bars (power of two)
-  WaitKind wait = WaitKind::kPark;       // blocking I/O lives here: it never needs to spin
+  std::size_t ring_capacity = 1u << 14;       // bars (power of two)
+  std::size_t flow_ring_capacity = 1u << 12;  // FlowRecords (power of two): ~30 minutes of 2 groups' 1 s intervals
+  WaitKind wait = WaitKind::kPark;            // blocking I/O lives here: it never needs to spin
 };
 
 // What the writer thread last published (see "Observability").
@@ -82,6 +92,7 @@ struct InfluxWriterSnapshot {
   std::uint64_t pending_batches = 0;
   std::uint64_t points_unsaved = 0;
   std::uint64_t bars_taken = 0;
+  std::uint64_t flows_taken = 0;
   LatencyHistogram ack_delay;  // handed to the sink -> acknowledged
   std::string last_problem;
 };
@@ -107,6 +118,9 @@ class InfluxWriter final : public BarSink {
   // writer. Never waits: false (counted, signals_ring_full()) when the ring
   // is full, which only a stuck writer thread can cause.
   bool on_signal(const Signal& s) noexcept;
+  // Aggregator thread: pushes `record` into the flow ring and wakes the
+  // writer. Never waits: a full ring drops the record (flows_dropped()).
+  void on_flow(const FlowRecord& record) override;
 
   // Stops taking bars, drains, flushes until `deadline`; joins the thread.
   // True when every bar was acknowledged (or dead-lettered).
@@ -125,6 +139,8 @@ class InfluxWriter final : public BarSink {
   // The signal dispatch's counters (zeros without set_signal_input), for /metrics.
   SignalDispatchCounters signal_counters() const noexcept;
   std::uint64_t signals_ring_full() const noexcept { return signals_ring_full_.load(std::memory_order_relaxed); }
+  std::uint64_t flows_dropped() const noexcept { return flows_dropped_.load(std::memory_order_relaxed); }
+  std::size_t flow_depth() const noexcept { return flow_ring_.size_approx(); }
 
  private:
   struct StampedBar {
@@ -141,6 +157,8 @@ class InfluxWriter final : public BarSink {
   const std::vector<std::string>& names_;
   SpscRing<StampedBar> ring_;
   SpscRing<Signal>* signals_ = nullptr;
+  SpscRing<FlowRecord> flow_ring_;
+  std::uint64_t flows_taken_ = 0;  // writer side
   SignalDispatch* dispatch_ = nullptr;
   std::function<void()> on_thread_start_;
   SharedHistogram close_to_handed_;
@@ -153,6 +171,7 @@ class InfluxWriter final : public BarSink {
   alignas(128) std::atomic<std::uint64_t> pushed_{0};
   alignas(128) std::atomic<bool> stopping_{false};
   std::atomic<std::uint64_t> signals_ring_full_{0};  // aggregator side
+  std::atomic<std::uint64_t> flows_dropped_{0};      // aggregator side
   std::chrono::steady_clock::time_point deadline_{};
   bool delivered_all_ = false;
 };

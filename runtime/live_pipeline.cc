@@ -109,6 +109,7 @@ LivePipeline::LivePipeline(PipelineConfig config, LivePipelineOptions options) :
     agg.quiet_close_delay_ns = std::chrono::nanoseconds(cfg.bars.quiet_delay).count();
     agg.amend_horizon_ns = std::chrono::nanoseconds(cfg.bars.amend_horizon).count();
     agg.rollups = cfg.bars.rollups;
+    agg.flow_stats = cfg.bars.flow_stats;
     agg.wait.kind = cfg.aggregator.wait;
     // The channels need the aggregator's doorbell and the aggregator needs
     // the channels: the doorbell lives in the aggregator, so make it with

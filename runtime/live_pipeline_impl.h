@@ -45,6 +45,9 @@ class BarForwarder final : public BarSink {
     bars_.store(bars_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
     if (target_) target_->on_bar(bar);
   }
+  void on_flow(const FlowRecord& record) override {
+    if (target_) target_->on_flow(record);
+  }
   std::uint64_t bars() const noexcept { return bars_.load(std::memory_order_relaxed); }
 
  private:

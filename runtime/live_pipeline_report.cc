@@ -127,11 +127,23 @@ HttpResponse LivePipeline::metrics() const {
                 load(a.late_drops));
     out.latency_summary("tickflow_latency_receive_to_bar_seconds", "Frame received -> its trade's bar updated", {},
                         p.aggregator->receive_to_bar());
+    out.counter("tickflow_flow_records_total", "Flow statistics records (group x closed interval) handed on", {},
+                load(a.flow_records));
+    out.counter("tickflow_flow_late_bars_total", "Bars for closed seconds, applied to the intervals still open", {},
+                load(a.flow_late));
+    out.counter("tickflow_flow_dropped_bars_total", "Bars the flow statistics could not take", {},
+                load(a.flow_dropped));
+    out.counter("tickflow_flow_groups_refused_total", "Symbol-group refreshes refused (more groups than lanes)", {},
+                load(a.flow_groups_refused));
   }
   if (p.writer) {
     const InfluxWriterSnapshot w = p.writer->snapshot();
     out.gauge("tickflow_writer_ring_depth", "Bars waiting for the writer thread", {},
               static_cast<double>(p.writer->depth()));
+    out.gauge("tickflow_writer_flow_ring_depth", "Flow records waiting for the writer thread", {},
+              static_cast<double>(p.writer->flow_depth()));
+    out.counter("tickflow_writer_flows_dropped_total", "Flow records dropped: the writer's flow ring was full", {},
+                static_cast<double>(p.writer->flows_dropped()));
     out.counter("tickflow_sink_points_accepted_total", "Points handed to the InfluxDB sink", {},
                 static_cast<double>(w.stats.points_accepted));
     out.counter("tickflow_sink_points_written_total", "Points acknowledged by InfluxDB", {},

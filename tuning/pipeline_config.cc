@@ -393,6 +393,7 @@ void read_bars(const Context& ctx, TableReader& r, BarConfig& bars) {
   if (auto v = r.integer("lateness_ms", 0, 60'000)) bars.lateness = std::chrono::milliseconds(*v);
   if (auto v = r.integer("quiet_delay_ms", 0, 600'000)) bars.quiet_delay = std::chrono::milliseconds(*v);
   if (auto v = r.integer("amend_horizon_s", 0, 7 * 86'400)) bars.amend_horizon = std::chrono::seconds(*v);
+  if (auto v = r.boolean("flow_stats")) bars.flow_stats = *v;
   if (auto list = r.strings("rollups")) {
     const toml::array& array = *r.array("rollups");
     bars.rollups.clear();

@@ -77,6 +77,9 @@ struct BarConfig {
   std::chrono::milliseconds quiet_delay{2000};  // wall-clock close for markets that go quiet
   std::chrono::seconds amend_horizon{600};      // later trades are dropped and counted
   std::vector<Timeframe> rollups = default_rollup_timeframes();
+  // Flow statistics per symbol group on the aggregator thread, written as
+  // flow_<tf> beside trades_<tf> (pipeline/README.md).
+  bool flow_stats = true;
 };
 
 struct InfluxConfig {
