@@ -90,4 +90,8 @@ std::string to_string(const std::vector<Timeframe>& timeframes) {
   return out;
 }
 
+std::string retention_policy_name(std::uint32_t timeframe_s) {
+  return "aggr_" + std::string(Timeframe::from_seconds(timeframe_s).name());
+}
+
 }  // namespace tickflow

@@ -73,4 +73,9 @@ const std::vector<Timeframe>& default_rollup_timeframes();
 // "1m,5m,15m,30m,1h,4h" for a list (help texts, summaries).
 std::string to_string(const std::vector<Timeframe>& timeframes);
 
+// The retention policy bars of this timeframe are written to, aggr-server's
+// naming: 1 -> "aggr_1s", 60 -> "aggr_1m". Throws std::invalid_argument as
+// Timeframe::from_seconds() does.
+std::string retention_policy_name(std::uint32_t timeframe_s);
+
 }  // namespace tickflow

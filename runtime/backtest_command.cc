@@ -20,7 +20,8 @@
 #include "strategy/backtest_report.h"
 #include "strategy/backtester.h"
 #include "strategy/csv_bar_source.h"
-#include "strategy/influx_bar_source.h"
+#include "strategy/influx_backtest_plan.h"
+#include "strategy/merged_bar_source.h"
 #include "strategy/utc_time.h"
 #include "tuning/pipeline_config.h"
 
@@ -34,6 +35,10 @@ struct BacktestArgs {
   std::string influx_url;
   std::string from, to;
   std::string chunk = "2h";
+  std::string base = "1s";
+  std::string retention_policy;
+  std::vector<std::string> markets;
+  std::string gap = "60s";
   std::string out;
   int repeat = 1;
   double balance = 10000;
@@ -52,35 +57,6 @@ int fail(const std::string& message) {
   std::fprintf(stderr, "tickflow backtest: %s\n", message.c_str());
   return 2;
 }
-
-// Several sources merged into one stream, in visible-time order.
-class MergedSource final : public BarSource {
- public:
-  explicit MergedSource(std::vector<std::unique_ptr<BarSource>> sources) : sources_(std::move(sources)) {
-    heads_.resize(sources_.size());
-    live_.resize(sources_.size());
-    for (std::size_t i = 0; i < sources_.size(); ++i) live_[i] = sources_[i]->next(heads_[i]);
-  }
-  bool next(Bar& out) override {
-    std::size_t best = SIZE_MAX;
-    for (std::size_t i = 0; i < sources_.size(); ++i)
-      if (live_[i] && (best == SIZE_MAX || visible_before(heads_[i], heads_[best]))) best = i;
-    if (best == SIZE_MAX) return false;
-    out = heads_[best];
-    live_[best] = sources_[best]->next(heads_[best]);
-    return true;
-  }
-  double progress() const noexcept override {
-    double sum = 0;
-    for (const auto& s : sources_) sum += std::max(0.0, s->progress());
-    return sources_.empty() ? 1 : sum / static_cast<double>(sources_.size());
-  }
-
- private:
-  std::vector<std::unique_ptr<BarSource>> sources_;
-  std::vector<Bar> heads_;
-  std::vector<char> live_;
-};
 
 }  // namespace
 
@@ -122,10 +98,26 @@ CLI::App* add_backtest_command(CLI::App& app) {
   command->add_option("--csv", a.csv,
                       "CSV bars: time,market,timeframe,open,high,low,close,vbuy,vsell,cbuy,csell,lbuy,lsell "
                       "(timeframe 1s or 1m); repeatable");
-  command->add_option("--influx", a.influx_url, "InfluxDB 1.x URL to read trades_1s from (with --from and --to)");
+  command->add_option("--influx", a.influx_url,
+                      "InfluxDB 1.x URL to read the pipeline's base bars from (with --from and --to): trades_1s\n"
+                      "in retention policy aggr_1s, as `tickflow run` and `replay --influx` write them");
   command->add_option("--from", a.from, "Start, ISO-8601 UTC or epoch seconds (InfluxDB: required)");
   command->add_option("--to", a.to, "End (exclusive), ISO-8601 UTC or epoch seconds (InfluxDB: required)");
   command->add_option("--chunk", a.chunk, "InfluxDB query span per request")->capture_default_str();
+  command
+      ->add_option("--base", a.base,
+                   "InfluxDB base bars: 1s (aggr_1s.trades_1s), 1m (aggr_1m.trades_1m: months of history where\n"
+                   "1 s bars expired), or auto: per market 1s when its 1 s bars reach back to --from (within\n"
+                   "--gap), else 1m; the choice is printed. A market never switches base mid-run")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"1s", "1m", "auto"}));
+  command->add_option("--retention-policy", a.retention_policy,
+                      "InfluxDB retention policy to read (default: the sink's, aggr_1s or aggr_1m by --base)");
+  command->add_option("--market", a.markets, "InfluxDB: only this market (BINANCE:btcusdt); repeatable. Default: all");
+  command
+      ->add_option("--gap", a.gap,
+                   "InfluxDB coverage report: list runs of missing seconds at least this long per market")
+      ->capture_default_str();
   command->add_option("--out", a.out, "Output folder (created)")->required();
   command->add_option("--balance", a.balance, "Starting balance")->capture_default_str();
   command->add_option("--equity-interval", a.equity_interval_s, "Equity sample interval, seconds")
@@ -138,7 +130,11 @@ CLI::App* add_backtest_command(CLI::App& app) {
       "      --capture BINANCE_FUTURES=tests/data/binance-20240808-trades/usdm_btcusdt.gz\n"
       "  tickflow backtest --config tuning/laptop-2core.toml --out var/bt \\\n"
       "      --influx http://127.0.0.1:8086 --from 2024-08-01 --to 2024-08-08\n"
-      "InfluxDB database and credentials: the config's [influx] table (INFLUX_USERNAME/INFLUX_PASSWORD).");
+      "InfluxDB database and credentials: the config's [influx] table (INFLUX_USERNAME/INFLUX_PASSWORD).\n"
+      "Before an InfluxDB run, a coverage report per market (seconds present of the range, gaps of --gap or\n"
+      "more) goes to stderr and DIR/coverage.txt. A range with no bars exits 1, naming what was asked and\n"
+      "the ranges the database does hold.\n"
+      "Exit status: 0 done, 1 no bars in the InfluxDB range, 2 a usage, config or input error.");
   return command;
 }
 
@@ -147,6 +143,8 @@ int run_backtest_command() {
   const int kinds = (!a.captures.empty()) + (!a.csv.empty()) + (!a.influx_url.empty());
   if (kinds != 1) return fail("give exactly one data source: --capture, --csv or --influx (see --help)");
   if (a.repeat != 1 && a.captures.empty()) return fail("--repeat applies to --capture only");
+  if (a.influx_url.empty() && (a.base != "1s" || !a.retention_policy.empty() || !a.markets.empty() || a.gap != "60s"))
+    return fail("--base, --retention-policy, --market and --gap apply to --influx only");
 
   PipelineConfig config;
   try {
@@ -197,22 +195,53 @@ int run_backtest_command() {
         parts.push_back(std::make_unique<CsvBarSource>(f, registry));
         source_text += (source_text.empty() ? "" : " ") + f;
       }
-      source = parts.size() == 1 ? std::move(parts.front()) : std::make_unique<MergedSource>(std::move(parts));
+      source = parts.size() == 1 ? std::move(parts.front()) : std::make_unique<MergedBarSource>(std::move(parts));
     } else {
       if (!from || !to) return fail("--influx needs --from and --to");
-      InfluxBarQuery q;
+      InfluxBacktestRequest request;
+      InfluxBarQuery& q = request.query;
       q.url = a.influx_url;
       q.database = config.influx.database;
       q.credentials_file = config.influx.credentials_file;
       q.from_s = *from;
       q.to_s = *to;
+      q.markets = a.markets;
       try {
         q.chunk_s = parse_timeframe(a.chunk).seconds();
       } catch (const std::exception&) {
         return fail("--chunk '" + a.chunk + "': not a duration like 30m, 2h or 1d");
       }
-      source = std::make_unique<InfluxBarSource>(q, registry);
-      source_text = a.influx_url + " " + iso8601_utc(*from) + " .. " + iso8601_utc(*to);
+      try {
+        request.gap_threshold_s = parse_timeframe(a.gap).seconds();
+      } catch (const std::exception&) {
+        return fail("--gap '" + a.gap + "': not a duration like 10s, 1m or 1h");
+      }
+      request.base = a.base == "1m" ? BaseBars::k1m : a.base == "auto" ? BaseBars::kAuto : BaseBars::k1s;
+      request.retention_policy = a.retention_policy;
+      if (request.base == BaseBars::kAuto && !a.retention_policy.empty())
+        return fail("--retention-policy names one policy; --base auto reads the sink's aggr_1s and aggr_1m");
+      InfluxBacktestPlan plan;
+      try {
+        plan = plan_influx_backtest(request);
+      } catch (const InfluxNoBarsError& e) {
+        std::fprintf(stderr, "tickflow backtest: %s\n", e.what());
+        return 1;
+      }
+      std::string coverage =
+          "coverage of " + plan.measurements() + " in [" + iso8601_utc(*from) + ", " + iso8601_utc(*to) + "):\n";
+      if (!plan.auto_choices.empty()) {
+        coverage += "base bars (--base auto):";
+        for (const auto& [market, tf] : plan.auto_choices) coverage += " " + market + (tf == 1 ? "=1s" : "=1m");
+        coverage += "\n";
+      }
+      coverage += plan.coverage.text();
+      if (!a.quiet) std::fputs(coverage.c_str(), stderr);
+      std::filesystem::create_directories(a.out);
+      OutputFile file((std::filesystem::path(a.out) / "coverage.txt").string());
+      if (std::string e = file.write(coverage); !e.empty()) return fail(e);
+      if (std::string e = file.flush(); !e.empty()) return fail(e);
+      source = plan.open(registry);
+      source_text = a.influx_url + " " + plan.measurements() + " " + iso8601_utc(*from) + " .. " + iso8601_utc(*to);
     }
   } catch (const std::exception& e) {
     return fail(e.what());

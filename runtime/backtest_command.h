@@ -17,8 +17,13 @@
 // table (tuning/README.md); T is ISO-8601 UTC (2024-08-09T00:00:00Z) or
 // epoch seconds. The same input and config give byte-identical files.
 //
-// Exit status: 0 done, 2 a usage, config or input error (the message names
-// the file, key or market).
+// --influx reads the base bars the pipeline writes (aggr_1s.trades_1s, or
+// aggr_1m.trades_1m with --base 1m/auto: strategy/influx_backtest_plan.h),
+// and first reports their coverage (coverage.txt, and stderr).
+//
+// Exit status: 0 done, 1 no bars in the InfluxDB range (the message names
+// what was asked and what the database holds), 2 a usage, config or input
+// error (the message names the file, key or market).
 #pragma once
 
 #include <cstdint>

@@ -9,6 +9,7 @@
 #include <stdexcept>
 
 #include "pipeline/timeframe.h"
+#include "strategy/influx_csv.h"
 #include "strategy/utc_time.h"
 
 namespace tickflow {
@@ -19,70 +20,6 @@ constexpr const char* kFieldNames[] = {"open", "high",  "low",  "close", "vbuy",
 double Bar::*const kFields[] = {&Bar::open, &Bar::high,  &Bar::low,  &Bar::close, &Bar::vbuy, &Bar::vsell,
                                 &Bar::cbuy, &Bar::csell, &Bar::lbuy, &Bar::lsell, &Bar::qbuy, &Bar::qsell};
 constexpr std::size_t kFieldCount = std::size(kFields);
-
-// The URL for messages: any "user:password@" someone put in it removed.
-std::string url_for_messages(const std::string& url) {
-  const auto scheme = url.find("://");
-  const auto at = url.find('@', scheme == std::string::npos ? 0 : scheme + 3);
-  if (scheme == std::string::npos || at == std::string::npos || url.find('/', scheme + 3) < at) return url;
-  return url.substr(0, scheme + 3) + url.substr(at + 1);
-}
-
-// An InfluxQL string literal: single quotes, with ' and \ escaped.
-std::string quote_string(std::string_view s) {
-  std::string out = "'";
-  for (const char c : s) {
-    if (c == '\'' || c == '\\') out.push_back('\\');
-    out.push_back(c);
-  }
-  out.push_back('\'');
-  return out;
-}
-
-// An InfluxQL identifier: double quotes, with " and \ escaped.
-std::string quote_identifier(std::string_view s) {
-  std::string out = "\"";
-  for (const char c : s) {
-    if (c == '"' || c == '\\') out.push_back('\\');
-    out.push_back(c);
-  }
-  out.push_back('"');
-  return out;
-}
-
-// One RFC 4180 record (Go's encoding/csv, which InfluxDB writes with) from
-// body[pos..] into `cells`; false at the end of the body. A blank line is a
-// record of one empty cell: the separator between result sets.
-bool read_record(std::string_view body, std::size_t& pos, std::vector<std::string>& cells) {
-  cells.clear();
-  if (pos >= body.size()) return false;
-  std::string cell;
-  bool quoted = false;
-  while (pos < body.size()) {
-    const char c = body[pos++];
-    if (quoted) {
-      if (c != '"') {
-        cell.push_back(c);
-      } else if (pos < body.size() && body[pos] == '"') {
-        cell.push_back('"');
-        ++pos;
-      } else {
-        quoted = false;
-      }
-    } else if (c == '"') {
-      quoted = true;
-    } else if (c == ',') {
-      cells.push_back(std::move(cell));
-      cell.clear();
-    } else if (c == '\n') {
-      break;
-    } else if (c != '\r') {
-      cell.push_back(c);
-    }
-  }
-  cells.push_back(std::move(cell));
-  return true;
-}
 
 bool parse_double(const std::string& text, double& out) {
   if (text.empty()) {
@@ -121,14 +58,15 @@ InfluxBarSource::InfluxBarSource(InfluxBarQuery query, MarketRegistry& registry)
   endpoint.request_timeout = query_.request_timeout;
   http_ = std::make_unique<InfluxHttp>(std::move(endpoint));
 
-  select_prefix_ = "SELECT * FROM ";
-  if (!query_.retention_policy.empty()) select_prefix_ += quote_identifier(query_.retention_policy) + ".";
-  select_prefix_ += quote_identifier(query_.measurement) + " WHERE ";
+  // Open times only: one field (cbuy, which every bar has) and the tag.
+  select_prefix_ = query_.open_times_only ? "SELECT \"cbuy\", \"market\" FROM " : "SELECT * FROM ";
+  if (!query_.retention_policy.empty()) select_prefix_ += influxql_identifier(query_.retention_policy) + ".";
+  select_prefix_ += influxql_identifier(query_.measurement) + " WHERE ";
   if (!query_.markets.empty()) {
     market_filter_ = " AND (";
     for (std::size_t i = 0; i < query_.markets.size(); ++i) {
       if (i > 0) market_filter_ += " OR ";
-      market_filter_ += "market = " + quote_string(query_.markets[i]);
+      market_filter_ += "market = " + influxql_string(query_.markets[i]);
     }
     market_filter_ += ")";
   }
@@ -138,9 +76,11 @@ InfluxBarSource::InfluxBarSource(InfluxBarQuery query, MarketRegistry& registry)
 InfluxBarSource::~InfluxBarSource() = default;
 
 std::string InfluxBarSource::describe_chunk(std::int64_t from, std::int64_t to) const {
-  return "InfluxDB " + url_for_messages(http_->endpoint().url) + " database '" + query_.database + "' " +
-         query_.measurement + " chunk [" + iso8601_utc(from) + ", " + iso8601_utc(to) + ") = [" + std::to_string(from) +
-         ", " + std::to_string(to) + ")";
+  const std::string measurement =
+      query_.retention_policy.empty() ? query_.measurement : query_.retention_policy + "." + query_.measurement;
+  return "InfluxDB " + influx_url_for_messages(http_->endpoint().url) + " database '" + query_.database + "' " +
+         measurement + " chunk [" + iso8601_utc(from) + ", " + iso8601_utc(to) + ") = [" + std::to_string(from) + ", " +
+         std::to_string(to) + ")";
 }
 
 void InfluxBarSource::load_chunk() {
@@ -182,31 +122,37 @@ void InfluxBarSource::check_exists(const std::string& where) {
   // In CSV, influxd 1.6 answers a SELECT on a database, retention policy or
   // measurement that does not exist with an empty 200, like a quiet range:
   // a typo would be an empty backtest. Ask once instead.
-  auto names = [&](const std::string& statement) {
-    std::vector<std::string> out, cells;
-    const std::string body = run(statement, where);
-    std::size_t pos = 0;
-    bool header = true;
-    while (read_record(body, pos, cells)) {
-      if (cells.size() == 1 && cells[0].empty()) {
-        header = true;
-      } else if (header) {
-        if (cells.size() == 1 && cells[0] == "error") {
-          const bool message = read_record(body, pos, cells);
-          throw std::runtime_error(where + ": InfluxDB error: " + (message ? cells[0] : std::string()));
-        }
-        header = false;
-      } else {
-        out.push_back(cells.back());
-      }
+  // One column of every row: the last (SHOW DATABASES, SHOW MEASUREMENTS)
+  // or the third (SHOW RETENTION POLICIES: name,tags,name,duration,...).
+  auto names = [&](const std::string& statement, bool last = true) {
+    std::vector<std::string> out;
+    std::vector<CsvTable> tables;
+    try {
+      tables = parse_csv_tables(run(statement, where));
+    } catch (const std::runtime_error& e) {
+      if (std::string_view(e.what()).starts_with(where)) throw;
+      throw std::runtime_error(where + ": " + e.what());
     }
+    for (const CsvTable& t : tables)
+      for (const auto& row : t.rows)
+        if (!row.empty()) out.push_back(last ? row.back() : row.size() > 2 ? row[2] : std::string());
     return out;
   };
   const std::vector<std::string> databases = names("SHOW DATABASES");
   if (std::find(databases.begin(), databases.end(), query_.database) == databases.end())
     throw std::runtime_error(where + ": database not found (or not readable with these credentials)");
+  if (!query_.retention_policy.empty()) {
+    const std::vector<std::string> policies =
+        names("SHOW RETENTION POLICIES ON " + influxql_identifier(query_.database), false);
+    if (std::find(policies.begin(), policies.end(), query_.retention_policy) == policies.end()) {
+      std::string list;
+      for (const std::string& p : policies) list += (list.empty() ? "" : ", ") + p;
+      throw std::runtime_error(where + ": retention policy '" + query_.retention_policy +
+                               "' not found in the database (it has: " + (list.empty() ? "none" : list) + ")");
+    }
+  }
   const std::vector<std::string> measurements =
-      names("SHOW MEASUREMENTS WITH MEASUREMENT = " + quote_identifier(query_.measurement));
+      names("SHOW MEASUREMENTS WITH MEASUREMENT = " + influxql_identifier(query_.measurement));
   if (std::find(measurements.begin(), measurements.end(), query_.measurement) == measurements.end())
     throw std::runtime_error(where + ": measurement not found in the database");
   checked_ = true;
@@ -219,7 +165,7 @@ void InfluxBarSource::parse_csv(std::string_view body, const std::string& where)
   std::size_t columns = 0, time_col = 0, market_col = 0;
   std::vector<std::size_t> field_cols;  // per kFields: column, or SIZE_MAX
   std::size_t row = 0;
-  while (read_record(body, pos, cells)) {
+  while (read_csv_record(body, pos, cells)) {
     if (cells.size() == 1 && cells[0].empty()) {  // between result sets: a header follows
       header = true;
       continue;
@@ -227,7 +173,7 @@ void InfluxBarSource::parse_csv(std::string_view body, const std::string& where)
     if (header) {
       if (cells.size() == 1 && cells[0] == "error") {
         std::vector<std::string> message;
-        read_record(body, pos, message);
+        read_csv_record(body, pos, message);
         throw std::runtime_error(where + ": InfluxDB error: " + (message.empty() ? std::string() : message[0]));
       }
       header = false;

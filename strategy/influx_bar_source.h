@@ -13,7 +13,8 @@
 // (chunked=true), so a server's max-row-limit cannot truncate it silently.
 // Because 1.6's CSV answer to a missing database or measurement is an empty
 // 200, both are checked once (SHOW DATABASES, SHOW MEASUREMENTS) before the
-// first chunk; a misspelt retention policy still reads as no data. The fields are the line
+// first chunk, and so is a named retention policy (SHOW RETENTION POLICIES).
+// The fields are the line
 // protocol's (pipeline/line_protocol.h); a field missing from a row (OHLC of
 // a liquidation-only bar, qbuy/qsell of aggr-server's own data) is 0. The
 // numbers come back in Go's shortest round-trip form and are parsed exactly,
@@ -26,7 +27,8 @@
 //  * markets are interned into the registry by name (MarketClass applies);
 //  * a failed query (server down, HTTP error, InfluxDB error, malformed
 //    response) throws std::runtime_error naming the server URL (never the
-//    credentials), the database and the chunk's time range;
+//    credentials), the database, the retention policy and measurement, and
+//    the chunk's time range;
 //  * credentials come from credentials_file, or INFLUX_USERNAME /
 //    INFLUX_PASSWORD when it is empty (load_influx_credentials()).
 #pragma once
@@ -53,7 +55,8 @@ struct InfluxBarQuery {
   std::int64_t chunk_s = 7200;            // one query per chunk
   std::vector<std::string> markets;       // empty: every market
   std::string measurement = "trades_1s";  // trades_1s or trades_1m
-  std::string retention_policy;           // empty: the database's default
+  std::string retention_policy;           // empty: the database's default (the sink writes aggr_1s, aggr_1m)
+  bool open_times_only = false;           // only time and market (a coverage scan): fields read as 0
   std::chrono::milliseconds request_timeout{120'000};
 };
 
