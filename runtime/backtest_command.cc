@@ -107,8 +107,9 @@ CLI::App* add_backtest_command(CLI::App& app) {
   command
       ->add_option("--base", a.base,
                    "InfluxDB base bars: 1s (aggr_1s.trades_1s), 1m (aggr_1m.trades_1m: months of history where\n"
-                   "1 s bars expired), or auto: per market 1s when its 1 s bars reach back to --from (within\n"
-                   "--gap), else 1m; the choice is printed. A market never switches base mid-run")
+                   "1 s bars expired), or auto: per market 1s when its 1 s bars start where its 1 m bars do\n"
+                   "(within their first minute plus --gap), else 1m; the choice is printed and in\n"
+                   "coverage.txt. A market never switches base mid-run (the backtester takes one per market)")
       ->capture_default_str()
       ->check(CLI::IsMember({"1s", "1m", "auto"}));
   command->add_option("--retention-policy", a.retention_policy,
@@ -221,6 +222,7 @@ int run_backtest_command() {
       if (request.base == BaseBars::kAuto && !a.retention_policy.empty())
         return fail("--retention-policy names one policy; --base auto reads the sink's aggr_1s and aggr_1m");
       InfluxBacktestPlan plan;
+      if (!a.quiet) std::fprintf(stderr, "backtest: checking what InfluxDB holds in the range...\n");
       try {
         plan = plan_influx_backtest(request);
       } catch (const InfluxNoBarsError& e) {

@@ -88,10 +88,15 @@ InfluxBacktestPlan plan_influx_backtest(const InfluxBacktestRequest& r) {
     const std::vector<BarExtent> in_1s = influx_bar_extents(q1, true);
     const std::vector<BarExtent> in_1m = influx_bar_extents(q60, true);
     if (in_1s.empty() && in_1m.empty()) throw_no_bars(r, {q1, q60});
-    // 1 s where it reaches back to the start, else 1 m where there is any,
-    // else the 1 s bars there are.
-    for (const BarExtent& e : in_1s)
-      if (e.first_s < r.query.from_s + r.gap_threshold_s) base_of[e.market] = 1;
+    // 1 s where its bars start where the market's 1 m bars do (within the
+    // first minute and the gap threshold: the 1 m bar opens up to 59 s
+    // before the first trade), else 1 m, else the 1 s bars there are.
+    std::map<std::string, std::int64_t> first_1m;
+    for (const BarExtent& e : in_1m) first_1m[e.market] = e.first_s;
+    for (const BarExtent& e : in_1s) {
+      const auto m = first_1m.find(e.market);
+      if (m == first_1m.end() || e.first_s < m->second + 60 + r.gap_threshold_s) base_of[e.market] = 1;
+    }
     for (const BarExtent& e : in_1m) base_of.try_emplace(e.market, 60);
     for (const BarExtent& e : in_1s) base_of.try_emplace(e.market, 1);
     q1.markets.clear();

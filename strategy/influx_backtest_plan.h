@@ -6,12 +6,12 @@
 // they cover, and a clear error when they hold nothing.
 //
 //  * base 1s or 1m: every market from that measurement;
-//  * base auto: per market, 1 s bars when they reach back to the start of
-//    the range (the first within gap_threshold_s of from_s), else 1 m bars
-//    where that market has them: a 1 s policy keeps a day, a 1 m one months,
-//    so a long backtest runs on 1 m bars for the markets whose 1 s bars
-//    expired. The Backtester takes one base interval per market, so a
-//    market is never switched mid-run.
+//  * base auto: per market, in the range, 1 s bars when they start where
+//    its 1 m bars start (within that first minute plus gap_threshold_s), or
+//    when it has no 1 m bars; else its 1 m bars. A 1 s policy keeps a day, a
+//    1 m one months, so a long backtest runs on 1 m bars for the markets
+//    whose early 1 s bars expired. The Backtester takes one base interval
+//    per market, so a market never switches mid-run.
 //
 // The coverage scan reads only open times (InfluxBarSource's
 // open_times_only) chunk by chunk, so it costs a fraction of the run's

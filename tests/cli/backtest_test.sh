@@ -94,6 +94,15 @@ check "... names it" grep -q -- "--from 'yesterday': not ISO-8601" "$tmp/err"
 "$bin" backtest --config "$config" --out "$tmp/x" --influx http://127.0.0.1:9 --from 2024-08-09 --to 1723248000 2>"$tmp/err"
 check "InfluxDB down: exit 2" test $? -eq 2
 check "... names the URL" grep -q "127.0.0.1:9" "$tmp/err"
+"$bin" backtest --config "$config" --out "$tmp/x" --csv "$tmp/bars.csv" --base 1m 2>"$tmp/err"
+check "--base without --influx: exit 2" test $? -eq 2
+check "... says so" grep -q -- "--base, --retention-policy, --market and --gap apply to --influx only" "$tmp/err"
+"$bin" backtest --config "$config" --out "$tmp/x" --influx http://127.0.0.1:9 --from 2024-08-09 --to 2024-08-10 \
+  --base auto --retention-policy aggr_1s 2>"$tmp/err"
+check "--base auto with --retention-policy: exit 2" test $? -eq 2
+"$bin" backtest --config "$config" --out "$tmp/x" --influx http://127.0.0.1:9 --from 2024-08-09 --to 2024-08-10 \
+  --base 1h 2>"$tmp/err"
+check "--base 1h: exit 2" test $? -eq 2
 "$bin" backtest --config "$config" --out "$tmp/x" --csv "$tmp/bars.csv" "${captures[@]:0:2}" 2>"$tmp/err"
 check "two sources: exit 2" test $? -eq 2
 "$bin" backtest --config "$config" --out "$tmp/x" --capture "$data/spot_btcusdt.gz" 2>"$tmp/err"

@@ -5,7 +5,8 @@
 // real parsers and BarBuilder (CaptureBarSource, the captures replayed pass
 // after pass with shifted timestamps, the trades' sides varied so the
 // strategy has something to trade), written to a real influxd as
-// `trades_1s` with the sink's line-protocol encoder, then backtested twice:
+// `aggr_1s.trades_1s` (where the sink writes them) with the sink's
+// line-protocol encoder, then backtested twice:
 // once straight from the capture bars, once read back from InfluxDB in
 // chunks (2 h, the default, and 25 min, which cuts windows mid-way). Every
 // decision, the trade list, the equity curve and report.json must be
@@ -19,6 +20,7 @@
 #include "pipeline/influx_http.h"
 #include "pipeline/line_protocol.h"
 #include "pipeline/market_registry.h"
+#include "pipeline/timeframe.h"
 #include "runtime/capture_bar_source.h"
 #include "strategy/backtest_report.h"
 #include "strategy/backtester.h"
@@ -93,6 +95,12 @@ TEST(BacktestInflux, ChunkedInfluxSourceGivesTheSameBacktestAsTheCaptures) {
   {
     InfluxHttp http(influx.endpoint());
     ASSERT_EQ(http.query("CREATE DATABASE significant_trades").status, 200);
+    // Where the sink writes 1 s bars (not the default policy, which a
+    // backtest reading the wrong policy would find full).
+    ASSERT_EQ(http.query("CREATE RETENTION POLICY " + retention_policy_name(1) +
+                         " ON significant_trades DURATION INF REPLICATION 1")
+                  .status,
+              200);
     std::vector<std::string> tags;
     for (std::size_t m = 0; m < capture_registry.size(); ++m)
       tags.push_back(escape_tag_value(capture_registry.info(static_cast<MarketId>(m)).name));
@@ -100,7 +108,7 @@ TEST(BacktestInflux, ChunkedInfluxSourceGivesTheSameBacktestAsTheCaptures) {
     for (std::size_t i = 0; i < bars.size(); ++i) {
       append_bar_line(lines, bars[i], tags[bars[i].market]);
       if ((i + 1) % 20000 == 0 || i + 1 == bars.size()) {
-        const HttpResult r = http.write("", "s", lines);
+        const HttpResult r = http.write(retention_policy_name(1), "s", lines);
         ASSERT_EQ(r.status, 204) << r.body << r.error;
         lines.clear();
       }
@@ -120,6 +128,7 @@ TEST(BacktestInflux, ChunkedInfluxSourceGivesTheSameBacktestAsTheCaptures) {
     q.from_s = from;
     q.to_s = to;
     q.chunk_s = chunk;
+    q.retention_policy = retention_policy_name(1);
     InfluxBarSource source(q, registry);
     const Outcome got = backtest(source, registry);
     ASSERT_EQ(got.decisions.size(), reference.decisions.size());
