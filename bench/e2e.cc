@@ -184,6 +184,7 @@ int run(int argc, char** argv) {
   std::string influx_url;
   double idle_seconds = 10;
   double max_seconds = 0;
+  std::string flow_stats = "on";
   app.add_option("--config", config_path, "Tuning profile (threads, waits, rings, bars)")->option_text("FILE");
   app.add_option("--data", data_dir, "Directory with binance-20240808's *.gz captures")->option_text("DIR");
   app.add_option("--mode", mode, "max | paced | idle")->check(CLI::IsMember({"max", "paced", "idle"}));
@@ -193,6 +194,8 @@ int run(int argc, char** argv) {
   app.add_flag("--unpinned", unpinned, "Ignore the profile's CPU pinning");
   app.add_option("--influx", influx_url, "Write bars to this InfluxDB (bar close -> ack latency)")->option_text("URL");
   app.add_option("--idle-seconds", idle_seconds, "idle: how long to measure");
+  app.add_option("--flow-stats", flow_stats, "on (default, as `tickflow run`) | off: the aggregator's flow statistics")
+      ->check(CLI::IsMember({"on", "off"}));
   CLI11_PARSE(app, argc, argv);
   // A fresh clone without ../shared: the bundled trade-only copies of three
   // of the six files (tests/data/README.md).
@@ -224,6 +227,7 @@ int run(int argc, char** argv) {
   agg.amend_horizon_ns = std::chrono::nanoseconds(config.bars.amend_horizon).count();
   agg.rollups = config.bars.rollups;
   agg.wait.kind = config.aggregator.wait;
+  agg.flow_stats = flow_stats == "on" && config.bars.flow_stats;
   // Bars are counted, then handed to the writer when there is one (the
   // writer reads the aggregator's market names, so it comes second).
   struct CountThenForward final : public BarSink {
@@ -232,6 +236,11 @@ int run(int argc, char** argv) {
     void on_bar(const Bar& bar) override {
       ++bars;
       if (to) to->on_bar(bar);
+    }
+    std::uint64_t flows = 0;
+    void on_flow(const FlowRecord& record) override {
+      ++flows;
+      if (to) to->on_flow(record);
     }
   } output;
   std::unique_ptr<InfluxWriter> writer;
@@ -332,6 +341,8 @@ int run(int argc, char** argv) {
   field("\"trades\": " + std::to_string(c.trades.load()));
   field("\"bars_1s\": " + std::to_string(c.bars.load()));
   field("\"bars_emitted\": " + std::to_string(output.bars));
+  field(std::string("\"flow_stats\": ") + (agg.flow_stats ? "true" : "false"));
+  field("\"flow_records\": " + std::to_string(output.flows));
   field("\"late_drops\": " + std::to_string(c.late_drops.load()));
   field("\"ring_full\": " + std::to_string(channel.counters().full_events.load()));
   field("\"wall_s\": " + std::to_string(wall));

@@ -2,7 +2,9 @@
 // Binance frames (spot and USD-M, interleaved as they arrived) and publishes
 // their events through the runtime's FeedPublisher into a FeedChannel; an
 // aggregator thread runs the runtime's Aggregator over it (BarBuilder,
-// Rollups in six timeframes, the latency histogram), as `tickflow run` does. After a warm-up (every market announced,
+// Rollups in six timeframes, the flow statistics (FlowStage: FlowStats over
+// the symbol groups, a FlowRecord per group per closed interval to the
+// output's on_flow), the latency histogram), as `tickflow run` does. After a warm-up (every market announced,
 // every buffer at its working size), each thread counts the heap allocations it makes: both counts must be zero.
 //
 // glibc 2.36 has no malloc hooks, so this executable interposes malloc and
@@ -109,8 +111,19 @@ class WarmUpSink final : public BarSink {
   void on_bar(const Bar&) override {
     if (++bars == kWarmUpBars) counting = true;
   }
+  // The records as a ring slot would take them: copied, summed so that the
+  // copy is not optimised away.
+  void on_flow(const FlowRecord& r) override {
+    last_flow = r;
+    ++flows;
+    if (counting) ++flows_counted;
+    cvd_sum += r.cvd_spot;
+  }
   static constexpr std::uint64_t kWarmUpBars = 60;
   std::uint64_t bars = 0;
+  std::uint64_t flows = 0, flows_counted = 0;
+  FlowRecord last_flow{};
+  double cvd_sum = 0;
 };
 
 TEST(SteadyState, FeedAndAggregatorThreadsAllocateNothingAfterWarmUp) {
@@ -170,12 +183,19 @@ TEST(SteadyState, FeedAndAggregatorThreadsAllocateNothingAfterWarmUp) {
   EXPECT_EQ(aggregator.counters().bars.load(), 345u + 344u) << "1 s bars of both markets";
   EXPECT_GT(sink.bars, WarmUpSink::kWarmUpBars) << "counting was switched on";
   EXPECT_EQ(engine.markets(0), 2u) << "both markets joined the BTC group";
+  ASSERT_NE(aggregator.flow_stage(), nullptr) << "flow statistics are on by default";
+  EXPECT_EQ(aggregator.flow_stage()->stats().groups().size(), 1u) << "one group: BTC";
+  // Every second of the captures closes a 1 s interval, and the minutes a
+  // 1m one ...: at least one record per second, most of them counted.
+  EXPECT_GT(sink.flows, 345u) << "a FlowRecord per closed interval";
+  EXPECT_GT(sink.flows_counted, 300u) << "the flow statistics ran in steady state";
+  EXPECT_EQ(sink.last_flow.group_name(), "BTC");
   // Once per move of the group's frontier (replayed faster than real time,
   // it moves by a few seconds at a time).
   EXPECT_GT(signals.counters().evaluations.load(), 100u) << "the strategy ran as seconds closed";
   EXPECT_EQ(feed_allocations, 0) << "feed thread (parse + publish) allocated in steady state";
   EXPECT_EQ(aggregator_allocations.load(), 0)
-      << "aggregator thread (bars + rollups + strategy + flush) allocated in steady state";
+      << "aggregator thread (bars + rollups + flow statistics + strategy + flush) allocated in steady state";
 }
 
 }  // namespace
