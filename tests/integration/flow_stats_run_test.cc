@@ -425,7 +425,7 @@ TEST(FlowStatsRun, RunWritesFlowStatisticsEqualToTheBars) {
   const std::vector<std::string> usdm = shift_frames(merged(usdm_btc, usdm_eth), shift_ms);
   const std::size_t trades = spot.size() + usdm.size();  // one trade per frame in these captures
 
-  InfluxdProcess influx({});
+  InfluxdProcess influx;
   WsTestServer spot_server({.protocol = WsProtocol::kBinance, .frames = spot});
   WsTestServer usdm_server({.protocol = WsProtocol::kBinance, .frames = usdm});
   TempDir dir("run");
