@@ -110,8 +110,7 @@ CLI::App* add_backtest_command(CLI::App& app) {
                    "1 s bars expired), or auto: per market 1s when its 1 s bars start where its 1 m bars do\n"
                    "(within their first minute plus --gap), else 1m; the choice is printed and in\n"
                    "coverage.txt. A market never switches base mid-run (the backtester takes one per market)")
-      ->capture_default_str()
-      ->check(CLI::IsMember({"1s", "1m", "auto"}));
+      ->capture_default_str();
   command->add_option("--retention-policy", a.retention_policy,
                       "InfluxDB retention policy to read (default: the sink's, aggr_1s or aggr_1m by --base)");
   command->add_option("--market", a.markets, "InfluxDB: only this market (BINANCE:btcusdt); repeatable. Default: all");
@@ -144,6 +143,8 @@ int run_backtest_command() {
   const int kinds = (!a.captures.empty()) + (!a.csv.empty()) + (!a.influx_url.empty());
   if (kinds != 1) return fail("give exactly one data source: --capture, --csv or --influx (see --help)");
   if (a.repeat != 1 && a.captures.empty()) return fail("--repeat applies to --capture only");
+  if (a.base != "1s" && a.base != "1m" && a.base != "auto")
+    return fail("--base '" + a.base + "': expected 1s, 1m or auto");
   if (a.influx_url.empty() && (a.base != "1s" || !a.retention_policy.empty() || !a.markets.empty() || a.gap != "60s"))
     return fail("--base, --retention-policy, --market and --gap apply to --influx only");
 

@@ -226,7 +226,7 @@ TEST_F(RoundTrip, AnEmptyRangeExitsOneAndSaysWhereTheDataIs) {
   for (const char* m : {"trades_1s", "trades_1m"})
     for (const auto& [market, times] : bars_[m]) {
       const std::string line = "    " + market + " ";
-      const std::string count_text = "(" + std::to_string(times.size()) + " bars)";
+      const std::string count_text = std::to_string(times.size()).insert(0, 1, '(') + " bars)";
       EXPECT_NE(e.find(line), std::string::npos) << market;
       EXPECT_NE(e.find(count_text), std::string::npos) << m << " " << market << " " << count_text << "\n" << e;
     }
@@ -271,6 +271,7 @@ TEST_F(RoundTrip, AnEmptyRangeExitsOneAndSaysWhereTheDataIs) {
                        return a;
                      }()),
             2);
+  EXPECT_NE(err("base").find("--base '5m': expected 1s, 1m or auto"), std::string::npos) << err("base");
   EXPECT_EQ(backtest("gap",
                      [&] {
                        auto a = influx_args();
