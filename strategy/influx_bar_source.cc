@@ -165,6 +165,14 @@ void InfluxBarSource::parse_csv(std::string_view body, const std::string& where)
   std::size_t columns = 0, time_col = 0, market_col = 0;
   std::vector<std::size_t> field_cols;  // per kFields: column, or SIZE_MAX
   std::size_t row = 0;
+  struct Fresh {
+    std::int64_t first_s;
+    std::string name;
+    std::size_t row;
+  };
+  std::vector<Fresh> fresh;                                  // markets first seen in this chunk
+  std::unordered_map<std::string, std::size_t> fresh_index;  // name -> fresh
+  std::vector<std::pair<std::size_t, std::size_t>> patches;  // chunk_ index -> fresh
   while (read_csv_record(body, pos, cells)) {
     if (cells.size() == 1 && cells[0].empty()) {  // between result sets: a header follows
       header = true;
@@ -205,16 +213,17 @@ void InfluxBarSource::parse_csv(std::string_view body, const std::string& where)
       throw std::runtime_error(where + ": response row " + std::to_string(row) + ": bar at " + t +
                                " is not aligned to " + query_.measurement);
     const std::string& name = cells[market_col];
-    auto it = market_ids_.find(name);
-    if (it == market_ids_.end()) {
-      try {
-        it = market_ids_.emplace(name, registry_.intern(name)).first;
-      } catch (const std::invalid_argument& e) {
-        throw std::runtime_error(where + ": response row " + std::to_string(row) + ": bad market '" + name +
-                                 "': " + e.what());
-      }
+    if (const auto it = market_ids_.find(name); it != market_ids_.end()) {
+      bar.market = it->second;
+    } else {
+      // A market new to this source: interned after the chunk is read.
+      const auto [f, added] = fresh_index.try_emplace(name, fresh.size());
+      if (added)
+        fresh.push_back({bar.open_time_s, name, row});
+      else
+        fresh[f->second].first_s = std::min(fresh[f->second].first_s, bar.open_time_s);
+      patches.emplace_back(chunk_.size(), f->second);
     }
-    bar.market = it->second;
     for (std::size_t i = 0; i < kFieldCount; ++i) {
       if (field_cols[i] == SIZE_MAX) continue;
       if (!parse_double(cells[field_cols[i]], bar.*kFields[i]))
@@ -223,6 +232,26 @@ void InfluxBarSource::parse_csv(std::string_view body, const std::string& where)
     }
     chunk_.push_back(bar);
   }
+  // New markets get their ids in (first open time, name) order, not in the
+  // order the server listed the rows of one timestamp (which varies with
+  // the query): ids order ties in the backtest (strategy/bar_source.h), so
+  // the same data gives the same ids and the same result, whatever the
+  // chunking; a 1 s or CSV source of the same bars numbers them the same.
+  std::vector<std::size_t> order(fresh.size());
+  for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
+    return fresh[a].first_s != fresh[b].first_s ? fresh[a].first_s < fresh[b].first_s : fresh[a].name < fresh[b].name;
+  });
+  std::vector<MarketId> ids(fresh.size());
+  for (const std::size_t i : order) {
+    try {
+      ids[i] = market_ids_.emplace(fresh[i].name, registry_.intern(fresh[i].name)).first->second;
+    } catch (const std::invalid_argument& e) {
+      throw std::runtime_error(where + ": response row " + std::to_string(fresh[i].row) + ": bad market '" +
+                               fresh[i].name + "': " + e.what());
+    }
+  }
+  for (const auto& [bar, f] : patches) chunk_[bar].market = ids[f];
 }
 
 bool InfluxBarSource::next(Bar& out) {

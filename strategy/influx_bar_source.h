@@ -24,7 +24,9 @@
 //  * BarSource order (strategy/bar_source.h): a chunk is sorted by (open
 //    time, market id), and chunks are consecutive, disjoint half-open
 //    ranges, so no bar is duplicated or lost at their boundaries;
-//  * markets are interned into the registry by name (MarketClass applies);
+//  * markets are interned into the registry by name (MarketClass applies),
+//    in (first open time, name) order: the ids, which order ties, do not
+//    depend on how the server orders the rows of one timestamp;
 //  * a failed query (server down, HTTP error, InfluxDB error, malformed
 //    response) throws std::runtime_error naming the server URL (never the
 //    credentials), the database, the retention policy and measurement, and
