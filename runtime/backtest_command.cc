@@ -122,7 +122,7 @@ CLI::App* add_backtest_command(CLI::App& app) {
   command->add_option("--balance", a.balance, "Starting balance")->capture_default_str();
   command->add_option("--equity-interval", a.equity_interval_s, "Equity sample interval, seconds")
       ->capture_default_str();
-  command->add_flag("--quiet", a.quiet, "No progress on stderr");
+  command->add_flag("--quiet", a.quiet, "No progress, coverage or summary on stderr (coverage.txt is still written)");
   command->footer(
       "Examples:\n"
       "  tickflow backtest --config tuning/laptop-2core.toml --out var/backtest \\\n"
