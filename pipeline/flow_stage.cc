@@ -7,21 +7,27 @@
 
 namespace tickflow {
 namespace {
-constexpr std::int64_t kNoFrontier = std::numeric_limits<std::int64_t>::min();
+constexpr std::int64_t kNoFrontier = std::numeric_limits<std::int64_t>::min();  // market not seen
+constexpr std::int64_t kNotYet = kNoFrontier + 1;  // seen, no second closed yet: holds the others back
 }  // namespace
 
-FlowStage::FlowStage(const MarketRegistry& registry, FlowStatsConfig config, std::size_t max_markets, BarSink& output)
+FlowStage::FlowStage(const MarketRegistry& registry, FlowStatsConfig config, std::size_t max_markets, BarSink& output,
+                     std::int64_t startup_hold_ns)
     : registry_(registry),
       stats_(SymbolGroups(registry), std::move(config)),
       output_(output),
-      frontier_(max_markets, kNoFrontier) {
+      frontier_(max_markets, kNoFrontier),
+      startup_hold_ns_(startup_hold_ns) {
   named_.reserve(stats_.group_capacity());
   emitted_.reserve(stats_.group_capacity());
   add_market(kInvalidMarket);  // names of the groups the registry already has
 }
 
 void FlowStage::add_market(MarketId market) {
-  if (market != kInvalidMarket && market < frontier_.size()) markets_ = std::max<std::size_t>(markets_, market + 1);
+  if (market != kInvalidMarket && market < frontier_.size()) {
+    markets_ = std::max<std::size_t>(markets_, market + 1);
+    if (frontier_[market] == kNoFrontier) frontier_[market] = kNotYet;
+  }
   if (registry_.size() > stats_.groups().market_count()) {
     try {
       stats_.refresh_markets(registry_);
@@ -55,19 +61,30 @@ void FlowStage::on_bar(const Bar& bar) {
 
 void FlowStage::on_closed(MarketId market, std::int64_t closed_until_s) noexcept {
   if (market >= frontier_.size()) return;
-  if (closed_until_s <= frontier_[market]) return;
+  if (closed_until_s <= frontier_[market] || closed_until_s <= kNotYet) return;
   frontier_[market] = closed_until_s;
   markets_ = std::max<std::size_t>(markets_, market + 1);
   frontier_moved_ = true;
 }
 
-void FlowStage::poll() {
+bool FlowStage::still_holding(std::int64_t now_ns) {
+  if (!hold_started_) {
+    hold_started_ = true;
+    hold_since_ns_ = now_ns;
+  }
+  if (now_ns - hold_since_ns_ < startup_hold_ns_) return true;
+  holding_ = false;
+  return false;
+}
+
+void FlowStage::poll(std::int64_t now_ns) {
+  if (holding_ && still_holding(now_ns)) return;
   if (!frontier_moved_) return;
   frontier_moved_ = false;
   std::int64_t lowest = std::numeric_limits<std::int64_t>::max();
   for (std::size_t m = 0; m < markets_; ++m)
     if (frontier_[m] != kNoFrontier) lowest = std::min(lowest, frontier_[m]);
-  if (lowest == std::numeric_limits<std::int64_t>::max() || !stats_.started()) return;
+  if (lowest == std::numeric_limits<std::int64_t>::max() || lowest == kNotYet || !stats_.started()) return;
   if (lowest - stats_.next_second() <= kMaxJumpS) advance_to(lowest);
 }
 

@@ -13,19 +13,34 @@
 //                                     \-> output.on_flow(record) per group per closed interval
 //
 // When a second closes. Every second before the LOWEST closed frontier
-// among the markets that have reported one is final: no market will emit
-// a bar for it any more (amendments aside, which FlowStats applies to the
-// intervals still open). poll() advances FlowStats there; the aggregator
+// among the markets seen (add_market) is final: no market will emit a bar
+// for it any more (amendments aside, which FlowStats applies to the
+// intervals still open). A market seen that has not closed a second yet
+// holds every other back, since its first bars may be older than their
+// frontiers (feeds connect and catch up at different speeds). poll() advances FlowStats there; the aggregator
 // calls it after every batch and every wake, so a second's statistics are
 // out within one poll of the last market closing it. Frontiers are kept
 // per market and the lowest is found by a scan of the markets seen when
 // one has moved: markets are tens to hundreds, polls are ~one per batch.
 // A market whose frontier lags (it stalls, or its exchange lags) holds
-// the statistics back only until a bar pending_seconds ahead arrives:
+// the statistics back only until a bar pending_seconds ahead arrives (the
+// aggregator keeps 512 s, against feeds far apart when captures replay
+// faster than real time):
 // on_bar() then closes what lies further back, as FlowStatsRecorder does,
 // so no bar is ever dropped as too far ahead. A jump of more than a week
 // (a corrupt timestamp) moves the clock only when the bar before confirms
 // it (FlowStatsRecorder::kMaxJumpS).
+//
+// Start-up. Feeds connect one after another, and a feed that connects
+// late may start with seconds the others have closed already (its
+// markets are not even registered yet: parsers register them from their
+// first frames). So nothing closes during the first `startup_hold_ns` of
+// the caller's clock (poll(now_ns): wall time live, receive time in
+// replay; 10 s by default), while bars gather in the pending window; a
+// feed later than that counts as a late-joining one, whose first bars for
+// seconds already closed go to the intervals still open (counted as late
+// in FlowStats). Markets seen later join the lowest frontier when they
+// first close a second.
 //
 // Markets arrive over time (replay registers them as their first frames
 // come): add_market() refreshes the groups (FlowStats::refresh_markets).
@@ -63,10 +78,12 @@ struct FlowStageCounters {
 class FlowStage {
  public:
   static constexpr std::int64_t kMaxJumpS = 7 * 86'400;
+  static constexpr std::int64_t kDefaultStartupHoldNs = 10'000'000'000;
 
   // Frontiers for market ids below max_markets. Throws
   // std::invalid_argument for a bad config.
-  FlowStage(const MarketRegistry& registry, FlowStatsConfig config, std::size_t max_markets, BarSink& output);
+  FlowStage(const MarketRegistry& registry, FlowStatsConfig config, std::size_t max_markets, BarSink& output,
+            std::int64_t startup_hold_ns = kDefaultStartupHoldNs);
 
   // A market's first event (its registry entry exists): refreshes the groups.
   void add_market(MarketId market);
@@ -75,7 +92,8 @@ class FlowStage {
   void on_bar(const Bar& bar);
   void on_closed(MarketId market, std::int64_t closed_until_s) noexcept;
   // Closes every second before the lowest frontier (see the banner).
-  void poll();
+  // `now_ns` is the aggregator's clock, for the start-up hold only.
+  void poll(std::int64_t now_ns);
   // End of input: closes everything, partial intervals included (FlowStats::flush).
   void flush();
 
@@ -84,6 +102,7 @@ class FlowStage {
 
  private:
   void advance_to(std::int64_t end_s);
+  bool still_holding(std::int64_t now_ns);
   void emit(std::size_t timeframe_index);
 
   const MarketRegistry& registry_;
@@ -94,6 +113,10 @@ class FlowStage {
   std::vector<std::int64_t> frontier_;  // per market id, kNoFrontier before its first
   std::size_t markets_ = 0;             // frontier_ entries in use (ids seen + 1)
   bool frontier_moved_ = false;
+  std::int64_t startup_hold_ns_;
+  bool holding_ = true;  // start-up hold (see the banner)
+  bool hold_started_ = false;
+  std::int64_t hold_since_ns_ = 0;
   std::int64_t previous_bar_s_ = 0;
   FlowStageCounters counters_;
 };

@@ -206,7 +206,7 @@ void Aggregator::run() noexcept {
         ++batches_;
         // The clock once per batch, not per event: bar closes are ms-grained.
         if (options_.wall_clock) now_ns_ = realtime_ns();
-        if (flow_) flow_->poll();
+        if (flow_) flow_->poll(now_ns_);
         poll_strategy();
         maybe_publish_counters();
         continue;
@@ -229,7 +229,7 @@ void Aggregator::run() noexcept {
         now_ns_ = realtime_ns();
         builder_->advance_clock(now_ns_);  // quiet markets close on the clock
       }
-      if (flow_) flow_->poll();
+      if (flow_) flow_->poll(now_ns_);
       poll_strategy();
       maybe_publish_counters();
     }

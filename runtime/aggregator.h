@@ -73,7 +73,16 @@ struct AggregatorOptions {
   std::chrono::milliseconds idle_wake{50};  // a parked aggregator still wakes this often (quiet closes)
   bool flow_stats = true;                   // FlowStage on the 1 s bars; records to output.on_flow
   // The engine's settings; timeframes_s is replaced by 1 s plus `rollups`.
-  FlowStatsConfig flow{};
+  // Bars may run 512 s ahead of the slowest market before seconds are
+  // forced closed (pipeline/flow_stage.h): live feeds are a second or two
+  // apart, replayed ones (tests, `tickflow replay` of several captures) can
+  // be minutes apart. Memory: 512 x 40 bytes per market.
+  FlowStatsConfig flow = [] {
+    FlowStatsConfig c;
+    c.pending_seconds = 512;
+    c.amendment_memory_s = 512;
+    return c;
+  }();
 };
 
 // What the aggregator has done, readable from any thread (relaxed: statistics).

@@ -58,7 +58,7 @@ TEST(FlowStage, RecordsPerGroupPerClosedIntervalInTheEnginesOrder) {
   Records sink;
   FlowStatsConfig config;
   config.timeframes_s = {1, 60};
-  FlowStage stage(registry, config, 16, sink);
+  FlowStage stage(registry, config, 16, sink, /*startup_hold_ns=*/0);
   // The reference: a FlowStats driven directly, snapshots taken at each close.
   FlowStats reference(SymbolGroups(registry), config);
   std::vector<FlowSnapshot> want;
@@ -86,7 +86,7 @@ TEST(FlowStage, RecordsPerGroupPerClosedIntervalInTheEnginesOrder) {
     }
     for (MarketId m : {btc, btc_perp}) stage.on_closed(m, t0 + s + 1);
     if (eth != kInvalidMarket) stage.on_closed(eth, t0 + s + 1);
-    stage.poll();
+    stage.poll(0);
     reference.advance_to(t0 + s + 1, on_close);
   }
   stage.flush();
@@ -125,7 +125,7 @@ TEST(FlowStage, CsvWriterWritesTheSameFileFromRecords) {
     FlowStats stats(SymbolGroups(registry), config);
     FlowStatsCsvWriter a(by_snapshot), b(by_record);
     Records sink;
-    FlowStage stage(registry, config, 8, sink);
+    FlowStage stage(registry, config, 8, sink, /*startup_hold_ns=*/0);
     for (std::int64_t s = 0; s < 4000; s += 1 + (s % 7 == 0 ? 5 : 0)) {  // gaps too
       for (const Bar& x : {bar(btc, 1'700'000'000 + s, 10 + s % 13, 9, 100 + s % 5),
                            bar(perp, 1'700'000'000 + s, 4, 7 + s % 11, 101)}) {
@@ -135,7 +135,7 @@ TEST(FlowStage, CsvWriterWritesTheSameFileFromRecords) {
       stats.advance_to(1'700'000'000 + s + 1, [&](std::size_t tf, std::int64_t) { a.write_closed(stats, tf); });
       stage.on_closed(btc, 1'700'000'000 + s + 1);
       stage.on_closed(perp, 1'700'000'000 + s + 1);
-      stage.poll();
+      stage.poll(0);
     }
     stats.flush([&](std::size_t tf, std::int64_t) { a.write_closed(stats, tf); });
     stage.flush();
