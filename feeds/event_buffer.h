@@ -42,6 +42,10 @@ class EventBuffer {
   const FeedEvent& operator[](std::size_t i) const noexcept { return events_[i]; }
   const FeedEvent* begin() const noexcept { return events_.get(); }
   const FeedEvent* end() const noexcept { return events_.get() + size_; }
+  // For a caller that rewrites the frame's events in place (a replay
+  // shifting its clock), never the parser.
+  FeedEvent* begin() noexcept { return events_.get(); }
+  FeedEvent* end() noexcept { return events_.get() + size_; }
 
  private:
   bool push_event(const FeedEvent& e) noexcept {

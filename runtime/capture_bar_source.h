@@ -1,23 +1,29 @@
 // runtime/capture_bar_source.h
 //
 // CaptureBarSource: the backtester's capture input. Recorded frames go
-// through the real exchange parsers and the real BarBuilder (event clock:
-// the frames' receive times, as `tickflow replay` runs it), and come out as
-// 1 s bars in visible-time order (strategy/bar_source.h).
+// through the production aggregation path on the event clock
+// (runtime/capture_player.h: the real parsers, FeedPublisher, FeedChannel,
+// Aggregator; the very code `tickflow replay` and `tickflow run` use), and
+// the 1 s bars come out in visible-time order (strategy/bar_source.h).
 //
-// The trades come from a CaptureTradeStream (several files merged by
-// receive time, like replay's k-way merge). The 1 s bars of the whole input are built up front and held (a capture of a
-// day is a few hundred thousand bars, ~120 bytes each); an amended bar
-// replaces the one it amends, so each (market, second) appears once, final.
+// The frames come from a CaptureStream (several files merged by receive
+// time). The 1 s bars of the whole input are built up front and held (a
+// capture of a day is a few hundred thousand bars, ~120 bytes each); an
+// amended bar replaces the one it amends, so each (market, second) appears
+// once, final: what InfluxDB holds after `tickflow replay --influx` of the
+// same captures (its same-timestamp overwrite), and what the backtest reads
+// back from there.
 //
 // Long inputs from short captures: the stream's `repeat`, `period_s` and
-// `transform` (runtime/capture_trade_stream.h) give tests and benchmarks
-// hours or days of real-looking flow from minutes of data.
+// `transform` (runtime/capture_stream.h) give tests and benchmarks hours or
+// days of real-looking flow from minutes of data.
 //
 // Promises:
 //  * the same files and options give the same bars;
-//  * errors and rejected frames as CaptureTradeStream has them.
-// Threads: one.
+//  * errors and rejected frames as CaptureStream has them; an error of the
+//    aggregation is a std::runtime_error.
+// Threads: the constructor runs the aggregator on a thread of its own, and
+// returns once it has joined it.
 #pragma once
 
 #include <cstdint>
@@ -25,19 +31,21 @@
 #include <vector>
 
 #include "pipeline/bar.h"
+#include "pipeline/bar_builder.h"
 #include "pipeline/events.h"
-#include "runtime/capture_trade_stream.h"
-#include "runtime/replay.h"
+#include "runtime/capture_stream.h"
 #include "strategy/bar_source.h"
 
 namespace tickflow {
 
 class MarketRegistry;
 
-// repeat, period_s and transform: CaptureTradeOptions.
-struct CaptureBarOptions : CaptureTradeOptions {
-  std::int64_t lateness_ns = 250'000'000;
-  std::int64_t quiet_close_delay_ns = 2'000'000'000;
+// repeat, period_s and transform: CaptureStreamOptions.
+struct CaptureBarOptions : CaptureStreamOptions {
+  std::int64_t lateness_ns = BarBuilderConfig{}.lateness_ns;
+  std::int64_t quiet_close_delay_ns = BarBuilderConfig{}.quiet_close_delay_ns;
+  std::int64_t amend_horizon_ns = BarBuilderConfig{}.amend_horizon_ns;
+  std::size_t max_markets = 1024;
 };
 
 class CaptureBarSource final : public BarSource {

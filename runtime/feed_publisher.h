@@ -10,7 +10,20 @@
 //      them, and each would cost a ring slot);
 //   3. a kWatermark for the connection when the frame moved its newest
 //      exchange time: quiet markets of a busy connection close on it.
-// and records "frame receive -> event published" per frame.
+//      Liquidations do not move it: some venues send them without an
+//      exchange time (BitMEX's liquidation table: the receive time stands
+//      in) or on a schedule of their own (Binance forceOrder: the latest
+//      liquidation of each second), so their times say nothing about which
+//      trades are still to come.
+// and, live, records "frame receive -> event published" per frame.
+//
+// The event clock. Live, the aggregator reads the wall clock; in replay and
+// backtest it runs on the receive times the events carry (clock_tick_ns >
+// 0). A frame that yields nothing for the ring (depth, a spot bookTicker
+// without an exchange time, an ack) would then not move that clock, so the
+// publisher sends a kWatermark that moves nothing but the clock when
+// clock_tick_ns has passed since its last push: quiet markets close on time
+// in replay as they do live. This is the only difference between the paths.
 //
 // Allocation-free after warm-up: the outbox and the announced-market bitmap
 // are sized at construction. Not thread-safe: one publisher per producer
@@ -38,7 +51,19 @@ class FeedPublisher {
     bool watermarks = true;  // false for the backfill: its trades are old by design
   };
 
-  FeedPublisher(FeedChannel& channel, std::size_t max_markets) : channel_(channel), announced_(max_markets, 0) {
+  struct Options {
+    // > 0: the event clock (see the banner): a clock-only watermark when
+    // nothing was pushed for this long. 0: live, the aggregator reads the
+    // wall clock.
+    std::int64_t clock_tick_ns = 0;
+    bool measure_latency = true;  // frame receive -> published (live: the receive time is a wall time)
+  };
+  // The event clock's tick: 10 ms, far below the bars' lateness (250 ms).
+  static constexpr std::int64_t kEventClockTickNs = 10'000'000;
+
+  FeedPublisher(FeedChannel& channel, std::size_t max_markets) : FeedPublisher(channel, max_markets, Options{}) {}
+  FeedPublisher(FeedChannel& channel, std::size_t max_markets, Options options)
+      : channel_(channel), options_(options), announced_(max_markets, 0) {
     outbox_.reserve(EventBuffer::kDefaultCapacity + 64);
   }
 
@@ -56,8 +81,11 @@ class FeedPublisher {
         newest = std::max(newest, e.quote.exchange_ts_ns);
       }
     }
-    if (connection.watermarks && newest > connection.watermark_ns) {
-      connection.watermark_ns = newest;
+    const bool moved = newest > connection.watermark_ns;
+    const bool tick =
+        options_.clock_tick_ns > 0 && outbox_.empty() && receive_ns - last_push_receive_ns_ >= options_.clock_tick_ns;
+    if (connection.watermarks && (moved || tick)) {
+      connection.watermark_ns = newest;  // a tick: unchanged, only the clock moves
       FeedStatus watermark;
       watermark.kind = FeedStatusKind::kWatermark;
       watermark.market = kInvalidMarket;
@@ -67,7 +95,9 @@ class FeedPublisher {
       outbox_.push_back(FeedEvent::of(watermark));
     }
     if (outbox_.empty()) return;
+    last_push_receive_ns_ = receive_ns;
     channel_.publish(outbox_.data(), outbox_.size());
+    if (!options_.measure_latency) return;
     const std::int64_t now = realtime_ns();
     receive_to_publish_.record(static_cast<std::uint64_t>(std::max<std::int64_t>(0, now - receive_ns)));
     receive_to_publish_.maybe_publish(now);
@@ -90,6 +120,8 @@ class FeedPublisher {
   }
 
   FeedChannel& channel_;
+  const Options options_;
+  std::int64_t last_push_receive_ns_ = INT64_MIN / 2;
   std::vector<std::uint8_t> announced_;
   std::vector<FeedEvent> outbox_;
   SharedHistogram receive_to_publish_;

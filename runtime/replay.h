@@ -1,17 +1,23 @@
 // runtime/replay.h
 //
-// `tickflow replay`: captures in, normalized trades and quotes out as CSV,
-// with a per-exchange summary. Several files are merged by receive time (a
-// k-way merge), as if their frames had arrived live; `--speed N` paces them
-// at N x real time, `max` reads as fast as possible.
+// `tickflow replay`: recorded captures through the production path.
 //
-// With --bars-out it runs the aggregator as production does: this thread
-// reads and parses (the producer), an SpscRing<FeedEvent> carries the
-// trades, connection watermarks and clock ticks to an aggregator thread,
-// which builds 1 s bars and rollups and writes every emitted bar as InfluxDB
-// line protocol (pipeline/line_protocol.h). The aggregator's clock is the
-// receive time of the frames, carried through the ring, so the output
-// depends only on the input: identical run to run, at any --speed.
+// The captures are read as a live feed thread would have received them
+// (runtime/capture_stream.h: every frame through the real parser, several
+// files merged by receive time, optionally played `repeat` times back to
+// back). Normalized trades and quotes can be written as CSV, with a
+// per-exchange summary; `--speed N` paces the frames at N x real time,
+// `max` reads as fast as possible.
+//
+// Bars (--bars-out, --influx, --stats-out) come from the very code
+// `tickflow run` runs (runtime/capture_player.h): FeedPublisher ->
+// FeedChannel -> Aggregator on its own thread (1 s bars, rollups, flow
+// statistics) -> the outputs, and for --influx the InfluxWriter thread.
+// The only difference from live is the clock: the aggregator runs on the
+// receive times of the frames, carried through the ring, so the output
+// depends only on the input: identical run to run, at any --speed, and
+// equal, bar for bar, to what `tickflow run` makes of the same frames
+// (tests/integration/pipeline_equivalence_test.cc).
 //
 // The command line (and --config defaults) is runtime/replay_command.h.
 #pragma once
@@ -21,19 +27,17 @@
 #include <string>
 #include <vector>
 
+#include "pipeline/bar_builder.h"
 #include "pipeline/timeframe.h"
+#include "runtime/capture_stream.h"
 
 namespace tickflow {
 
-// "EXCHANGE=PATH" or a bare "PATH".
-struct CaptureSpec {
-  std::string exchange;  // empty: take it from the file name, or the frames
-  std::string path;
-};
-CaptureSpec parse_capture_argument(const std::string& argument);
-
 struct ReplayOptions {
   std::vector<CaptureSpec> captures;
+  // Play the captures this many times back to back, each pass shifted by
+  // their span (CaptureStreamOptions): what `backtest --repeat` reads.
+  int repeat = 1;
   std::string trades_out;  // path, "-" for stdout, empty for none
   std::string quotes_out;
   double speed = 0;  // 0: as fast as possible; N > 0: N x real time
@@ -46,9 +50,9 @@ struct ReplayOptions {
   // empty: no bars (and no aggregator thread).
   std::string bars_out;
   std::vector<Timeframe> rollup_timeframes = default_rollup_timeframes();  // empty: 1 s bars only
-  std::int64_t lateness_ns = 250'000'000;
-  std::int64_t quiet_close_delay_ns = 2'000'000'000;
-  std::int64_t amend_horizon_ns = 600'000'000'000;
+  std::int64_t lateness_ns = BarBuilderConfig{}.lateness_ns;
+  std::int64_t quiet_close_delay_ns = BarBuilderConfig{}.quiet_close_delay_ns;
+  std::int64_t amend_horizon_ns = BarBuilderConfig{}.amend_horizon_ns;
   bool base_volume = true;  // write qbuy/qsell
 
   // Flow statistics per symbol group and timeframe, as CSV (--stats-out).

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "pipeline/bar_builder.h"
 #include "pipeline/timeframe.h"
 #include "runtime/replay.h"
 #include "tuning/pipeline_config.h"
@@ -25,7 +26,10 @@ struct ReplayCommand {
   std::vector<std::string> captures;
   std::string speed = "max";
   std::string timeframes = to_string(default_rollup_timeframes());
-  double lateness_ms = 250, quiet_delay_ms = 2000, horizon_s = 600;
+  // The bar timing's defaults are BarBuilderConfig's, in the units the options take.
+  double lateness_ms = static_cast<double>(BarBuilderConfig{}.lateness_ns) / 1e6;
+  double quiet_delay_ms = static_cast<double>(BarBuilderConfig{}.quiet_close_delay_ns) / 1e6;
+  double horizon_s = static_cast<double>(BarBuilderConfig{}.amend_horizon_ns) / 1e9;
   bool no_base_volume = false;
   std::string retention;
   std::string config_file;
@@ -127,6 +131,14 @@ CLI::App* add_replay_command(CLI::App& app) {
                    "per timeframe). InfluxDB output stays off unless --to-influx or --influx says otherwise.\n"
                    "Exit status 2 if the file does not load (the message names the file and the key).")
       ->option_text("FILE");
+  replay
+      ->add_option("--repeat", o.repeat,
+                   "Play the captures N times back to back, each pass shifted by their span (rounded up to a\n"
+                   "minute) on both clocks, trade ids + pass x 10^12: hours of real-looking flow from minutes of\n"
+                   "captures, exactly what `tickflow backtest --capture ... --repeat N` reads.")
+      ->check(CLI::Range(1, 1'000'000))
+      ->option_text("N")
+      ->default_val(1);
   replay->add_flag("--to-influx", cmd.to_influx,
                    "With --config: write every bar to the config's InfluxDB (influx.url), which must have\n"
                    "influx.enabled = true. Same as --influx with the config's url.");

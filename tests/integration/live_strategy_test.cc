@@ -59,7 +59,7 @@
 #include "ringbuffers/spsc_ring.h"
 #include "runtime/aggregator.h"
 #include "runtime/capture_bar_source.h"
-#include "runtime/capture_trade_stream.h"
+#include "runtime/capture_stream.h"
 #include "runtime/feed_channel.h"
 #include "runtime/feed_publisher.h"
 #include "runtime/influx_writer.h"
@@ -230,8 +230,8 @@ TEST_F(LiveStrategy, LiveSignalsEqualTheBacktestersAndReachInfluxJsonlAndRedis) 
   const std::vector<CaptureSpec> captures = btc_captures();
   // One pass first: its span, and the markets interned in the order their
   // first trades come (TradeScript's hash takes the market id).
-  CaptureTradeStream one_pass(captures, registry);
-  CaptureTradeFrame frame;
+  CaptureStream one_pass(captures, registry);
+  CaptureFrame frame;
   while (one_pass.next(frame)) {
   }
   ASSERT_EQ(one_pass.trades(), kPassTrades);
@@ -289,15 +289,16 @@ TEST_F(LiveStrategy, LiveSignalsEqualTheBacktestersAndReachInfluxJsonlAndRedis) 
     FeedPublisher feed(channel, kMaxMarkets);
     std::vector<FeedPublisher::Connection> connections(captures.size());
     for (std::size_t i = 0; i < connections.size(); ++i) connections[i].id = static_cast<std::uint16_t>(i);
-    CaptureTradeOptions stream_options;
+    CaptureStreamOptions stream_options;
     stream_options.repeat = repeat;
     stream_options.transform = script.as_function();
-    CaptureTradeStream stream(captures, registry, stream_options);
+    CaptureStream stream(captures, registry, stream_options);
     EventBuffer events;
     while (stream.next(frame)) {
       events.clear();
-      for (const Trade& t : frame.trades) events.push(t);
-      feed.publish(connections[frame.input], events, frame.trades.front().receive_ts_ns);
+      for (const FeedEvent& e : frame.events)
+        if (e.type == FeedEventType::kTrade) events.push(e.trade);
+      if (!events.empty()) feed.publish(connections[frame.input], events, frame.receive_ns);
     }
     EXPECT_EQ(stream.trades(), kPassTrades * static_cast<std::uint64_t>(repeat));
     channel.close();

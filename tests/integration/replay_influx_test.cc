@@ -10,6 +10,7 @@
 #include <spawn.h>
 #include <sys/wait.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <filesystem>
@@ -27,6 +28,11 @@ extern char** environ;
 
 namespace tickflow {
 namespace {
+
+// What a replay of capture_args() writes beside its 939 bars: the BTC
+// group's flow_<tf> points, one per closed interval (365: as many as
+// `--stats-out` rows, EveryBarInInfluxDbEqualsTheBarsOutFile checks).
+constexpr std::size_t kFlowPoints = 365;
 
 using testing::InfluxdProcess;
 namespace fs = std::filesystem;
@@ -105,14 +111,17 @@ Points parse_line_protocol(const std::string& text) {
 // Every point of `measurement` in `rp`, from the server.
 void query_points(const InfluxdProcess& influx, const std::string& rp, const std::string& measurement, Points& out) {
   const std::string body =
-      influx.query("SELECT * FROM \"" + rp + "\".\"" + measurement + "\" GROUP BY market", "significant_trades");
+      influx.query("SELECT * FROM \"" + rp + "\".\"" + measurement + "\" GROUP BY *", "significant_trades");
   simdjson::dom::parser parser;
   const simdjson::dom::element doc = parser.parse(body);
   for (simdjson::dom::element result : doc["results"].get_array()) {
     simdjson::dom::array series;
     if (result["series"].get(series) != simdjson::SUCCESS) continue;
     for (simdjson::dom::element s : series) {
-      const std::string market(std::string_view(s["tags"]["market"].get_string()));
+      // The point's one tag: market (trades_<tf>) or group (flow_<tf>).
+      std::string tag;
+      for (auto field : s["tags"].get_object()) tag = std::string(std::string_view(field.value.get_string()));
+      const std::string& market = tag;
       std::vector<std::string> columns;
       for (simdjson::dom::element c : s["columns"].get_array()) columns.emplace_back(std::string_view(c.get_string()));
       for (simdjson::dom::element row : s["values"].get_array()) {
@@ -135,11 +144,21 @@ void query_points(const InfluxdProcess& influx, const std::string& rp, const std
   }
 }
 
+// Bars and flow statistics: what a replay writes.
 Points server_points(const InfluxdProcess& influx) {
   Points points;
-  for (const char* tf : {"1s", "1m", "5m", "15m", "30m", "1h", "4h"})
+  for (const char* tf : {"1s", "1m", "5m", "15m", "30m", "1h", "4h"}) {
     query_points(influx, std::string("aggr_") + tf, std::string("trades_") + tf, points);
+    query_points(influx, std::string("aggr_") + tf, std::string("flow_") + tf, points);
+  }
   return points;
+}
+
+Points only_bars(const Points& points) {
+  Points out;
+  for (const auto& [key, fields] : points)
+    if (std::get<0>(key).rfind("trades_", 0) == 0) out.emplace(key, fields);
+  return out;
 }
 
 // Same points, same fields, values within 1e-12 relative.
@@ -180,15 +199,24 @@ struct TempDir {
 TEST(ReplayInflux, EveryBarInInfluxDbEqualsTheBarsOutFile) {
   InfluxdProcess influx;
   TempDir dir("equal");
-  std::vector<std::string> args = {"replay",   "--quiet",    "--bars-out", (dir.path / "bars.lp").string(),
-                                   "--influx", influx.url(), "--spool",    (dir.path / "spool").string()};
+  std::vector<std::string> args = {"replay",      "--quiet",
+                                   "--bars-out",  (dir.path / "bars.lp").string(),
+                                   "--stats-out", (dir.path / "flow.csv").string(),
+                                   "--influx",    influx.url(),
+                                   "--spool",     (dir.path / "spool").string()};
   for (const auto& c : capture_args()) args.push_back(c);
   ASSERT_EQ(run_tickflow(args, dir.path / "stderr"), 0) << read_file(dir.path / "stderr");
   const Points file = parse_line_protocol(read_file(dir.path / "bars.lp"));
   EXPECT_EQ(file.size(), 939u);  // 891 1 s bars + 48 rollup bars (cli.replay counts the same)
-  expect_same_points(file, server_points(influx));
+  const Points server = server_points(influx);
+  expect_same_points(file, only_bars(server));
+  // Beside the bars, one flow_<tf> point per row of the flow CSV.
+  const std::string csv = read_file(dir.path / "flow.csv");
+  const auto flow_rows = static_cast<std::size_t>(std::count(csv.begin(), csv.end(), '\n')) - 1;
+  EXPECT_EQ(flow_rows, kFlowPoints);
+  EXPECT_EQ(server.size() - file.size(), flow_rows);
   const std::string err = read_file(dir.path / "stderr");
-  EXPECT_NE(err.find("points written 939"), std::string::npos) << err;
+  EXPECT_NE(err.find("points written " + std::to_string(939 + flow_rows) + " "), std::string::npos) << err;
   EXPECT_NE(err.find("bar close to 204: p50"), std::string::npos) << err;
 }
 
@@ -210,7 +238,9 @@ TEST(ReplayInflux, ServerStoppedAndRestartedMidReplayLosesNothing) {
   ASSERT_EQ(wait_exit(pid), 0) << read_file(dir.path / "stderr");
   const std::string err = read_file(dir.path / "stderr");
   EXPECT_EQ(err.find("retries 0;"), std::string::npos) << "the outage must have been noticed:\n" << err;
-  expect_same_points(parse_line_protocol(read_file(dir.path / "bars.lp")), server_points(influx));
+  const Points server = server_points(influx);
+  expect_same_points(parse_line_protocol(read_file(dir.path / "bars.lp")), only_bars(server));
+  EXPECT_EQ(server.size(), 939u + kFlowPoints) << "and every flow_<tf> point";
 }
 
 TEST(ReplayInflux, SigkillWhileTheServerIsDownKeepsEverythingSpooled) {
@@ -303,7 +333,7 @@ TEST(ReplayInflux, DrainOnlyModeDeliversAnEarlierSpoolOrFailsByTheDeadline) {
                          dir.path / "stderr3"),
             0)
       << read_file(dir.path / "stderr3");
-  EXPECT_EQ(server_points(influx).size(), 939u);
+  EXPECT_EQ(server_points(influx).size(), 939u + kFlowPoints);  // bars and flow statistics
 }
 
 }  // namespace

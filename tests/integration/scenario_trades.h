@@ -4,10 +4,10 @@
 // level twin is tests/unit/runtime/scenario_bars.h), for tests that need a
 // long trade stream: the live aggregator takes trades, not bars.
 //
-// The trades themselves come from runtime/capture_trade_stream.h (the
+// The trades themselves come from runtime/capture_stream.h (the
 // captures through the real parsers, pass after pass, shifted), the same
 // stream CaptureBarSource builds its bars from; this header adds
-//  * TradeScript: a CaptureTradeOptions::transform (Trade&, pass) that moves
+//  * TradeScript: a CaptureStreamOptions::transform (Trade&, pass) that moves
 //    every trade by a whole number of days (so a test can put the stream
 //    near now: Redis drops signals older than their TTL; whole days keep
 //    every UTC window boundary where it was, so the decisions do not depend
