@@ -112,7 +112,9 @@ class BinanceParser final : public ExchangeParser {
  protected:
   ParseOutcome parse_frame(std::string_view frame, std::int64_t receive_ts_ns, EventBuffer& out) override {
     ondemand::document doc;
-    if (auto error = thread_json_parser(options_.max_frame_bytes).iterate(frame.data(), frame.size(), frame.size() + kFramePadding).get(doc))
+    if (auto error = thread_json_parser(options_.max_frame_bytes)
+                         .iterate(frame.data(), frame.size(), frame.size() + kFramePadding)
+                         .get(doc))
       return fail(to_parse_error(error));
     ondemand::object root;
     if (auto error = doc.get_object().get(root)) return fail(to_parse_error(error));

@@ -90,8 +90,7 @@ class BitfinexParser final : public ExchangeParser {
  public:
   static constexpr std::size_t kMaxChannels = 256;
 
-  BitfinexParser(MarketRegistry& registry, ParserOptions options)
-      : ExchangeParser("BITFINEX", registry, options) {
+  BitfinexParser(MarketRegistry& registry, ParserOptions options) : ExchangeParser("BITFINEX", registry, options) {
     channels_.reserve(kMaxChannels);
     pair_.reserve(64);
   }
@@ -99,7 +98,9 @@ class BitfinexParser final : public ExchangeParser {
  protected:
   ParseOutcome parse_frame(std::string_view frame, std::int64_t receive_ts_ns, EventBuffer& out) override {
     ondemand::document doc;
-    if (auto error = thread_json_parser(options_.max_frame_bytes).iterate(frame.data(), frame.size(), frame.size() + kFramePadding).get(doc))
+    if (auto error = thread_json_parser(options_.max_frame_bytes)
+                         .iterate(frame.data(), frame.size(), frame.size() + kFramePadding)
+                         .get(doc))
       return fail(to_parse_error(error));
     ondemand::json_type type;
     if (auto error = doc.type().get(type)) return fail(to_parse_error(error));

@@ -109,13 +109,14 @@ bool is_inverse_symbol(std::string_view symbol) noexcept {
 
 class BitmexParser final : public ExchangeParser {
  public:
-  BitmexParser(MarketRegistry& registry, ParserOptions options)
-      : ExchangeParser("BITMEX", registry, options) {}
+  BitmexParser(MarketRegistry& registry, ParserOptions options) : ExchangeParser("BITMEX", registry, options) {}
 
  protected:
   ParseOutcome parse_frame(std::string_view frame, std::int64_t receive_ts_ns, EventBuffer& out) override {
     ondemand::document doc;
-    if (auto error = thread_json_parser(options_.max_frame_bytes).iterate(frame.data(), frame.size(), frame.size() + kFramePadding).get(doc))
+    if (auto error = thread_json_parser(options_.max_frame_bytes)
+                         .iterate(frame.data(), frame.size(), frame.size() + kFramePadding)
+                         .get(doc))
       return fail(to_parse_error(error));
     ondemand::object root;
     if (auto error = doc.get_object().get(root)) return fail(root_error(doc, error));
@@ -332,7 +333,6 @@ class BitmexParser final : public ExchangeParser {
   char last_symbol_[32] = {};
   std::size_t last_symbol_size_ = 0;
   const ResolvedMarket* last_market_ = nullptr;
-
 };
 
 }  // namespace

@@ -111,7 +111,9 @@ class BybitParser final : public ExchangeParser {
  protected:
   ParseOutcome parse_frame(std::string_view frame, std::int64_t receive_ts_ns, EventBuffer& out) override {
     ondemand::document doc;
-    if (auto e = thread_json_parser(options_.max_frame_bytes).iterate(frame.data(), frame.size(), frame.size() + kFramePadding).get(doc))
+    if (auto e = thread_json_parser(options_.max_frame_bytes)
+                     .iterate(frame.data(), frame.size(), frame.size() + kFramePadding)
+                     .get(doc))
       return fail(to_parse_error(e));
     ondemand::json_type type;
     if (auto e = doc.type().get(type)) return fail(to_parse_error(e));  // garbage: kTruncated

@@ -67,13 +67,14 @@ TypeClass classify(std::string_view type, SkipKind& kind) noexcept {
 
 class CoinbaseParser final : public ExchangeParser {
  public:
-  CoinbaseParser(MarketRegistry& registry, ParserOptions options)
-      : ExchangeParser("COINBASE", registry, options) {}
+  CoinbaseParser(MarketRegistry& registry, ParserOptions options) : ExchangeParser("COINBASE", registry, options) {}
 
  protected:
   ParseOutcome parse_frame(std::string_view frame, std::int64_t receive_ts_ns, EventBuffer& out) override {
     ondemand::document doc;
-    if (auto error = thread_json_parser(options_.max_frame_bytes).iterate(frame.data(), frame.size(), frame.size() + kFramePadding).get(doc))
+    if (auto error = thread_json_parser(options_.max_frame_bytes)
+                         .iterate(frame.data(), frame.size(), frame.size() + kFramePadding)
+                         .get(doc))
       return fail(to_parse_error(error));
     ondemand::object root;
     if (auto error = doc.get_object().get(root)) return fail(root_error(doc, error));

@@ -85,13 +85,14 @@ constexpr std::uint64_t digits_value(std::string_view s) noexcept {
 
 class DeribitParser final : public ExchangeParser {
  public:
-  DeribitParser(MarketRegistry& registry, ParserOptions options)
-      : ExchangeParser("DERIBIT", registry, options) {}
+  DeribitParser(MarketRegistry& registry, ParserOptions options) : ExchangeParser("DERIBIT", registry, options) {}
 
  protected:
   ParseOutcome parse_frame(std::string_view frame, std::int64_t receive_ts_ns, EventBuffer& out) override {
     ondemand::document doc;
-    if (auto e = thread_json_parser(options_.max_frame_bytes).iterate(frame.data(), frame.size(), frame.size() + kFramePadding).get(doc))
+    if (auto e = thread_json_parser(options_.max_frame_bytes)
+                     .iterate(frame.data(), frame.size(), frame.size() + kFramePadding)
+                     .get(doc))
       return fail(to_parse_error(e));
     ondemand::json_type type;
     if (auto e = doc.type().get(type)) return fail(to_parse_error(e));  // garbage: kTruncated
@@ -201,7 +202,6 @@ class DeribitParser final : public ExchangeParser {
     }
     return true;
   }
-
 };
 
 }  // namespace

@@ -153,9 +153,7 @@ bool id_from_token(std::string_view token, std::uint64_t& id, bool& hashed) noex
 class HtxParser final : public ExchangeParser {
  public:
   HtxParser(Venue venue, MarketRegistry& registry, ParserOptions options)
-      : ExchangeParser("HUOBI", registry, options),
-        venue_(venue),
-        inflated_(options.max_frame_bytes) {}
+      : ExchangeParser("HUOBI", registry, options), venue_(venue), inflated_(options.max_frame_bytes) {}
 
   std::uint64_t last_ping() const noexcept { return last_ping_; }
 
@@ -200,7 +198,9 @@ class HtxParser final : public ExchangeParser {
 
   ParseOutcome parse_json(std::string_view json, std::int64_t receive_ts_ns, EventBuffer& out) {
     ondemand::document doc;
-    if (auto error = thread_json_parser(options_.max_frame_bytes).iterate(json.data(), json.size(), json.size() + kFramePadding).get(doc))
+    if (auto error = thread_json_parser(options_.max_frame_bytes)
+                         .iterate(json.data(), json.size(), json.size() + kFramePadding)
+                         .get(doc))
       return fail(to_parse_error(error));
     ondemand::object root;
     if (auto error = doc.get_object().get(root)) return fail(to_parse_error(error));

@@ -91,13 +91,14 @@ std::string_view scalar_text(ondemand::value& value) noexcept {
 
 class KrakenSpotParser final : public ExchangeParser {
  public:
-  KrakenSpotParser(MarketRegistry& registry, ParserOptions options)
-      : ExchangeParser("KRAKEN", registry, options) {}
+  KrakenSpotParser(MarketRegistry& registry, ParserOptions options) : ExchangeParser("KRAKEN", registry, options) {}
 
  protected:
   ParseOutcome parse_frame(std::string_view frame, std::int64_t receive_ts_ns, EventBuffer& out) override {
     ondemand::document doc;
-    if (auto error = thread_json_parser(options_.max_frame_bytes).iterate(frame.data(), frame.size(), frame.size() + kFramePadding).get(doc))
+    if (auto error = thread_json_parser(options_.max_frame_bytes)
+                         .iterate(frame.data(), frame.size(), frame.size() + kFramePadding)
+                         .get(doc))
       return fail(to_parse_error(error));
     ondemand::json_type type;
     if (auto error = doc.type().get(type)) return fail(to_parse_error(error));
@@ -242,20 +243,20 @@ class KrakenSpotParser final : public ExchangeParser {
     ++emitted;
     return ParseError::kCount;
   }
-
 };
 
 // ------------------------------------------------------------------ futures
 
 class KrakenFuturesParser final : public ExchangeParser {
  public:
-  KrakenFuturesParser(MarketRegistry& registry, ParserOptions options)
-      : ExchangeParser("KRAKEN", registry, options) {}
+  KrakenFuturesParser(MarketRegistry& registry, ParserOptions options) : ExchangeParser("KRAKEN", registry, options) {}
 
  protected:
   ParseOutcome parse_frame(std::string_view frame, std::int64_t receive_ts_ns, EventBuffer& out) override {
     ondemand::document doc;
-    if (auto error = thread_json_parser(options_.max_frame_bytes).iterate(frame.data(), frame.size(), frame.size() + kFramePadding).get(doc))
+    if (auto error = thread_json_parser(options_.max_frame_bytes)
+                         .iterate(frame.data(), frame.size(), frame.size() + kFramePadding)
+                         .get(doc))
       return fail(to_parse_error(error));
     ondemand::object root;
     if (auto error = doc.get_object().get(root)) return fail(root_error(doc, error));
@@ -350,7 +351,6 @@ class KrakenFuturesParser final : public ExchangeParser {
     if (has_prefix("PF")) return markets_.resolve(product, PairCase::kUpper, InstrumentKind::kLinear, 1);
     return markets_.resolve(product, PairCase::kUpper, InstrumentKind::kUnknown, 0);
   }
-
 };
 
 }  // namespace

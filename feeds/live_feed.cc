@@ -306,8 +306,8 @@ void LiveFeed::on_frame(std::string_view frame, std::int64_t receive_ts_ns) {
     for (std::size_t e = 0; e < stats.errors.size(); ++e)
       if (stats.errors[e] != errors_seen_.errors[e]) reason = std::string(to_string(static_cast<ParseError>(e)));
     errors_seen_ = stats;
-    log(std::string(to_string(config_.venue)) + ": frame rejected (" + reason + "): " +
-        std::string(frame.substr(0, 160)));
+    log(std::string(to_string(config_.venue)) + ": frame rejected (" + reason +
+        "): " + std::string(frame.substr(0, 160)));
   }
   if (outcome != ParseOutcome::kEvents) return;
   // De-duplication: a trade whose numeric id is not above its market's last

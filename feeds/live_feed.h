@@ -157,8 +157,8 @@ struct LiveFeedCounters {
   std::atomic<std::uint64_t> duplicates{0};  // dropped: id not above the market's last id
   std::atomic<std::uint64_t> subscribe_messages{0};
   std::atomic<std::uint64_t> parse_errors{0};  // frames the parser rejected (reason logged)
-  std::atomic<std::uint64_t> gaps{0};        // id gaps and reconnect time gaps reported
-  std::atomic<std::uint64_t> gap_trades{0};  // ids missing in the id gaps
+  std::atomic<std::uint64_t> gaps{0};          // id gaps and reconnect time gaps reported
+  std::atomic<std::uint64_t> gap_trades{0};    // ids missing in the id gaps
 
   std::uint64_t reason(WsCloseReason r) const noexcept {
     return by_reason[static_cast<std::size_t>(r)].load(std::memory_order_relaxed);

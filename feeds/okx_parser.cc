@@ -65,14 +65,15 @@ constexpr bool is_spot_inst(std::string_view inst) noexcept { return std::count(
 
 class OkxParser final : public ExchangeParser {
  public:
-  OkxParser(MarketRegistry& registry, ParserOptions options)
-      : ExchangeParser("OKEX", registry, options) {}
+  OkxParser(MarketRegistry& registry, ParserOptions options) : ExchangeParser("OKEX", registry, options) {}
 
  protected:
   ParseOutcome parse_frame(std::string_view frame, std::int64_t receive_ts_ns, EventBuffer& out) override {
     if (frame == "pong" || frame == "ping") return skip(SkipKind::kControl);
     ondemand::document doc;
-    if (auto e = thread_json_parser(options_.max_frame_bytes).iterate(frame.data(), frame.size(), frame.size() + kFramePadding).get(doc))
+    if (auto e = thread_json_parser(options_.max_frame_bytes)
+                     .iterate(frame.data(), frame.size(), frame.size() + kFramePadding)
+                     .get(doc))
       return fail(to_parse_error(e));
     ondemand::json_type type;
     if (auto e = doc.type().get(type)) return fail(to_parse_error(e));  // garbage: kTruncated
@@ -237,7 +238,6 @@ class OkxParser final : public ExchangeParser {
     trade.flags = kTradeLiquidation | kTradeIdHashed;
     return true;
   }
-
 };
 
 }  // namespace

@@ -126,8 +126,7 @@ class BacktestScenario : public ::testing::Test {
                     tr.score);
       std::printf("  steps %llu bars %llu evaluations %llu setups %llu\n",
                   static_cast<unsigned long long>(out.stats.steps), static_cast<unsigned long long>(out.stats.bars),
-                  static_cast<unsigned long long>(out.stats.evaluations),
-                  static_cast<unsigned long long>(out.setups));
+                  static_cast<unsigned long long>(out.stats.evaluations), static_cast<unsigned long long>(out.setups));
     }
     return out;
   }
@@ -241,8 +240,7 @@ TEST_F(BacktestScenario, SqueezeLongWithTierExitsOnFlowReversal) {
 TEST_F(BacktestScenario, FallingMarketGivesShort) {
   // Spot sells while perps buy and the price drifts down 0.3 % over an hour;
   // then the flow turns the other way.
-  const std::vector<test::Segment> script = {quiet(kWarmup), flow(3600, -0.35, 0.35, -0.003),
-                                             flow(4800, 0.35, -0.35)};
+  const std::vector<test::Segment> script = {quiet(kWarmup), flow(3600, -0.35, 0.35, -0.003), flow(4800, 0.35, -0.35)};
   const Outcome out = run(script);
   EXPECT_EQ(out.first_setup_s, kStart + kWarmup + 2);
   ASSERT_EQ(out.events.size(), 2u);
@@ -289,26 +287,42 @@ TEST_F(BacktestScenario, ExitsEachReasonInItsOwnScenario) {
       // reset window's low recorded at entry, 106 s into the drop.
       {"range_break",
        {quiet(w), flow(1800, 0.35, -0.35), quiet(1800), quiet(600, -0.01), quiet(300)},
-       w + 2, Tier::kMedium, 4.47, w + 3600 + 106, ExitReason::kRangeBreak},
+       w + 2,
+       Tier::kMedium,
+       4.47,
+       w + 3600 + 106,
+       ExitReason::kRangeBreak},
       // Both sides sell (perps keep selling, so no flow reversal) while the
       // price rises 1 % (no range break): both CVDs against the long over
       // 20 and over 5 bars.
       {"cvd_invalidation",
        {quiet(w), flow(1800, 0.35, -0.35), flow(7200, -0.3, -0.3, 0.01)},
-       w + 2, Tier::kMedium, 4.47, w + 3880, ExitReason::kCvdInvalidation},
+       w + 2,
+       Tier::kMedium,
+       4.47,
+       w + 3880,
+       ExitReason::kCvdInvalidation},
       // The price climbs 3 % over 3 h, holds 1 h, then drops 1.5 % in a
       // minute: below the last 20 5m bars' low minus their median range,
       // still far above the entry's reset window.
       {"structure_break",
        {quiet(w), flow(1800, 0.35, -0.35), quiet(10800, 0.03), quiet(3600), quiet(60, -0.015), quiet(3600)},
-       w + 2, Tier::kMedium, 4.47, w + 1800 + 10800 + 3600 + 47, ExitReason::kStructureBreak},
+       w + 2,
+       Tier::kMedium,
+       4.47,
+       w + 1800 + 10800 + 3600 + 47,
+       ExitReason::kStructureBreak},
       // The 1h bias turns BEARISH: the price fell 2 % some hours before the
       // setup (1h momentum over 5/10/20 bars < 0), and after entry spot is
       // flat while perps buy, until D = Cs - Cf is negative. Needs 21 1h
       // bars for the 1h reading, so an 18 h warm-up.
       {"timeframe_invalidation",
        {quiet(18 * 3600), quiet(3600, -0.02), quiet(3 * 3600), flow(1800, 0.35, -0.35), flow(6 * 3600, 0, 0.5)},
-       22 * 3600 + 2, Tier::kMedium, 4.47, 22 * 3600 + 3168, ExitReason::kTimeframeInvalidation},
+       22 * 3600 + 2,
+       Tier::kMedium,
+       4.47,
+       22 * 3600 + 3168,
+       ExitReason::kTimeframeInvalidation},
       // The hard stop is checked last, and a long's range break fires as
       // soon as the close is below the reset window's low, which is at most
       // the entry bar's close. So -8 % without a range break needs a reset
@@ -320,7 +334,11 @@ TEST_F(BacktestScenario, ExitsEachReasonInItsOwnScenario) {
       {"hard_stop",
        {quiet(w - 1200), quiet(60, -0.09), quiet(60, 0.0989), quiet(1080), flow(600, 0.35, -0.35), quiet(900),
         quiet(300, -0.085), quiet(3600)},
-       w + 2, Tier::kHigh, 6.36, w + 1784, ExitReason::kHardStop},
+       w + 2,
+       Tier::kHigh,
+       6.36,
+       w + 1784,
+       ExitReason::kHardStop},
   };
   std::set<std::string> fired;
   for (const Case& c : cases) {
