@@ -46,7 +46,7 @@ namespace fs = std::filesystem;
 // SqueezeFlow's 5m..4h phases have history and the strategy trades (replay
 // --repeat and backtest --capture --repeat shift pass k by k x the
 // captures' span). The error and --base auto tests need one pass.
-constexpr int kRepeat = 1;  // 80 once `tickflow replay --repeat` lands
+constexpr int kRepeat = 80;
 
 const std::string kData = TICKFLOW_TEST_DATA_DIR "/binance-20240808-trades";
 const std::string kConfig = TICKFLOW_SOURCE_DIR "/tuning/laptop-2core.toml";
