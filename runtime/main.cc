@@ -88,7 +88,15 @@ int main(int argc, char** argv) {
   tickflow::add_run_commands(app);
   CLI::App* backtest = tickflow::add_backtest_command(app);
   CLI::App* tuning = tickflow::add_tuning_command(app);
-  CLI11_PARSE(app, argc, argv);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    // --help and --version print and exit 0; every other parse error is a
+    // usage error, exit 2 like the commands' own (CLI11 would return its
+    // internal codes, 100 and up).
+    const int printed = app.exit(e);
+    return printed == 0 ? 0 : 2;
+  }
   if (*tuning) return tickflow::run_tuning_command();
 
   if (*replay) return tickflow::run_replay_command();

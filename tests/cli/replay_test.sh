@@ -197,6 +197,20 @@ check "--help documents --config and --to-influx" sh -c "grep -q -- '--config FI
 "$bin" replay --trades-out /dev/null BINANCE="$spot" 2>"$tmp/err"
 check "stderr not a terminal: no '\\r' progress" sh -c "! grep -q \$(printf '\\r') '$tmp/err'"
 check "stderr not a terminal: the summary" grep -q "^replay summary" "$tmp/err"
+# --repeat: the capture played 3 times, each pass 360 s later (its span,
+# 346 s, rounded up to a minute): 3 x the trades and 1 s bars, and the last
+# bar is the single pass's last bar moved by 2 x 360 s.
+"$bin" replay --quiet --repeat 3 --timeframes none --bars-out "$tmp/r3.lp" BINANCE="$trades/spot_btcusdt.gz" 2>"$tmp/err"
+check "--repeat 3: exit 0" test $? -eq 0
+check "--repeat 3: 3 x 9757 trades" grep -q "trades 29271 (liquidations 0)" "$tmp/err"
+check "--repeat 3: 3 x 345 1s bars" grep -q "1s: 1035 on close, 0 amendments" "$tmp/err"
+"$bin" replay --quiet --timeframes none --bars-out "$tmp/r1.lp" BINANCE="$trades/spot_btcusdt.gz" 2>/dev/null
+check "--repeat 3: the last bar, 720 s later" sh -c "test \$(tail -1 '$tmp/r3.lp' | awk '{print \$NF}') -eq \$((\$(tail -1 '$tmp/r1.lp' | awk '{print \$NF}') + 720))"
+check "--repeat 3: the last bar's fields are the pass's" sh -c "test \"\$(tail -1 '$tmp/r3.lp' | cut -d' ' -f1-2)\" = \"\$(tail -1 '$tmp/r1.lp' | cut -d' ' -f1-2)\""
+"$bin" replay --repeat 0 --trades-out /dev/null BINANCE="$spot" 2>"$tmp/err"
+check "--repeat 0: usage error, exit 2" test $? -eq 2
+check "--repeat 0: says the range" grep -q "repeat" "$tmp/err"
+
 if command -v script >/dev/null && script -qec true /dev/null >/dev/null 2>&1; then
   # script(1) gives the replay a pseudo-terminal (which turns "\n" into "\r\n").
   script -qec "'$bin' replay --quiet --trades-out /dev/null BINANCE='$spot'" /dev/null >"$tmp/tty.quiet"
