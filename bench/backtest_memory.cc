@@ -41,7 +41,7 @@
 
 #include "bench/tiled_bars.h"
 #include "pipeline/bar.h"
-#include "pipeline/influx_http.h"
+#include "sinks/influx_http.h"
 #include "pipeline/line_protocol.h"
 #include "pipeline/market_registry.h"
 #include "runtime/capture_bar_source.h"

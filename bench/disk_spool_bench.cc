@@ -26,7 +26,7 @@
 #include <stdexcept>
 #include <string>
 
-#include "pipeline/disk_spool.h"
+#include "sinks/disk_spool.h"
 
 namespace tickflow::bench {
 namespace {

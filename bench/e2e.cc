@@ -63,7 +63,7 @@
 #include "runtime/influx_writer.h"
 #include "runtime/thread_affinity.h"
 #include "tuning/host_check.h"
-#include "tuning/pipeline_config.h"
+#include "config/pipeline_config.h"
 
 namespace tickflow {
 namespace {

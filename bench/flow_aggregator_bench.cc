@@ -137,8 +137,8 @@ void BM_AggregatorSecond(benchmark::State& state, bool flow_stats) {
 void BM_AggregatorSecond_FlowOff(benchmark::State& state) { BM_AggregatorSecond(state, false); }
 void BM_AggregatorSecond_FlowOn(benchmark::State& state) { BM_AggregatorSecond(state, true); }
 
-BENCHMARK(BM_AggregatorSecond_FlowOff)->Arg(2)->Arg(16)->Arg(64)->Unit(benchmark::kMillisecond);
-BENCHMARK(BM_AggregatorSecond_FlowOn)->Arg(2)->Arg(16)->Arg(64)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_AggregatorSecond_FlowOff)->Arg(2)->Arg(16)->Arg(64)->Iterations(5)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_AggregatorSecond_FlowOn)->Arg(2)->Arg(16)->Arg(64)->Iterations(5)->Unit(benchmark::kMillisecond);
 
 }  // namespace
 }  // namespace tickflow

@@ -23,7 +23,7 @@
 #include <string>
 #include <vector>
 
-#include "pipeline/influx_sink.h"
+#include "sinks/influx_sink.h"
 #include "tests/integration/influxd_process.h"
 
 namespace {

@@ -26,10 +26,9 @@
 // the statistics back only until a bar pending_seconds ahead arrives (the
 // aggregator keeps 512 s, against feeds far apart when captures replay
 // faster than real time):
-// on_bar() then closes what lies further back, as FlowStatsRecorder does,
-// so no bar is ever dropped as too far ahead. A jump of more than a week
-// (a corrupt timestamp) moves the clock only when the bar before confirms
-// it (FlowStatsRecorder::kMaxJumpS).
+// on_bar() then closes what lies further back, so no bar is ever dropped
+// as too far ahead. A jump of more than a week (a corrupt timestamp) moves
+// the clock only when the bar before confirms it (kMaxJumpS).
 //
 // Start-up. Feeds connect one after another, and a feed that connects
 // late may start with seconds the others have closed already (its

@@ -13,7 +13,7 @@
 #include <vector>
 
 #include "pipeline/market_registry.h"
-#include "pipeline/output_file.h"
+#include "sinks/output_file.h"
 #include "runtime/capture_bar_source.h"
 #include "runtime/progress_bar.h"
 #include "runtime/replay.h"
@@ -23,7 +23,7 @@
 #include "strategy/influx_backtest_plan.h"
 #include "strategy/merged_bar_source.h"
 #include "strategy/utc_time.h"
-#include "tuning/pipeline_config.h"
+#include "config/pipeline_config.h"
 
 namespace tickflow {
 namespace {

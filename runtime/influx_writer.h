@@ -65,7 +65,7 @@
 #include <vector>
 
 #include "pipeline/bar_sink.h"
-#include "pipeline/influx_sink.h"
+#include "sinks/influx_sink.h"
 #include "pipeline/latency_histogram.h"
 #include "pipeline/line_protocol.h"
 #include "ringbuffers/doorbell.h"

@@ -34,7 +34,7 @@
 #include <string>
 
 #include "runtime/http_server.h"
-#include "tuning/pipeline_config.h"
+#include "config/pipeline_config.h"
 
 namespace tickflow {
 

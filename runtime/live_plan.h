@@ -15,7 +15,7 @@
 #include <vector>
 
 #include "feeds/live_feed.h"
-#include "tuning/pipeline_config.h"
+#include "config/pipeline_config.h"
 
 namespace tickflow {
 

@@ -15,10 +15,10 @@
 
 #include <unistd.h>
 
-#include "pipeline/flow_stats_csv.h"
-#include "pipeline/influx_sink.h"
+#include "sinks/flow_stats_csv_file.h"
+#include "sinks/influx_sink.h"
 #include "pipeline/line_protocol.h"
-#include "pipeline/output_file.h"
+#include "sinks/output_file.h"
 #include "runtime/capture_player.h"
 #include "runtime/influx_writer.h"
 #include "runtime/progress_bar.h"

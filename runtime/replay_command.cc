@@ -12,7 +12,7 @@
 #include "pipeline/bar_builder.h"
 #include "pipeline/timeframe.h"
 #include "runtime/replay.h"
-#include "tuning/pipeline_config.h"
+#include "config/pipeline_config.h"
 
 namespace tickflow {
 namespace {

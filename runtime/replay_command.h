@@ -4,7 +4,7 @@
 // its options, their help, and their validation into a ReplayOptions.
 //
 // With `--config FILE` (a tuning/*.toml profile or a deployment config, read
-// by tuning/pipeline_config.h) the config supplies the defaults for the bar
+// by config/pipeline_config.h) the config supplies the defaults for the bar
 // settings ([bars]: lateness, quiet delay, amend horizon, rollups) and the
 // InfluxDB settings ([influx]: url, database, gzip, retention,
 // credentials_file, spool_dir); an option given on the command line wins.

@@ -16,7 +16,7 @@
 #include "runtime/live_pipeline.h"
 #include "runtime/logging.h"
 #include "tuning/host_check.h"
-#include "tuning/pipeline_config.h"
+#include "config/pipeline_config.h"
 
 namespace tickflow {
 namespace {

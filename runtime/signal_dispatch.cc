@@ -6,7 +6,7 @@
 #include <limits>
 #include <thread>
 
-#include "pipeline/influx_sink.h"
+#include "sinks/influx_sink.h"
 #include "strategy/signal_line.h"
 
 namespace tickflow {

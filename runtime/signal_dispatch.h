@@ -3,7 +3,7 @@
 // SignalDispatch: fans each SqueezeFlow signal out to the configured sinks
 // (spec: "Signals"): InfluxDB measurement `signals` (strategy/signal_line.h),
 // a JSONL file (strategy/signal_jsonl.h), and Redis in the FreqTrade layout
-// (pipeline/redis_signal_sink.h).
+// (sinks/redis_signal_sink.h).
 //
 // Why on the writer thread: every sink does I/O, and the aggregator (which
 // emits signals) must never wait for I/O. The aggregator pushes Signal
@@ -39,7 +39,7 @@
 #include <string>
 #include <string_view>
 
-#include "pipeline/redis_signal_sink.h"
+#include "sinks/redis_signal_sink.h"
 #include "strategy/signal.h"
 #include "strategy/signal_jsonl.h"
 

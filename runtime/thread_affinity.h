@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "tuning/pipeline_config.h"
+#include "config/pipeline_config.h"
 
 namespace tickflow {
 

@@ -5,7 +5,7 @@
 #include <string>
 
 #include "tuning/host_check.h"
-#include "tuning/pipeline_config.h"
+#include "config/pipeline_config.h"
 
 namespace tickflow {
 namespace {

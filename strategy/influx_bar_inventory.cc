@@ -5,7 +5,7 @@
 #include <map>
 #include <stdexcept>
 
-#include "pipeline/influx_http.h"
+#include "sinks/influx_http.h"
 #include "strategy/influx_csv.h"
 #include "strategy/utc_time.h"
 

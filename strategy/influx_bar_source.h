@@ -42,7 +42,7 @@
 #include <unordered_map>
 #include <vector>
 
-#include "pipeline/influx_http.h"
+#include "sinks/influx_http.h"
 #include "pipeline/market_registry.h"
 #include "strategy/bar_source.h"
 

@@ -24,7 +24,7 @@
 #include <utility>
 #include <vector>
 
-#include "tuning/pipeline_config.h"
+#include "config/pipeline_config.h"
 
 namespace tickflow {
 

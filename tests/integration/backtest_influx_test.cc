@@ -17,7 +17,7 @@
 #include <string>
 #include <vector>
 
-#include "pipeline/influx_http.h"
+#include "sinks/influx_http.h"
 #include "pipeline/line_protocol.h"
 #include "pipeline/market_registry.h"
 #include "pipeline/timeframe.h"

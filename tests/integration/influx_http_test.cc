@@ -2,7 +2,7 @@
 // (204, 400 partial write, 401, 404 database not found, 413, 500 retention
 // policy not found, connection refused), gzip bodies, and credentials from a
 // file or the environment.
-#include "pipeline/influx_http.h"
+#include "sinks/influx_http.h"
 
 #include <gtest/gtest.h>
 

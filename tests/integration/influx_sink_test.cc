@@ -3,7 +3,7 @@
 // database, 413, 500 missing retention policy, server down and back), and
 // the spool carrying batches across a sink's restart. Counts are exact: each
 // test queries the server back.
-#include "pipeline/influx_sink.h"
+#include "sinks/influx_sink.h"
 
 #include <gtest/gtest.h>
 

@@ -29,7 +29,7 @@
 #include <string>
 #include <thread>
 
-#include "pipeline/influx_http.h"
+#include "sinks/influx_http.h"
 
 namespace tickflow::testing {
 

@@ -5,7 +5,7 @@
 // server back. The sink's clock (poll's now_ns) is driven by the tests
 // where the backoff schedule matters, so the counters cannot depend on
 // the machine's speed.
-#include "pipeline/redis_signal_sink.h"
+#include "sinks/redis_signal_sink.h"
 
 #include <gtest/gtest.h>
 

@@ -21,7 +21,7 @@
 #include <thread>
 #include <vector>
 
-#include "pipeline/disk_spool.h"
+#include "sinks/disk_spool.h"
 #include "tests/integration/influxd_process.h"
 
 extern char** environ;

@@ -5,6 +5,8 @@
 
 #include <gtest/gtest.h>
 
+#include "feeds/parser_factory.h"
+
 #include <string>
 #include <vector>
 
@@ -148,7 +150,7 @@ TEST(LivePlan, LiveExchangeNames) {
   // Every live exchange is one a config accepts.
   for (const auto& name : live_exchange_names()) {
     bool known = false;
-    for (const auto& config_name : config_exchange_names()) known |= config_name == name;
+    for (const auto& config_name : known_exchanges()) known |= config_name == name;
     EXPECT_TRUE(known) << name;
   }
 }

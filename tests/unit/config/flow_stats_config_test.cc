@@ -1,4 +1,4 @@
-// tuning/pipeline_config: `[bars] flow_stats` turns the aggregator's flow
+// config/pipeline_config: `[bars] flow_stats` turns the aggregator's flow
 // statistics (flow_<tf> in InfluxDB) on or off; on by default; a value that
 // is not a boolean is an error naming the file and the key.
 #include <gtest/gtest.h>
@@ -6,7 +6,7 @@
 #include <filesystem>
 #include <string>
 
-#include "tuning/pipeline_config.h"
+#include "config/pipeline_config.h"
 
 namespace tickflow {
 namespace {

@@ -8,7 +8,7 @@
 // disk full (RLIMIT_FSIZE, and a 1 MiB tmpfs when it can be mounted)
 // leaving nothing partial; unusable and locked directories; a stale temp
 // checkpoint and a damaged checkpoint; the fsync schedule, counted.
-#include "pipeline/disk_spool.h"
+#include "sinks/disk_spool.h"
 
 #include <gtest/gtest.h>
 #include <poll.h>

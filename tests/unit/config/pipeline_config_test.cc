@@ -1,6 +1,6 @@
-// tuning/pipeline_config: the shipped profiles load with the thread plan they
+// config/pipeline_config: the shipped profiles load with the thread plan they
 // promise; every error names the file, the key path and the problem.
-#include "tuning/pipeline_config.h"
+#include "config/pipeline_config.h"
 
 #include <gtest/gtest.h>
 

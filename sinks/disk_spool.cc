@@ -1,5 +1,5 @@
-// pipeline/disk_spool.cc
-#include "pipeline/disk_spool.h"
+// sinks/disk_spool.cc
+#include "sinks/disk_spool.h"
 
 #include <fcntl.h>
 #include <sys/file.h>

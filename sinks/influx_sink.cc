@@ -1,4 +1,4 @@
-#include "pipeline/influx_sink.h"
+#include "sinks/influx_sink.h"
 
 #include <charconv>
 #include <cmath>

@@ -1,4 +1,4 @@
-// pipeline/disk_spool.h
+// sinks/disk_spool.h
 //
 // DiskSpool: the InfluxDB sink's on-disk queue of batches it could not
 // deliver. The sink appends a batch (an opaque byte payload it encodes

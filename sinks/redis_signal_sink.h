@@ -1,4 +1,4 @@
-// pipeline/redis_signal_sink.h
+// sinks/redis_signal_sink.h
 //
 // RedisSignalSink: delivers SqueezeFlow signals to Redis in the layout the
 // existing FreqTrade strategy reads (spec: "Signals", Redis sink). Each signal

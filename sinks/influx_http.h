@@ -1,4 +1,4 @@
-// pipeline/influx_http.h
+// sinks/influx_http.h
 //
 // InfluxHttp: the one HTTP connection the writer thread keeps to an
 // InfluxDB 1.x server, over libcurl. It knows the 1.x API's three calls

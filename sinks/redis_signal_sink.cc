@@ -1,8 +1,8 @@
-// pipeline/redis_signal_sink.cc
+// sinks/redis_signal_sink.cc
 //
 // The RedisSignalSink (see the header): a bounded queue drained by one
 // pipelined MULTI/EXEC per signal over a blocking hiredis connection.
-#include "pipeline/redis_signal_sink.h"
+#include "sinks/redis_signal_sink.h"
 
 #include <hiredis/hiredis.h>
 #include <pthread.h>

@@ -1,7 +1,9 @@
 // The --stats-out CSV: header, one row per group per closed interval,
-// numbers that parse back to the engine's doubles bit for bit, and the
-// recorder that drives FlowStats from a replay's 1 s bars.
+// numbers that parse back to the engine's doubles bit for bit, the file.
+// (FlowStage, which drives FlowStats from the aggregator's 1 s bars, has
+// tests/unit/pipeline/flow_stage_test.cc.)
 #include "pipeline/flow_stats_csv.h"
+#include "sinks/flow_stats_csv_file.h"
 
 #include <gtest/gtest.h>
 
@@ -140,87 +142,6 @@ TEST(FlowStatsCsv, WriterRowsParseBackToTheSnapshotsBitForBit) {
       }
     }
   }
-  std::remove(path.c_str());
-}
-
-TEST(FlowStatsCsv, RecorderPicksUpNewMarketsAndAdvancesItself) {
-  MarketRegistry registry;
-  const MarketId btc = registry.intern("BINANCE:btcusdt");
-  FlowStatsConfig config;
-  config.timeframes_s = {1, 60};
-  config.pending_seconds = 4;
-  config.amendment_memory_s = 8;
-  const std::string path = ::testing::TempDir() + "flow_stats_csv_test_recorder.csv";
-  {
-    FlowStatsRecorder recorder(registry, config, path);
-    for (std::int64_t s = 60; s < 70; ++s) recorder.on_bar(bar(btc, s, 5, 1, 100));
-    // A market registered mid-replay, as the parsers do on a first frame.
-    const MarketId eth = registry.intern("BINANCE_FUTURES:ethusdt");
-    for (std::int64_t s = 70; s < 130; ++s) {
-      recorder.on_bar(bar(btc, s, 5, 1, 100));
-      recorder.on_bar(bar(eth, s, 2, 3, 3000));
-    }
-    // A corrupt time a year ahead: dropped, and the clock does not jump.
-    recorder.on_bar(bar(btc, 130 + 365 * 86'400, 5, 1, 100));
-    recorder.on_bar(bar(btc, 130, 5, 1, 100));
-    recorder.finish();
-    EXPECT_EQ(recorder.stats().groups().size(), 2u);
-    EXPECT_EQ(recorder.stats().counters().unknown_market, 0u);
-    EXPECT_EQ(recorder.stats().counters().future_dropped, 1u);
-    EXPECT_EQ(recorder.stats().counters().late + recorder.stats().counters().late_dropped, 0u);
-    // 1 s: 60..130 = 71 closes; 60 s: [60, 120) and the partial [120, 180).
-    // Seconds 60..66 closed (pending window of 4) before ETH existed: one
-    // row each; every later close has two.
-    EXPECT_EQ(recorder.rows(), 7u + 2 * (64 + 2));
-  }
-  const auto lines = read_lines(path);
-  ASSERT_EQ(lines.size(), 1u + 7 + 2 * (64 + 2));
-  // The minute [60, 120) closes after second 119, before second 120.
-  std::size_t minute_rows = 0;
-  for (std::size_t i = 1; i < lines.size(); ++i) {
-    const auto f = split(lines[i]);
-    if (f[2] != "60") continue;
-    ++minute_rows;
-    if (f[0] == "60" && f[1] == "BTC") {
-      EXPECT_EQ(f[3], "240") << "ds = 60 seconds x (5 - 1)";
-      EXPECT_EQ(split(lines[i - 2])[0], "119") << "the row before the minute's is second 119's";
-    }
-    if (f[0] == "60" && f[1] == "ETH") {
-      EXPECT_EQ(f[4], "-50") << "df = 50 seconds x (2 - 3)";
-    }
-  }
-  EXPECT_EQ(minute_rows, 4u);
-  std::remove(path.c_str());
-}
-
-TEST(FlowStatsCsv, RecorderAsABarSinkFollowsTheSlowestMarketsFrontier) {
-  MarketRegistry registry;
-  const MarketId btc = registry.intern("BINANCE:btcusdt");
-  const MarketId eth = registry.intern("BINANCE:ethusdt");
-  FlowStatsConfig config;
-  config.timeframes_s = {1};
-  const std::string path = ::testing::TempDir() + "flow_stats_csv_test_sink.csv";
-  FlowStatsRecorder recorder(registry, config, path);
-  BarSink& sink = recorder;
-  for (std::int64_t s = 60; s < 66; ++s) {
-    sink.on_bar(bar(btc, s, 5, 1, 100));
-    sink.on_bar(bar(eth, s, 1, 2, 3000));
-  }
-  EXPECT_EQ(recorder.rows(), 0u) << "nothing is final yet";
-  sink.on_closed(btc, 63);  // only BTC has reported: its frontier is the lowest
-  EXPECT_EQ(recorder.rows(), 2u * 3) << "seconds 60, 61, 62 for both groups";
-  sink.on_closed(eth, 61);  // ETH lags: nothing more closes
-  EXPECT_EQ(recorder.rows(), 2u * 3);
-  sink.on_closed(eth, 66);
-  EXPECT_EQ(recorder.rows(), 2u * 3) << "BTC's 63 is now the lowest";
-  sink.on_closed(btc, 66);
-  EXPECT_EQ(recorder.rows(), 2u * 6);
-  Bar minute = bar(btc, 60, 1, 1, 100);
-  minute.timeframe_s = 60;
-  sink.on_bar(minute);
-  EXPECT_EQ(recorder.stats().counters().other_timeframe, 1u) << "rollup bars are not double counted";
-  recorder.finish();
-  EXPECT_EQ(recorder.rows(), 2u * 6);
   std::remove(path.c_str());
 }
 

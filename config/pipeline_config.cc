@@ -1,4 +1,4 @@
-#include "tuning/pipeline_config.h"
+#include "config/pipeline_config.h"
 
 #include <toml++/toml.h>
 
@@ -11,18 +11,17 @@
 #include <sstream>
 #include <utility>
 
+#include "feeds/parser_factory.h"
 #include "pipeline/market_class.h"
 
 namespace tickflow {
 namespace {
 
-// Names feeds/parser_factory.cc accepts (kept in step by the runtime, which
-// cross-checks them against known_exchanges() at start-up).
-const std::vector<std::string> kExchangeNames = {"BINANCE", "BINANCE_FUTURES", "BINANCE_DELIVERY",
-                                                 "BYBIT",   "BYBIT_SPOT",      "OKX",
-                                                 "OKEX",    "DERIBIT",         "BITFINEX",
-                                                 "HUOBI",   "HUOBI_SWAP",      "COINBASE",
-                                                 "KRAKEN",  "KRAKEN_FUTURES",  "BITMEX"};
+// The exchange names feeds/parser_factory.h accepts: the one list.
+bool is_known_exchange(const std::string& name) {
+  const auto& names = known_exchanges();
+  return std::find(names.begin(), names.end(), name) != names.end();
+}
 
 std::string_view type_name(toml::node_type type) {
   switch (type) {
@@ -265,9 +264,9 @@ void read_markets(const Context& ctx, const toml::table& table, PipelineConfig& 
   for (auto&& [key, value] : table) {
     const std::string exchange(key.str());
     const std::string path = "markets." + exchange;
-    if (std::find(kExchangeNames.begin(), kExchangeNames.end(), exchange) == kExchangeNames.end()) {
+    if (!is_known_exchange(exchange)) {
       std::string known;
-      for (const auto& name : kExchangeNames) known += (known.empty() ? "" : ", ") + name;
+      for (const auto& name : known_exchanges()) known += (known.empty() ? "" : ", ") + name;
       ctx.fail(&key.source(), path, "unknown exchange '" + exchange + "' (known: " + known + ")");
     }
     const auto* symbols = value.as_array();
@@ -313,7 +312,7 @@ void read_threads(const Context& ctx, TableReader& r, PipelineConfig& config) {
           const std::string& name = (*exchanges)[j];
           const toml::node& at = *fr.array("exchanges")->get(j);
           const std::string item_path = path + ".exchanges[" + std::to_string(j) + "]";
-          if (std::find(kExchangeNames.begin(), kExchangeNames.end(), name) == kExchangeNames.end())
+          if (!is_known_exchange(name))
             ctx.fail(&at.source(), item_path, "unknown exchange '" + name + "'");
           if (config.markets.count(name) == 0)
             ctx.fail(&at.source(), item_path, "exchange '" + name + "' has no entry in [markets]");
@@ -843,7 +842,6 @@ std::vector<const ThreadConfig*> PipelineConfig::threads() const {
   return out;
 }
 
-const std::vector<std::string>& config_exchange_names() { return kExchangeNames; }
 
 PipelineConfig default_pipeline_config() {
   PipelineConfig config;

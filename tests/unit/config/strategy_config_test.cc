@@ -1,4 +1,4 @@
-// tuning/pipeline_config: [strategy] (SqueezeFlowParams, symbols, debug) and
+// config/pipeline_config: [strategy] (SqueezeFlowParams, symbols, debug) and
 // [signals] (InfluxDB, JSONL, Redis). Defaults are the spec's; every key
 // overrides its field; every error names the file, the key and the problem.
 #include <gtest/gtest.h>
@@ -6,7 +6,7 @@
 #include <filesystem>
 #include <string>
 
-#include "tuning/pipeline_config.h"
+#include "config/pipeline_config.h"
 
 namespace tickflow {
 namespace {

@@ -1,4 +1,4 @@
-#include "pipeline/influx_http.h"
+#include "sinks/influx_http.h"
 
 #include <curl/curl.h>
 #include <zlib.h>

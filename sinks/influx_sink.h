@@ -1,4 +1,4 @@
-// pipeline/influx_sink.h
+// sinks/influx_sink.h
 //
 // InfluxSink: the writer thread's end of the pipeline. It batches
 // line-protocol lines per retention policy, POSTs them to InfluxDB 1.x over
@@ -58,9 +58,9 @@
 #include <vector>
 
 #include "pipeline/bar.h"
-#include "pipeline/disk_spool.h"
+#include "sinks/disk_spool.h"
 #include "pipeline/flow_record.h"
-#include "pipeline/influx_http.h"
+#include "sinks/influx_http.h"
 #include "pipeline/latency_histogram.h"
 #include "pipeline/line_protocol.h"
 

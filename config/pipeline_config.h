@@ -1,4 +1,4 @@
-// tuning/pipeline_config.h
+// config/pipeline_config.h
 //
 // PipelineConfig: everything `tickflow run` needs to know about one
 // deployment, as plain structs, loaded from one TOML file (the profiles in
@@ -21,9 +21,9 @@
 //  * the strategy's parameters are checked with SqueezeFlowParams::validate()
 //    at load time; its complaint becomes a ConfigError naming the file and
 //    the `strategy.<key>`;
-//  * exchange names are checked against config_exchange_names() (the names
-//    feeds/parser_factory.h accepts; tuning/ sits below feeds/ and cannot ask
-//    it, so the runtime cross-checks with known_exchanges() at start-up).
+//  * exchange names are checked against feeds' known_exchanges()
+//    (feeds/parser_factory.h): config/ sits above feeds/, so there is one
+//    list of the names an exchange may go by.
 #pragma once
 
 #include <chrono>
@@ -37,9 +37,9 @@
 #include <string_view>
 #include <vector>
 
-#include "pipeline/disk_spool.h"
-#include "pipeline/influx_sink.h"
-#include "pipeline/redis_signal_sink.h"
+#include "sinks/disk_spool.h"
+#include "sinks/influx_sink.h"
+#include "sinks/redis_signal_sink.h"
 #include "pipeline/timeframe.h"
 #include "ringbuffers/full_ring_policy.h"
 #include "ringbuffers/wait_strategy.h"
@@ -185,8 +185,6 @@ PipelineConfig load_pipeline_config(const std::filesystem::path& file);
 // The same from TOML text; `file` only names the source in messages.
 PipelineConfig parse_pipeline_config(std::string_view toml_text, const std::filesystem::path& file);
 
-// Exchange names a [markets] table and threads.feed.exchanges accept.
-const std::vector<std::string>& config_exchange_names();
 
 // The sink's configuration: endpoint, batching, retention policies aggr_1s
 // and aggr_<tf> for every rollup (unlisted durations: INF), spool. Reads the

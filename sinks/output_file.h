@@ -1,4 +1,4 @@
-// pipeline/output_file.h
+// sinks/output_file.h
 //
 // OutputFile: where a CLI output goes. "-" is stdout; any other path is
 // created (truncated) and closed on destruction. The writers on top of it
