@@ -41,10 +41,10 @@
 
 #include "bench/tiled_bars.h"
 #include "pipeline/bar.h"
-#include "sinks/influx_http.h"
 #include "pipeline/line_protocol.h"
 #include "pipeline/market_registry.h"
 #include "runtime/capture_bar_source.h"
+#include "sinks/influx_http.h"
 #include "strategy/backtester.h"
 #include "strategy/influx_bar_source.h"
 

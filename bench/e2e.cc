@@ -50,6 +50,7 @@
 #include <thread>
 #include <vector>
 
+#include "config/pipeline_config.h"
 #include "feeds/capture_reader.h"
 #include "feeds/event_buffer.h"
 #include "feeds/padded_frame.h"
@@ -63,7 +64,6 @@
 #include "runtime/influx_writer.h"
 #include "runtime/thread_affinity.h"
 #include "tuning/host_check.h"
-#include "config/pipeline_config.h"
 
 namespace tickflow {
 namespace {

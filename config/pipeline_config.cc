@@ -312,8 +312,7 @@ void read_threads(const Context& ctx, TableReader& r, PipelineConfig& config) {
           const std::string& name = (*exchanges)[j];
           const toml::node& at = *fr.array("exchanges")->get(j);
           const std::string item_path = path + ".exchanges[" + std::to_string(j) + "]";
-          if (!is_known_exchange(name))
-            ctx.fail(&at.source(), item_path, "unknown exchange '" + name + "'");
+          if (!is_known_exchange(name)) ctx.fail(&at.source(), item_path, "unknown exchange '" + name + "'");
           if (config.markets.count(name) == 0)
             ctx.fail(&at.source(), item_path, "exchange '" + name + "' has no entry in [markets]");
           for (const auto& other : config.feeds)
@@ -841,7 +840,6 @@ std::vector<const ThreadConfig*> PipelineConfig::threads() const {
   out.push_back(&writer);
   return out;
 }
-
 
 PipelineConfig default_pipeline_config() {
   PipelineConfig config;

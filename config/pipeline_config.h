@@ -37,12 +37,12 @@
 #include <string_view>
 #include <vector>
 
-#include "sinks/disk_spool.h"
-#include "sinks/influx_sink.h"
-#include "sinks/redis_signal_sink.h"
 #include "pipeline/timeframe.h"
 #include "ringbuffers/full_ring_policy.h"
 #include "ringbuffers/wait_strategy.h"
+#include "sinks/disk_spool.h"
+#include "sinks/influx_sink.h"
+#include "sinks/redis_signal_sink.h"
 #include "strategy/strategy_params.h"
 
 namespace tickflow {
@@ -184,7 +184,6 @@ PipelineConfig load_pipeline_config(const std::filesystem::path& file);
 
 // The same from TOML text; `file` only names the source in messages.
 PipelineConfig parse_pipeline_config(std::string_view toml_text, const std::filesystem::path& file);
-
 
 // The sink's configuration: endpoint, batching, retention policies aggr_1s
 // and aggr_<tf> for every rollup (unlisted durations: INF), spool. Reads the

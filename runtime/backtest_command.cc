@@ -12,18 +12,18 @@
 #include <string>
 #include <vector>
 
+#include "config/pipeline_config.h"
 #include "pipeline/market_registry.h"
-#include "sinks/output_file.h"
 #include "runtime/capture_bar_source.h"
 #include "runtime/progress_bar.h"
 #include "runtime/replay.h"
+#include "sinks/output_file.h"
 #include "strategy/backtest_report.h"
 #include "strategy/backtester.h"
 #include "strategy/csv_bar_source.h"
 #include "strategy/influx_backtest_plan.h"
 #include "strategy/merged_bar_source.h"
 #include "strategy/utc_time.h"
-#include "config/pipeline_config.h"
 
 namespace tickflow {
 namespace {

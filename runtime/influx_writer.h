@@ -65,7 +65,6 @@
 #include <vector>
 
 #include "pipeline/bar_sink.h"
-#include "sinks/influx_sink.h"
 #include "pipeline/latency_histogram.h"
 #include "pipeline/line_protocol.h"
 #include "ringbuffers/doorbell.h"
@@ -73,6 +72,7 @@
 #include "ringbuffers/wait_strategy.h"
 #include "runtime/shared_histogram.h"
 #include "runtime/signal_dispatch.h"
+#include "sinks/influx_sink.h"
 #include "strategy/signal.h"
 
 namespace tickflow {

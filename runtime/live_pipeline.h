@@ -33,8 +33,8 @@
 #include <memory>
 #include <string>
 
-#include "runtime/http_server.h"
 #include "config/pipeline_config.h"
+#include "runtime/http_server.h"
 
 namespace tickflow {
 

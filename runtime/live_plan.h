@@ -14,8 +14,8 @@
 #include <string>
 #include <vector>
 
-#include "feeds/live_feed.h"
 #include "config/pipeline_config.h"
+#include "feeds/live_feed.h"
 
 namespace tickflow {
 

@@ -15,13 +15,13 @@
 
 #include <unistd.h>
 
-#include "sinks/flow_stats_csv_file.h"
-#include "sinks/influx_sink.h"
 #include "pipeline/line_protocol.h"
-#include "sinks/output_file.h"
 #include "runtime/capture_player.h"
 #include "runtime/influx_writer.h"
 #include "runtime/progress_bar.h"
+#include "sinks/flow_stats_csv_file.h"
+#include "sinks/influx_sink.h"
+#include "sinks/output_file.h"
 
 namespace tickflow {
 namespace {

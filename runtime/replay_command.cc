@@ -9,10 +9,10 @@
 #include <string>
 #include <vector>
 
+#include "config/pipeline_config.h"
 #include "pipeline/bar_builder.h"
 #include "pipeline/timeframe.h"
 #include "runtime/replay.h"
-#include "config/pipeline_config.h"
 
 namespace tickflow {
 namespace {

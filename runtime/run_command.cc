@@ -13,10 +13,10 @@
 #include <filesystem>
 #include <string>
 
+#include "config/pipeline_config.h"
 #include "runtime/live_pipeline.h"
 #include "runtime/logging.h"
 #include "tuning/host_check.h"
-#include "config/pipeline_config.h"
 
 namespace tickflow {
 namespace {

@@ -4,8 +4,8 @@
 #include <exception>
 #include <string>
 
-#include "tuning/host_check.h"
 #include "config/pipeline_config.h"
+#include "tuning/host_check.h"
 
 namespace tickflow {
 namespace {

@@ -58,11 +58,11 @@
 #include <vector>
 
 #include "pipeline/bar.h"
-#include "sinks/disk_spool.h"
 #include "pipeline/flow_record.h"
-#include "sinks/influx_http.h"
 #include "pipeline/latency_histogram.h"
 #include "pipeline/line_protocol.h"
+#include "sinks/disk_spool.h"
+#include "sinks/influx_http.h"
 
 namespace tickflow {
 

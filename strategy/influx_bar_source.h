@@ -42,8 +42,8 @@
 #include <unordered_map>
 #include <vector>
 
-#include "sinks/influx_http.h"
 #include "pipeline/market_registry.h"
+#include "sinks/influx_http.h"
 #include "strategy/bar_source.h"
 
 namespace tickflow {

@@ -17,11 +17,11 @@
 #include <string>
 #include <vector>
 
-#include "sinks/influx_http.h"
 #include "pipeline/line_protocol.h"
 #include "pipeline/market_registry.h"
 #include "pipeline/timeframe.h"
 #include "runtime/capture_bar_source.h"
+#include "sinks/influx_http.h"
 #include "strategy/backtest_report.h"
 #include "strategy/backtester.h"
 #include "strategy/influx_bar_source.h"

@@ -126,8 +126,8 @@ TEST(FlowStage, RecordsGiveTheSameCsvRowsAsTheEnginesSnapshots) {
   Records sink;
   FlowStage stage(registry, config, 8, sink, /*startup_hold_ns=*/0);
   for (std::int64_t s = 0; s < 4000; s += 1 + (s % 7 == 0 ? 5 : 0)) {  // gaps too
-    for (const Bar& x : {bar(btc, 1'700'000'000 + s, 10 + s % 13, 9, 100 + s % 5),
-                         bar(perp, 1'700'000'000 + s, 4, 7 + s % 11, 101)}) {
+    for (const Bar& x :
+         {bar(btc, 1'700'000'000 + s, 10 + s % 13, 9, 100 + s % 5), bar(perp, 1'700'000'000 + s, 4, 7 + s % 11, 101)}) {
       stats.add_bar(x);
       stage.on_bar(x);
     }
