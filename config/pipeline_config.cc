@@ -935,12 +935,7 @@ InfluxSinkConfig make_influx_sink_config(const PipelineConfig& config) {
   sink.endpoint.credentials = load_influx_credentials(influx.credentials_file);
   sink.batch_lines = influx.batch_lines;
   sink.max_batch_age = influx.batch_age;
-  std::vector<Timeframe> timeframes = {Timeframe::from_seconds(1)};
-  timeframes.insert(timeframes.end(), config.bars.rollups.begin(), config.bars.rollups.end());
-  for (const Timeframe& tf : timeframes) {
-    const auto it = influx.retention.find(std::string(tf.name()));
-    sink.retention.push_back({"aggr_" + std::string(tf.name()), it != influx.retention.end() ? it->second : "INF"});
-  }
+  sink.retention = retention_policies(config.bars.rollups, influx.retention);
   if (!influx.spool_dir.empty())
     sink.spool = SpoolConfig{
         .dir = influx.spool_dir, .max_bytes = influx.spool_max_bytes, .full_policy = influx.spool_full_policy};

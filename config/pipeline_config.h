@@ -37,6 +37,7 @@
 #include <string_view>
 #include <vector>
 
+#include "pipeline/bar_builder.h"
 #include "pipeline/timeframe.h"
 #include "ringbuffers/full_ring_policy.h"
 #include "ringbuffers/wait_strategy.h"
@@ -73,9 +74,13 @@ struct RingConfig {
 };
 
 struct BarConfig {
-  std::chrono::milliseconds lateness{250};      // a bar closes at watermark >= end + lateness
-  std::chrono::milliseconds quiet_delay{2000};  // wall-clock close for markets that go quiet
-  std::chrono::seconds amend_horizon{600};      // later trades are dropped and counted
+  // Defaults: BarBuilderConfig's (pipeline/bar_builder.h), the one definition.
+  // A bar closes at watermark >= end + lateness.
+  std::chrono::milliseconds lateness{BarBuilderConfig{}.lateness_ns / 1'000'000};
+  // Wall-clock close for markets that go quiet.
+  std::chrono::milliseconds quiet_delay{BarBuilderConfig{}.quiet_close_delay_ns / 1'000'000};
+  // Later trades are dropped and counted.
+  std::chrono::seconds amend_horizon{BarBuilderConfig{}.amend_horizon_ns / 1'000'000'000};
   std::vector<Timeframe> rollups = default_rollup_timeframes();
   // Flow statistics per symbol group on the aggregator thread, written as
   // flow_<tf> beside trades_<tf> (pipeline/README.md).

@@ -62,9 +62,10 @@ namespace tickflow {
 
 struct AggregatorOptions {
   std::size_t max_markets = 1024;
-  std::int64_t lateness_ns = 250'000'000;
-  std::int64_t quiet_close_delay_ns = 2'000'000'000;
-  std::int64_t amend_horizon_ns = 600'000'000'000;
+  // Bar timing: BarBuilderConfig's defaults (pipeline/bar_builder.h).
+  std::int64_t lateness_ns = BarBuilderConfig{}.lateness_ns;
+  std::int64_t quiet_close_delay_ns = BarBuilderConfig{}.quiet_close_delay_ns;
+  std::int64_t amend_horizon_ns = BarBuilderConfig{}.amend_horizon_ns;
   std::vector<Timeframe> rollups = default_rollup_timeframes();
   WaitStrategy wait{};                      // when every input is empty
   bool wall_clock = true;                   // live: advance the clock with CLOCK_REALTIME when idle

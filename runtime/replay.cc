@@ -247,12 +247,7 @@ InfluxSinkConfig influx_config(const ReplayOptions& options) {
   config.endpoint.database = options.influx_db;
   config.endpoint.credentials = load_influx_credentials(options.influx_credentials_file);
   config.endpoint.gzip = options.influx_gzip;
-  std::vector<Timeframe> timeframes = {Timeframe::from_seconds(1)};
-  timeframes.insert(timeframes.end(), options.rollup_timeframes.begin(), options.rollup_timeframes.end());
-  for (const Timeframe& tf : timeframes) {
-    const auto it = options.retention.find(std::string(tf.name()));
-    config.retention.push_back({"aggr_" + std::string(tf.name()), it != options.retention.end() ? it->second : "INF"});
-  }
+  config.retention = retention_policies(options.rollup_timeframes, options.retention);
   if (!options.spool_dir.empty()) config.spool = SpoolConfig{.dir = options.spool_dir};
   return config;
 }

@@ -113,11 +113,22 @@ void InfluxSink::add_bar(const Bar& bar, const BarLineEncoder& encoder) {
   line_added(it);
 }
 
+std::vector<RetentionPolicySpec> retention_policies(const std::vector<Timeframe>& rollups,
+                                                    const std::map<std::string, std::string>& durations) {
+  std::vector<Timeframe> timeframes = {Timeframe::from_seconds(1)};
+  timeframes.insert(timeframes.end(), rollups.begin(), rollups.end());
+  std::vector<RetentionPolicySpec> out;
+  for (const Timeframe& tf : timeframes) {
+    const auto it = durations.find(std::string(tf.name()));
+    out.push_back({retention_policy_name(tf.seconds()), it != durations.end() ? it->second : "INF"});
+  }
+  return out;
+}
+
 const std::string& InfluxSink::rp_for(std::uint32_t timeframe_s) {
   auto rp = rp_by_timeframe_.find(timeframe_s);
   if (rp == rp_by_timeframe_.end())
-    rp =
-        rp_by_timeframe_.emplace(timeframe_s, "aggr_" + std::string(Timeframe::from_seconds(timeframe_s).name())).first;
+    rp = rp_by_timeframe_.emplace(timeframe_s, retention_policy_name(timeframe_s)).first;
   return rp->second;
 }
 

@@ -61,6 +61,7 @@
 #include "pipeline/flow_record.h"
 #include "pipeline/latency_histogram.h"
 #include "pipeline/line_protocol.h"
+#include "pipeline/timeframe.h"
 #include "sinks/disk_spool.h"
 #include "sinks/influx_http.h"
 
@@ -71,6 +72,13 @@ struct RetentionPolicySpec {
   std::string name;      // "aggr_1s"
   std::string duration;  // InfluxQL duration: "24h", "90d", "INF"
 };
+
+// The policies a sink writes: aggr_1s and aggr_<tf> of every rollup
+// (retention_policy_name(), pipeline/timeframe.h), each with its duration
+// from `durations` by timeframe name ("1s" -> "24h"), INF where absent.
+// `tickflow run`'s config and `tickflow replay` both build theirs here.
+std::vector<RetentionPolicySpec> retention_policies(const std::vector<Timeframe>& rollups,
+                                                    const std::map<std::string, std::string>& durations);
 
 struct InfluxSinkConfig {
   InfluxEndpoint endpoint;
