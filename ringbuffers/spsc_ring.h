@@ -19,9 +19,8 @@
 //    still reads the head: one load may reveal a line or more of items. A
 //    consumer of large items (FeedEvent, bars), one per line, never does:
 //    the head line would only add a transfer per item.
-//  * Measured on this VM, in one run against boost (bench/README.md):
-//    single-item throughput 64 B 8x (was 1.4-1.7x), 8 B 2.8-3.4x (was
-//    2.6-3.0x); round trip 64 B ~0.7x (was 0.83-0.99x), 8 B ~0.75x.
+//  * What it buys against boost::lockfree::spsc_queue, measured in the same
+//    run, is in bench/README.md ("Rings"), with the command and the CPU.
 //  * The cost is slot size: a slot is {T, 8-byte seq} rounded up to T's
 //    alignment, so a 64-byte, 64-aligned FeedEvent takes a 128-byte slot
 //    (one adjacent-line pair, which the spatial prefetcher moves as a unit)
