@@ -2,8 +2,8 @@
 //
 // SqueezeFlowParams: every threshold, weight, timeframe, sizing rule and
 // cooldown of the strategy, with the defaults of
-// ../shared/docs/squeezeflow-strategy.md. A later session loads them from
-// TOML; nothing here parses.
+// ../shared/docs/squeezeflow-strategy.md. config/pipeline_config.h loads
+// them from the `[strategy]` table; nothing here parses.
 //
 // Promises:
 //  * the defaults are the spec's numbers (each field names its section);
