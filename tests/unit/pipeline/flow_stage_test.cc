@@ -144,6 +144,40 @@ TEST(FlowStage, RecordsGiveTheSameCsvRowsAsTheEnginesSnapshots) {
   EXPECT_EQ(by_snapshot, by_record);
 }
 
+// A feed that connects 5 s after the other and starts with seconds the
+// other has closed already: within the start-up hold its bars are on time;
+// without the hold they are late (applied to the open intervals only).
+std::uint64_t late_bars_with_hold(std::int64_t hold_ns) {
+  MarketRegistry registry;
+  const MarketId spot = registry.intern("BINANCE:btcusdt");
+  Records sink;
+  FlowStatsConfig config;
+  config.timeframes_s = {1, 60};
+  FlowStage stage(registry, config, 8, sink, hold_ns);
+  const std::int64_t t0 = 1'723'161'600;
+  MarketId perp = kInvalidMarket;
+  for (std::int64_t s = 0; s < 30; ++s) {
+    stage.on_bar(bar(spot, t0 + s, 10, 5, 100));
+    stage.on_closed(spot, t0 + s + 1);
+    if (s == 5) {  // the perp feed connects, 6 s behind
+      perp = registry.intern("BINANCE_FUTURES:btcusdt");
+      stage.add_market(perp);
+    }
+    if (perp != kInvalidMarket && s >= 6) {
+      stage.on_bar(bar(perp, t0 + s - 6, 3, 4, 100));
+      stage.on_closed(perp, t0 + s - 6 + 1);
+    }
+    stage.poll(s * 1'000'000'000);
+  }
+  stage.flush();
+  return stage.stats().counters().late;
+}
+
+TEST(FlowStage, StartUpHoldWaitsForAFeedThatConnectsLate) {
+  EXPECT_EQ(late_bars_with_hold(FlowStage::kDefaultStartupHoldNs), 0u);
+  EXPECT_GT(late_bars_with_hold(0), 0u) << "without the hold the spot market's frontier closes the perp's seconds";
+}
+
 TEST(FlowLine, MeasurementTagFieldsAndTimestamp) {
   FlowRecord r;
   ASSERT_TRUE(r.set_group("BTC"));
