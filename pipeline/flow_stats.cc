@@ -8,6 +8,8 @@
 #include <stdexcept>
 #include <string>
 
+#include "pipeline/bar_flow.h"
+
 namespace tickflow {
 namespace {
 
@@ -97,7 +99,7 @@ std::optional<std::size_t> FlowStats::timeframe_index(std::uint32_t seconds) con
   // second empties its slot: the slot is empty or already this second's.
   slot_second_[slot] = second;
   double* const b = base(slot, kDs) + m.group;
-  b[(m.side == MarketClass::kSpot ? kDs : kDf) * lanes_] += c.delta;
+  b[(adds_to_spot_delta(m.side) ? kDs : kDf) * lanes_] += c.delta;
   b[kVolume * lanes_] += c.volume;
   b[kQty * lanes_] += c.qty;
   b[kPriceOrCloseVolume * lanes_] += c.close_volume;
@@ -118,8 +120,8 @@ void FlowStats::add_bar(const Bar& bar) noexcept {
     return;
   }
   const std::int64_t s = bar.open_time_s;
-  const double volume = bar.vbuy + bar.vsell;
-  const Contribution c{bar.vbuy - bar.vsell, volume, bar.qbuy + bar.qsell, bar.has_ohlc() ? bar.close * volume : 0.0};
+  const double volume = bar_volume(bar);
+  const Contribution c{bar_delta(bar), volume, bar.qbuy + bar.qsell, bar.has_ohlc() ? bar.close * volume : 0.0};
   if (!(std::isfinite(c.delta) && std::isfinite(c.volume) && std::isfinite(c.qty) && std::isfinite(c.close_volume)) ||
       s > kMaxAbsSecond || s < -kMaxAbsSecond) {
     ++counters_.rejected;
@@ -180,7 +182,7 @@ bool FlowStats::add_to_open_intervals(std::int64_t second, GroupMembership m, co
   const std::size_t g = m.group;
   for (std::size_t k = 0; k < timeframes_.size(); ++k) {
     if (second < timeframes_[k].open_s) continue;  // that interval has closed
-    pending(k, m.side == MarketClass::kSpot ? kDs : kDf)[g] += c.delta;
+    pending(k, adds_to_spot_delta(m.side) ? kDs : kDf)[g] += c.delta;
     pending(k, kVolume)[g] += c.volume;
     pending(k, kQty)[g] += c.qty;
     applied = true;

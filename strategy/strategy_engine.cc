@@ -5,6 +5,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "pipeline/bar_flow.h"
 #include "pipeline/market_registry.h"
 #include "pipeline/rollup.h"
 #include "pipeline/timeframe.h"
@@ -28,7 +29,7 @@ class StrategyEngine::Router final : public BarSink {
     if (gi == kNoGroup) return;
     // The 1m windows (every market has them, whatever its base) measure
     // volume for the execution-market choice.
-    if (bar.timeframe_s == 60 && !bar.is_amendment()) engine_.volume_[bar.market] += bar.vbuy + bar.vsell;
+    if (bar.timeframe_s == 60 && !bar.is_amendment()) engine_.volume_[bar.market] += bar_volume(bar);
     engine_.groups_[gi]->strategy.on_bar(bar, engine_.side_of_[bar.market]);
   }
 

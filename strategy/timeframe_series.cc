@@ -6,15 +6,18 @@
 #include <limits>
 #include <stdexcept>
 
+#include "pipeline/bar_flow.h"
+
 namespace tickflow {
 
 void WindowSum::add(const Bar& bar, MarketClass side) noexcept {
-  const double delta = bar.vbuy - bar.vsell;
-  if (side == MarketClass::kSpot)
+  // The one definition of a bar's flow: pipeline/bar_flow.h.
+  const double delta = bar_delta(bar);
+  if (adds_to_spot_delta(side))
     ds_ += delta;
   else
     df_ += delta;
-  const double v = bar.vbuy + bar.vsell;
+  const double v = bar_volume(bar);
   volume_ += v;
   liq_ += bar.lbuy + bar.lsell;
   ++bars_;

@@ -4,6 +4,8 @@
 // as SqueezeFlow's phases read it: per bar the merged price (OHLC), the spot
 // delta ds = Σ_spot (vbuy − vsell), the perp delta df, total volume and
 // liquidations, plus the still-open window as a provisional newest bar.
+// What a bar adds to ds, df and volume is pipeline/bar_flow.h's, the same
+// definition FlowStats uses.
 //
 // Why not FlowStats (pipeline/flow_stats.h)? It keeps rolling statistics
 // (CVD, baselines, z-scores) per group, but not the per-bar history the
