@@ -59,6 +59,7 @@
 
 #include "feeds/capture_reader.h"
 #include "tests/integration/influxd_process.h"
+#include "tests/integration/tickflow_child.h"
 #include "tests/integration/ws_test_server.h"
 
 extern char** environ;
@@ -68,6 +69,14 @@ namespace {
 
 using namespace std::chrono_literals;
 using testing::InfluxdProcess;
+using testing::metric;
+using testing::now_ms;
+using testing::poll_until;
+using testing::read_file;
+using testing::shift_frames;
+using testing::TempDir;
+using testing::Tickflow;
+using testing::trade_time_ms;
 using testing::WsProtocol;
 using testing::WsTestServer;
 namespace fs = std::filesystem;
@@ -85,35 +94,6 @@ std::vector<std::string> load_frames(const std::string& name) {
   return frames;
 }
 
-std::optional<std::pair<std::size_t, std::size_t>> field_span(const std::string& frame, const char* key) {
-  std::size_t pos = frame.find(key);
-  if (pos == std::string::npos) return std::nullopt;
-  pos += std::char_traits<char>::length(key);
-  std::size_t end = pos;
-  while (end < frame.size() && frame[end] >= '0' && frame[end] <= '9') ++end;
-  if (end == pos) return std::nullopt;
-  return std::make_pair(pos, end - pos);
-}
-
-std::int64_t trade_time_ms(const std::string& frame) {
-  const auto span = field_span(frame, "\"T\":");
-  if (!span) throw std::runtime_error("no \"T\" in " + frame);
-  return std::stoll(frame.substr(span->first, span->second));
-}
-
-std::vector<std::string> shift_frames(std::vector<std::string> frames, std::int64_t shift_ms) {
-  for (std::string& f : frames) {
-    for (const char* key : {"\"E\":", "\"T\":"}) {
-      const auto span = field_span(f, key);
-      if (!span) throw std::runtime_error(std::string("no ") + key + " in " + f);
-      const std::string shifted = std::to_string(std::stoll(f.substr(span->first, span->second)) + shift_ms);
-      if (shifted.size() != span->second) throw std::runtime_error("digit count changed: " + f);
-      f.replace(span->first, span->second, shifted);
-    }
-  }
-  return frames;
-}
-
 // Two captures as one connection's stream: merged by trade time, each
 // market's own order kept.
 std::vector<std::string> merged(const std::vector<std::string>& a, const std::vector<std::string>& b) {
@@ -122,127 +102,6 @@ std::vector<std::string> merged(const std::vector<std::string>& a, const std::ve
   std::merge(a.begin(), a.end(), b.begin(), b.end(), std::back_inserter(out),
              [](const std::string& x, const std::string& y) { return trade_time_ms(x) < trade_time_ms(y); });
   return out;
-}
-
-std::int64_t now_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
-// ---------------------------------------------------------------- processes, HTTP
-
-std::string read_file(const fs::path& path) {
-  std::ifstream in(path);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
-struct TempDir {
-  fs::path path;
-  explicit TempDir(const std::string& name)
-      : path(fs::temp_directory_path() / ("tickflow-flow-" + name + "-" + std::to_string(::getpid()))) {
-    fs::remove_all(path);
-    fs::create_directories(path);
-  }
-  ~TempDir() {
-    std::error_code ignored;
-    fs::remove_all(path, ignored);
-  }
-};
-
-class Tickflow {
- public:
-  Tickflow(const std::vector<std::string>& args, fs::path stderr_path) : stderr_path_(std::move(stderr_path)) {
-    std::vector<std::string> all = {TICKFLOW_BINARY};
-    all.insert(all.end(), args.begin(), args.end());
-    std::vector<char*> argv;
-    for (auto& a : all) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_addopen(&actions, 2, stderr_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0);
-    const int rc = posix_spawn(&pid_, argv[0], &actions, nullptr, argv.data(), environ);
-    posix_spawn_file_actions_destroy(&actions);
-    if (rc != 0) throw std::runtime_error("cannot start " + std::string(TICKFLOW_BINARY));
-  }
-  ~Tickflow() {
-    if (pid_ > 0) {
-      ::kill(pid_, SIGKILL);
-      ::waitpid(pid_, nullptr, 0);
-    }
-  }
-  Tickflow(const Tickflow&) = delete;
-  Tickflow& operator=(const Tickflow&) = delete;
-
-  bool running() {
-    if (pid_ <= 0) return false;
-    int status = 0;
-    if (::waitpid(pid_, &status, WNOHANG) == pid_) {
-      pid_ = -1;
-      status_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-      return false;
-    }
-    return true;
-  }
-  void signal(int sig) const {
-    if (pid_ > 0) ::kill(pid_, sig);
-  }
-  std::optional<int> wait(std::chrono::milliseconds limit) {
-    const auto deadline = std::chrono::steady_clock::now() + limit;
-    while (running()) {
-      if (std::chrono::steady_clock::now() > deadline) return std::nullopt;
-      std::this_thread::sleep_for(10ms);
-    }
-    return status_;
-  }
-  std::string log() const { return read_file(stderr_path_); }
-
- private:
-  fs::path stderr_path_;
-  pid_t pid_ = -1;
-  int status_ = -1;
-};
-
-std::size_t append_body(char* data, std::size_t size, std::size_t n, void* out) {
-  static_cast<std::string*>(out)->append(data, size * n);
-  return size * n;
-}
-
-std::string http_get(int port, const std::string& path) {
-  std::string body;
-  CURL* curl = curl_easy_init();
-  if (curl == nullptr) return body;
-  const std::string url = "http://127.0.0.1:" + std::to_string(port) + path;
-  curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
-  curl_easy_setopt(curl, CURLOPT_NOPROXY, "*");
-  curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, 2000L);
-  curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, append_body);
-  curl_easy_setopt(curl, CURLOPT_WRITEDATA, &body);
-  if (curl_easy_perform(curl) != CURLE_OK) body.clear();
-  curl_easy_cleanup(curl);
-  return body;
-}
-
-// The value of the first sample of `family` (no labels), nullopt when absent.
-std::optional<double> metric(const std::string& text, const std::string& family) {
-  std::istringstream in(text);
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.compare(0, family.size() + 1, family + " ") == 0) return std::stod(line.substr(family.size() + 1));
-  }
-  return std::nullopt;
-}
-
-bool poll_until(const std::function<bool()>& done, std::chrono::milliseconds limit) {
-  const auto deadline = std::chrono::steady_clock::now() + limit;
-  while (!done()) {
-    if (std::chrono::steady_clock::now() > deadline) return false;
-    std::this_thread::sleep_for(50ms);
-  }
-  return true;
 }
 
 // ---------------------------------------------------------------- InfluxDB
@@ -454,7 +313,7 @@ TEST(FlowStatsRun, RunWritesFlowStatisticsEqualToTheBars) {
         [&] {
           if (!tickflow.running()) return true;
           if (spot_server.frames_written() < spot.size() || usdm_server.frames_written() < usdm.size()) return false;
-          metrics = http_get(http_port, "/metrics");
+          metrics = testing::http_get(http_port, "/metrics").body;
           const auto taken = metric(metrics, "tickflow_aggregator_trades_total");
           return taken && *taken >= static_cast<double>(trades);
         },
@@ -467,7 +326,7 @@ TEST(FlowStatsRun, RunWritesFlowStatisticsEqualToTheBars) {
     // wait for the records of (nearly) all of them; SIGTERM closes the rest.
     const bool flowing = poll_until(
         [&] {
-          metrics = http_get(http_port, "/metrics");
+          metrics = testing::http_get(http_port, "/metrics").body;
           return metric(metrics, "tickflow_flow_records_total").value_or(0) >= 2 * 340.0;
         },
         40s);
