@@ -23,9 +23,11 @@ std::string error_of(std::string_view toml) {
 TEST(FlowStatsConfig, OnByDefaultAndInEveryProfile) {
   EXPECT_TRUE(parse_pipeline_config("", "flow.toml").bars.flow_stats);
   EXPECT_TRUE(parse_pipeline_config("[bars]\nlateness_ms = 100\n", "flow.toml").bars.flow_stats);
-  for (const auto& entry : std::filesystem::directory_iterator(std::filesystem::path(TICKFLOW_SOURCE_DIR) / "tuning"))
-    if (entry.path().extension() == ".toml")
+  for (const auto& entry : std::filesystem::directory_iterator(std::filesystem::path(TICKFLOW_SOURCE_DIR) / "tuning")) {
+    if (entry.path().extension() == ".toml") {
       EXPECT_TRUE(load_pipeline_config(entry.path()).bars.flow_stats) << entry.path();
+    }
+  }
 }
 
 TEST(FlowStatsConfig, FalseTurnsThemOff) {
