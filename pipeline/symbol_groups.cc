@@ -11,8 +11,12 @@ std::size_t SymbolGroups::refresh(const MarketRegistry& registry) {
     g.spot.clear();
     g.perp.clear();
   }
-  membership_.assign(registry.size(), GroupMembership{});
-  for (MarketId id = 0; id < registry.size(); ++id) {
+  // One reading of the size: feed threads (or a replay's reader) may intern
+  // markets while the aggregator refreshes, and every market below this
+  // count is complete (MarketRegistry publishes the count after the entry).
+  const std::size_t markets = registry.size();
+  membership_.assign(markets, GroupMembership{});
+  for (MarketId id = 0; id < markets; ++id) {
     const MarketInfo& info = registry.info(id);
     if (info.base.empty()) continue;
     auto [it, inserted] = by_name_.try_emplace(info.base, static_cast<GroupId>(groups_.size()));
