@@ -4,30 +4,11 @@
 #include <cmath>
 #include <cstring>
 
+#include "pipeline/line_field.h"
 #include "pipeline/shortest_double.h"
 #include "pipeline/timeframe.h"
 
 namespace tickflow {
-namespace {
-
-char* put(char* out, std::string_view text) noexcept {
-  std::memcpy(out, text.data(), text.size());
-  return out + text.size();
-}
-
-// `key=value` preceded by a comma unless it is the first field. Returns the
-// new end; `first` turns false once a field is written.
-char* put_field(char* out, std::string_view key, double value, bool& first) noexcept {
-  if (!std::isfinite(value)) return out;
-  if (!first) *out++ = ',';
-  first = false;
-  out = put(out, key);
-  *out++ = '=';
-  // 24 bytes hold any double's shortest form ("-2.2250738585072014e-308").
-  return write_shortest(out, value);
-}
-
-}  // namespace
 
 std::string escape_tag_value(std::string_view value) {
   std::string out;
@@ -41,30 +22,30 @@ std::string escape_tag_value(std::string_view value) {
 
 char* encode_bar_line(char* out, const Bar& bar, std::string_view market_tag,
                       const LineProtocolOptions& options) noexcept {
-  out = put(out, "trades_");
+  out = put_text(out, "trades_");
   // The timeframe's canonical name ("1s", "4h"); every bar's timeframe_s is
   // valid (1 s to 7 d), the guard only keeps a corrupt one from throwing.
   if (bar.timeframe_s >= 1 && bar.timeframe_s <= Timeframe::kMaxSeconds)
-    out = put(out, Timeframe::from_seconds(bar.timeframe_s).name());
-  out = put(out, ",market=");
-  out = put(out, market_tag);
+    out = put_text(out, Timeframe::from_seconds(bar.timeframe_s).name());
+  out = put_text(out, ",market=");
+  out = put_text(out, market_tag);
   *out++ = ' ';
   bool first = true;
   if (bar.has_ohlc()) {
-    out = put_field(out, "open", bar.open, first);
-    out = put_field(out, "high", bar.high, first);
-    out = put_field(out, "low", bar.low, first);
-    out = put_field(out, "close", bar.close, first);
+    out = put_line_field(out, "open", bar.open, first);
+    out = put_line_field(out, "high", bar.high, first);
+    out = put_line_field(out, "low", bar.low, first);
+    out = put_line_field(out, "close", bar.close, first);
   }
-  out = put_field(out, "vbuy", bar.vbuy, first);
-  out = put_field(out, "vsell", bar.vsell, first);
-  out = put_field(out, "cbuy", bar.cbuy, first);
-  out = put_field(out, "csell", bar.csell, first);
-  out = put_field(out, "lbuy", bar.lbuy, first);
-  out = put_field(out, "lsell", bar.lsell, first);
+  out = put_line_field(out, "vbuy", bar.vbuy, first);
+  out = put_line_field(out, "vsell", bar.vsell, first);
+  out = put_line_field(out, "cbuy", bar.cbuy, first);
+  out = put_line_field(out, "csell", bar.csell, first);
+  out = put_line_field(out, "lbuy", bar.lbuy, first);
+  out = put_line_field(out, "lsell", bar.lsell, first);
   if (options.base_volume) {
-    out = put_field(out, "qbuy", bar.qbuy, first);
-    out = put_field(out, "qsell", bar.qsell, first);
+    out = put_line_field(out, "qbuy", bar.qbuy, first);
+    out = put_line_field(out, "qsell", bar.qsell, first);
   }
   *out++ = ' ';
   out = std::to_chars(out, out + 20, bar.open_time_s).ptr;
