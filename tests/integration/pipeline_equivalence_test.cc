@@ -51,6 +51,7 @@
 #include "pipeline/market_registry.h"
 #include "pipeline/timeframe.h"
 #include "runtime/capture_bar_source.h"
+#include "tests/integration/influx_points.h"
 #include "tests/integration/influxd_process.h"
 #include "tests/integration/tickflow_child.h"
 #include "tests/integration/ws_test_server.h"
@@ -217,76 +218,10 @@ Counts parse_counts(const std::string& exchange, const std::vector<Frame>& frame
 
 // ------------------------------------------------------------------ points
 
-// (measurement, market, time s) -> field -> value.
-using Fields = std::map<std::string, double>;
-using PointKey = std::tuple<std::string, std::string, std::int64_t>;
-using Points = std::map<PointKey, Fields>;
+using testing::PointKey;
+using testing::Points;
 
-// One line of our own line protocol (no escapes in these market names);
-// a later line for the same key replaces the earlier one, as in InfluxDB.
-void add_line(std::string_view line, Points& out) {
-  const std::size_t comma = line.find(',');
-  const std::size_t space = line.find(' ');
-  const std::size_t last_space = line.rfind(' ');
-  if (comma == std::string_view::npos || space == std::string_view::npos || space == last_space)
-    throw std::runtime_error("bad line: " + std::string(line));
-  const std::string measurement(line.substr(0, comma));
-  const std::string_view tags = line.substr(comma + 1, space - comma - 1);
-  if (tags.substr(0, 7) != "market=") throw std::runtime_error("no market tag: " + std::string(line));
-  const std::string market(tags.substr(7));
-  const std::int64_t ts = std::stoll(std::string(line.substr(last_space + 1)));
-  Fields fields;
-  std::string_view rest = line.substr(space + 1, last_space - space - 1);
-  while (!rest.empty()) {
-    const std::size_t end = std::min(rest.find(','), rest.size());
-    const std::string_view kv = rest.substr(0, end);
-    const std::size_t eq = kv.find('=');
-    fields[std::string(kv.substr(0, eq))] = std::strtod(std::string(kv.substr(eq + 1)).c_str(), nullptr);
-    rest = end < rest.size() ? rest.substr(end + 1) : std::string_view{};
-  }
-  out[{measurement, market, ts}] = std::move(fields);
-}
-
-Points read_line_protocol(const fs::path& path) {
-  std::ifstream in(path);
-  Points out;
-  std::string line;
-  while (std::getline(in, line))
-    if (!line.empty()) add_line(line, out);
-  return out;
-}
-
-// Every point of `measurement` in retention policy `rp`, with its non-null fields.
-void query_points(const InfluxdProcess& influx, const std::string& rp, const std::string& measurement, Points& out) {
-  const std::string body = influx.query("SELECT * FROM \"" + rp + "\".\"" + measurement + "\" GROUP BY market");
-  simdjson::dom::parser parser;
-  const simdjson::dom::element doc = parser.parse(body);
-  for (simdjson::dom::element result : doc["results"].get_array()) {
-    simdjson::dom::array series;
-    if (result["series"].get(series) != simdjson::SUCCESS) continue;
-    for (simdjson::dom::element s : series) {
-      const std::string market(std::string_view(s["tags"]["market"].get_string()));
-      std::vector<std::string> columns;
-      for (simdjson::dom::element c : s["columns"].get_array()) columns.emplace_back(std::string_view(c.get_string()));
-      for (simdjson::dom::element row : s["values"].get_array()) {
-        std::int64_t ts = 0;
-        Fields fields;
-        std::size_t i = 0;
-        for (simdjson::dom::element v : row.get_array()) {
-          if (columns[i] == "time") {
-            ts = v.get_int64();
-          } else if (!v.is_null()) {
-            double d = 0;
-            if (v.get_double().get(d) != simdjson::SUCCESS) d = static_cast<double>(v.get_int64().value());
-            fields[columns[i]] = d;
-          }
-          ++i;
-        }
-        out[{measurement, market, ts}] = std::move(fields);
-      }
-    }
-  }
-}
+Points read_line_protocol(const fs::path& path) { return testing::parse_line_protocol(testing::read_file(path)); }
 
 std::string describe(const PointKey& k) {
   return std::get<0>(k) + "," + std::get<1>(k) + " " + std::to_string(std::get<2>(k));
@@ -407,9 +342,7 @@ TEST(PipelineEquivalence, ReplayRunAndBacktestMakeTheSameBars) {
       if (!encoder.has_market(bar.market)) encoder.set_market(bar.market, registry.info(bar.market).name);
       encoder.append(lines, bar);
     }
-    Points backtest;
-    std::istringstream text(lines);
-    for (std::string line; std::getline(text, line);) add_line(line, backtest);
+    const Points backtest = testing::parse_line_protocol(lines);
     expect_same_points(replayed_1s, backtest, "replay vs backtest, trades_1s");
   }
 
@@ -456,9 +389,9 @@ TEST(PipelineEquivalence, ReplayRunAndBacktestMakeTheSameBars) {
     ASSERT_EQ(*status, 0) << tickflow.log();
   }
   Points live;
-  query_points(influx, "aggr_1s", "trades_1s", live);
+  testing::query_points(influx, "aggr_1s", "trades_1s", live);
   for (const Timeframe& tf : default_rollup_timeframes())
-    query_points(influx, "aggr_" + std::string(tf.name()), "trades_" + std::string(tf.name()), live);
+    testing::query_points(influx, "aggr_" + std::string(tf.name()), "trades_" + std::string(tf.name()), live);
   expect_same_points(replayed, live, "replay vs tickflow run, trades_1s and every rollup");
 }
 

@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "sinks/disk_spool.h"
+#include "tests/integration/influx_points.h"
 #include "tests/integration/influxd_process.h"
 
 extern char** environ;
@@ -37,9 +38,9 @@ constexpr std::size_t kFlowPoints = 365;
 using testing::InfluxdProcess;
 namespace fs = std::filesystem;
 
-// One point: measurement, market, time -> field -> value.
-using Key = std::tuple<std::string, std::string, long long>;
-using Points = std::map<Key, std::map<std::string, double>>;
+using testing::parse_line_protocol;
+using testing::Points;
+using testing::query_points;
 
 const std::string kData = TICKFLOW_TEST_DATA_DIR "/binance-20240808-trades";
 
@@ -80,68 +81,6 @@ std::string read_file(const fs::path& path) {
   std::stringstream s;
   s << in.rdbuf();
   return s.str();
-}
-
-// The points of a line-protocol text (our encoder's subset: one tag, float
-// fields, integer time). A later line for the same point replaces it.
-Points parse_line_protocol(const std::string& text) {
-  Points points;
-  std::istringstream in(text);
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.empty() || line[0] == '#') continue;
-    const auto comma = line.find(',');
-    const auto space = line.find(' ');
-    const auto last_space = line.rfind(' ');
-    const std::string measurement = line.substr(0, comma);
-    const std::string market = line.substr(line.find('=', comma) + 1, space - line.find('=', comma) - 1);
-    const long long ts = std::stoll(line.substr(last_space + 1));
-    std::map<std::string, double> fields;
-    std::istringstream f(line.substr(space + 1, last_space - space - 1));
-    std::string kv;
-    while (std::getline(f, kv, ',')) {
-      const auto eq = kv.find('=');
-      fields[kv.substr(0, eq)] = std::stod(kv.substr(eq + 1));
-    }
-    points[{measurement, market, ts}] = std::move(fields);
-  }
-  return points;
-}
-
-// Every point of `measurement` in `rp`, from the server.
-void query_points(const InfluxdProcess& influx, const std::string& rp, const std::string& measurement, Points& out) {
-  const std::string body =
-      influx.query("SELECT * FROM \"" + rp + "\".\"" + measurement + "\" GROUP BY *", "significant_trades");
-  simdjson::dom::parser parser;
-  const simdjson::dom::element doc = parser.parse(body);
-  for (simdjson::dom::element result : doc["results"].get_array()) {
-    simdjson::dom::array series;
-    if (result["series"].get(series) != simdjson::SUCCESS) continue;
-    for (simdjson::dom::element s : series) {
-      // The point's one tag: market (trades_<tf>) or group (flow_<tf>).
-      std::string tag;
-      for (auto field : s["tags"].get_object()) tag = std::string(std::string_view(field.value.get_string()));
-      const std::string& market = tag;
-      std::vector<std::string> columns;
-      for (simdjson::dom::element c : s["columns"].get_array()) columns.emplace_back(std::string_view(c.get_string()));
-      for (simdjson::dom::element row : s["values"].get_array()) {
-        std::map<std::string, double> fields;
-        long long ts = 0;
-        std::size_t i = 0;
-        for (simdjson::dom::element v : row.get_array()) {
-          if (columns[i] == "time") {
-            ts = v.get_int64();
-          } else if (!v.is_null()) {
-            double d = 0;
-            if (v.get_double().get(d) != simdjson::SUCCESS) d = static_cast<double>(v.get_int64().value());
-            fields[columns[i]] = d;
-          }
-          ++i;
-        }
-        out[{measurement, market, ts}] = std::move(fields);
-      }
-    }
-  }
 }
 
 // Bars and flow statistics: what a replay writes.
