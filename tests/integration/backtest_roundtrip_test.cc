@@ -17,10 +17,7 @@
 // backtest of the same 1 m bars; --base auto falls back to 1 m bars for a
 // market whose early 1 s bars are gone, as after a retention policy expired
 // them.
-#include <fcntl.h>
 #include <gtest/gtest.h>
-#include <spawn.h>
-#include <sys/wait.h>
 
 #include <algorithm>
 #include <filesystem>
@@ -33,13 +30,13 @@
 #include <vector>
 
 #include "tests/integration/influxd_process.h"
-
-extern char** environ;
+#include "tests/integration/tickflow_child.h"
 
 namespace tickflow {
 namespace {
 
 using testing::InfluxdProcess;
+using testing::read_file;
 namespace fs = std::filesystem;
 
 // Passes of the six-minute captures for the comparisons: 8 hours, so
@@ -57,30 +54,10 @@ const std::vector<std::string> kCaptures = {
 constexpr std::int64_t kFrom = 1723075200;  // 2024-08-08T00:00:00Z
 constexpr std::int64_t kTo = 1723248000;    // 2024-08-10T00:00:00Z
 
+// A replay or backtest as a child process: its exit status. The limit is
+// ctest's (600 s): a run under ASan takes minutes.
 int run_tickflow(const std::vector<std::string>& args, const fs::path& stderr_path) {
-  std::vector<std::string> all = {TICKFLOW_BINARY};
-  all.insert(all.end(), args.begin(), args.end());
-  std::vector<char*> argv;
-  for (auto& a : all) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, 2, stderr_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0);
-  pid_t pid = -1;
-  const int rc = posix_spawn(&pid, argv[0], &actions, nullptr, argv.data(), environ);
-  posix_spawn_file_actions_destroy(&actions);
-  if (rc != 0) throw std::runtime_error("cannot start " + std::string(TICKFLOW_BINARY));
-  int status = 0;
-  ::waitpid(pid, &status, 0);
-  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-}
-
-std::string read_file(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
+  return testing::run_to_exit(args, stderr_path, std::chrono::seconds(600));
 }
 
 // report.json without its "source" line, the one that names the input.

@@ -115,9 +115,12 @@ class Tickflow {
   int status_ = -1;
 };
 
-inline int run_to_exit(const std::vector<std::string>& args, const fs::path& stderr_path) {
+// The exit status, or -1 when the child has not exited within `limit` (it
+// is then killed).
+inline int run_to_exit(const std::vector<std::string>& args, const fs::path& stderr_path,
+                       std::chrono::milliseconds limit = 30s) {
   Tickflow t(args, stderr_path);
-  const auto status = t.wait(30s);
+  const auto status = t.wait(limit);
   return status ? *status : -1;
 }
 
