@@ -627,14 +627,14 @@ void DiskSpool::pop_front() {
 
 SpoolAppend DiskSpool::append(std::string_view payload) {
   const std::uint64_t bytes = kHeaderBytes + payload.size();
-  if (payload.size() > kSpoolMaxPayloadBytes || bytes > config_.max_bytes) {
+  if (payload.size() > kSpoolMaxPayloadBytes || bytes + kSpoolFixedOverheadBytes > config_.max_bytes) {
     last_error_ = "append to spool " + config_.dir.string() + ": a record of " + std::to_string(payload.size()) +
                   " bytes can never fit (max_bytes " + std::to_string(config_.max_bytes) + ")";
     return SpoolAppend::kFull;
   }
-  if (config_.full_policy == SpoolFullPolicy::kBlock && pending_bytes_ + bytes > config_.max_bytes) {
-    return SpoolAppend::kFull;
-  }
+  // Room first, then the write: the files never exceed the cap, not even
+  // for the moment between a write and an eviction.
+  if (!make_room(bytes)) return SpoolAppend::kFull;
   if (segments_.back().end > 0 && segments_.back().end + bytes > config_.segment_bytes) {
     if (!rotate()) return SpoolAppend::kIoError;
   }
@@ -695,20 +695,50 @@ SpoolAppend DiskSpool::append(std::string_view payload) {
   ++stats_.appended_records;
   stats_.appended_bytes += payload.size();
 
-  if (config_.full_policy == SpoolFullPolicy::kDropOldest) {
-    // Evict the oldest until the cap holds; the new record alone fits, so
-    // it is never evicted.
-    while (pending_bytes_ > config_.max_bytes && pending_records_ > 1) {
-      Located rec;
-      if (!locate_front(nullptr, rec)) break;
-      if (handed_ == Handed::kValid) handed_ = Handed::kEvicted;
-      remove_front(rec, /*delivered=*/false);
-      normalize_read_position();
-    }
-  }
   if (data_dirty_ && now - data_dirty_since_ >= config_.fsync_interval) sync_data();
   if (checkpoint_dirty_ && now - last_checkpoint_ >= config_.fsync_interval) persist_checkpoint();
   return SpoolAppend::kStored;
+}
+
+std::uint64_t DiskSpool::disk_bytes() const noexcept {
+  std::uint64_t total = kSpoolFixedOverheadBytes;
+  for (const Segment& seg : segments_) total += seg.end;
+  return total;
+}
+
+bool DiskSpool::make_room(std::uint64_t bytes) {
+  while (disk_bytes() + bytes > config_.max_bytes) {
+    normalize_read_position();  // wholly read segments go (all but the newest)
+    if (disk_bytes() + bytes <= config_.max_bytes) return true;
+    if (segments_.size() == 1 && pending_records_ == 0 && skips_.empty() && segments_.front().end > 0) {
+      // The newest segment is all delivered: a fresh one frees its bytes.
+      if (!rotate()) return false;
+      continue;
+    }
+    if (config_.full_policy != SpoolFullPolicy::kDropOldest) return false;
+    if (!evict_oldest_segment()) return false;
+  }
+  return true;
+}
+
+bool DiskSpool::evict_oldest_segment() {
+  const std::uint64_t id = segments_.front().id;
+  const std::uint64_t before = disk_bytes();
+  while (pending_records_ > 0) {
+    Located rec;
+    if (!locate_front(config_.on_drop ? &evicted_ : nullptr, rec)) break;
+    if (segments_.front().id != id) break;                      // the rest of it was corrupt and skipped: it is read
+    if (handed_ == Handed::kValid) handed_ = Handed::kEvicted;  // the front is what front() handed out
+    remove_front(rec, /*delivered=*/false);
+    if (config_.on_drop) config_.on_drop(evicted_);
+    if (read_off_ >= segments_.front().end) break;
+  }
+  normalize_read_position();  // deletes it unless it is the newest
+  if (!segments_.empty() && segments_.front().id == id && segments_.size() == 1 && pending_records_ == 0 &&
+      segments_.front().end > 0) {
+    if (!rotate()) return false;  // the newest, now all evicted: replace it
+  }
+  return disk_bytes() < before;
 }
 
 bool DiskSpool::rotate() {

@@ -38,13 +38,23 @@
 //    damaged records in a row count 2) and keep stale bytes from being
 //    taken for a record while resynchronising. Counts are per open: damage
 //    the checkpoint has not passed yet is counted again by the next open;
-//  * size cap: pending_bytes() never exceeds max_bytes after an append.
-//    kBlock refuses the append (kFull, nothing written); kDropOldest evicts
-//    the oldest records and counts them (dropped_records / dropped_bytes).
-//    A record that alone exceeds max_bytes is refused (kFull) under both
-//    policies. Disk use can exceed the cap by up to one segment of
-//    delivered records not yet deleted (segments are deleted when wholly
-//    delivered);
+//  * size cap on the disk: disk_bytes() -- every segment file's size
+//    (headers, delivered or evicted records of a segment not yet deleted,
+//    all of it) plus kSpoolFixedOverheadBytes for LOCK, checkpoint and
+//    checkpoint.tmp -- never exceeds max_bytes, before or after an append:
+//    room is made first, then the record is written, so the sum of the
+//    file sizes in `dir` stays within max_bytes at every instant (files
+//    the spool does not own, such as the sink's dead-letter.lp, are not
+//    counted). Disk is freed a whole segment at a time (a segment file is
+//    deleted once nothing in it is pending), so kDropOldest evicts the
+//    oldest segment's remaining records whole, and kBlock refuses (kFull,
+//    nothing written) until delivery frees a segment. Keep segment_bytes
+//    well below max_bytes (InfluxSink uses at most max_bytes / 8) or one
+//    eviction drops a large share of the spool. Evictions are counted
+//    (dropped_records / dropped_bytes) and each evicted payload is handed
+//    to SpoolConfig::on_drop, so the owner can count what it held. A
+//    record that alone cannot fit (record + kSpoolFixedOverheadBytes >
+//    max_bytes) is refused (kFull) under both policies;
 //  * disk full / I/O error: append() returns kIoError and leaves nothing
 //    partial behind (a short write is truncated back); last_error() names
 //    the operation, the file and the errno text; later appends retry;
@@ -88,6 +98,7 @@
 #include <cstdint>
 #include <deque>
 #include <filesystem>
+#include <functional>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -99,6 +110,10 @@ namespace tickflow {
 inline constexpr std::size_t kSpoolRecordHeaderBytes = 24;
 // Largest payload a record may carry; a longer length field is corrupt.
 inline constexpr std::size_t kSpoolMaxPayloadBytes = std::size_t{1} << 30;
+// What the spool's small files may take besides the segments, counted
+// against max_bytes: LOCK (a pid and a newline, at most 16 bytes),
+// checkpoint and, while one is being replaced, checkpoint.tmp (36 each).
+inline constexpr std::uint64_t kSpoolFixedOverheadBytes = 16 + 36 + 36;
 
 enum class SpoolFullPolicy : std::uint8_t {
   kBlock,       // append() refuses with kFull until records are delivered
@@ -111,6 +126,10 @@ struct SpoolConfig {
   SpoolFullPolicy full_policy = SpoolFullPolicy::kBlock;
   std::chrono::milliseconds fsync_interval{1000};  // 0: fsync every append and checkpoint every pop
   std::uint64_t segment_bytes = 16ull << 20;       // rotate segment files at this size
+  // Called (owner's thread, inside append()) with the payload of every
+  // record a kDropOldest eviction removes, before it is gone: the owner
+  // counts what it held. Unset: evictions do not read the payload.
+  std::function<void(std::string_view payload)> on_drop;
 };
 
 struct SpoolStats {
@@ -155,6 +174,10 @@ class DiskSpool {
   std::uint64_t pending_records() const noexcept { return pending_records_; }
   // On-disk bytes of the undelivered records: payloads + kSpoolRecordHeaderBytes each.
   std::uint64_t pending_bytes() const noexcept { return pending_bytes_; }
+  // What the spool takes on disk, as the cap counts it: the segment files'
+  // sizes plus kSpoolFixedOverheadBytes. Never above max_bytes.
+  std::uint64_t disk_bytes() const noexcept;
+  std::uint64_t max_bytes() const noexcept { return config_.max_bytes; }
 
   // Copies the oldest undelivered record into `payload`; false when the
   // spool is empty (or a read failed: then last_error() says so and empty()
@@ -218,6 +241,13 @@ class DiskSpool {
   bool locate_front(std::string* payload, Located& out);
   void remove_front(const Located& rec, bool delivered);
   bool rotate();
+  // Frees disk for a record of `bytes`: deletes what is wholly read and,
+  // under kDropOldest, evicts the oldest segment's records. false: it
+  // cannot be made to fit (kBlock with pending data, or an error).
+  bool make_room(std::uint64_t bytes);
+  // Evicts every pending record of the oldest segment (kDropOldest) and
+  // frees its file. false when nothing could be freed.
+  bool evict_oldest_segment();
   bool sync_data();
   bool persist_checkpoint();
   void delete_read_segment();
@@ -253,6 +283,7 @@ class DiskSpool {
 
   SpoolStats stats_;
   std::string last_error_;
+  std::string evicted_;  // scratch for on_drop
 };
 
 }  // namespace tickflow

@@ -605,60 +605,90 @@ TEST(DiskSpoolCrash, SigkillWhileDeliveringRedeliversButLosesNothing) {
 constexpr std::size_t kCapSize = 100;
 constexpr std::uint64_t kCapRecord = kHeader + kCapSize;
 
+// Bytes of every file in `dir`: what the cap promises to bound.
+std::uint64_t dir_bytes(const fs::path& dir) {
+  std::uint64_t total = 0;
+  for (const auto& entry : fs::directory_iterator(dir))
+    if (entry.is_regular_file()) total += entry.file_size();
+  return total;
+}
+
 TEST(DiskSpool, SizeCapBlockRefusesAndWritesNothing) {
   TempDir tmp;
   SpoolConfig c = config_for(tmp.path());
-  c.max_bytes = 10 * kCapRecord;
+  c.max_bytes = 10 * kCapRecord + kSpoolFixedOverheadBytes;
   c.full_policy = SpoolFullPolicy::kBlock;
+  c.segment_bytes = 2 * kCapRecord;  // 2 records per segment
   DiskSpool spool(c);
   append_range(spool, 0, 10, kCapSize);
+  EXPECT_EQ(spool.disk_bytes(), c.max_bytes);
   EXPECT_EQ(spool.append(make_payload(10, kCapSize)), SpoolAppend::kFull);
   EXPECT_EQ(spool.append(make_payload(10, 1)), SpoolAppend::kFull);
   EXPECT_EQ(spool.pending_records(), 10u);
   EXPECT_EQ(spool.pending_bytes(), 10 * kCapRecord);
   EXPECT_EQ(spool.stats().appended_records, 10u);
   EXPECT_EQ(spool.stats().dropped_records, 0u);
-  EXPECT_EQ(fs::file_size(tmp.path() / segment_name(1)), 10 * kCapRecord);
+  EXPECT_EQ(segment_files(tmp.path()).size(), 5u);
+  EXPECT_LE(dir_bytes(tmp.path()), c.max_bytes);
+  // One delivered record frees no disk (its segment still holds record 1).
   spool.pop_front();
+  EXPECT_EQ(spool.append(make_payload(10, kCapSize)), SpoolAppend::kFull);
+  // The second one empties segment 1, which goes: room for two.
+  spool.pop_front();
+  EXPECT_EQ(segment_files(tmp.path()).front(), segment_name(2));
   EXPECT_EQ(spool.append(make_payload(10, kCapSize)), SpoolAppend::kStored);
-  expect_records(drain(spool), iota(1, 11), kCapSize);
+  EXPECT_EQ(spool.append(make_payload(11, kCapSize)), SpoolAppend::kStored);
+  EXPECT_EQ(spool.append(make_payload(12, kCapSize)), SpoolAppend::kFull);
+  EXPECT_LE(dir_bytes(tmp.path()), c.max_bytes);
+  expect_records(drain(spool), iota(2, 12), kCapSize);
 }
 
-TEST(DiskSpool, SizeCapDropOldestEvictsExactly) {
+TEST(DiskSpool, SizeCapDropOldestEvictsWholeSegmentsExactly) {
   TempDir tmp;
   SpoolConfig c = config_for(tmp.path());
-  c.max_bytes = 10 * kCapRecord;
+  c.max_bytes = 10 * kCapRecord + kSpoolFixedOverheadBytes;
   c.full_policy = SpoolFullPolicy::kDropOldest;
-  c.segment_bytes = 500;  // 4 records per segment
+  c.segment_bytes = 4 * kCapRecord;  // 4 records per segment
+  std::vector<std::string> evicted;
+  c.on_drop = [&](std::string_view payload) { evicted.emplace_back(payload); };
   {
     DiskSpool spool(c);
     append_range(spool, 0, 25, kCapSize);
-    EXPECT_EQ(spool.stats().dropped_records, 15u);
-    EXPECT_EQ(spool.stats().dropped_bytes, 15 * kCapSize);
+    // Segments of 4 fill 10 records' room; each record that does not fit
+    // evicts the oldest segment whole: 0-3 (at 10), 4-7 (14), 8-11 (18),
+    // 12-15 (22).
+    EXPECT_EQ(spool.stats().dropped_records, 16u);
+    EXPECT_EQ(spool.stats().dropped_bytes, 16 * kCapSize);
     EXPECT_EQ(spool.stats().appended_records, 25u);
-    EXPECT_EQ(spool.pending_records(), 10u);
-    EXPECT_EQ(spool.pending_bytes(), 10 * kCapRecord);
-    // Records 15..24 live in segments 4..7; 1..3 were wholly evicted.
-    EXPECT_EQ(segment_files(tmp.path()).size(), 4u);
-    EXPECT_EQ(segment_files(tmp.path()).front(), segment_name(4));
+    EXPECT_EQ(spool.pending_records(), 9u);
+    EXPECT_EQ(spool.pending_bytes(), 9 * kCapRecord);
+    EXPECT_EQ(spool.disk_bytes(), 9 * kCapRecord + kSpoolFixedOverheadBytes);
+    ASSERT_EQ(evicted.size(), 16u);
+    for (std::uint64_t i = 0; i < 16; ++i) EXPECT_EQ(evicted[i], make_payload(i, kCapSize)) << i;
+    // Records 16..24 live in segments 5..7.
+    EXPECT_EQ(segment_files(tmp.path()), (std::vector<std::string>{segment_name(5), segment_name(6), segment_name(7)}));
   }
+  evicted.clear();
   DiskSpool spool(c);
-  EXPECT_EQ(spool.pending_records(), 10u);
-  // Mixed sizes: a 3-record-sized payload evicts exactly 3.
+  EXPECT_EQ(spool.pending_records(), 9u);
+  // Mixed sizes: a 3-record-sized payload needs one segment's room (16-19).
   ASSERT_EQ(spool.append(make_payload(25, 3 * kCapRecord - kHeader)), SpoolAppend::kStored);
-  EXPECT_EQ(spool.stats().dropped_records, 3u);
-  EXPECT_EQ(spool.pending_bytes(), 10 * kCapRecord);
+  EXPECT_EQ(spool.stats().dropped_records, 4u);
+  EXPECT_EQ(evicted.size(), 4u);
+  EXPECT_EQ(spool.pending_bytes(), 8 * kCapRecord);
+  EXPECT_LE(dir_bytes(tmp.path()), c.max_bytes);
   const std::vector<std::string> got = drain(spool);
-  ASSERT_EQ(got.size(), 8u);
-  for (std::uint64_t i = 18; i < 25; ++i) EXPECT_EQ(got[i - 18], make_payload(i, kCapSize));
+  ASSERT_EQ(got.size(), 6u);
+  for (std::uint64_t i = 20; i < 25; ++i) EXPECT_EQ(got[i - 20], make_payload(i, kCapSize));
   EXPECT_EQ(got.back(), make_payload(25, 3 * kCapRecord - kHeader));
 }
 
 TEST(DiskSpool, DropOldestOfTheRecordFrontReturnedMakesPopANoOp) {
   TempDir tmp;
   SpoolConfig c = config_for(tmp.path());
-  c.max_bytes = 3 * kCapRecord;
+  c.max_bytes = 3 * kCapRecord + kSpoolFixedOverheadBytes;
   c.full_policy = SpoolFullPolicy::kDropOldest;
+  c.segment_bytes = kCapRecord;  // one record per segment
   DiskSpool spool(c);
   append_range(spool, 0, 3, kCapSize);
   std::string payload;
@@ -672,6 +702,20 @@ TEST(DiskSpool, DropOldestOfTheRecordFrontReturnedMakesPopANoOp) {
   expect_records(drain(spool), {1, 2, 3}, kCapSize);
 }
 
+TEST(DiskSpool, DropOldestInOneSegmentEvictsItAndStartsAFreshOne) {
+  TempDir tmp;
+  SpoolConfig c = config_for(tmp.path());
+  c.max_bytes = 3 * kCapRecord + kSpoolFixedOverheadBytes;
+  c.full_policy = SpoolFullPolicy::kDropOldest;  // segment_bytes: the default 16 MiB, far above the cap
+  DiskSpool spool(c);
+  append_range(spool, 0, 3, kCapSize);
+  append_range(spool, 3, 1, kCapSize);  // no room: the only segment's 3 records go
+  EXPECT_EQ(spool.stats().dropped_records, 3u);
+  EXPECT_EQ(segment_files(tmp.path()), std::vector<std::string>{segment_name(2)});
+  EXPECT_LE(dir_bytes(tmp.path()), c.max_bytes);
+  expect_records(drain(spool), {3}, kCapSize);
+}
+
 TEST(DiskSpool, RecordLargerThanTheCapIsRefusedUnderBothPolicies) {
   for (SpoolFullPolicy policy : {SpoolFullPolicy::kBlock, SpoolFullPolicy::kDropOldest}) {
     TempDir tmp;
@@ -680,12 +724,64 @@ TEST(DiskSpool, RecordLargerThanTheCapIsRefusedUnderBothPolicies) {
     c.full_policy = policy;
     DiskSpool spool(c);
     append_range(spool, 0, 2, kCapSize);
-    EXPECT_EQ(spool.append(make_payload(9, 1000 - kHeader + 1)), SpoolAppend::kFull);
+    EXPECT_EQ(spool.append(make_payload(9, 1000 - kSpoolFixedOverheadBytes - kHeader + 1)), SpoolAppend::kFull);
     EXPECT_NE(spool.last_error().find("can never fit"), std::string::npos) << spool.last_error();
     EXPECT_EQ(spool.stats().dropped_records, 0u);
     EXPECT_EQ(fs::file_size(tmp.path() / segment_name(1)), 2 * kCapRecord);
-    EXPECT_EQ(spool.append(make_payload(2, 1000 - kHeader - 2 * kCapRecord)), SpoolAppend::kStored);
+    EXPECT_EQ(spool.append(make_payload(2, 1000 - kSpoolFixedOverheadBytes - kHeader - 2 * kCapRecord)),
+              SpoolAppend::kStored);
+    EXPECT_EQ(spool.disk_bytes(), 1000u);
+    EXPECT_LE(dir_bytes(tmp.path()), 1000u);
   }
+}
+
+// The hostile case: far more than the cap, with deliveries in between.
+// Each payload says how many points it stands for ("<n>\n..."), as the
+// InfluxDB sink's batches do; on_drop counts the evicted ones.
+TEST(DiskSpool, DropOldestKeepsTheDirectoryUnderTheCapAndAccountsForEveryPoint) {
+  TempDir tmp;
+  SpoolConfig c = config_for(tmp.path());
+  c.max_bytes = 64 << 10;
+  c.segment_bytes = 8 << 10;
+  c.full_policy = SpoolFullPolicy::kDropOldest;
+  auto points_of = [](std::string_view payload) {
+    return static_cast<std::uint64_t>(std::stoull(std::string(payload.substr(0, payload.find('\n')))));
+  };
+  std::uint64_t dropped_points = 0, drop_calls = 0;
+  c.on_drop = [&](std::string_view payload) {
+    dropped_points += points_of(payload);
+    ++drop_calls;
+  };
+  DiskSpool spool(c);
+  std::uint64_t written_points = 0, delivered_points = 0, max_seen = 0;
+  std::string payload;
+  constexpr std::uint64_t kRecords = 3000;
+  for (std::uint64_t i = 0; i < kRecords; ++i) {
+    const std::uint64_t points = i % 7 + 1;
+    std::string record = std::to_string(points) + "\n" + make_payload(i, 50 + (i * 37) % 1450);
+    ASSERT_EQ(spool.append(record), SpoolAppend::kStored) << i << ": " << spool.last_error();
+    written_points += points;
+    const std::uint64_t on_disk = dir_bytes(tmp.path());
+    max_seen = std::max(max_seen, on_disk);
+    ASSERT_LE(on_disk, c.max_bytes) << "after record " << i;
+    ASSERT_LE(on_disk, spool.disk_bytes()) << "after record " << i;
+    if (i % 10 == 0) {  // a slow consumer: 3 records per 10
+      for (int k = 0; k < 3 && spool.front(payload); ++k) {
+        delivered_points += points_of(payload);
+        spool.pop_front();
+      }
+    }
+  }
+  while (spool.front(payload)) {
+    delivered_points += points_of(payload);
+    spool.pop_front();
+  }
+  EXPECT_GT(max_seen, c.max_bytes * 3 / 4);  // it did run full
+  EXPECT_GT(dropped_points, 0u);
+  EXPECT_EQ(drop_calls, spool.stats().dropped_records);
+  EXPECT_EQ(spool.stats().dropped_records + spool.stats().delivered_records, kRecords);
+  EXPECT_EQ(dropped_points + delivered_points, written_points);
+  EXPECT_EQ(written_points, 11994u);  // 428 full cycles of 1..7 (28 each) + 1+2+3+4
 }
 
 // ---------------------------------------------------------------------------
