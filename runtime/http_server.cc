@@ -7,16 +7,23 @@
 // dies and leaves the registry. Closing a socket completes its pending
 // operations with operation_aborted, which is how stop() winds everything
 // down: once nothing is pending, run() returns and the thread ends.
+//
+// The connection budget: open sessions sit in a list, least recently active
+// first (a session moves to the back whenever it starts waiting for a
+// request). A connection accepted at the limit closes the front one, so
+// slow clients, which are old by the time a scraper arrives, make room for
+// it. A closed session leaves the list at once (its object lives on until
+// its pending operation completes), so the list holds exactly the open ones.
 #include "runtime/http_server.h"
 
 #include <pthread.h>
 
 #include <atomic>
 #include <exception>
+#include <list>
 #include <optional>
 #include <stdexcept>
 #include <thread>
-#include <unordered_set>
 #include <utility>
 
 #include <boost/asio/ip/tcp.hpp>
@@ -90,8 +97,11 @@ struct Server {
   void close_all();
 
   // Declared before the io_context: sessions destroyed while it is torn down
-  // still find their registry.
-  std::unordered_set<Session*> sessions;
+  // still find their registry. Open sessions, least recently active first.
+  std::list<Session*> sessions;
+  struct Counts {
+    std::atomic<std::uint64_t> accepted{0}, evicted{0}, timed_out{0};
+  } counts;
   HttpHandler handler;
   HttpServerOptions options;
   net::io_context ioc{1};  // one thread: lets asio skip its internal locking
@@ -105,24 +115,42 @@ struct Server {
 
 class Session : public std::enable_shared_from_this<Session> {
  public:
-  Session(Server& server, tcp::socket socket) : server_(server), stream_(std::move(socket)) {
-    server_.sessions.insert(this);
-  }
-  ~Session() { server_.sessions.erase(this); }
+  Session(Server& server, tcp::socket socket)
+      : server_(server), stream_(std::move(socket)), place_(server_.sessions.insert(server_.sessions.end(), this)) {}
+  ~Session() { unlist(); }
 
   void start() { read_request(); }
 
+  // Idempotent: the completion handler of the operation it cancels calls it
+  // again.
   void close() {
+    unlist();
     beast::error_code ignored;
     stream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
     stream_.close();
   }
 
+  // Closed to make room for a newer connection.
+  void evict() {
+    bump(server_.counts.evicted);
+    close();
+  }
+
  private:
   using Response = http::response<http::string_body>;
 
+  static void bump(std::atomic<std::uint64_t>& count) { count.fetch_add(1, std::memory_order_relaxed); }
+
+  void unlist() {
+    if (!listed_) return;
+    server_.sessions.erase(place_);
+    listed_ = false;
+  }
+
   void read_request() {
     if (server_.stopping.load(std::memory_order_relaxed)) return close();
+    // Now the most recently active: the last to be evicted.
+    if (listed_) server_.sessions.splice(server_.sessions.end(), server_.sessions, place_);
     parser_.emplace();
     parser_->header_limit(static_cast<std::uint32_t>(server_.options.max_header_bytes));
     parser_->body_limit(static_cast<std::uint64_t>(server_.options.max_body_bytes));
@@ -139,7 +167,8 @@ class Session : public std::enable_shared_from_this<Session> {
     if (ec == http::error::end_of_stream || ec == http::error::partial_message) return close();
     if (ec && ec.category() == http::make_error_code(http::error::bad_target).category() && !stopping())
       return reply_error(400, "bad request\n");
-    if (ec) return close();  // timeout, reset, or stop()
+    if (ec == beast::error::timeout) bump(server_.counts.timed_out);
+    if (ec) return close();  // timeout, reset, eviction or stop()
     respond(parser_->get());
   }
 
@@ -201,6 +230,7 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void on_write(beast::error_code ec) {
+    if (ec == beast::error::timeout) bump(server_.counts.timed_out);
     if (ec) return close();
     if (!response_->keep_alive()) {
       beast::error_code ignored;
@@ -216,6 +246,8 @@ class Session : public std::enable_shared_from_this<Session> {
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
   std::optional<Response> response_;
+  std::list<Session*>::iterator place_;  // in server_.sessions while listed_
+  bool listed_ = true;
 };
 
 void Server::accept() {
@@ -232,10 +264,15 @@ void Server::on_accept(beast::error_code ec, tcp::socket socket) {
     });
     return;
   }
-  if (sessions.size() >= options.max_connections) {
+  counts.accepted.fetch_add(1, std::memory_order_relaxed);
+  if (options.max_connections == 0) {
     beast::error_code ignored;
-    socket.close(ignored);  // over the limit: the client sees the close at once
+    socket.close(ignored);  // no budget at all: the client sees the close at once
   } else {
+    // At the limit: the least recently active connection makes room. It is
+    // the one most likely to be a slow client, and the newcomer is most
+    // likely to send its request now.
+    while (sessions.size() >= options.max_connections) sessions.front()->evict();
     socket.set_option(tcp::no_delay(true), ec);  // small responses: do not wait for Nagle
     std::make_shared<Session>(*this, std::move(socket))->start();
   }
@@ -246,9 +283,9 @@ void Server::close_all() {
   beast::error_code ignored;
   acceptor.close(ignored);
   accept_backoff.cancel();
-  // close() only cancels; the sessions leave the registry later, from their
-  // completion handlers, so iterating here is safe.
-  for (Session* session : sessions) session->close();
+  // close() takes the session off the list (the object itself lives until
+  // its cancelled operation completes).
+  while (!sessions.empty()) sessions.front()->close();
 }
 
 }  // namespace
@@ -263,6 +300,11 @@ HttpServer::HttpServer(std::string bind_address, std::uint16_t port, HttpHandler
 HttpServer::~HttpServer() { stop(); }
 
 std::uint16_t HttpServer::port() const noexcept { return impl_->port; }
+
+HttpServerStats HttpServer::stats() const noexcept {
+  const auto get = [](const std::atomic<std::uint64_t>& a) { return a.load(std::memory_order_relaxed); };
+  return {get(impl_->counts.accepted), get(impl_->counts.evicted), get(impl_->counts.timed_out)};
+}
 
 void HttpServer::start() {
   if (impl_->stopping.load() || impl_->started.exchange(true)) return;

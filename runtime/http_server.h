@@ -9,11 +9,22 @@
 // naming "address:port" and the system's reason, so a misconfigured port fails
 // at startup, not silently later. Every response carries Content-Length and
 // "Server: tickflow". Other methods get 405 (with Allow); a handler that
-// throws gets 500 with the message in the body. Keep-alive is supported. A
-// client that does not send a whole request within the read timeout is
-// closed, request headers are capped (431), and connections beyond the limit
-// are closed as soon as they are accepted, so a scraper gone wrong cannot
-// hold the server.
+// throws gets 500 with the message in the body. Keep-alive is supported.
+//
+// Slow and hostile clients (slowloris) cannot lock out a scraper:
+//  * a client must send a whole request within read_timeout of the moment
+//    the server starts waiting for it (one deadline, not one per byte, so
+//    trickling a byte now and then does not extend it); an idle keep-alive
+//    connection gets the same deadline. Then it is closed (counted
+//    `timed_out`). Request headers are capped (431);
+//  * at most max_connections are open. A new connection beyond that closes
+//    the LEAST RECENTLY ACTIVE one (the one whose current wait for a request
+//    began first; counted `evicted`) and is served. A well-behaved client
+//    sends its request right after connecting, so it is the newest and is
+//    answered; the slow ones hold connections that are old by then. (An
+//    attacker opening max_connections new connections between a client's
+//    connect and its request could still evict it: on loopback that window
+//    is microseconds.)
 //
 // Threading: start() runs one thread ("tf-http") with an asynchronous event
 // loop, so a slow client never blocks the others; the handler is called on
@@ -22,7 +33,7 @@
 // other reader does (atomics, snapshots). stop() may be called from any thread
 // but the handler's; it closes the listener and every connection and joins,
 // which takes milliseconds unless a handler call is in progress. The
-// destructor stops.
+// destructor stops. stats() may be called from any thread.
 //
 // Boost.Beast stays in http_server.cc: this header includes only std headers,
 // so the rest of runtime/ does not pay for compiling it.
@@ -51,10 +62,20 @@ using HttpHandler = std::function<HttpResponse(std::string_view method, std::str
 struct HttpServerOptions {
   // The whole request (headers and any body) must arrive within this, and an
   // idle keep-alive connection is closed after it; also bounds each write.
-  std::chrono::milliseconds read_timeout{5000};
+  // Short: a scraper sends its request at once, only a slow client needs more.
+  std::chrono::milliseconds read_timeout{3000};
   std::size_t max_header_bytes = 8 * 1024;  // larger: 431, then close
   std::size_t max_body_bytes = 16 * 1024;   // larger: 413, then close
-  std::size_t max_connections = 64;         // more: closed right after accept
+  // Open connections; a new one beyond this closes the least recently active
+  // one. 0: every connection is closed right after accept.
+  std::size_t max_connections = 64;
+};
+
+// Counts since construction; any thread may read them (relaxed).
+struct HttpServerStats {
+  std::uint64_t accepted = 0;   // connections accepted
+  std::uint64_t evicted = 0;    // closed to make room for a newer one (max_connections)
+  std::uint64_t timed_out = 0;  // closed because no whole request (or write) within read_timeout
 };
 
 class HttpServer {
@@ -76,6 +97,8 @@ class HttpServer {
 
   // The bound port: the one asked for, or the one picked for port 0.
   std::uint16_t port() const noexcept;
+
+  HttpServerStats stats() const noexcept;
 
  private:
   struct Impl;

@@ -14,9 +14,11 @@
 
 #include <atomic>
 #include <chrono>
+#include <memory>
 #include <stdexcept>
 #include <string>
 #include <thread>
+#include <vector>
 
 namespace tickflow {
 namespace {
@@ -235,25 +237,222 @@ TEST_F(HttpServerTest, OversizedHeaderIsRejected) {
   ::close(fd);
 }
 
-TEST_F(HttpServerTest, ConnectionsBeyondTheLimitAreClosed) {
+TEST_F(HttpServerTest, AConnectionBeyondTheLimitClosesTheLeastRecentlyActiveOne) {
   HttpServerOptions options;
   options.max_connections = 2;
   HttpServer server("127.0.0.1", 0, echo_handler, options);
   server.start();
   const int a = connect_raw(server.port());
+  std::this_thread::sleep_for(20ms);
   const int b = connect_raw(server.port());
-  std::this_thread::sleep_for(50ms);  // let the server accept both
+  std::this_thread::sleep_for(50ms);  // let the server accept both, in order
   const int c = connect_raw(server.port());
-  EXPECT_TRUE(closed_by_peer_within(c, 1000ms));
-  EXPECT_FALSE(closed_by_peer_within(a, 0ms));
+  EXPECT_TRUE(closed_by_peer_within(a, 1000ms));  // the oldest made room
   EXPECT_FALSE(closed_by_peer_within(b, 0ms));
+  EXPECT_FALSE(closed_by_peer_within(c, 0ms));
+  // The newcomer is served.
+  const std::string request = "GET /c HTTP/1.1\r\nHost: x\r\n\r\n";
+  ASSERT_EQ(::send(c, request.data(), request.size(), MSG_NOSIGNAL), static_cast<ssize_t>(request.size()));
+  pollfd p{c, POLLIN, 0};
+  ASSERT_EQ(::poll(&p, 1, 2000), 1);
+  char buf[512];
+  const ssize_t n = ::recv(c, buf, sizeof buf, 0);
+  ASSERT_GT(n, 0);
+  EXPECT_TRUE(std::string(buf, static_cast<std::size_t>(n)).starts_with("HTTP/1.1 200")) << std::string(buf, n);
+  const HttpServerStats stats = server.stats();
+  EXPECT_EQ(stats.accepted, 3u);
+  EXPECT_EQ(stats.evicted, 1u);
+  EXPECT_EQ(stats.timed_out, 0u);
   ::close(a);
   ::close(b);
   ::close(c);
-  // Freed slots are usable again.
-  std::this_thread::sleep_for(50ms);
+}
+
+// `count` slowloris clients on their own thread: each connects, sends a
+// partial request header, then trickles one more header byte every 100 ms
+// and never finishes. With `reconnect`, a client the server closes connects
+// again at once (hostile churn, runs until stop()); without, a closed client
+// stays closed, and the thread ends once all are closed (or at stop()).
+class Slowloris {
+ public:
+  struct Conn {
+    int fd = -1;
+    Clock::time_point opened, closed;  // closed: {} while open
+  };
+
+  Slowloris(std::uint16_t port, int count, bool reconnect) : port_(port), reconnect_(reconnect) {
+    for (int i = 0; i < count; ++i) conns_.push_back(open_one());
+    thread_ = std::thread([this] { run(); });
+  }
+  ~Slowloris() {
+    stop();
+    for (Conn& c : conns_) ::close(c.fd);
+  }
+
+  void stop() {
+    done_ = true;
+    if (thread_.joinable()) thread_.join();
+  }
+  // Without reconnect: waits up to `limit` for the server to close every
+  // client; true when it has. The thread has ended then.
+  bool wait_all_closed(std::chrono::milliseconds limit) {
+    for (const auto until = Clock::now() + limit; Clock::now() < until && closed_ < conns_.size();)
+      std::this_thread::sleep_for(10ms);
+    const bool all = closed_ == conns_.size();
+    stop();
+    return all;
+  }
+  // Any thread: clients the server has closed so far.
+  std::size_t closed_count() const { return closed_.load(); }
+  std::uint64_t reconnects() const { return reconnects_.load(); }
+  // After stop() or wait_all_closed().
+  const std::vector<Conn>& conns() const { return conns_; }
+
+ private:
+  Conn open_one() {
+    Conn c;
+    c.fd = connect_raw(port_);
+    c.opened = Clock::now();
+    const std::string partial = "GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ";
+    ::send(c.fd, partial.data(), partial.size(), MSG_NOSIGNAL);
+    return c;
+  }
+
+  // Notes the clients the server closed (reconnecting them if asked).
+  void sweep() {
+    std::vector<pollfd> fds;
+    for (const Conn& c : conns_) fds.push_back({c.closed == Clock::time_point{} ? c.fd : -1, POLLIN, 0});
+    ::poll(fds.data(), fds.size(), 10);
+    for (std::size_t i = 0; i < fds.size(); ++i) {
+      if (fds[i].fd < 0 || fds[i].revents == 0) continue;
+      char ch;
+      if (::recv(fds[i].fd, &ch, 1, MSG_DONTWAIT) > 0) continue;  // an answer: not expected, not a close
+      if (reconnect_) {
+        ::close(conns_[i].fd);
+        conns_[i] = open_one();
+        ++reconnects_;
+      } else {
+        conns_[i].closed = Clock::now();
+        ++closed_;
+      }
+    }
+  }
+
+  void run() {
+    auto next = Clock::now() + 100ms;
+    while (!done_ && closed_ < conns_.size()) {
+      sweep();
+      if (Clock::now() < next) continue;
+      next += 100ms;
+      for (const Conn& c : conns_)
+        if (c.closed == Clock::time_point{}) ::send(c.fd, "a", 1, MSG_NOSIGNAL);
+    }
+  }
+
+  std::uint16_t port_;
+  bool reconnect_;
+  std::vector<Conn> conns_;
+  std::atomic<bool> done_{false};
+  std::atomic<std::size_t> closed_{0};
+  std::atomic<std::uint64_t> reconnects_{0};
+  std::thread thread_;
+};
+
+// Times one request on a fresh connection; the status goes to `status`.
+std::chrono::milliseconds timed_request(std::uint16_t port, const std::string& path, long& status) {
   Client client;
-  EXPECT_EQ(client.request(server.port(), "/again"), 200);
+  const auto t0 = Clock::now();
+  status = client.request(port, path);
+  return std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - t0);
+}
+
+// The hostile test of issue 15: 100 slow-header connections against the
+// default budget of 64. /health and /metrics still answer at once, the
+// oldest slow connections make room, the rest are cut off at the deadline
+// however they trickle.
+TEST_F(HttpServerTest, HealthAndMetricsAnswerWhile100SlowClientsHoldConnections) {
+  HttpServerOptions options;
+  options.read_timeout = 2000ms;
+  ASSERT_EQ(options.max_connections, 64u);  // the default under test
+  HttpServer server("127.0.0.1", 0, echo_handler, options);
+  server.start();
+  Slowloris slow(server.port(), 100, /*reconnect=*/false);
+  for (const auto until = Clock::now() + 2000ms; server.stats().accepted < 100 && Clock::now() < until;)
+    std::this_thread::sleep_for(5ms);
+  ASSERT_EQ(server.stats().accepted, 100u);
+
+  // A scraper: one keep-alive connection, two requests.
+  auto scraper = std::make_unique<Client>();
+  auto t0 = Clock::now();
+  EXPECT_EQ(scraper->request(server.port(), "/health"), 200);
+  EXPECT_EQ(scraper->body, "GET /health\n");
+  EXPECT_LT(Clock::now() - t0, 500ms);
+  t0 = Clock::now();
+  EXPECT_EQ(scraper->request(server.port(), "/metrics"), 200);
+  EXPECT_EQ(scraper->body, "GET /metrics\n");
+  EXPECT_LT(Clock::now() - t0, 500ms);
+  EXPECT_EQ(scraper->new_connections(), 0);
+  // 100 slow + the scraper on 64 places: the 37 oldest slow ones made room,
+  // in the order they connected; nothing has timed out yet.
+  std::this_thread::sleep_for(50ms);
+  HttpServerStats stats = server.stats();
+  EXPECT_EQ(stats.accepted, 101u);
+  EXPECT_EQ(stats.evicted, 37u);
+  EXPECT_EQ(stats.timed_out, 0u);
+  EXPECT_EQ(slow.closed_count(), 37u);
+
+  // The scraper leaves (not a timeout); the 63 slow survivors are cut off
+  // at their deadline, 2 s after they connected, for all their trickling.
+  scraper.reset();
+  ASSERT_TRUE(slow.wait_all_closed(4000ms)) << slow.closed_count() << " of 100 closed";
+  for (std::size_t i = 0; i < 37; ++i) {
+    // The oldest, in the order they connected; each within ~a second.
+    const auto lived = slow.conns()[i].closed - slow.conns()[i].opened;
+    EXPECT_LT(lived, 1500ms) << "slow client " << i;
+  }
+  for (std::size_t i = 37; i < 100; ++i) {
+    const auto lived = slow.conns()[i].closed - slow.conns()[i].opened;
+    EXPECT_GE(lived, 1900ms) << "slow client " << i;
+    EXPECT_LT(lived, 3500ms) << "slow client " << i;
+  }
+  stats = server.stats();
+  EXPECT_EQ(stats.accepted, 101u);
+  EXPECT_EQ(stats.evicted, 37u);
+  EXPECT_EQ(stats.timed_out, 63u);
+  // And the server still answers.
+  long status = 0;
+  EXPECT_LT(timed_request(server.port(), "/health", status), 500ms);
+  EXPECT_EQ(status, 200);
+}
+
+// The same pressure, but every slow client the server closes reconnects at
+// once: fresh connections still get their answer within the bound.
+TEST_F(HttpServerTest, FreshConnectionsAreAnsweredWhileSlowClientsChurn) {
+  HttpServerOptions options;
+  options.read_timeout = 1000ms;
+  HttpServer server("127.0.0.1", 0, echo_handler, options);
+  server.start();
+  Slowloris slow(server.port(), 100, /*reconnect=*/true);
+  std::this_thread::sleep_for(300ms);
+  for (int i = 0; i < 10; ++i) {
+    long status = 0;
+    const auto took = timed_request(server.port(), i % 2 == 0 ? "/health" : "/metrics", status);
+    EXPECT_EQ(status, 200) << "request " << i;
+    EXPECT_LT(took, 500ms) << "request " << i;
+    std::this_thread::sleep_for(100ms);
+  }
+  EXPECT_GT(slow.reconnects(), 36u);  // the churn really happened
+  EXPECT_GT(server.stats().evicted, 36u);
+}
+
+TEST_F(HttpServerTest, ZeroConnectionsClosesEveryConnection) {
+  HttpServerOptions options;
+  options.max_connections = 0;
+  HttpServer server("127.0.0.1", 0, echo_handler, options);
+  server.start();
+  const int a = connect_raw(server.port());
+  EXPECT_TRUE(closed_by_peer_within(a, 1000ms));
+  ::close(a);
 }
 
 TEST_F(HttpServerTest, PortInUseThrowsNamingThePort) {
