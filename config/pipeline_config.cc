@@ -1,10 +1,14 @@
 #include "config/pipeline_config.h"
 
+#include <arpa/inet.h>
+#include <sys/stat.h>
+
 #include <toml++/toml.h>
 
 #include <algorithm>
 #include <cctype>
 #include <cmath>
+#include <cstdio>
 #include <fstream>
 #include <limits>
 #include <set>
@@ -481,6 +485,8 @@ void read_metrics(TableReader& r, MetricsConfig& metrics) {
     metrics.bind = std::move(*v);
   }
   if (auto v = r.integer("port", 1, 65535)) metrics.port = static_cast<std::uint16_t>(*v);
+  if (auto v = r.integer("request_timeout_ms", 100, 600'000)) metrics.request_timeout = std::chrono::milliseconds(*v);
+  if (auto v = r.integer("max_connections", 1, 100'000)) metrics.max_connections = static_cast<std::size_t>(*v);
   if (auto v = r.integer("max_trade_age_ms", 1, 86'400'000)) metrics.max_trade_age = std::chrono::milliseconds(*v);
   if (auto v = r.integer("max_bar_age_ms", 1, 86'400'000)) metrics.max_bar_age = std::chrono::milliseconds(*v);
   r.finish();
@@ -932,6 +938,7 @@ InfluxSinkConfig make_influx_sink_config(const PipelineConfig& config) {
   sink.endpoint.url = influx.url;
   sink.endpoint.database = influx.database;
   sink.endpoint.gzip = influx.gzip;
+  if (!influx.credentials_file.empty()) require_private_file(influx.credentials_file, "influx.credentials_file");
   sink.endpoint.credentials = load_influx_credentials(influx.credentials_file);
   sink.batch_lines = influx.batch_lines;
   sink.max_batch_age = influx.batch_age;
@@ -940,6 +947,31 @@ InfluxSinkConfig make_influx_sink_config(const PipelineConfig& config) {
     sink.spool = SpoolConfig{
         .dir = influx.spool_dir, .max_bytes = influx.spool_max_bytes, .full_policy = influx.spool_full_policy};
   return sink;
+}
+
+void require_private_file(const std::filesystem::path& file, std::string_view key) {
+  struct stat st {};
+  if (::stat(file.c_str(), &st) != 0) return;  // missing or unreadable: the reader names it
+  const unsigned mode = static_cast<unsigned>(st.st_mode) & 07777u;
+  if ((mode & 077u) == 0) return;
+  char octal[8];
+  std::snprintf(octal, sizeof octal, "%04o", mode);
+  // It holds a password: anyone else on the host who can read it has it.
+  throw ConfigError(file.string() + ": " + std::string(key) + " is accessible by group or others (mode " + octal +
+                    "); a credentials file must be readable only by its owner: chmod 600 " + file.string());
+}
+
+std::optional<std::string> metrics_bind_warning(const PipelineConfig& config) {
+  const std::string& bind = config.metrics.bind;
+  if (bind == "localhost") return std::nullopt;
+  in_addr v4{};
+  if (::inet_pton(AF_INET, bind.c_str(), &v4) == 1 && (ntohl(v4.s_addr) >> 24) == 127) return std::nullopt;
+  in6_addr v6{};
+  if (::inet_pton(AF_INET6, bind.c_str(), &v6) == 1 && IN6_IS_ADDR_LOOPBACK(&v6)) return std::nullopt;
+  const std::string where = config.source.empty() ? std::string("the default config") : config.source.string();
+  return "metrics.bind = \"" + bind + "\" in " + where +
+         " is not a loopback address: /health and /metrics (no authentication) are reachable from other hosts; "
+         "set metrics.bind = \"127.0.0.1\" unless that is intended";
 }
 
 }  // namespace tickflow

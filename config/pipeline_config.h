@@ -103,8 +103,15 @@ struct InfluxConfig {
 };
 
 struct MetricsConfig {
+  // Not loopback: allowed, with a warning at start (metrics_bind_warning()):
+  // /health and /metrics have no authentication.
   std::string bind = "127.0.0.1";
   std::uint16_t port = 9464;
+  // The HTTP server's budget against slow clients (runtime/http_server.h):
+  // a whole request within this, and at most this many connections (a new
+  // one beyond closes the least recently active).
+  std::chrono::milliseconds request_timeout{3000};
+  std::size_t max_connections = 64;
   std::chrono::milliseconds max_trade_age{30000};  // /health answers 503 when a market's last trade is older
   std::chrono::milliseconds max_bar_age{5000};     // ... or its last closed 1 s bar is older than this past its end
 };
@@ -194,7 +201,20 @@ PipelineConfig parse_pipeline_config(std::string_view toml_text, const std::file
 // and aggr_<tf> for every rollup (unlisted durations: INF), spool. Reads the
 // credentials (influx.credentials_file, else the environment) with
 // load_influx_credentials(), which throws std::runtime_error naming the file
-// when it cannot be read.
+// when it cannot be read. A credentials file that group or others may access
+// is refused first (require_private_file()).
 InfluxSinkConfig make_influx_sink_config(const PipelineConfig& config);
+
+// Like ssh with a private key: throws ConfigError when `file` (following
+// symlinks) grants group or others any permission, naming the file, the
+// config key it came from (`key`, e.g. "influx.credentials_file"), its mode
+// and the fix (chmod 600). A file that does not exist passes: reading it
+// reports that.
+void require_private_file(const std::filesystem::path& file, std::string_view key);
+
+// The one warning line for a metrics endpoint bound beyond loopback (naming
+// metrics.bind, its value and the config file), or nothing for 127.0.0.0/8,
+// ::1 and "localhost". The live pipeline logs it once at start.
+std::optional<std::string> metrics_bind_warning(const PipelineConfig& config);
 
 }  // namespace tickflow

@@ -173,15 +173,23 @@ LivePipeline::LivePipeline(PipelineConfig config, LivePipelineOptions options) :
 
   if (p.options.serve_http) {
     const std::uint16_t port = p.options.http_port_override != 0 ? p.options.http_port_override : cfg.metrics.port;
-    p.http = std::make_unique<HttpServer>(cfg.metrics.bind, port, [this](std::string_view, std::string_view target) {
-      const std::string_view path = target.substr(0, target.find('?'));
-      if (path == "/metrics") return metrics();
-      if (path == "/health") return health();
-      HttpResponse not_found;
-      not_found.status = 404;
-      not_found.body = "not found: try /health or /metrics\n";
-      return not_found;
-    });
+    // Once, at start: an endpoint beyond loopback is allowed but never silent.
+    if (const auto warning = metrics_bind_warning(cfg)) spdlog::warn("{}", *warning);
+    HttpServerOptions http_options;
+    http_options.read_timeout = cfg.metrics.request_timeout;
+    http_options.max_connections = cfg.metrics.max_connections;
+    p.http = std::make_unique<HttpServer>(
+        cfg.metrics.bind, port,
+        [this](std::string_view, std::string_view target) {
+          const std::string_view path = target.substr(0, target.find('?'));
+          if (path == "/metrics") return metrics();
+          if (path == "/health") return health();
+          HttpResponse not_found;
+          not_found.status = 404;
+          not_found.body = "not found: try /health or /metrics\n";
+          return not_found;
+        },
+        http_options);
   }
 }
 
