@@ -205,17 +205,32 @@ void BackfillWorker::run() {
       queue_.pop_front();
       in_flight_ = true;
     }
+    bool covered = false;
     if (http) {
-      process(*http, gap);
+      covered = process(*http, gap);
     } else {
       counters_.failed_requests.fetch_add(1, std::memory_order_relaxed);
+    }
+    // The gap is settled, healed or not: after its trades, in the same
+    // channel, so the aggregator releases the market's held seconds with
+    // every backfilled trade already in them.
+    if (on_events_) {
+      EventBuffer done;
+      done.push(FeedStatus{.receive_ts_ns = realtime_now_ns(),
+                           .gap_first_id = gap.first_missing_id,
+                           .gap_last_id = gap.last_missing_id,
+                           .market = gap.market,
+                           .connection = gap.connection,
+                           .kind = FeedStatusKind::kBackfilled,
+                           .detail = static_cast<std::uint8_t>(covered ? 1 : 0)});
+      on_events_(done);
     }
     std::lock_guard lock(mutex_);
     in_flight_ = false;
   }
 }
 
-void BackfillWorker::process(Http& http, const TradeGap& gap) {
+bool BackfillWorker::process(Http& http, const TradeGap& gap) {
   const std::string what =
       std::string(to_string(gap.venue)) + " " + gap.symbol +
       (gap.is_time_gap()
@@ -224,6 +239,7 @@ void BackfillWorker::process(Http& http, const TradeGap& gap) {
   auto give_up = [&](const std::string& why) {
     counters_.failed_requests.fetch_add(1, std::memory_order_relaxed);
     log("backfill: " + what + " failed: " + why);
+    return false;
   };
 
   // Contract terms: the feed copied them; else the registry's (set from
@@ -376,6 +392,7 @@ void BackfillWorker::process(Http& http, const TradeGap& gap) {
   if (!gap.is_time_gap()) line += " of " + std::to_string(gap.last_missing_id - gap.first_missing_id + 1) + " missing";
   if (!covered) line += " (partial: the venue's history or the page limit ended first)";
   log(std::move(line));
+  return covered;
 }
 
 }  // namespace tickflow

@@ -32,6 +32,9 @@
 //  * Paging stops when the gap is covered, the venue has nothing older or
 //    newer, or max_pages pages were read (then what was found is delivered,
 //    counted in partial, and logged).
+//  * After each gap, healed or not, one FeedStatus kBackfilled for its
+//    market (detail 1: covered) follows its trades through on_events: the
+//    aggregator holds the market's open seconds until then.
 //
 // Venues: Binance spot/USD-M/COIN-M (historicalTrades for the live `trade`
 // stream, aggTrades for `aggTrade`, paged by fromId), OKX (history-trades,
@@ -118,7 +121,8 @@ class BackfillWorker {
  private:
   struct Http;
   void run();
-  void process(Http& http, const TradeGap& gap);
+  // True when the venue's history covered the whole gap.
+  bool process(Http& http, const TradeGap& gap);
   void log(std::string line);
 
   MarketRegistry& registry_;

@@ -22,6 +22,11 @@ BarCounters& BarCounters::operator+=(const BarCounters& other) noexcept {
   seconds_with_data += other.seconds_with_data;
   gaps += other.gaps;
   gap_seconds += other.gap_seconds;
+  resumed_drops += other.resumed_drops;
+  gap_holds += other.gap_holds;
+  gap_hold_timeouts += other.gap_hold_timeouts;
+  incomplete_seconds += other.incomplete_seconds;
+  incomplete_trades += other.incomplete_trades;
   return *this;
 }
 
@@ -34,6 +39,9 @@ BarBuilder::BarBuilder(const BarBuilderConfig& config, BarSink& sink) : config_(
   if (config.quiet_close_delay_ns < 0 || config.quiet_close_delay_ns > 3600 * kNanosPerSecond)
     throw std::invalid_argument("BarBuilder: the quiet-close delay must be 0 to 1 h, got " +
                                 std::to_string(config.quiet_close_delay_ns) + " ns");
+  if (config.gap_hold_ns < 0 || config.gap_hold_ns > 3600 * kNanosPerSecond)
+    throw std::invalid_argument("BarBuilder: the gap hold must be 0 to 1 h, got " + std::to_string(config.gap_hold_ns) +
+                                " ns");
   if (config.amend_horizon_ns < 0 || config.amend_horizon_ns > kMaxHorizonS * kNanosPerSecond)
     throw std::invalid_argument("BarBuilder: the amendment horizon must be 0 to 1 day, got " +
                                 std::to_string(config.amend_horizon_ns) + " ns");
@@ -147,7 +155,11 @@ BarBuilder::Slot& BarBuilder::open_second(MarketId market, std::int64_t second) 
 void BarBuilder::late_trade(const Trade& trade, std::int64_t second) {
   const MarketId market = trade.market;
   MarketCold& cold = cold_[market];
-  if (second < hot_[market].closed_until_s - horizon_s_) {
+  if (second < cold.sealed_before_s) {
+    ++cold.counters.resumed_drops;  // a previous run sealed (and stored) this second
+  } else if (second <= cold.discard_through_s) {
+    ++cold.counters.incomplete_trades;
+  } else if (second < hot_[market].closed_until_s - horizon_s_) {
     ++cold.counters.late_drops;
   } else {
     ensure_ring(market);
@@ -158,6 +170,8 @@ void BarBuilder::late_trade(const Trade& trade, std::int64_t second) {
     }
     accumulate(slot, trade);
     ++cold.counters.amendments;
+    if (!trade.is_liquidation() && slot.close_ts > cold.sealed_exchange_ns) cold.sealed_exchange_ns = slot.close_ts;
+    if (slot.max_trade_id > cold.sealed_trade_id) cold.sealed_trade_id = slot.max_trade_id;
     sink_.on_bar(make_bar(market, slot, kBarAmendment));
   }
   // Its exchange time still counts: the frontier may have been moved by the
@@ -190,12 +204,31 @@ void BarBuilder::close_to(MarketId market, std::int64_t until_s) {
     }
   }
   m.closed_until_s = until_s;
-  m.next_close_ns = end_plus(until_s, config_.lateness_ns);
+  m.next_close_ns = next_close_for(market);
   sink_.on_closed(market, until_s);
+}
+
+std::int64_t BarBuilder::next_close_for(MarketId market) const noexcept {
+  // A held market closes nothing by watermark: no watermark reaches this.
+  if (cold_[market].pending_gaps > 0) return std::numeric_limits<std::int64_t>::max();
+  const std::int64_t closed = hot_[market].closed_until_s;
+  if (closed == kNoTime) return std::numeric_limits<std::int64_t>::min();  // as before any close: the next watermark
+  return end_plus(closed, config_.lateness_ns);
 }
 
 void BarBuilder::emit_final(MarketId market, const Slot& slot) {
   MarketCold& cold = cold_[market];
+  if (slot.second <= cold.discard_through_s) [[unlikely]] {
+    // Incomplete after a restart (see the banner): not written over what
+    // the previous run may have stored.
+    ++cold.counters.incomplete_seconds;
+    cold.counters.incomplete_trades += std::uint64_t{slot.count[0]} + slot.count[1];
+    return;
+  }
+  cold.resume_pending = false;  // a whole second written: the restart is behind this market
+  if (slot.count[0] + slot.count[1] > 0 && slot.close_ts > cold.sealed_exchange_ns)
+    cold.sealed_exchange_ns = slot.close_ts;
+  if (slot.max_trade_id > cold.sealed_trade_id) cold.sealed_trade_id = slot.max_trade_id;
   if (cold.last_bar_s != kNoTime && slot.second > cold.last_bar_s + 1 && cold.interrupted_s < cold.last_bar_s) {
     ++cold.counters.gaps;
     cold.counters.gap_seconds += static_cast<std::uint64_t>(slot.second - cold.last_bar_s - 1);
@@ -209,11 +242,72 @@ void BarBuilder::sweep(std::int64_t now_ns) {
   // Every second whose end + lateness + quiet delay has passed on the clock
   // is closed, for every market: the quiet ones get their bars out, and
   // downstream windows close even when a market stopped trading.
+  // Held markets close nothing until their hold ends (kBackfilled, or its
+  // deadline here).
   const std::int64_t slack = config_.lateness_ns + config_.quiet_close_delay_ns;
   const std::int64_t frontier = floor_div(now_ns - slack, kNanosPerSecond);
-  for (MarketId market : active_)
+  std::int64_t next = end_plus(frontier, slack);
+  for (MarketId market : active_) {
+    MarketCold& cold = cold_[market];
+    if (cold.pending_gaps > 0) [[unlikely]] {
+      if (now_ns < cold.hold_deadline_ns) {
+        next = std::min(next, cold.hold_deadline_ns);
+        continue;
+      }
+      ++cold.counters.gap_hold_timeouts;
+      release_hold(market, /*covered=*/false, /*timed_out=*/true);
+    }
     if (frontier > hot_[market].closed_until_s) close_to(market, frontier);
-  next_sweep_ns_ = end_plus(frontier, slack);
+  }
+  next_sweep_ns_ = next;
+}
+
+void BarBuilder::resume(MarketId market, std::int64_t closed_until_s, std::uint64_t sealed_trade_id,
+                        std::int64_t sealed_exchange_ns) {
+  if (market >= config_.max_markets) return;
+  MarketHot& m = hot_[market];
+  MarketCold& cold = cold_[market];
+  m.closed_until_s = closed_until_s;
+  m.next_close_ns = next_close_for(market);
+  cold.sealed_before_s = closed_until_s;
+  cold.sealed_trade_id = sealed_trade_id;
+  cold.sealed_exchange_ns = sealed_exchange_ns;
+  cold.resume_pending = true;
+}
+
+void BarBuilder::start_hold(const FeedStatus& status) {
+  if (status.market >= config_.max_markets) return;
+  const MarketId market = status.market;
+  MarketCold& cold = cold_[market];
+  if (status.watermark_ns > 0)
+    cold.hold_through_s = std::max(cold.hold_through_s, floor_div(status.watermark_ns, kNanosPerSecond));
+  if (config_.gap_hold_ns <= 0) {
+    // No backfill will come: a resumed market's gap stays open, so the
+    // seconds up to the revealing trade's are incomplete.
+    if (cold.resume_pending) {
+      cold.discard_through_s = std::max(cold.discard_through_s, cold.hold_through_s);
+      cold.resume_pending = false;
+    }
+    return;
+  }
+  ++cold.pending_gaps;
+  ++cold.counters.gap_holds;
+  cold.hold_deadline_ns = status.receive_ts_ns + config_.gap_hold_ns;
+  hot_[market].next_close_ns = std::numeric_limits<std::int64_t>::max();
+  next_sweep_ns_ = std::min(next_sweep_ns_, cold.hold_deadline_ns);
+}
+
+void BarBuilder::release_hold(MarketId market, bool covered, bool timed_out) {
+  MarketCold& cold = cold_[market];
+  if (cold.pending_gaps == 0) return;
+  cold.pending_gaps = timed_out ? 0 : cold.pending_gaps - 1;
+  if (!covered && cold.resume_pending) cold.discard_through_s = std::max(cold.discard_through_s, cold.hold_through_s);
+  if (cold.pending_gaps > 0) return;
+  cold.resume_pending = false;
+  MarketHot& m = hot_[market];
+  m.next_close_ns = next_close_for(market);
+  if (m.watermark_ns >= m.next_close_ns) close_by_watermark(market);
+  next_sweep_ns_ = std::numeric_limits<std::int64_t>::min();  // the clock's closes: at its next reading
 }
 
 void BarBuilder::flush() {
@@ -252,7 +346,10 @@ void BarBuilder::on_status(const FeedStatus& status) {
       mark_interrupted(status);
       break;
     case FeedStatusKind::kDisconnected: mark_interrupted(status); break;
-    case FeedStatusKind::kGap:  // missing trade ids: the bars are short by them, nothing to close
+    case FeedStatusKind::kGap: start_hold(status); break;
+    case FeedStatusKind::kBackfilled:
+      if (status.market < config_.max_markets) release_hold(status.market, status.detail != 0, false);
+      break;
     case FeedStatusKind::kStale: break;
   }
 }

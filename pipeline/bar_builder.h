@@ -35,6 +35,25 @@
 // more than `amend_horizon_ns` (default 10 min) older than the closed
 // frontier are dropped and counted.
 //
+// Gaps (gap_hold_ns > 0, set when a REST backfill runs). A kGap status
+// (the feed found trades missing before the trade that follows it) holds
+// the market's open seconds: nothing of it closes, by watermark or clock,
+// until the backfill reports the gap done (kBackfilled, after the gap's
+// trades in the backfill's channel) or gap_hold_ns passed on the clock.
+// The backfilled trades then land in open seconds, so the second the gap
+// revealing trade opened, and the seconds before it, are emitted once,
+// complete, instead of partial then amended.
+//
+// Restart (resume()). A market resumed from a checkpoint (runtime/
+// restart_checkpoint.h) starts with its frontier where the previous run
+// sealed it: trades for those seconds are dropped and counted
+// (resumed_drops), never written over the bars that run stored. If its
+// first gap cannot be healed (no backfill, or the backfill did not cover
+// it), the seconds from the frontier up to and including the gap-revealing
+// trade's second are incomplete: they are not written at all (counted in
+// incomplete_seconds / incomplete_trades) rather than written partial over
+// what the previous run may have stored for them.
+//
 // Counters per market (BarCounters): bars emitted on close, amendments,
 // late drops, seconds with data, and gaps: runs of empty seconds between two
 // bars, counted as the later bar closes, unless the market's connection was
@@ -70,15 +89,21 @@ struct BarBuilderConfig {
   std::int64_t lateness_ns = 250'000'000;
   std::int64_t amend_horizon_ns = 600 * kNanosPerSecond;
   std::int64_t quiet_close_delay_ns = 2 * kNanosPerSecond;
+  std::int64_t gap_hold_ns = 0;  // > 0: hold a market's open seconds from kGap to kBackfilled, at most this long
 };
 
 struct BarCounters {
-  std::uint64_t bars = 0;               // emitted when their second closed (kBarFinal)
-  std::uint64_t amendments = 0;         // emitted again (or late) after a late trade (kBarAmendment)
-  std::uint64_t late_drops = 0;         // trades older than the amendment horizon, dropped
-  std::uint64_t seconds_with_data = 0;  // distinct seconds that got a trade
-  std::uint64_t gaps = 0;               // runs of empty seconds between bars while connected
-  std::uint64_t gap_seconds = 0;        // the empty seconds in those runs
+  std::uint64_t bars = 0;                // emitted when their second closed (kBarFinal)
+  std::uint64_t amendments = 0;          // emitted again (or late) after a late trade (kBarAmendment)
+  std::uint64_t late_drops = 0;          // trades older than the amendment horizon, dropped
+  std::uint64_t seconds_with_data = 0;   // distinct seconds that got a trade
+  std::uint64_t gaps = 0;                // runs of empty seconds between bars while connected
+  std::uint64_t gap_seconds = 0;         // the empty seconds in those runs
+  std::uint64_t resumed_drops = 0;       // trades for seconds a previous run sealed (resume())
+  std::uint64_t gap_holds = 0;           // kGap holds started
+  std::uint64_t gap_hold_timeouts = 0;   // holds released by the clock, not by kBackfilled
+  std::uint64_t incomplete_seconds = 0;  // seconds with trades not written: unhealed gap after a resume
+  std::uint64_t incomplete_trades = 0;   // the trades in them (and late ones for them)
 
   BarCounters& operator+=(const BarCounters& other) noexcept;
 };
@@ -117,6 +142,20 @@ class BarBuilder {
   // and allocates its ring now, off the trade path.
   void set_connection(MarketId market, std::uint16_t connection);
 
+  // Before the first event: a previous run sealed every second of `market`
+  // before `closed_until_s`, the newest trade id in them was
+  // `sealed_trade_id` (0: none, or hashed ids) at exchange time
+  // `sealed_exchange_ns` (see the banner, "Restart").
+  void resume(MarketId market, std::int64_t closed_until_s, std::uint64_t sealed_trade_id,
+              std::int64_t sealed_exchange_ns);
+
+  // What the sealed seconds of `market` hold: the newest numeric trade id
+  // (0 if none) and exchange time (kNoTime if none), for a checkpoint.
+  std::uint64_t sealed_trade_id(MarketId market) const noexcept { return cold_[market].sealed_trade_id; }
+  std::int64_t sealed_exchange_ns(MarketId market) const noexcept { return cold_[market].sealed_exchange_ns; }
+  // A kGap hold is in force on `market`.
+  bool held(MarketId market) const noexcept { return cold_[market].pending_gaps > 0; }
+
   // Reports. Precondition for those taking a market: market < max_markets.
   const BarBuilderConfig& config() const noexcept { return config_; }
   std::int64_t amend_horizon_s() const noexcept { return horizon_s_; }
@@ -143,6 +182,7 @@ class BarBuilder {
     double qty[2] = {};       // qbuy, qsell
     double liq[2] = {};       // lbuy, lsell
     std::uint32_t count[2] = {};
+    std::uint64_t max_trade_id = 0;  // newest numeric id (not hashed, not a liquidation): the checkpoint's
   };
   static_assert(sizeof(Slot) == 128);
 
@@ -164,6 +204,16 @@ class BarBuilder {
     std::int64_t last_bar_s = kNoTime;     // newest second emitted on close, for gaps
     std::int64_t interrupted_s = kNoTime;  // watermark second of the last connection news
     std::int32_t connection = -1;          // -1: none assigned
+    // What the closed seconds hold (the checkpoint's resume point).
+    std::uint64_t sealed_trade_id = 0;
+    std::int64_t sealed_exchange_ns = kNoTime;
+    // Restart and gaps (see the banner).
+    std::int64_t sealed_before_s = kNoTime;    // a previous run sealed the seconds before this
+    std::int64_t discard_through_s = kNoTime;  // incomplete seconds: never written
+    bool resume_pending = false;               // resumed; its first gap (if any) not settled yet
+    std::uint32_t pending_gaps = 0;            // kGap holds awaiting kBackfilled
+    std::int64_t hold_deadline_ns = 0;         // the clock releases the hold here
+    std::int64_t hold_through_s = kNoTime;     // second of the newest gap-revealing trade
   };
 
   static void reset(Slot& slot, std::int64_t second) noexcept;
@@ -179,6 +229,9 @@ class BarBuilder {
   void emit_final(MarketId market, const Slot& slot);
   void sweep(std::int64_t now_ns);
   void mark_interrupted(const FeedStatus& status);
+  void start_hold(const FeedStatus& status);
+  void release_hold(MarketId market, bool covered, bool timed_out);
+  std::int64_t next_close_for(MarketId market) const noexcept;
   std::int64_t end_plus(std::int64_t second, std::int64_t extra_ns) const noexcept;
 
   BarBuilderConfig config_;
@@ -206,6 +259,9 @@ inline void BarBuilder::accumulate(Slot& slot, const Trade& trade) noexcept {
   slot.notional[side] += notional;
   slot.qty[side] += trade.qty;
   slot.count[side] += 1;
+  // A select, not a branch: hashed ids say nothing about order.
+  const std::uint64_t id = (trade.flags & kTradeIdHashed) ? 0 : trade.trade_id;
+  slot.max_trade_id = id > slot.max_trade_id ? id : slot.max_trade_id;
   const std::int64_t ts = trade.exchange_ts_ns;
   // Strict `<` keeps the first arrival on a tie, `>=` the last.
   if (ts < slot.open_ts) {

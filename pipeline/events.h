@@ -68,6 +68,12 @@ enum class FeedStatusKind : std::uint8_t {
   kDisconnected = 2,  // connection lost; expect a gap
   kGap = 3,           // trade ids jumped from gap_first_id to gap_last_id (inclusive, missing)
   kStale = 4,         // silent past its threshold
+  // The REST backfill of one gap of `market` finished (feeds/backfill.h):
+  // its trades are before this in the same channel. detail = 1 when the
+  // venue's history covered the whole gap, 0 when it did not (partial,
+  // failed, given up). The bar builder holds the market's open seconds
+  // from its kGap until this (pipeline/bar_builder.h, "Gaps").
+  kBackfilled = 5,
 };
 
 // Connection-level news and time progress. A watermark lets the aggregator
@@ -80,6 +86,7 @@ struct FeedStatus {
   MarketId market = kInvalidMarket;  // kInvalidMarket: applies to every market of `connection`
   std::uint16_t connection = 0;
   FeedStatusKind kind = FeedStatusKind::kWatermark;
+  std::uint8_t detail = 0;  // kBackfilled: 1 if the gap was covered (in the padding: the size is unchanged)
 };
 
 enum class FeedEventType : std::uint8_t { kTrade = 1, kQuote = 2, kStatus = 3 };

@@ -254,6 +254,24 @@ void Rollups::on_bar(const Bar& bar) {
   advance(bar.market, m, s + bar.timeframe_s);
 }
 
+void Rollups::resume(MarketId market, std::int64_t frontier_s, const std::vector<std::optional<Bar>>& open) {
+  if (market >= config_.max_markets) return;
+  MarketState& m = state(market);
+  m.base = 1;
+  m.frontier = m.floor = frontier_s;
+  m.newest = frontier_s - 1;
+  for (std::size_t k = 0; k < config_.timeframes.size() && k < open.size(); ++k) {
+    if (!open[k]) continue;
+    Window& w = *find_window(m, k, frontier_s, /*create=*/true);
+    // The previous run's fold is this window's checkpoint: those children
+    // are frozen (below the floor) and never recomputed.
+    w.checkpoint = *open[k];
+    w.acc = *open[k];
+    w.checkpoint_children = w.children = 1;
+    w.last_child_s = frontier_s - 1;
+  }
+}
+
 void Rollups::on_closed(MarketId market, std::int64_t closed_until_s) {
   if (market >= config_.max_markets) return;
   MarketState& m = markets_[market];

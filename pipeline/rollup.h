@@ -111,6 +111,15 @@ class Rollups final : public BarSink {
   // emitted, kBarFinal.
   void flush();
 
+  // Restart: before the market's first bar, a previous run closed every
+  // 1 s child before `frontier_s`, and open[k] is the fold of the children
+  // of the timeframes()[k] window that `frontier_s` lies in (provisional()
+  // of that run; nullopt: no child yet). The window continues from that
+  // fold, so a window spanning the restart is the same left fold as
+  // without one. Children before frontier_s are frozen: a bar for one is
+  // stale. The market's base becomes 1 s.
+  void resume(MarketId market, std::int64_t frontier_s, const std::vector<std::optional<Bar>>& open);
+
   // Allocates the market's rings now (at subscription), not on its first
   // bar. Optional.
   void add_market(MarketId market) {

@@ -77,6 +77,7 @@ Aggregator::Aggregator(AggregatorOptions options, const MarketRegistry& registry
   config.lateness_ns = options_.lateness_ns;
   config.quiet_close_delay_ns = options_.quiet_close_delay_ns;
   config.amend_horizon_ns = options_.amend_horizon_ns;
+  config.gap_hold_ns = options_.gap_hold_ns;
   builder_ = std::make_unique<BarBuilder>(config, *chain_);
 }
 
@@ -153,6 +154,52 @@ void Aggregator::handle(const FeedEvent& e) {
   }
 }
 
+void Aggregator::resume(MarketId market, const MarketResumePoint& point) {
+  if (market >= options_.max_markets) return;
+  see_market(market);
+  builder_->resume(market, point.closed_until_s, point.sealed_trade_id,
+                   point.sealed_exchange_ns != 0 ? point.sealed_exchange_ns : BarBuilder::kNoTime);
+  if (rollups_) {
+    // Each open window by timeframe; one that is not the window of the
+    // frontier (a file from another configuration) is left out.
+    std::vector<std::optional<Bar>> open(rollups_->timeframes().size());
+    for (std::uint32_t i = 0; i < point.windows && i < kCheckpointMaxWindows; ++i) {
+      const Bar& w = point.window[i];
+      for (std::size_t k = 0; k < open.size(); ++k) {
+        const Timeframe& tf = rollups_->timeframes()[k];
+        if (tf.seconds() == w.timeframe_s && tf.window_start(point.closed_until_s) == w.open_time_s) open[k] = w;
+      }
+    }
+    rollups_->resume(market, point.closed_until_s, open);
+  }
+  closed_until_s_[market].store(point.closed_until_s, std::memory_order_relaxed);
+}
+
+void Aggregator::maybe_checkpoint() noexcept {
+  if (keeper_ == nullptr || now_ns_ < next_checkpoint_ns_) return;
+  next_checkpoint_ns_ = now_ns_ + 1'000'000'000;
+  std::vector<MarketResumePoint>* out = keeper_->begin_offer();
+  if (out == nullptr) return;
+  const std::size_t seen = markets_seen_.load(std::memory_order_relaxed);
+  for (std::size_t id = 0; id < seen && out->size() < out->capacity(); ++id) {
+    const auto market = static_cast<MarketId>(id);
+    if (!seen_[market]) continue;
+    const std::int64_t closed = builder_->closed_until_s(market);
+    if (closed == BarBuilder::kNoTime) continue;
+    MarketResumePoint p;
+    p.market = market;
+    p.closed_until_s = closed;
+    p.sealed_trade_id = builder_->sealed_trade_id(market);
+    const std::int64_t ts = builder_->sealed_exchange_ns(market);
+    p.sealed_exchange_ns = ts == BarBuilder::kNoTime ? 0 : ts;
+    if (rollups_)
+      for (std::size_t k = 0; k < rollups_->timeframes().size() && p.windows < kCheckpointMaxWindows; ++k)
+        if (auto w = rollups_->provisional(market, k)) p.window[p.windows++] = *w;
+    out->push_back(p);
+  }
+  keeper_->commit_offer(bars_handed_ ? bars_handed_() : 0, now_ns_);
+}
+
 void Aggregator::maybe_publish_counters() noexcept {
   // Every 100 ms of the clock: readers see statistics, not a live feed.
   if (now_ns_ < next_publish_ns_) return;
@@ -209,6 +256,7 @@ void Aggregator::run() noexcept {
         if (flow_) flow_->poll(now_ns_);
         poll_strategy();
         maybe_publish_counters();
+        maybe_checkpoint();
         continue;
       }
       if (all_finished) break;
@@ -232,6 +280,7 @@ void Aggregator::run() noexcept {
       if (flow_) flow_->poll(now_ns_);
       poll_strategy();
       maybe_publish_counters();
+      maybe_checkpoint();
     }
     builder_->flush();
     if (rollups_) rollups_->flush();

@@ -35,6 +35,14 @@
 // its first event); the per-market freshness, the counters and the latency
 // snapshot may be read by any thread while run() runs.
 //
+// Restart (runtime/restart_checkpoint.h). resume() seeds a market from the
+// previous run's checkpoint before run(): the builder's sealed frontier and
+// trade id, the open rollup windows. With a CheckpointKeeper, run() offers
+// it a snapshot of every market's resume point once a second of the clock
+// (never during the final flush: the seconds it closes early are not
+// sealed, a restart rebuilds them). Gap holds: options.gap_hold_ns
+// (pipeline/bar_builder.h, "Gaps").
+//
 // Lifecycle: construct, run() on the aggregator thread; run() returns once
 // every input is finished (closed by its producer and drained), after
 // flushing every open bar and window to the output.
@@ -43,6 +51,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -54,6 +63,7 @@
 #include "pipeline/rollup.h"
 #include "ringbuffers/doorbell.h"
 #include "ringbuffers/wait_strategy.h"
+#include "runtime/checkpoint_keeper.h"
 #include "runtime/feed_channel.h"
 #include "runtime/shared_histogram.h"
 #include "strategy/strategy_engine.h"
@@ -66,6 +76,7 @@ struct AggregatorOptions {
   std::int64_t lateness_ns = BarBuilderConfig{}.lateness_ns;
   std::int64_t quiet_close_delay_ns = BarBuilderConfig{}.quiet_close_delay_ns;
   std::int64_t amend_horizon_ns = BarBuilderConfig{}.amend_horizon_ns;
+  std::int64_t gap_hold_ns = 0;  // > 0 with a REST backfill: hold a market's seconds from kGap to kBackfilled
   std::vector<Timeframe> rollups = default_rollup_timeframes();
   WaitStrategy wait{};                      // when every input is empty
   bool wall_clock = true;                   // live: advance the clock with CLOCK_REALTIME when idle
@@ -128,6 +139,15 @@ class Aggregator {
   // Wall time of one group's evaluation (ns), sampled per poll.
   LatencyHistogram strategy_evaluation() const { return strategy_eval_.snapshot(); }
 
+  // Before run(): continue `market` from a previous run's checkpoint.
+  void resume(MarketId market, const MarketResumePoint& point);
+  // Before run(): offer resume points to `keeper` once a second;
+  // `bars_handed` (aggregator thread) counts the bars given to the output.
+  void set_checkpoint_keeper(CheckpointKeeper* keeper, std::function<std::uint64_t()> bars_handed) {
+    keeper_ = keeper;
+    bars_handed_ = std::move(bars_handed);
+  }
+
   // Sets the inputs (before run()): the channels are made with this
   // aggregator's doorbell, so they may come after it.
   void set_inputs(std::vector<FeedChannel*> inputs) { inputs_ = std::move(inputs); }
@@ -167,6 +187,7 @@ class Aggregator {
   void see_market(MarketId market);
   void publish_counters(std::int64_t now_ns) noexcept;
   void maybe_publish_counters() noexcept;
+  void maybe_checkpoint() noexcept;
 
   AggregatorOptions options_;
   const MarketRegistry& registry_;
@@ -189,6 +210,9 @@ class Aggregator {
   std::atomic<bool> finished_{false};
   std::int64_t now_ns_ = 0;  // the clock, as last read
   std::int64_t next_publish_ns_ = 0;
+  CheckpointKeeper* keeper_ = nullptr;
+  std::function<std::uint64_t()> bars_handed_;
+  std::int64_t next_checkpoint_ns_ = 0;
   std::uint64_t events_ = 0, trades_ = 0, backfilled_ = 0, gaps_ = 0, disconnects_ = 0;
   std::uint64_t batches_ = 0, wakeups_ = 0;
   std::string error_;
