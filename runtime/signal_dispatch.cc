@@ -21,6 +21,9 @@ SignalDispatch::SignalDispatch(SignalDispatchOptions options) : options_(std::mo
     RedisSinkConfig config = *options_.redis;
     if (!config.log) config.log = options_.log;
     redis_ = std::make_unique<RedisSignalSink>(std::move(config));
+    // At start, not at the first signal: a bad password shows at once.
+    redis_->connect_now(RedisSignalSink::wall_now_ns());
+    copy_redis_counters();
   }
   line_.reserve(kSignalLineCapacity);
 }
@@ -108,6 +111,7 @@ SignalDispatchCounters SignalDispatch::counters() const noexcept {
   c.redis_dropped_full = get(counters_.redis_dropped_full);
   c.redis_retries = get(counters_.redis_retries);
   c.redis_connect_failures = get(counters_.redis_connect_failures);
+  c.redis_auth_failures = get(counters_.redis_auth_failures);
   c.redis_command_errors = get(counters_.redis_command_errors);
   c.redis_pending = get(counters_.redis_pending);
   return c;
@@ -122,6 +126,7 @@ void SignalDispatch::copy_redis_counters() noexcept {
   set(counters_.redis_dropped_full, r.dropped_full);
   set(counters_.redis_retries, r.retries);
   set(counters_.redis_connect_failures, r.connect_failures);
+  set(counters_.redis_auth_failures, r.auth_failures);
   set(counters_.redis_command_errors, r.command_errors);
   set(counters_.redis_pending, redis_->pending());
 }

@@ -26,8 +26,11 @@
 //    each call on the writer thread): what /metrics shows.
 //
 // Threads: constructed on any thread (opens the JSONL file: throws
-// std::runtime_error naming the path if it cannot); afterwards only the
-// writer thread calls attach_influx/deliver/poll/finish.
+// std::runtime_error naming the path if it cannot; with Redis, connects and
+// authenticates once, RedisSignalSink::connect_now(), so a wrong password or
+// an unreachable server is logged and counted at start: this blocks at most
+// connect_timeout plus two command_timeouts, and a failure is not fatal);
+// afterwards only the writer thread calls attach_influx/deliver/poll/finish.
 #pragma once
 
 #include <atomic>
@@ -67,6 +70,7 @@ struct SignalDispatchCounters {
   std::uint64_t redis_dropped_full = 0;  // Redis queue full: not queued
   std::uint64_t redis_retries = 0;       // failed attempts, signal kept queued
   std::uint64_t redis_connect_failures = 0;
+  std::uint64_t redis_auth_failures = 0;   // of which: password refused, or wanted and unset
   std::uint64_t redis_command_errors = 0;  // EXEC replied with an error (not retried)
   std::uint64_t redis_pending = 0;         // queued now
 };
@@ -113,8 +117,8 @@ class SignalDispatch {
 
   struct Atomics {
     std::atomic<std::uint64_t> signals{0}, influx_points{0}, influx_refused{0}, redis_accepted{0}, redis_delivered{0},
-        redis_expired{0}, redis_dropped_full{0}, redis_retries{0}, redis_connect_failures{0}, redis_command_errors{0},
-        redis_pending{0};
+        redis_expired{0}, redis_dropped_full{0}, redis_retries{0}, redis_connect_failures{0}, redis_auth_failures{0},
+        redis_command_errors{0}, redis_pending{0};
   };
   Atomics counters_;
 };

@@ -136,6 +136,15 @@ void RedisSignalSink::poll(std::int64_t now_ns) {
   current_backoff_ = std::chrono::milliseconds(0);
 }
 
+bool RedisSignalSink::connect_now(std::int64_t now_ns) {
+  if (ctx_ != nullptr) return true;
+  if (now_ns < next_attempt_ns_) return false;
+  SigpipeGuard guard;
+  if (connect()) return true;
+  back_off(now_ns);
+  return false;
+}
+
 bool RedisSignalSink::connect() {
   const std::string where = config_.host + ":" + std::to_string(config_.port);
   ctx_ = redisConnectWithTimeout(config_.host.c_str(), config_.port, to_timeval(config_.connect_timeout));
@@ -154,12 +163,36 @@ bool RedisSignalSink::connect() {
         static_cast<redisReply*>(redisCommandArgv(ctx_, 2, argv.data(), lens.data())));
     if (is_error(reply.get())) {
       ++counters_.connect_failures;
+      if (reply) ++counters_.auth_failures;  // no reply: the connection broke, not the password
       // The server's answer names no secret ("WRONGPASS ..."); the password
       // itself is never formatted anywhere.
-      problem("redis: AUTH at " + where + " refused: " + (reply ? reply_text(reply.get()) : std::string(ctx_->errstr)));
+      problem("redis: AUTH at " + where + " refused: " +
+              (reply ? reply_text(reply.get()) + " (the password is REDIS_PASSWORD's)" : std::string(ctx_->errstr)));
       disconnect();
       return false;
     }
+  }
+  // Names the connection for CLIENT LIST, and is the first command a server
+  // that wants a password refuses (NOAUTH) when REDIS_PASSWORD is unset: so
+  // that shows at connect time too. Other refusals (an ACL without CLIENT)
+  // do not matter.
+  static const std::string kClient = "CLIENT", kSetname = "SETNAME", kName = "tickflow-signals";
+  std::array<const char*, 3> argv{kClient.c_str(), kSetname.c_str(), kName.c_str()};
+  const std::array<std::size_t, 3> lens{kClient.size(), kSetname.size(), kName.size()};
+  std::unique_ptr<redisReply, ReplyDeleter> reply(
+      static_cast<redisReply*>(redisCommandArgv(ctx_, 3, argv.data(), lens.data())));
+  if (reply == nullptr) {
+    ++counters_.connect_failures;
+    problem("redis: connection to " + where + " lost at setup: " + std::string(ctx_->errstr));
+    disconnect();
+    return false;
+  }
+  if (reply->type == REDIS_REPLY_ERROR && reply_text(reply.get()).starts_with("NOAUTH")) {
+    ++counters_.connect_failures;
+    ++counters_.auth_failures;
+    problem("redis: " + where + " wants a password (" + reply_text(reply.get()) + "): set REDIS_PASSWORD");
+    disconnect();
+    return false;
   }
   return true;
 }

@@ -33,7 +33,22 @@
 //
 // Credentials: the password comes only from the environment variable
 // REDIS_PASSWORD (read once, at construction); it is never part of the
-// config and never logged.
+// config, never logged, never in a counter or a message (hiredis sends it as
+// one AUTH argument; the server's refusal names no secret).
+//
+// Connecting: connect_now() connects, AUTHs and names the connection
+// (CLIENT SETNAME tickflow-signals) at once; the live pipeline calls it at
+// start (through SignalDispatch), so a wrong or missing password or an
+// unreachable server is logged and counted then, not at the first signal
+// hours later. Either way poll() connects when it has something to send and
+// no connection. An AUTH refusal (WRONGPASS, or NOAUTH when REDIS_PASSWORD
+// is unset but the server wants one) is counted in `auth_failures` (and
+// `connect_failures`), logged once with a hint at REDIS_PASSWORD, and
+// retried on the backoff schedule like any failed connect: the process
+// keeps running and queueing. A connection kept idle between signals is
+// watched by TCP keepalive; one the server closed for idleness (its
+// `timeout`) is found broken by the next transaction, which is retried after
+// the first backoff step.
 //
 // Time: created_ns and poll()'s now_ns are UTC epoch nanoseconds
 // (wall_now_ns()); the backoff schedule uses the same clock, which lets tests
@@ -75,13 +90,15 @@ struct RedisSinkCounters {
   std::uint64_t delivered = 0;         // EXEC answered
   std::uint64_t expired = 0;           // TTL ran out before delivery: never sent
   std::uint64_t connect_failures = 0;  // failed connect (or AUTH) attempts
+  std::uint64_t auth_failures = 0;     // ... of which the server refused the password (or wanted one)
   std::uint64_t retries = 0;           // transactions that failed and stay queued
   std::uint64_t command_errors = 0;    // EXEC replies holding an error (not retried)
 };
 
 class RedisSignalSink {
  public:
-  // Does not connect: the first poll() does, so constructing never blocks.
+  // Does not connect (connect_now() or the first poll() does), so
+  // constructing never blocks.
   explicit RedisSignalSink(RedisSinkConfig config);
   ~RedisSignalSink();
   RedisSignalSink(const RedisSignalSink&) = delete;
@@ -97,6 +114,12 @@ class RedisSignalSink {
   // connect_timeout plus one command_timeout per signal sent.
   void poll(std::int64_t now_ns);
   void poll() { poll(wall_now_ns()); }
+
+  // Connects and authenticates now, unless already connected or the backoff
+  // (after a failure) says not yet; a failure is logged, counted and starts
+  // the backoff, as in poll(). Blocks at most connect_timeout plus two
+  // command_timeouts. True when connected.
+  bool connect_now(std::int64_t now_ns);
 
   std::size_t pending() const noexcept { return queue_.size(); }
   bool connected() const noexcept { return ctx_ != nullptr; }

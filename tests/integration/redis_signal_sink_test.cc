@@ -10,6 +10,7 @@
 #include <gtest/gtest.h>
 
 #include <cstdlib>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -310,13 +311,15 @@ TEST_F(RedisSignalSinkTest, AuthenticatesWithThePasswordFromTheEnvironmentAndNev
   config.log = [&logged](std::string_view line) { logged.emplace_back(line); };
   const std::string json = signal_json("BTCUSDT", 0, 600);
 
-  // Without it: refused at AUTH time (NOAUTH on the transaction), kept queued.
+  // Without it: refused at connect time (NOAUTH on CLIENT SETNAME), kept queued.
   {
     RedisSignalSink sink(config);
     ASSERT_TRUE(sink.publish("BTCUSDT", json, 600, RedisSignalSink::wall_now_ns()));
     sink.poll();
     EXPECT_EQ(sink.counters().delivered, 0u);
-    EXPECT_EQ(sink.counters().retries, 1u);
+    EXPECT_EQ(sink.counters().connect_failures, 1u);
+    EXPECT_EQ(sink.counters().auth_failures, 1u);
+    EXPECT_EQ(sink.counters().retries, 0u);
     EXPECT_EQ(sink.pending(), 1u);
   }
   // A wrong one: the connect fails.
@@ -326,6 +329,7 @@ TEST_F(RedisSignalSinkTest, AuthenticatesWithThePasswordFromTheEnvironmentAndNev
     ASSERT_TRUE(sink.publish("BTCUSDT", json, 600, RedisSignalSink::wall_now_ns()));
     sink.poll();
     EXPECT_EQ(sink.counters().connect_failures, 1u);
+    EXPECT_EQ(sink.counters().auth_failures, 1u);
     EXPECT_EQ(sink.counters().delivered, 0u);
   }
   ::setenv("REDIS_PASSWORD", password.c_str(), 1);
@@ -344,6 +348,101 @@ TEST_F(RedisSignalSinkTest, AuthenticatesWithThePasswordFromTheEnvironmentAndNev
     EXPECT_EQ(line.find(password), std::string::npos) << line;
     EXPECT_EQ(line.find("wrong-password"), std::string::npos) << line;
   }
+}
+
+// The names of the server's named clients (CLIENT LIST's `name=`; the
+// test's own connections have none).
+std::vector<std::string> client_names(const RedisProcess& redis) {
+  auto r = redis.command({"CLIENT", "LIST"});
+  std::vector<std::string> names;
+  if (r->type != REDIS_REPLY_STRING) return names;
+  std::istringstream lines(std::string(r->str, r->len));
+  for (std::string line; std::getline(lines, line);) {
+    const auto at = line.find(" name=");
+    if (at == std::string::npos) continue;
+    std::string name = line.substr(at + 6, line.find(' ', at + 6) - (at + 6));
+    if (!name.empty()) names.push_back(std::move(name));
+  }
+  return names;
+}
+
+// connect_now(): the start-up connect. It authenticates and names the
+// connection before any signal exists, and the first signal uses it.
+TEST_F(RedisSignalSinkTest, ConnectNowAuthenticatesBeforeAnySignal) {
+  const std::string password = "start-s3cret";
+  RedisProcess redis({.password = password});
+  std::vector<std::string> logged;
+  auto config = config_for(redis);
+  config.log = [&logged](std::string_view line) { logged.emplace_back(line); };
+  ::setenv("REDIS_PASSWORD", password.c_str(), 1);
+  RedisSignalSink sink(config);
+  ::unsetenv("REDIS_PASSWORD");  // read once, at construction
+  const std::int64_t t0 = RedisSignalSink::wall_now_ns();
+  ASSERT_TRUE(sink.connect_now(t0));
+  EXPECT_TRUE(sink.connected());
+  // CLIENT SETNAME only works once AUTH has: the name proves both. The
+  // server's other client is the test's own CLIENT LIST connection (no name).
+  EXPECT_EQ(client_names(redis), std::vector<std::string>{"tickflow-signals"});
+  EXPECT_TRUE(sink.connect_now(t0));  // connected: nothing to do
+
+  const std::string json = signal_json("ETHUSDT", 3, 600);
+  ASSERT_TRUE(sink.publish("ETHUSDT", json, 600, t0));
+  sink.poll(t0);
+  EXPECT_EQ(sink.counters().delivered, 1u);
+  EXPECT_EQ(sink.counters().connect_failures, 0u);
+  EXPECT_EQ(sink.counters().auth_failures, 0u);
+  EXPECT_EQ(get_string(redis, "squeezeflow:signal:ETHUSDT"), json);
+  // Still the one connection from start-up.
+  EXPECT_EQ(client_names(redis), std::vector<std::string>{"tickflow-signals"});
+  EXPECT_TRUE(logged.empty()) << logged.front();
+}
+
+TEST_F(RedisSignalSinkTest, AWrongPasswordAtStartIsNamedCountedLoggedOnceAndRetried) {
+  const std::string password = "right-s3cret";
+  RedisProcess redis({.password = password});
+  std::vector<std::string> logged;
+  auto config = config_for(redis);
+  config.log = [&logged](std::string_view line) { logged.emplace_back(line); };
+  const std::string where = "127.0.0.1:" + std::to_string(redis.port());
+
+  ::setenv("REDIS_PASSWORD", "wrong-s3cret", 1);
+  RedisSignalSink sink(config);
+  ::unsetenv("REDIS_PASSWORD");
+  const std::int64_t t0 = RedisSignalSink::wall_now_ns();
+  EXPECT_FALSE(sink.connect_now(t0));
+  EXPECT_FALSE(sink.connected());
+  EXPECT_EQ(sink.counters().connect_failures, 1u);
+  EXPECT_EQ(sink.counters().auth_failures, 1u);
+  const std::string refused = "redis: AUTH at " + where +
+                              " refused: WRONGPASS invalid username-password pair or user is disabled. (the "
+                              "password is REDIS_PASSWORD's)";
+  EXPECT_EQ(sink.last_problem(), refused);
+  ASSERT_EQ(logged.size(), 1u);
+  EXPECT_EQ(logged[0], refused);
+  // Within the backoff (10..20 ms after a first failure here): no attempt.
+  EXPECT_FALSE(sink.connect_now(t0 + 1'000'000));
+  EXPECT_EQ(sink.counters().connect_failures, 1u);
+  // A signal waits in the queue; the retry fails the same way, counted, not
+  // logged again.
+  ASSERT_TRUE(sink.publish("BTCUSDT", signal_json("BTCUSDT", 0, 600), 600, t0));
+  sink.poll(t0 + kSecond);
+  EXPECT_EQ(sink.counters().connect_failures, 2u);
+  EXPECT_EQ(sink.counters().auth_failures, 2u);
+  EXPECT_EQ(sink.counters().delivered, 0u);
+  EXPECT_EQ(sink.pending(), 1u);
+  EXPECT_EQ(logged.size(), 1u);
+
+  // No password at all, against a server that wants one: named at start too.
+  RedisSignalSink none(config);
+  EXPECT_FALSE(none.connect_now(t0));
+  EXPECT_EQ(none.counters().auth_failures, 1u);
+  EXPECT_EQ(none.last_problem(),
+            "redis: " + where + " wants a password (NOAUTH Authentication required.): set REDIS_PASSWORD");
+  ASSERT_EQ(logged.size(), 2u);
+  for (const auto& line : logged) {
+    EXPECT_EQ(line.find("s3cret"), std::string::npos) << line;
+  }
+  EXPECT_EQ(client_names(redis), std::vector<std::string>{});  // nobody of ours got in
 }
 
 }  // namespace
