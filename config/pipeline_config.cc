@@ -466,7 +466,9 @@ void read_influx(const Context& ctx, TableReader& r, InfluxConfig& influx) {
   }
   if (auto v = r.string("credentials_file")) influx.credentials_file = std::move(*v);
   if (auto v = r.string("spool_dir")) influx.spool_dir = std::move(*v);
-  if (auto v = r.integer("spool_max_bytes", 1 << 20, std::numeric_limits<std::int64_t>::max()))
+  // 64 KiB at least: the spool's files (segments of at most an eighth of
+  // it, plus LOCK and checkpoint) must hold a few batches.
+  if (auto v = r.integer("spool_max_bytes", 64 << 10, std::numeric_limits<std::int64_t>::max()))
     influx.spool_max_bytes = static_cast<std::uint64_t>(*v);
   if (auto v = r.string("spool_full_policy")) {
     if (*v == "block")
@@ -480,6 +482,9 @@ void read_influx(const Context& ctx, TableReader& r, InfluxConfig& influx) {
 }
 
 void read_metrics(TableReader& r, MetricsConfig& metrics) {
+  if (auto v = r.integer("health_max_undelivered_ms", 1, 86'400'000))
+    influx.health_max_undelivered = std::chrono::milliseconds(*v);
+  if (auto v = r.number("health_max_spool_fraction", 0.0, 1.0)) influx.health_max_spool_fraction = *v;
   if (auto v = r.string("bind")) {
     if (v->empty()) r.fail("bind", "empty bind address");
     metrics.bind = std::move(*v);

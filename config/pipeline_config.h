@@ -104,6 +104,12 @@ struct InfluxConfig {
 
 struct MetricsConfig {
   // Not loopback: allowed, with a warning at start (metrics_bind_warning()):
+  // /health answers 503 "degraded" when the sink has data pending and no
+  // write has succeeded for longer than this, when InfluxDB's last answer
+  // was 401/403, or when the spool's disk use is above this fraction of
+  // spool_max_bytes.
+  std::chrono::milliseconds health_max_undelivered{10000};
+  double health_max_spool_fraction = 0.8;
   // /health and /metrics have no authentication.
   std::string bind = "127.0.0.1";
   std::uint16_t port = 9464;

@@ -89,11 +89,16 @@ void InfluxWriter::publish_snapshot(bool wait) noexcept {
   snapshot_.pending_batches = sink_->pending_batches();
   snapshot_.points_unsaved = sink_->points_unsaved();
   snapshot_.ack_delay = sink_->ack_delay();
-  if (snapshot_.last_problem != sink_->last_problem()) {
-    try {
-      snapshot_.last_problem = sink_->last_problem();
-    } catch (...) {  // out of memory: keep the old text
-    }
+  snapshot_.last_progress = sink_->last_progress();
+  snapshot_.last_status = sink_->last_status();
+  snapshot_.spool_disk_bytes = sink_->spool_disk_bytes();
+  snapshot_.spool_max_bytes = sink_->spool_max_bytes();
+  snapshot_.points_in_spool = sink_->points_in_spool();
+  try {
+    if (snapshot_.last_problem != sink_->last_problem()) snapshot_.last_problem = sink_->last_problem();
+    if (snapshot_.delivery_problem != sink_->delivery_problem()) snapshot_.delivery_problem = sink_->delivery_problem();
+    if (snapshot_.spool_dir.empty() && sink_->spool_stats() != nullptr) snapshot_.spool_dir = sink_->spool_dir();
+  } catch (...) {  // out of memory: keep the old text
   }
 }
 
@@ -125,13 +130,14 @@ void InfluxWriter::run() noexcept {
   WaitStrategy wait;
   wait.kind = options_.wait;
   std::uint64_t popped = 0;
+  std::uint64_t ordinal = 0;  // of the bar being taken: 1, 2, 3, ...
   std::int64_t now_ns = realtime_ns();
   std::int64_t next_snapshot_ns = 0;
   auto take = [&](const StampedBar& stamped) {
     if (!sink_) return;  // no InfluxDB: bars are not this thread's business
     const Bar& bar = stamped.bar;
     if (!encoder_.has_market(bar.market)) encoder_.set_market(bar.market, names_[bar.market]);
-    sink_->add_bar(bar, encoder_);
+    sink_->add_bar(bar, encoder_, ++ordinal);
     close_to_handed_.record(static_cast<std::uint64_t>(std::max<std::int64_t>(0, now_ns - stamped.handed_ns)));
   };
   for (;;) {
@@ -153,6 +159,7 @@ void InfluxWriter::run() noexcept {
     popped += n;
     taken_ = popped;
     if (sink_) sink_->poll();
+    settled_.store(sink_ ? sink_->settled_bars() : popped, std::memory_order_release);
     if (dispatch_) dispatch_->poll(now_ns);
     if (now_ns >= next_snapshot_ns) {
       publish_snapshot(false);
@@ -182,6 +189,7 @@ void InfluxWriter::run() noexcept {
   while (take_signals(realtime_ns(), 256) > 0) {
   }
   delivered_all_ = sink_ ? sink_->flush(deadline_) : true;
+  settled_.store(sink_ ? sink_->settled_bars() : popped, std::memory_order_release);
   if (dispatch_) {
     // What is left of the deadline, in the dispatch's (wall) clock; at
     // least one attempt even when the sink used it all.

@@ -29,6 +29,17 @@
 // 250 ms the writer copies them into a snapshot (try_lock: it never waits
 // for a reader), which snapshot() returns to any thread.
 //
+// Settled bars (for a restart checkpoint): settled_bars(), from any
+// thread (an acquire load), is the largest N such that each of the first N
+// bars handed to on_bar() is acknowledged by InfluxDB, appended to the spool
+// (durable against SIGKILL at once and against power loss within the
+// spool's fsync_interval, as DiskSpool promises), dead-lettered, or dropped
+// and counted (points_dropped; a refused NaN bar too). It is a prefix count
+// in on_bar() order: bar N+1 settled early does not count until 1..N are.
+// The writer thread updates it after every pass of its loop (at least every
+// 200 ms) and after the final flush. Without InfluxDB (the options-only
+// constructor) a bar is settled once the writer took it.
+//
 // Signals: the writer thread is also where SqueezeFlow signals reach their
 // sinks (runtime/signal_dispatch.h). set_signal_input() gives it a second
 // ring, an SpscRing<Signal> whose only producer is the aggregator (on_signal()
@@ -86,6 +97,16 @@ struct InfluxWriterOptions {
 // What the writer thread last published (see "Observability").
 struct InfluxWriterSnapshot {
   InfluxSinkStats stats;
+  // Health (InfluxSink's "Health"): steady_clock time of the last successful
+  // write (or of nothing pending), the last HTTP status (0: no answer, -1:
+  // none yet), why writes fail now (empty: they do not).
+  std::chrono::steady_clock::time_point last_progress{};
+  long last_status = -1;
+  std::string delivery_problem;
+  std::uint64_t spool_disk_bytes = 0;
+  std::uint64_t spool_max_bytes = 0;
+  std::uint64_t points_in_spool = 0;
+  std::string spool_dir;
   SpoolStats spool;
   bool has_spool = false;
   std::uint64_t spool_pending_bytes = 0;
@@ -131,6 +152,8 @@ class InfluxWriter final : public BarSink {
   const InfluxSink& sink() const noexcept { return *sink_; }
   bool has_sink() const noexcept { return sink_ != nullptr; }
   std::uint64_t bars_handed() const noexcept { return handed_; }
+  // See "Settled bars" in the banner. Any thread.
+  std::uint64_t settled_bars() const noexcept { return settled_.load(std::memory_order_acquire); }
 
   // Any thread.
   InfluxWriterSnapshot snapshot() const;
@@ -170,6 +193,7 @@ class InfluxWriter final : public BarSink {
   std::uint64_t handed_ = 0;  // aggregator side
   alignas(128) std::atomic<std::uint64_t> pushed_{0};
   alignas(128) std::atomic<bool> stopping_{false};
+  std::atomic<std::uint64_t> settled_{0};            // writer side: stored with release
   std::atomic<std::uint64_t> signals_ring_full_{0};  // aggregator side
   std::atomic<std::uint64_t> flows_dropped_{0};      // aggregator side
   std::chrono::steady_clock::time_point deadline_{};

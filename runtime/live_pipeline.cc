@@ -354,7 +354,10 @@ bool LivePipeline::stop(std::chrono::steady_clock::time_point deadline) {
   // 4. The writer: everything acknowledged or spooled, or the deadline.
   if (p.writer && clean) {
     p.writer_delivered_all = p.writer->finish(deadline);
-    clean = clean && p.writer_delivered_all;
+    // Spooled is not lost (the next start delivers it): clean unless some
+    // points are neither acknowledged nor spooled. Losses are the caller's
+    // to judge (sink_outcome()).
+    clean = clean && (p.writer_delivered_all || !p.writer->has_sink() || p.writer->sink().points_unsaved() == 0);
   }
   if (p.http) p.http->stop();
   return clean;

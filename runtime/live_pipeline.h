@@ -74,6 +74,19 @@ class LivePipeline {
   // A one-paragraph summary of what ran (for the log at exit).
   std::string summary() const;
 
+  // The InfluxDB sink's end state, after stop(): points lost (dropped,
+  // dead-lettered, refused, or neither delivered nor spooled: `tickflow
+  // run` exits 1 when nonzero), batches left in the spool (not lost: the
+  // next start delivers them), and one line saying so with the reason
+  // ("N points (B batches) still spooled in DIR: InfluxDB at URL
+  // unreachable: ..."); empty text when everything was delivered.
+  struct SinkOutcome {
+    std::uint64_t points_lost = 0;
+    std::uint64_t batches_spooled = 0;
+    std::string text;
+  };
+  SinkOutcome sink_outcome() const;
+
   struct Impl;
 
  private:

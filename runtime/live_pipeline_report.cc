@@ -1,7 +1,9 @@
 // runtime/live_pipeline_report.cc
 //
 // What the live pipeline says about itself: /metrics (Prometheus text),
-// /health (JSON, 503 when data is stale) and the exit summary. Everything
+// /health (JSON; 503 "stale" when market data is stale, 503 "degraded" when
+// the InfluxDB sink is not delivering, see sink_problems()) and the exit
+// summary with the sink's outcome (sink_outcome()). Everything
 // read here is an atomic counter or a published snapshot: the pipeline
 // threads never wait for a scrape.
 #include <algorithm>
@@ -58,6 +60,26 @@ void ring_metrics(PrometheusText& out, const FeedChannel& ch) {
               load(ch.counters().full_events));
   out.counter("tickflow_ring_dropped_total", "Events dropped on a full ring (full_policy = drop)", labels,
               load(ch.counters().dropped));
+}
+
+// Why the sink is unhealthy (empty: it is not): pending data with no
+// successful write for influx.health_max_undelivered_ms, a 401/403 as the
+// last answer, or the spool above influx.health_max_spool_fraction of its cap.
+std::vector<std::string> sink_problems(const InfluxConfig& config, const InfluxWriterSnapshot& w,
+                                       std::chrono::steady_clock::time_point now) {
+  std::vector<std::string> out;
+  const std::string why = w.delivery_problem.empty() ? std::string() : ": " + w.delivery_problem;
+  if (w.last_status == 401 || w.last_status == 403)
+    out.push_back("InfluxDB refuses tickflow's credentials (HTTP " + std::to_string(w.last_status) + ")" + why);
+  const auto stalled = now - w.last_progress;
+  if (w.pending_batches > 0 && stalled > config.health_max_undelivered)
+    out.push_back("nothing delivered to InfluxDB for " + json_number(std::chrono::duration<double>(stalled).count()) +
+                  " s with " + std::to_string(w.pending_batches) + " batches pending" + why);
+  if (w.spool_max_bytes > 0 && static_cast<double>(w.spool_disk_bytes) >
+                                   config.health_max_spool_fraction * static_cast<double>(w.spool_max_bytes))
+    out.push_back("spool at " + std::to_string(w.spool_disk_bytes) + " of its " + std::to_string(w.spool_max_bytes) +
+                  " bytes (above health_max_spool_fraction " + json_number(config.health_max_spool_fraction) + ")");
+  return out;
 }
 
 }  // namespace
@@ -125,6 +147,27 @@ HttpResponse LivePipeline::metrics() const {
                 load(a.rollup_amendments));
     out.counter("tickflow_late_drops_total", "Trades older than the amendment horizon, dropped", {},
                 load(a.late_drops));
+    out.counter("tickflow_resumed_drops_total", "Trades for seconds the previous run sealed (restart), dropped", {},
+                load(a.resumed_drops));
+    out.counter("tickflow_gap_holds_total", "Markets held open from a gap until its backfill finished", {},
+                load(a.gap_holds));
+    out.counter("tickflow_gap_hold_timeouts_total", "Gap holds ended by feeds.gap_hold_ms, not by the backfill", {},
+                load(a.gap_hold_timeouts));
+    out.counter("tickflow_incomplete_seconds_total",
+                "Seconds not written: a resumed market's gap the backfill could not heal", {},
+                load(a.incomplete_seconds));
+    out.counter("tickflow_incomplete_trades_total", "Trades in those seconds", {}, load(a.incomplete_trades));
+  }
+  if (p.checkpoint) {
+    const CheckpointKeeperCounters& c = p.checkpoint->counters();
+    out.counter("tickflow_checkpoints_written_total", "Restart checkpoints written", {}, load(c.written));
+    out.counter("tickflow_checkpoint_failures_total", "Restart checkpoint writes that failed (the old one stays)", {},
+                load(c.failures));
+    out.gauge("tickflow_checkpoint_resumed_markets", "Markets resumed from the checkpoint at start", {},
+              static_cast<double>(p.resumed_markets));
+  }
+  if (p.aggregator) {
+    const AggregatorCounters& a = p.aggregator->counters();
     out.latency_summary("tickflow_latency_receive_to_bar_seconds", "Frame received -> its trade's bar updated", {},
                         p.aggregator->receive_to_bar());
     out.counter("tickflow_flow_records_total", "Flow statistics records (group x closed interval) handed on", {},
@@ -195,6 +238,11 @@ HttpResponse LivePipeline::metrics() const {
                 static_cast<double>(d.redis_dropped_full));
     out.counter("tickflow_signal_redis_retries_total", "Redis transactions that failed and stay queued", {},
                 static_cast<double>(d.redis_retries));
+    out.counter("tickflow_signal_redis_connect_failures_total", "Failed Redis connects (AUTH included)", {},
+                static_cast<double>(d.redis_connect_failures));
+    out.counter("tickflow_signal_redis_auth_failures_total",
+                "Redis refused the password (or wanted one): check REDIS_PASSWORD", {},
+                static_cast<double>(d.redis_auth_failures));
     out.counter("tickflow_signal_jsonl_errors_total", "Signals the JSONL file could not take", {},
                 static_cast<double>(d.jsonl_errors));
   }
@@ -260,29 +308,75 @@ HttpResponse LivePipeline::health() const {
   market_json += "]";
 
   std::string sink = "null";
-  if (p.writer) {
+  std::vector<std::string> sink_issues;
+  if (p.writer && p.writer->has_sink()) {
     const InfluxWriterSnapshot w = p.writer->snapshot();
+    sink_issues = sink_problems(p.config.influx, w, std::chrono::steady_clock::now());
     const bool backlog = w.pending_batches > 4 || w.spool_pending_bytes > 0;
-    sink = std::string("{\"state\":\"") + (backlog ? "backlog" : "ok") +
+    const auto stalled = std::chrono::steady_clock::now() - w.last_progress;
+    sink = std::string("{\"state\":\"") +
+           (!sink_issues.empty() ? "degraded"
+            : backlog            ? "backlog"
+                                 : "ok") +
            "\",\"pending_batches\":" + std::to_string(w.pending_batches) +
            ",\"spool_bytes\":" + std::to_string(w.spool_pending_bytes) +
+           ",\"spool_disk_bytes\":" + std::to_string(w.spool_disk_bytes) +
+           ",\"spool_max_bytes\":" + std::to_string(w.spool_max_bytes) +
            ",\"points_written\":" + std::to_string(w.stats.points_written) +
-           ",\"points_dropped\":" + std::to_string(w.stats.points_dropped) + ",\"last_problem\":\"" +
-           json_escape(w.last_problem) + "\"}";
+           ",\"points_spooled\":" + std::to_string(w.stats.points_spooled) +
+           ",\"points_dropped\":" + std::to_string(w.stats.points_dropped) +
+           ",\"points_dead_lettered\":" + std::to_string(w.stats.points_dead_lettered) +
+           ",\"last_status\":" + std::to_string(w.last_status) + ",\"undelivered_s\":" +
+           json_number(w.pending_batches > 0 ? std::chrono::duration<double>(stalled).count() : 0.0) +
+           ",\"last_problem\":\"" + json_escape(w.last_problem) + "\"}";
   }
 
   std::string problems_json = "[";
   for (const std::string& problem : problems)
     problems_json += (problems_json.size() > 1 ? ",\"" : "\"") + json_escape(problem) + "\"";
+  for (const std::string& problem : sink_issues)
+    problems_json += (problems_json.size() > 1 ? ",\"" : "\"") + json_escape("influx: " + problem) + "\"";
   problems_json += "]";
 
+  // A sink that does not deliver outranks stale markets: data is being
+  // lost or piling up, whatever the feeds do.
+  const char* status = !sink_issues.empty() ? "degraded" : !problems.empty() ? "stale" : "ok";
+  const std::string reason = !sink_issues.empty() ? "influx: " + sink_issues.front()
+                             : !problems.empty()  ? problems.front()
+                                                  : std::string();
   HttpResponse response;
-  response.status = problems.empty() ? 200 : 503;
+  response.status = problems.empty() && sink_issues.empty() ? 200 : 503;
   response.content_type = "application/json";
-  response.body = std::string("{\"status\":\"") + (problems.empty() ? "ok" : "stale") +
+  response.body = std::string("{\"status\":\"") + status + "\",\"reason\":\"" + json_escape(reason) +
                   "\",\"uptime_s\":" + json_number(seconds(now - p.started_ns)) + ",\"problems\":" + problems_json +
                   ",\"feeds\":" + feeds + ",\"markets\":" + market_json + ",\"sink\":" + sink + "}\n";
   return response;
+}
+
+LivePipeline::SinkOutcome LivePipeline::sink_outcome() const {
+  const Impl& p = *impl_;
+  SinkOutcome o;
+  if (!p.writer || !p.writer->has_sink()) return o;
+  const InfluxWriterSnapshot w = p.writer->snapshot();
+  o.points_lost = w.stats.points_lost() + w.points_unsaved;
+  o.batches_spooled = w.pending_batches;
+  const std::string why = w.delivery_problem.empty() ? std::string() : ": " + w.delivery_problem;
+  if (o.points_lost > 0) {
+    o.text = std::to_string(o.points_lost) + " points lost (" + std::to_string(w.stats.points_dropped) + " dropped, " +
+             std::to_string(w.stats.points_dead_lettered) + " dead-lettered, " +
+             std::to_string(w.stats.points_refused) + " refused, " + std::to_string(w.points_unsaved) +
+             " neither delivered nor spooled)";
+    if (w.stats.points_dead_lettered > 0 && !w.spool_dir.empty())
+      o.text += "; rejected lines are in the dead-letter file in " + w.spool_dir;
+  }
+  if (w.pending_batches > 0 && w.points_unsaved == 0 && w.has_spool) {
+    if (!o.text.empty()) o.text += "; ";
+    o.text += std::to_string(w.points_in_spool) + " points (" + std::to_string(w.pending_batches) +
+              " batches) still spooled in " + w.spool_dir + why + "; they are delivered on the next start";
+  } else if (o.points_lost > 0 && !w.delivery_problem.empty()) {
+    o.text += " -- " + w.delivery_problem;
+  }
+  return o;
 }
 
 std::string LivePipeline::summary() const {
@@ -308,12 +402,29 @@ std::string LivePipeline::summary() const {
     out += "bars: " + std::to_string(a.bars.load()) + " 1s, " + std::to_string(a.rollup_bars.load()) + " rollups, " +
            std::to_string(a.amendments.load()) + " amendments, " + std::to_string(a.late_drops.load()) +
            " late drops; " + std::to_string(a.backfilled_trades.load()) + " backfilled trades\n";
+    if (p.checkpoint || a.gap_holds.load() > 0)
+      out += "restart: " + std::to_string(p.resumed_markets) + " markets resumed from the checkpoint, " +
+             std::to_string(a.resumed_drops.load()) + " trades for sealed seconds dropped, " +
+             std::to_string(a.incomplete_seconds.load()) + " incomplete seconds (" +
+             std::to_string(a.incomplete_trades.load()) + " trades) not written; " +
+             std::to_string(a.gap_holds.load()) + " gap holds (" + std::to_string(a.gap_hold_timeouts.load()) +
+             " timed out)" +
+             (p.checkpoint ? "; " + std::to_string(p.checkpoint->counters().written.load()) +
+                                 " checkpoints written to " + p.checkpoint->file().string() + ", " +
+                                 std::to_string(p.checkpoint->counters().failures.load()) + " failed"
+                           : std::string()) +
+             "\n";
   }
-  if (p.writer) {
+  if (p.writer && p.writer->has_sink()) {
     const InfluxWriterSnapshot w = p.writer->snapshot();
     out += "influx: " + std::to_string(w.stats.points_written) + " points written, " +
            std::to_string(w.stats.points_spooled) + " spooled, " + std::to_string(w.stats.points_dropped) +
-           " dropped\n";
+           " dropped, " + std::to_string(w.stats.points_dead_lettered) + " dead-lettered, " +
+           std::to_string(w.stats.points_refused) + " refused (NaN/Inf) of " + std::to_string(w.stats.points_accepted) +
+           " accepted; " + std::to_string(w.points_in_spool) + " points (" + std::to_string(w.pending_batches) +
+           " batches) still spooled\n";
+    const std::string note = sink_outcome().text;
+    if (!note.empty()) out += "influx: " + note + "\n";
   }
   if (p.signal_publisher) {
     const SignalPublisherCounters& c = p.signal_publisher->counters();

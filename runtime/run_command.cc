@@ -164,13 +164,30 @@ int run_live(const RunOptions& o, bool record) {
   const bool clean = pipeline->stop(std::chrono::steady_clock::now() + config.shutdown_deadline);
   const std::string summary = pipeline->summary();
   spdlog::info("summary:\n{}", summary);
+  // Exit status (run_command.h): spooled is success (on disk, delivered by
+  // the next start) and said so with the reason; any point dropped,
+  // dead-lettered, refused or neither delivered nor spooled is a failure,
+  // as `tickflow replay --influx` has it.
+  const LivePipeline::SinkOutcome sink = pipeline->sink_outcome();
   if (!clean) {
-    spdlog::error("shutdown was not clean: see the errors above");
+    if (sink.points_lost > 0)
+      spdlog::error("shutdown was not clean: {}", sink.text);
+    else
+      spdlog::error("shutdown was not clean: a stage did not finish before the deadline (logged above)");
     shutdown_logging();
     std::fflush(nullptr);
     // A stage may still be running (abandoned at the deadline): do not run
     // destructors under it.
     std::_Exit(1);
+  }
+  if (sink.points_lost > 0) {
+    spdlog::error("{}: data was lost: {}", command, sink.text);
+    return 1;
+  }
+  if (sink.batches_spooled > 0) {
+    spdlog::warn("{}", sink.text);
+    spdlog::info("clean shutdown: nothing lost ({} batches stay spooled for the next start)", sink.batches_spooled);
+    return 0;
   }
   spdlog::info("clean shutdown");
   return 0;
@@ -196,7 +213,9 @@ void add_run_commands(CLI::App& app) {
       "  curl -s http://127.0.0.1:9464/health; curl -s http://127.0.0.1:9464/metrics\n"
       "Credentials: INFLUX_USERNAME / INFLUX_PASSWORD, or influx.credentials_file in the config.\n"
       "SIGINT/SIGTERM: stop the feeds, drain the rings, close every open bar, flush InfluxDB and the spool,\n"
-      "exit 0 within shutdown.deadline_ms (exit 1 if anything could not be delivered or spooled).");
+      "exit 0 within shutdown.deadline_ms. Spooled points are not lost (the next start delivers them): exit 0,\n"
+      "with a line saying how many and why. Exit 1 if any point was dropped (spool_full_policy = drop_oldest),\n"
+      "dead-lettered, or could be neither delivered nor spooled; the summary says how many.");
 
   g_record_app = app.add_subcommand("record", "Capture the live feeds' raw frames into hourly files (replayable)");
   add_common(g_record_app, g_record);

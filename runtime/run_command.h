@@ -12,6 +12,13 @@
 //
 // Exit status: 0 clean shutdown (every bar acknowledged or spooled), 1 a
 // shutdown that lost or abandoned something, 2 a config or start-up error.
+// Spooled at exit counts as success: the points are on disk and the next
+// start delivers them first; the last lines say how many and why ("N points
+// (B batches) still spooled in DIR: InfluxDB at URL unreachable: ...").
+// Lost means any point dropped by the spool's drop_oldest policy or the
+// memory bound, dead-lettered (400), refused (NaN/Inf), or neither
+// delivered nor spooled: exit 1 with the counts, as `tickflow replay
+// --influx` does (InfluxSinkStats::points_lost()).
 #pragma once
 
 #include <CLI/CLI.hpp>

@@ -129,7 +129,7 @@ struct SpoolConfig {
   // Called (owner's thread, inside append()) with the payload of every
   // record a kDropOldest eviction removes, before it is gone: the owner
   // counts what it held. Unset: evictions do not read the payload.
-  std::function<void(std::string_view payload)> on_drop;
+  std::function<void(std::string_view payload)> on_drop{};
 };
 
 struct SpoolStats {

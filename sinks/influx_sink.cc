@@ -1,5 +1,6 @@
 #include "sinks/influx_sink.h"
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <cstdio>
@@ -42,7 +43,14 @@ InfluxSink::InfluxSink(InfluxSinkConfig config) : config_(std::move(config)), ht
     config_.log = [](std::string_view line) {
       std::fprintf(stderr, "influx: %.*s\n", static_cast<int>(line.size()), line.data());
     };
-  if (config_.spool) spool_ = std::make_unique<DiskSpool>(*config_.spool);
+  if (config_.spool) {
+    SpoolConfig spool = *config_.spool;
+    // Disk is freed a segment at a time: small segments keep an eviction
+    // (and the slack kBlock leaves) to an eighth of the cap.
+    spool.segment_bytes = std::max<std::uint64_t>(1, std::min(spool.segment_bytes, spool.max_bytes / 8));
+    spool.on_drop = [this](std::string_view record) { on_spool_drop(record); };
+    spool_ = std::make_unique<DiskSpool>(std::move(spool));
+  }
   dead_letter_path_ = config_.dead_letter_path;
   if (dead_letter_path_.empty())
     dead_letter_path_ = config_.spool ? (config_.spool->dir / "dead-letter.lp").string() : "tickflow-dead-letter.lp";
@@ -101,7 +109,8 @@ void InfluxSink::add_line(std::string_view rp, std::string_view precision, std::
   line_added(it);
 }
 
-void InfluxSink::add_bar(const Bar& bar, const BarLineEncoder& encoder) {
+void InfluxSink::add_bar(const Bar& bar, const BarLineEncoder& encoder, std::uint64_t ordinal) {
+  if (ordinal != 0) last_bar_ = std::max(last_bar_, ordinal);
   if (!bar_is_finite(bar)) {
     ++stats_.points_refused;
     problem("refused a bar with a NaN or infinite field (market id " + std::to_string(bar.market) + ", time " +
@@ -109,6 +118,7 @@ void InfluxSink::add_bar(const Bar& bar, const BarLineEncoder& encoder) {
     return;
   }
   const OpenBatch it = batch_for(rp_for(bar.timeframe_s), "s");
+  if (ordinal != 0 && it->second.first_bar == 0) it->second.first_bar = ordinal;
   encoder.append(it->second.lines, bar);
   line_added(it);
 }
@@ -176,8 +186,7 @@ void InfluxSink::enqueue(Batch&& batch) {
   if (spool_ && memory_.empty()) {
     const SpoolAppend result = spool_->append(encode_spool_record(batch));
     if (result == SpoolAppend::kStored) {
-      ++stats_.batches_spooled;
-      stats_.points_spooled += batch.count;
+      spooled(batch);
       return;
     }
     problem(result == SpoolAppend::kFull
@@ -185,15 +194,94 @@ void InfluxSink::enqueue(Batch&& batch) {
                       " bytes): holding batches in memory, the writer will block"
                 : "spool write failed: " + spool_->last_error() + "; holding batches in memory");
   }
-  memory_bytes_ += batch.lines.size();
-  memory_.push_back(std::move(batch));
+  to_memory(std::move(batch));
   while (memory_bytes_ > config_.memory_limit_bytes && memory_.size() > 1 &&
          (!spool_ || config_.spool->full_policy == SpoolFullPolicy::kDropOldest)) {
-    stats_.points_dropped += memory_.front().count;
-    memory_bytes_ -= memory_.front().lines.size();
-    memory_.pop_front();
-    problem("memory overflow: dropped the oldest batch");
+    const std::uint64_t count = memory_.front().count;
+    pop_memory_front();
+    dropped(count, "memory_limit_bytes reached with the spool unusable: the oldest batch in memory");
   }
+}
+
+void InfluxSink::to_memory(Batch&& batch) {
+  memory_bytes_ += batch.lines.size();
+  if (batch.first_bar != 0) memory_first_bars_.insert(batch.first_bar);
+  memory_.push_back(std::move(batch));
+}
+
+void InfluxSink::pop_memory_front() {
+  const Batch& front = memory_.front();
+  memory_bytes_ -= front.lines.size();
+  if (front.first_bar != 0) memory_first_bars_.erase(memory_first_bars_.find(front.first_bar));
+  memory_.pop_front();
+}
+
+void InfluxSink::spooled(const Batch& batch) {
+  ++stats_.batches_spooled;
+  stats_.points_spooled += batch.count;
+  points_in_spool_ += batch.count;
+}
+
+// A batch the spool evicted: its points are lost, and said so.
+void InfluxSink::on_spool_drop(std::string_view record) {
+  Batch batch;
+  if (!decode_spool_record(record, batch)) {
+    dropped(0, "the spool evicted an unreadable record (its points are not known)");
+    return;
+  }
+  points_in_spool_ -= std::min(points_in_spool_, batch.count);
+  dropped(batch.count, "spool full (spool_full_policy = drop_oldest): the oldest spooled batch");
+}
+
+void InfluxSink::dropped(std::uint64_t points, const char* why) {
+  stats_.points_dropped += points;
+  const Clock::time_point now = Clock::now();
+  if (drop_logged_once_ && now - last_drop_log_ < std::chrono::seconds(10)) return;
+  drop_logged_once_ = true;
+  last_drop_log_ = now;
+  const std::uint64_t since = stats_.points_dropped - dropped_logged_;
+  dropped_logged_ = stats_.points_dropped;
+  last_problem_ = "dropped " + std::to_string(since) + " points (" + std::to_string(stats_.points_dropped) +
+                  " in total) -- " + why + (spool_ ? "; spool " + spool_->dir().string() : std::string());
+  config_.log(last_problem_);
+}
+
+std::uint64_t InfluxSink::settled_bars() const noexcept {
+  std::uint64_t settled = last_bar_;
+  for (const auto& [key, batch] : open_)
+    if (batch.count > 0 && batch.first_bar != 0) settled = std::min(settled, batch.first_bar - 1);
+  if (!memory_first_bars_.empty()) settled = std::min(settled, *memory_first_bars_.begin() - 1);
+  return settled;
+}
+
+void InfluxSink::failed(std::string why) {
+  if (!failing_) {
+    failing_ = true;
+    failing_since_ = Clock::now();
+    spooled_at_failure_ = stats_.points_spooled;
+    dropped_at_failure_ = stats_.points_dropped;
+  }
+  delivery_problem_ = std::move(why);
+}
+
+void InfluxSink::succeeded() {
+  last_progress_ = Clock::now();
+  if (!failing_) return;
+  failing_ = false;
+  const double down_s = std::chrono::duration<double>(last_progress_ - failing_since_).count();
+  char seconds[32];
+  std::snprintf(seconds, sizeof seconds, "%.1f", down_s);
+  std::string line = "recovered: InfluxDB at " + config_.endpoint.url + " accepts writes again after " + seconds +
+                     " s of failures (" + delivery_problem_ + "); " +
+                     std::to_string(stats_.points_spooled - spooled_at_failure_) + " points spooled meanwhile";
+  if (stats_.points_dropped > dropped_at_failure_)
+    line += ", " + std::to_string(stats_.points_dropped - dropped_at_failure_) + " dropped";
+  if (spool_ && !spool_->empty())
+    line += "; delivering the spool (" + std::to_string(spool_->pending_records()) + " batches)";
+  config_.log(line);
+  delivery_problem_.clear();
+  last_problem_.clear();
+  reported_problem_.clear();
 }
 
 bool InfluxSink::can_accept() const noexcept { return memory_bytes_ < config_.memory_limit_bytes; }
@@ -220,6 +308,7 @@ void InfluxSink::poll() {
   for (auto it = open_.begin(); it != open_.end(); ++it)
     if (it->second.count > 0 && now - it->second.oldest >= config_.max_batch_age) seal(it);
   deliver(now + std::chrono::milliseconds(50));
+  if (pending_batches() == 0) last_progress_ = Clock::now();  // nothing waits: nothing is late
   if (spool_) spool_->maybe_sync();  // appends from a burst reach the disk within fsync_interval
 }
 
@@ -234,10 +323,8 @@ bool InfluxSink::flush(Clock::time_point deadline) {
   // Whatever is left stays spooled (if it can).
   if (spool_) {
     while (!memory_.empty() && spool_->append(encode_spool_record(memory_.front())) == SpoolAppend::kStored) {
-      ++stats_.batches_spooled;
-      stats_.points_spooled += memory_.front().count;
-      memory_bytes_ -= memory_.front().lines.size();
-      memory_.pop_front();
+      spooled(memory_.front());
+      pop_memory_front();
     }
     spool_->sync();
   }
@@ -265,12 +352,12 @@ bool InfluxSink::next_batch(Batch& out, bool& from_spool) {
   return false;
 }
 
-void InfluxSink::finish_front(bool from_spool) {
+void InfluxSink::finish_front(bool from_spool, std::uint64_t count) {
   if (from_spool) {
     spool_->pop_front();
+    points_in_spool_ -= std::min(points_in_spool_, count);
   } else {
-    memory_bytes_ -= memory_.front().lines.size();
-    memory_.pop_front();
+    pop_memory_front();
   }
 }
 
@@ -284,7 +371,7 @@ void InfluxSink::deliver(Clock::time_point budget_end) {
       return;
     }
     current_backoff_ = config_.backoff_initial;
-    finish_front(from_spool);
+    finish_front(from_spool, batch.count);
     if (Clock::now() >= budget_end) return;
   }
 }
@@ -309,8 +396,12 @@ bool InfluxSink::ensure_schema() {
   if (schema_ready_ || !config_.manage_schema) return schema_ready_ = true;
   const std::string& db = config_.endpoint.database;
   HttpResult r = http_.query("CREATE DATABASE \"" + db + "\"");
+  last_status_ = r.status;
   if (r.status != 200 || contains(r.body, "\"error\"")) {
     const bool denied = r.status == 401 || r.status == 403;
+    failed(r.transport_failed()
+               ? "InfluxDB at " + config_.endpoint.url + " unreachable: " + r.error
+               : "CREATE DATABASE answered " + std::to_string(r.status) + ": " + influx_error_text(r.body));
     problem(r.transport_failed() ? "cannot reach InfluxDB at " + config_.endpoint.url + ": " + r.error
                                  : "CREATE DATABASE " + db + " failed (" + std::to_string(r.status) +
                                        "): " + influx_error_text(r.body) + (denied ? kCheckCredentials : ""));
@@ -323,6 +414,7 @@ bool InfluxSink::ensure_schema() {
     if (r.status == 200 && contains(r.body, "already exists"))
       r = http_.query("ALTER RETENTION POLICY \"" + rp.name + "\"" + tail);
     if (r.status != 200 || contains(r.body, "\"error\"")) {
+      failed("retention policy " + rp.name + ": " + (r.transport_failed() ? r.error : influx_error_text(r.body)));
       problem("retention policy " + rp.name + " (" + rp.duration +
               ") could not be set: " + (r.transport_failed() ? r.error : influx_error_text(r.body)));
       return false;
@@ -351,7 +443,9 @@ InfluxSink::Outcome InfluxSink::send_lines(const Batch& batch, std::string_view 
     if (!ensure_schema()) return Outcome::kRetry;
     r = http_.write(batch.rp, batch.precision, lines);
   }
+  last_status_ = r.status;
   if (r.status == 204) {
+    succeeded();
     ++stats_.batches_written;
     stats_.points_written += count;
     if (depth == 0 && batch.oldest_wall_ns > 0) {
@@ -382,6 +476,9 @@ InfluxSink::Outcome InfluxSink::send_lines(const Batch& batch, std::string_view 
     dead_letter(batch, lines, count, final_error);
     return Outcome::kDone;
   }
+  failed(r.transport_failed()
+             ? "InfluxDB at " + config_.endpoint.url + " unreachable: " + final_error
+             : "InfluxDB at " + config_.endpoint.url + " answered " + std::to_string(r.status) + ": " + final_error);
   if (r.status == 401 || r.status == 403 || r.status == 404) {
     ++stats_.config_errors;
     problem("InfluxDB refused the write (" + std::to_string(r.status) + "): " + final_error +

@@ -40,7 +40,27 @@
 // unwritable) and the in-memory overflow has reached `memory_limit_bytes`,
 // can_accept() turns false; the writer thread then stops draining its ring,
 // and the ring pushes back on the aggregator. Under kDropOldest the spool
-// evicts its oldest batches instead, and counts them as dropped.
+// evicts its oldest batches instead.
+//
+// Loss is never silent: every point the spool evicts (the sink reads the
+// evicted batch's line count) or the memory bound drops is counted in
+// stats().points_dropped, and logged at most once per 10 s with the running
+// total; rejected lines are counted in points_dead_lettered. The spool's
+// segments are at most spool max_bytes / 8, so one eviction drops at most
+// about an eighth of the spool.
+//
+// Health (for /health): last_progress() is when a write last succeeded or
+// nothing was pending; last_status() the last HTTP status InfluxDB answered
+// (0: no answer). When a write succeeds after failures, one "recovered" line
+// is logged (how long writes failed, how many points were spooled
+// meanwhile) and last_problem() is cleared.
+//
+// Settled bars (a restart checkpoint): add_bar()'s `ordinal` numbers the
+// bars 1, 2, 3, ... in the order the writer takes them; settled_bars() is
+// the largest N such that bars 1..N are each acknowledged, appended to the
+// spool (kStored: safe against SIGKILL at once, against power loss after
+// the spool's next fsync, at most fsync_interval later), dead-lettered, or
+// dropped and counted (refused NaN bars included).
 //
 // Thread safety: one thread (the writer) owns an InfluxSink.
 #pragma once
@@ -53,6 +73,7 @@
 #include <memory>
 #include <optional>
 #include <random>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -108,6 +129,10 @@ struct InfluxSinkStats {
   std::uint64_t databases_created = 0;
   std::uint64_t retention_policies_set = 0;
   std::uint64_t config_errors = 0;  // 401/403/other 404 answers
+
+  // Points that will never reach InfluxDB and were counted: what makes
+  // `tickflow run` and `tickflow replay` exit non-zero.
+  std::uint64_t points_lost() const noexcept { return points_dead_lettered + points_dropped + points_refused; }
 };
 
 class InfluxSink {
@@ -129,7 +154,9 @@ class InfluxSink {
 
   // Adds a bar to retention policy aggr_<tf>, measurement trades_<tf>,
   // precision s. A bar with a non-finite field is refused and counted.
-  void add_bar(const Bar& bar, const BarLineEncoder& encoder);
+  // `ordinal` (1, 2, 3, ... in the caller's order; 0: not tracked) feeds
+  // settled_bars().
+  void add_bar(const Bar& bar, const BarLineEncoder& encoder, std::uint64_t ordinal = 0);
 
   // Adds one group's flow statistics to retention policy aggr_<tf> (the
   // bars' of the same timeframe), measurement flow_<tf>, precision s
@@ -163,8 +190,26 @@ class InfluxSink {
   std::uint64_t spool_pending_bytes() const noexcept;
   // Delay from a batch's oldest line being added to its 204, in ns.
   const LatencyHistogram& ack_delay() const noexcept { return ack_delay_; }
-  // The last configuration or transport problem, for the summary.
+  // The last configuration or transport problem, for the summary; cleared
+  // when writes succeed again after failing.
   const std::string& last_problem() const noexcept { return last_problem_; }
+
+  // See "Settled bars" in the banner.
+  std::uint64_t settled_bars() const noexcept;
+
+  // See "Health" in the banner.
+  Clock::time_point last_progress() const noexcept { return last_progress_; }
+  long last_status() const noexcept { return last_status_; }
+  // Why writes are failing right now ("InfluxDB at URL unreachable: ..."),
+  // empty while they succeed.
+  const std::string& delivery_problem() const noexcept { return delivery_problem_; }
+  // Points in the batches this process spooled and that are still spooled
+  // (batches an earlier run left are in pending_batches() only).
+  std::uint64_t points_in_spool() const noexcept { return points_in_spool_; }
+  // The spool's on-disk bytes and cap (DiskSpool::disk_bytes(), max_bytes); 0 without one.
+  std::uint64_t spool_disk_bytes() const noexcept { return spool_ ? spool_->disk_bytes() : 0; }
+  std::uint64_t spool_max_bytes() const noexcept { return spool_ ? spool_->max_bytes() : 0; }
+  std::string spool_dir() const { return spool_ ? spool_->dir().string() : std::string(); }
 
  private:
   struct Batch {
@@ -174,6 +219,7 @@ class InfluxSink {
     std::uint64_t count = 0;
     Clock::time_point oldest{};       // when its first line came: seals it by age
     std::int64_t oldest_wall_ns = 0;  // the same in wall time: survives the spool, for ack_delay
+    std::uint64_t first_bar = 0;      // ordinal of its first tracked bar (0: none)
   };
   enum class Outcome { kDone, kRetry };
 
@@ -185,13 +231,22 @@ class InfluxSink {
   void enqueue(Batch&& batch);
   void deliver(Clock::time_point budget_end);
   bool next_batch(Batch& out, bool& from_spool);
-  void finish_front(bool from_spool);
+  void finish_front(bool from_spool, std::uint64_t count);
   Outcome send(const Batch& batch);
   Outcome send_lines(const Batch& batch, std::string_view lines, std::uint64_t count, int depth);
   void dead_letter(const Batch& batch, std::string_view lines, std::uint64_t count, std::string_view error);
   bool ensure_schema();
   void backoff();
   void problem(std::string message);
+  // A write attempt failed (`why` without advice), or succeeded.
+  void failed(std::string why);
+  void succeeded();
+  // `points` were lost to `why` (counted, logged at most every 10 s).
+  void dropped(std::uint64_t points, const char* why);
+  void on_spool_drop(std::string_view record);
+  void to_memory(Batch&& batch);
+  void pop_memory_front();
+  void spooled(const Batch& batch);
 
   static std::string encode_spool_record(const Batch& batch);
   static bool decode_spool_record(std::string_view record, Batch& out);
@@ -213,6 +268,22 @@ class InfluxSink {
   LatencyHistogram ack_delay_;
   std::string scratch_;
   std::map<std::uint32_t, std::string> rp_by_timeframe_;  // 60 -> "aggr_1m"
+  // Health and recovery.
+  Clock::time_point last_progress_ = Clock::now();
+  long last_status_ = -1;  // -1: nothing asked yet
+  std::string delivery_problem_;
+  bool failing_ = false;
+  Clock::time_point failing_since_{};
+  std::uint64_t spooled_at_failure_ = 0;
+  std::uint64_t dropped_at_failure_ = 0;
+  std::uint64_t points_in_spool_ = 0;
+  // Drop reports.
+  Clock::time_point last_drop_log_{};
+  std::uint64_t dropped_logged_ = 0;
+  bool drop_logged_once_ = false;
+  // Settled bars.
+  std::uint64_t last_bar_ = 0;                      // highest ordinal given to add_bar()
+  std::multiset<std::uint64_t> memory_first_bars_;  // first_bar of memory_'s batches that have one
   const std::string& rp_for(std::uint32_t timeframe_s);
 };
 
