@@ -396,6 +396,10 @@ void read_bars(const Context& ctx, TableReader& r, BarConfig& bars) {
   if (auto v = r.integer("quiet_delay_ms", 0, 600'000)) bars.quiet_delay = std::chrono::milliseconds(*v);
   if (auto v = r.integer("amend_horizon_s", 0, 7 * 86'400)) bars.amend_horizon = std::chrono::seconds(*v);
   if (auto v = r.boolean("flow_stats")) bars.flow_stats = *v;
+  if (auto v = r.string("checkpoint")) {
+    if (v->empty()) r.fail("checkpoint", "empty path: give a file, or \"off\" for no restart checkpoint");
+    bars.checkpoint = std::move(*v);
+  }
   if (auto list = r.strings("rollups")) {
     const toml::array& array = *r.array("rollups");
     bars.rollups.clear();
@@ -478,13 +482,13 @@ void read_influx(const Context& ctx, TableReader& r, InfluxConfig& influx) {
     else
       r.fail("spool_full_policy", "unknown spool policy '" + *v + "' (expected block or drop_oldest)");
   }
+  if (auto v = r.integer("health_max_undelivered_ms", 1, 86'400'000))
+    influx.health_max_undelivered = std::chrono::milliseconds(*v);
+  if (auto v = r.number("health_max_spool_fraction", 0.0, 1.0)) influx.health_max_spool_fraction = *v;
   r.finish();
 }
 
 void read_metrics(TableReader& r, MetricsConfig& metrics) {
-  if (auto v = r.integer("health_max_undelivered_ms", 1, 86'400'000))
-    influx.health_max_undelivered = std::chrono::milliseconds(*v);
-  if (auto v = r.number("health_max_spool_fraction", 0.0, 1.0)) influx.health_max_spool_fraction = *v;
   if (auto v = r.string("bind")) {
     if (v->empty()) r.fail("bind", "empty bind address");
     metrics.bind = std::move(*v);
@@ -507,6 +511,7 @@ void read_live(const Context& ctx, TableReader& r, const PipelineConfig& config,
            "backoff_max_ms (" + std::to_string(live.backoff_max.count()) + ") must be >= backoff_initial_ms (" +
                std::to_string(live.backoff_initial.count()) + ")");
   if (auto v = r.boolean("backfill")) live.backfill = *v;
+  if (auto v = r.integer("gap_hold_ms", 0, 600'000)) live.gap_hold = std::chrono::milliseconds(*v);
   auto check_exchange = [&](TableReader& t, const std::string& exchange) {
     if (config.markets.find(exchange) == config.markets.end())
       t.fail(exchange, "no markets are configured for exchange '" + exchange + "' ([markets])");
@@ -952,6 +957,16 @@ InfluxSinkConfig make_influx_sink_config(const PipelineConfig& config) {
     sink.spool = SpoolConfig{
         .dir = influx.spool_dir, .max_bytes = influx.spool_max_bytes, .full_policy = influx.spool_full_policy};
   return sink;
+}
+
+std::filesystem::path checkpoint_path(const PipelineConfig& config) {
+  if (config.bars.checkpoint == "off") return {};
+  if (!config.bars.checkpoint.empty()) return config.bars.checkpoint;
+  if (config.influx.spool_dir.empty()) return {};
+  // Beside the spool, not in it: the spool owns its directory's files.
+  std::filesystem::path spool = config.influx.spool_dir;
+  if (!spool.has_filename()) spool = spool.parent_path();  // "var/spool/"
+  return spool.parent_path() / "checkpoint";
 }
 
 void require_private_file(const std::filesystem::path& file, std::string_view key) {

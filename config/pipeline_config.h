@@ -85,6 +85,10 @@ struct BarConfig {
   // Flow statistics per symbol group on the aggregator thread, written as
   // flow_<tf> beside trades_<tf> (pipeline/README.md).
   bool flow_stats = true;
+  // The restart checkpoint (runtime/restart_checkpoint.h): where each market
+  // stood, written at most once a second once its bars are stored. Empty:
+  // `checkpoint` beside influx.spool_dir (checkpoint_path()); "off": none.
+  std::filesystem::path checkpoint;
 };
 
 struct InfluxConfig {
@@ -100,16 +104,16 @@ struct InfluxConfig {
   std::filesystem::path spool_dir = "var/spool";  // empty: no disk spool
   std::uint64_t spool_max_bytes = 1ull << 30;
   SpoolFullPolicy spool_full_policy = SpoolFullPolicy::kBlock;
-};
-
-struct MetricsConfig {
-  // Not loopback: allowed, with a warning at start (metrics_bind_warning()):
   // /health answers 503 "degraded" when the sink has data pending and no
   // write has succeeded for longer than this, when InfluxDB's last answer
   // was 401/403, or when the spool's disk use is above this fraction of
   // spool_max_bytes.
   std::chrono::milliseconds health_max_undelivered{10000};
   double health_max_spool_fraction = 0.8;
+};
+
+struct MetricsConfig {
+  // Not loopback: allowed, with a warning at start (metrics_bind_warning()):
   // /health and /metrics have no authentication.
   std::string bind = "127.0.0.1";
   std::uint16_t port = 9464;
@@ -138,7 +142,10 @@ struct LiveFeedsConfig {
   std::chrono::milliseconds connect_timeout{10'000};
   std::chrono::milliseconds backoff_initial{100};
   std::chrono::milliseconds backoff_max{30'000};
-  bool backfill = true;                                      // REST backfill of trade-id gaps
+  bool backfill = true;  // REST backfill of trade-id gaps
+  // With the backfill: a market's bars after a gap wait this long at most
+  // for the backfill to fill them, so they are written once, complete.
+  std::chrono::milliseconds gap_hold{10'000};
   std::map<std::string, EndpointConfig> endpoints;           // by exchange name ([feeds.endpoints.BINANCE])
   std::map<std::string, std::vector<std::string>> channels;  // by exchange; empty: trades only
 };
@@ -191,6 +198,10 @@ struct PipelineConfig {
   // Feeds first (in order), then the aggregator, then the writer.
   std::vector<const ThreadConfig*> threads() const;
 };
+
+// The restart checkpoint's file: bars.checkpoint, else `checkpoint` beside
+// the spool directory; empty when off ("off", or no spool and no path).
+std::filesystem::path checkpoint_path(const PipelineConfig& config);
 
 // The defaults: Binance (spot, USD-M), Bybit (spot, linear), OKX (spot,
 // swap) and Coinbase (spot), BTC and ETH; one feed thread owning them all;

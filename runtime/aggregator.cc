@@ -217,6 +217,11 @@ void Aggregator::publish_counters(std::int64_t now_ns) noexcept {
   counters_.bars.store(totals.bars, std::memory_order_relaxed);
   counters_.amendments.store(totals.amendments, std::memory_order_relaxed);
   counters_.late_drops.store(totals.late_drops, std::memory_order_relaxed);
+  counters_.resumed_drops.store(totals.resumed_drops, std::memory_order_relaxed);
+  counters_.gap_holds.store(totals.gap_holds, std::memory_order_relaxed);
+  counters_.gap_hold_timeouts.store(totals.gap_hold_timeouts, std::memory_order_relaxed);
+  counters_.incomplete_seconds.store(totals.incomplete_seconds, std::memory_order_relaxed);
+  counters_.incomplete_trades.store(totals.incomplete_trades, std::memory_order_relaxed);
   counters_.batches.store(batches_, std::memory_order_relaxed);
   counters_.wakeups.store(wakeups_, std::memory_order_relaxed);
   if (flow_) {

@@ -107,6 +107,11 @@ struct AggregatorCounters {
   std::atomic<std::uint64_t> bars{0};  // 1 s bars closed
   std::atomic<std::uint64_t> amendments{0};
   std::atomic<std::uint64_t> late_drops{0};
+  std::atomic<std::uint64_t> resumed_drops{0};       // trades for seconds a previous run sealed
+  std::atomic<std::uint64_t> gap_holds{0};           // kGap holds started
+  std::atomic<std::uint64_t> gap_hold_timeouts{0};   // ended by the clock, not by the backfill
+  std::atomic<std::uint64_t> incomplete_seconds{0};  // not written: a resumed market's unhealed gap
+  std::atomic<std::uint64_t> incomplete_trades{0};
   std::atomic<std::uint64_t> rollup_bars{0};
   std::atomic<std::uint64_t> rollup_amendments{0};
   std::atomic<std::uint64_t> batches{0};              // non-empty polls

@@ -67,6 +67,40 @@ std::vector<FeedChannel*> LivePipeline::Impl::channels() const {
 
 void start_strategy(LivePipeline::Impl& p, const InfluxWriterOptions& writer_options, std::size_t max_markets);
 
+// The previous run's checkpoint, as (market, resume point) pairs. A file
+// that cannot be decoded is moved aside (<file>.corrupt) and the run starts
+// fresh: refusing to start would stop the data, and the file is only an
+// optimisation of exactness, never the data itself.
+std::vector<std::pair<MarketId, MarketResumePoint>> read_resume_points(LivePipeline::Impl& p,
+                                                                       const std::filesystem::path& file) {
+  std::vector<std::pair<MarketId, MarketResumePoint>> out;
+  std::optional<RestartCheckpoint> checkpoint;
+  try {
+    checkpoint = read_checkpoint_file(file);
+  } catch (const CheckpointError& e) {
+    std::error_code ec;
+    std::filesystem::rename(file, file.string() + ".corrupt", ec);
+    spdlog::error("restart checkpoint unusable, starting without it (moved to {}.corrupt): {}", file.string(),
+                  e.what());
+    return out;
+  }
+  if (!checkpoint) {
+    spdlog::info("restart checkpoint: none at {} (first start)", file.string());
+    return out;
+  }
+  for (const MarketCheckpoint& m : checkpoint->markets) {
+    try {
+      out.emplace_back(p.registry.intern(m.name), m.point);
+    } catch (const std::exception& e) {
+      spdlog::warn("restart checkpoint: market '{}' skipped: {}", m.name, e.what());
+    }
+  }
+  const double age_s = static_cast<double>(realtime_ns() - checkpoint->written_at_ns) / 1e9;
+  spdlog::info("restart checkpoint: {} markets resumed from {} (written {:.1f} s ago)", out.size(), file.string(),
+               age_s);
+  return out;
+}
+
 LivePipeline::LivePipeline(PipelineConfig config, LivePipelineOptions options) : impl_(std::make_unique<Impl>()) {
   Impl& p = *impl_;
   p.config = std::move(config);
@@ -110,6 +144,8 @@ LivePipeline::LivePipeline(PipelineConfig config, LivePipelineOptions options) :
     agg.amend_horizon_ns = std::chrono::nanoseconds(cfg.bars.amend_horizon).count();
     agg.rollups = cfg.bars.rollups;
     agg.flow_stats = cfg.bars.flow_stats;
+    // Gap holds only where a backfill will release them.
+    agg.gap_hold_ns = cfg.live.backfill ? std::chrono::nanoseconds(cfg.live.gap_hold).count() : 0;
     agg.wait.kind = cfg.aggregator.wait;
     // The channels need the aggregator's doorbell and the aggregator needs
     // the channels: the doorbell lives in the aggregator, so make it with
@@ -146,6 +182,19 @@ LivePipeline::LivePipeline(PipelineConfig config, LivePipelineOptions options) :
     if (cfg.strategy.enabled) start_strategy(p, writer, max_markets);
   }
 
+  // The restart checkpoint: only where bars are stored (it vouches for them).
+  std::vector<std::pair<MarketId, MarketResumePoint>> resume;
+  if (p.aggregator && cfg.influx.enabled && p.writer) {
+    if (const std::filesystem::path file = checkpoint_path(cfg); !file.empty()) {
+      resume = read_resume_points(p, file);
+      InfluxWriter* w = p.writer.get();
+      p.checkpoint = std::make_unique<CheckpointKeeper>(
+          file, max_markets, p.registry, [w] { return w->settled_bars(); },
+          [&p](const std::string& line) { p.feed_log.log(spdlog::level::err, "checkpoint", line); });
+      p.aggregator->set_checkpoint_keeper(p.checkpoint.get(), [&p] { return p.forwarder.bars(); });
+    }
+  }
+
   // The LiveFeeds last: their handlers reach the publishers and recorders.
   for (auto& thread_ptr : p.feeds) {
     FeedThread& thread = *thread_ptr;
@@ -170,6 +219,17 @@ LivePipeline::LivePipeline(PipelineConfig config, LivePipelineOptions options) :
       }
     }
   }
+
+  // Resume every market of the checkpoint: the aggregator's frontier and
+  // windows, and every connection's trade ids (only the connection that
+  // carries the market will ever see its trades).
+  for (const auto& [market, point] : resume) {
+    p.aggregator->resume(market, point);
+    for (auto& thread : p.feeds)
+      for (FeedConnection& c : thread->connections)
+        c.feed->resume_market(market, point.sealed_trade_id, point.sealed_exchange_ns);
+  }
+  p.resumed_markets = resume.size();
 
   if (p.options.serve_http) {
     const std::uint16_t port = p.options.http_port_override != 0 ? p.options.http_port_override : cfg.metrics.port;
@@ -272,6 +332,7 @@ void LivePipeline::start() {
         start_pipeline_thread(p.config.aggregator, p.options.pin, setups.back(), [aggregator] { aggregator->run(); });
   }
   if (p.backfill) p.backfill->start();
+  if (p.checkpoint) p.checkpoint->start();
   for (auto& thread_ptr : p.feeds) {
     FeedThread* thread = thread_ptr.get();
     setups.emplace_back();
@@ -359,6 +420,9 @@ bool LivePipeline::stop(std::chrono::steady_clock::time_point deadline) {
     // to judge (sink_outcome()).
     clean = clean && (p.writer_delivered_all || !p.writer->has_sink() || p.writer->sink().points_unsaved() == 0);
   }
+  // 5. The checkpoint: the last offer (made before the aggregator's final
+  //    flush) is written if the writer settled its bars.
+  if (p.checkpoint) p.checkpoint->stop();
   if (p.http) p.http->stop();
   return clean;
 }

@@ -21,6 +21,7 @@
 #include "pipeline/bar_sink.h"
 #include "pipeline/market_registry.h"
 #include "runtime/aggregator.h"
+#include "runtime/checkpoint_keeper.h"
 #include "runtime/feed_channel.h"
 #include "runtime/feed_publisher.h"
 #include "runtime/http_server.h"
@@ -93,6 +94,11 @@ struct LivePipeline::Impl {
   std::thread aggregator_thread;
   std::unique_ptr<InfluxWriter> writer;
   bool writer_delivered_all = true;
+
+  // The restart checkpoint (runtime/restart_checkpoint.h): read at
+  // construction, kept by its own thread while running.
+  std::unique_ptr<CheckpointKeeper> checkpoint;
+  std::size_t resumed_markets = 0;
 
   // SqueezeFlow ([strategy] enabled): evaluated on the aggregator thread,
   // signals over their own ring to the writer thread and its sinks.
