@@ -177,6 +177,9 @@ LiveFeed::LiveFeed(IoLoop& loop, MarketRegistry& registry, LiveFeedConfig config
       last_trade_id_(config_.max_markets, 0),
       last_exchange_ns_(config_.max_markets, 0),
       last_epoch_(config_.max_markets, 0),
+      jump_last_(config_.max_markets, 0),
+      jump_first_(config_.max_markets, 0),
+      jump_count_(config_.max_markets, 0),
       deduped_(2 * events_.capacity()),
       rng_(config_.jitter_seed != 0 ? config_.jitter_seed : std::random_device{}()) {
   if (!parser_) throw std::invalid_argument("no parser for " + plan_.parser_name);
@@ -325,21 +328,54 @@ void LiveFeed::on_frame(std::string_view frame, std::int64_t receive_ts_ns) {
     deduped_.clear();
     for (std::size_t j = 0; j < i; ++j) push_event(deduped_, events_[j]);
   };
+  std::uint64_t duplicates = 0, implausible_ids = 0, overflow = 0;
   for (std::size_t i = 0; i < events_.size(); ++i) {
     const FeedEvent& e = events_[i];
     bool keep = true;
     if (e.type == FeedEventType::kTrade) {
       const Trade& t = e.trade;
-      if (t.market < config_.max_markets) {
+      if (t.market >= config_.max_markets) [[unlikely]] {
+        // No slot to de-duplicate or time it: the market table is full.
+        keep = false;
+        ++overflow;
+      } else {
         const bool sequenced = (t.flags & (kTradeIdHashed | kTradeLiquidation)) == 0 && t.trade_id != 0;
         std::uint64_t& last = last_trade_id_[t.market];
-        if (config_.deduplicate && sequenced && t.trade_id <= last) keep = false;
-        if (keep) {
-          if (would_gap(t)) [[unlikely]] {
-            rebuild_up_to(i);
-            check_gap(t, receive_ts_ns, deduped_);
+        bool jumped = false;
+        std::uint64_t jump_from = 0;
+        if (config_.deduplicate && sequenced) {
+          const std::uint64_t span = config_.implausible_id_span;
+          const bool far = span != 0 && last != 0 && (t.trade_id > last ? t.trade_id - last : last - t.trade_id) > span;
+          if (far) [[unlikely]] {
+            jumped = !implausible(t, last, jump_from);
+            if (!jumped) {
+              keep = false;
+              ++implausible_ids;
+            }
+          } else {
+            jump_count_[t.market] = 0;  // back in the window: a pending jump is not confirmed
+            if (t.trade_id <= last) {
+              keep = false;
+              ++duplicates;
+            }
           }
-          if (sequenced && t.trade_id > last) last = t.trade_id;
+        }
+        if (keep) {
+          if (jumped) [[unlikely]] {
+            counters_.jumps_adopted.fetch_add(1, std::memory_order_relaxed);
+            const bool id_gap = id_gaps_ && jump_from != 0 && t.trade_id > jump_from;
+            if (id_gap || (time_gaps_ && would_gap(t))) {
+              rebuild_up_to(i);
+              check_gap(t, id_gap ? jump_from : 0, receive_ts_ns, deduped_);
+            }
+            last = t.trade_id;  // the confirmed sequence, up or down
+          } else {
+            if (would_gap(t)) [[unlikely]] {
+              rebuild_up_to(i);
+              check_gap(t, last + 1, receive_ts_ns, deduped_);
+            }
+            if (sequenced && t.trade_id > last) last = t.trade_id;
+          }
           if (!t.is_liquidation()) {
             last_exchange_ns_[t.market] = t.exchange_ts_ns;
             last_epoch_[t.market] = epoch_;
@@ -356,7 +392,9 @@ void LiveFeed::on_frame(std::string_view frame, std::int64_t receive_ts_ns) {
       push_event(deduped_, e);
     }
   }
-  counters_.duplicates.fetch_add(dropped, std::memory_order_relaxed);
+  if (implausible_ids != 0) counters_.implausible_ids.fetch_add(implausible_ids, std::memory_order_relaxed);
+  if (overflow != 0) counters_.market_overflow.fetch_add(overflow, std::memory_order_relaxed);
+  counters_.duplicates.fetch_add(duplicates, std::memory_order_relaxed);
   counters_.trades.fetch_add(trades, std::memory_order_relaxed);
   const EventBuffer& out = rebuilt ? deduped_ : events_;
   if (!out.empty() && on_events_) on_events_(out);
@@ -367,21 +405,50 @@ bool LiveFeed::would_gap(const Trade& t) const noexcept {
   if (id_gaps_) {
     if ((t.flags & kTradeIdHashed) != 0 || t.trade_id == 0) return false;
     const std::uint64_t last = last_trade_id_[t.market];
-    return last != 0 && t.trade_id > last + 1;
+    return last != 0 && t.trade_id - 1 > last;  // t.trade_id > last + 1 without overflow
   }
   // Time gaps: the market's first trade on a new connection, if it had
   // trades on an earlier one.
   return time_gaps_ && last_exchange_ns_[t.market] != 0 && last_epoch_[t.market] != epoch_;
 }
 
-void LiveFeed::check_gap(const Trade& t, std::int64_t receive_ts_ns, EventBuffer& out) {
+bool LiveFeed::implausible(const Trade& t, std::uint64_t last, std::uint64_t& jump_from) noexcept {
+  const MarketId m = t.market;
+  const std::uint64_t id = t.trade_id;
+  if (jump_count_[m] > 0 && id > jump_last_[m] && id - jump_last_[m] <= config_.implausible_id_span) {
+    ++jump_count_[m];  // consistent with the pending jump
+  } else {
+    jump_count_[m] = 1;  // a new candidate sequence starts here
+    jump_first_[m] = id;
+  }
+  jump_last_[m] = id;
+  if (jump_count_[m] < std::max<std::uint32_t>(1, config_.confirm_trades)) return true;
+  // Confirmed. Forward: everything after the old sequence is missing.
+  // Backward: only the candidates dropped while confirming.
+  jump_from = id > last ? last + 1 : jump_first_[m];
+  jump_count_[m] = 0;
+  return false;
+}
+
+void LiveFeed::resume_market(MarketId market, std::uint64_t last_trade_id, std::int64_t last_exchange_ns) {
+  if (market >= config_.max_markets)
+    throw std::invalid_argument("resume_market: market id " + std::to_string(market) + " beyond max_markets");
+  last_trade_id_[market] = last_trade_id;
+  last_exchange_ns_[market] = last_exchange_ns;
+  // An earlier connection than any this feed will open (on_open bumps
+  // epoch_): the first trade after start() is checked as after a reconnect.
+  last_epoch_[market] = epoch_;
+  jump_count_[market] = 0;
+}
+
+void LiveFeed::check_gap(const Trade& t, std::uint64_t first_missing_id, std::int64_t receive_ts_ns, EventBuffer& out) {
   const MarketInfo& info = registry_.info(t.market);  // this thread's parser added it: its metadata is ours to read
   TradeGap gap;
   gap.venue = config_.venue;
   gap.market = t.market;
   gap.symbol = rest_symbol(config_.venue, info.pair);
-  if (id_gaps_) {
-    gap.first_missing_id = last_trade_id_[t.market] + 1;
+  if (id_gaps_ && first_missing_id != 0) {
+    gap.first_missing_id = first_missing_id;
     gap.last_missing_id = t.trade_id - 1;
   }
   gap.after_exchange_ns = last_exchange_ns_[t.market];
@@ -394,7 +461,10 @@ void LiveFeed::check_gap(const Trade& t, std::int64_t receive_ts_ns, EventBuffer
 }
 
 void LiveFeed::report_gap(TradeGap gap, std::int64_t receive_ts_ns, EventBuffer& out) {
-  out.push(FeedStatus{.receive_ts_ns = receive_ts_ns,
+  // watermark_ns: the exchange time of the trade that revealed the gap
+  // (the bar builder holds that second open until the backfill is done).
+  out.push(FeedStatus{.watermark_ns = gap.before_exchange_ns,
+                      .receive_ts_ns = receive_ts_ns,
                       .gap_first_id = gap.first_missing_id,
                       .gap_last_id = gap.last_missing_id,
                       .market = gap.market,

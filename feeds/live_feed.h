@@ -19,6 +19,23 @@
 // that market are dropped and counted as duplicates (hashed ids, e.g. Bybit
 // v5 UUIDs, and liquidations are passed through).
 //
+// Implausible ids: one bogus id must not silence a market (a single id 9e18
+// would make every later real trade look like a duplicate). With
+// de-duplication on, a numeric id more than implausible_id_span away from
+// the market's high-water mark L, above (id > L + span) or below
+// (id < L - span), is counted as implausible_id and dropped: it moves
+// nothing (no high-water mark, no gap report, no backfill). A legitimate
+// big jump (a long restart on a busy market, an exchange renumbering) is
+// adopted once confirm_trades consecutive such trades of the market are
+// mutually consistent: each above the previous one and within span of it.
+// The confirming trade is delivered and becomes the new high-water mark;
+// the trades dropped while confirming are inside the gap that is then
+// reported on id venues: [L + 1, id - 1] for a jump forward, [first
+// dropped candidate, id - 1] for a jump backward (ids below L were never
+// announced as missing). A trade within span of L in between resets the
+// confirmation. Without confirmation a bogus id can cost at most the trades
+// whose ids fall within span of it, never the market.
+//
 // Gaps: where a venue numbers trades consecutively per market (Binance
 // trade or aggTrade ids, OKX trades-all tradeId, Coinbase trade_id), a
 // trade whose id jumps past last + 1 reveals the gap [last + 1, id - 1]:
@@ -131,6 +148,14 @@ struct LiveFeedConfig {
   // subscribing to both "trade" and "aggTrade" of one Binance symbol.
   bool deduplicate = true;
   std::uint16_t connection = 0;  // stamped on the FeedStatus events this feed emits
+  // Implausible ids (see the banner). 1,000,000 ids is 100 s of Binance
+  // BTCUSDT at a 10k trades/s burst, more than the longest ordinary outage
+  // (30 s of silence before kStale plus a backoff capped at 30 s), so
+  // reconnects never need confirming; a longer outage costs confirm_trades
+  // - 1 trades, which the reported gap's backfill recovers. 0: no check.
+  std::uint64_t implausible_id_span = 1'000'000;
+  // Consecutive consistent trades that adopt a jump (>= 1; 1 trusts any jump).
+  std::uint32_t confirm_trades = 3;
 };
 
 // Where a config connects and what it sends after connecting.
@@ -156,9 +181,15 @@ struct LiveFeedCounters {
   std::atomic<std::uint64_t> trades{0};      // delivered through on_events
   std::atomic<std::uint64_t> duplicates{0};  // dropped: id not above the market's last id
   std::atomic<std::uint64_t> subscribe_messages{0};
-  std::atomic<std::uint64_t> parse_errors{0};  // frames the parser rejected (reason logged)
-  std::atomic<std::uint64_t> gaps{0};          // id gaps and reconnect time gaps reported
-  std::atomic<std::uint64_t> gap_trades{0};    // ids missing in the id gaps
+  std::atomic<std::uint64_t> parse_errors{0};     // frames the parser rejected (reason logged)
+  std::atomic<std::uint64_t> gaps{0};             // id gaps and reconnect time gaps reported
+  std::atomic<std::uint64_t> gap_trades{0};       // ids missing in the id gaps
+  std::atomic<std::uint64_t> implausible_ids{0};  // dropped: id too far from the market's window (banner)
+  std::atomic<std::uint64_t> jumps_adopted{0};    // confirmed jumps that became the new id sequence
+  std::atomic<std::uint64_t> unconfigured{0};     // trades on symbols this connection did not subscribe: skipped
+  // Trades dropped because the market table is full: the registry refused a
+  // new market, or its id is beyond max_markets.
+  std::atomic<std::uint64_t> market_overflow{0};
 
   std::uint64_t reason(WsCloseReason r) const noexcept {
     return by_reason[static_cast<std::size_t>(r)].load(std::memory_order_relaxed);
@@ -189,6 +220,19 @@ class LiveFeed {
   using GapHandler = std::function<void(const TradeGap&)>;
   void set_gap_handler(GapHandler handler) { gap_handler_ = std::move(handler); }
 
+  // Seeds de-duplication and gap detection for a restart: behaves as if the
+  // trades of `market` up to `last_trade_id` (exchange time
+  // `last_exchange_ns`) had been delivered on an earlier connection. The
+  // market's first trade after start() is de-duplicated against that id
+  // (re-sent older trades are dropped as duplicates) and reveals the gap to
+  // the gap handler exactly as a reconnect does: ids [last_trade_id + 1,
+  // id - 1] on id venues, the exchange times (last_exchange_ns, its time) on
+  // time-gap venues (Bybit, OKX "trades"). last_trade_id 0 (hashed ids):
+  // only the time. A jump beyond implausible_id_span is confirmed first
+  // (see the banner), then reported as the same id gap. Call before
+  // start(). Throws std::invalid_argument for a market >= max_markets.
+  void resume_market(MarketId market, std::uint64_t last_trade_id, std::int64_t last_exchange_ns);
+
   void start();  // connects now
   void stop();   // closes; no reconnect
 
@@ -211,8 +255,13 @@ class LiveFeed {
   void log(std::string line);
   // Checks trade `t` (kept, not a duplicate) against its market's last id and
   // time; on a gap, pushes the kGap event into `out` and reports it.
-  void check_gap(const Trade& t, std::int64_t receive_ts_ns, EventBuffer& out);
+  // `first_missing_id`: the id gap's start on id venues (0: a time gap).
+  void check_gap(const Trade& t, std::uint64_t first_missing_id, std::int64_t receive_ts_ns, EventBuffer& out);
   bool would_gap(const Trade& t) const noexcept;
+  // A sequenced trade more than the span away from `last`: true when it is
+  // to be dropped (implausible, not yet confirmed); false when it confirms a
+  // jump (then `jump_from` is the start of the gap to report, 0 for none).
+  bool implausible(const Trade& t, std::uint64_t last, std::uint64_t& jump_from) noexcept;
   void report_gap(TradeGap gap, std::int64_t receive_ts_ns, EventBuffer& out);
 
   LiveFeedConfig config_;
@@ -232,6 +281,11 @@ class LiveFeed {
   // and the connection (epoch_) it came on.
   std::vector<std::int64_t> last_exchange_ns_;
   std::vector<std::uint32_t> last_epoch_;
+  // Implausible-id confirmation, by MarketId: the last candidate id of an
+  // unconfirmed jump (0: none), the first one, and how many in a row.
+  std::vector<std::uint64_t> jump_last_;
+  std::vector<std::uint64_t> jump_first_;
+  std::vector<std::uint32_t> jump_count_;
   std::uint32_t epoch_ = 0;  // connections opened
   bool id_gaps_ = false;     // this venue/channel set numbers trades consecutively per market
   bool time_gaps_ = false;   // ids say nothing: report reconnect gaps by time

@@ -1,0 +1,275 @@
+// tests/integration/hostile_feed_test.cc
+//
+// Hostile input is contained (issue 15): LiveFeed against WsTestServer
+// replaying the real Binance BTCUSDT capture with hostile frames mixed in.
+//  * One bogus trade id (9e18, or far below) is dropped as implausible and
+//    does not silence the market; a confirmed jump is adopted and its gap
+//    reported; resume_market() seeds de-duplication and gap detection as a
+//    reconnect would.
+//  * Trades on symbols the connection did not subscribe are counted as
+//    unconfigured and never become markets.
+//  * `tickflow run` survives trades on 65,537 distinct symbols mixed with
+//    real configured traffic: bounded RSS, exact counts, exact bars.
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "feeds/capture_reader.h"
+#include "feeds/live_feed.h"
+#include "tests/integration/ws_test_server.h"
+
+namespace tickflow {
+namespace {
+
+using namespace std::chrono_literals;
+using testing::WsInjection;
+using testing::WsProtocol;
+using testing::WsTestServer;
+
+constexpr std::uint64_t kSpotFirstId = 3735683259;  // binance-20240808-trades/spot_btcusdt.gz
+constexpr std::size_t kFrames = 1000;               // the capture's first 1000 trades, one per frame
+
+const std::vector<std::string>& spot_frames() {
+  static const std::vector<std::string> frames = [] {
+    CaptureReader reader(std::string(TICKFLOW_TEST_DATA_DIR) + "/binance-20240808-trades/spot_btcusdt.gz");
+    CaptureRecord rec;
+    std::vector<std::string> out;
+    while (out.size() < kFrames && reader.next(rec))
+      if (!rec.binary) out.emplace_back(rec.frame);
+    return out;
+  }();
+  return frames;
+}
+
+// `frame` with its trade id ("t") replaced.
+std::string with_id(std::string frame, std::uint64_t id) {
+  const auto at = frame.find("\"t\":") + 4;
+  const auto end = frame.find(',', at);
+  return frame.replace(at, end - at, std::to_string(id));
+}
+
+// The exchange time (ns) of a spot frame ("T", ms).
+std::int64_t exchange_ns(const std::string& frame) {
+  const auto at = frame.find("\"T\":") + 4;
+  return std::stoll(frame.substr(at, frame.find(',', at) - at)) * 1'000'000;
+}
+
+std::vector<std::string> renumbered(std::size_t from, std::size_t to, std::uint64_t first_id) {
+  std::vector<std::string> out;
+  for (std::size_t i = from; i < to; ++i) out.push_back(with_id(spot_frames()[i], first_id + (i - from)));
+  return out;
+}
+
+struct Harness {
+  Harness(const WsTestServer& server, Venue venue, std::vector<std::string> symbols) {
+    config.venue = venue;
+    config.symbols = std::move(symbols);
+    config.host = "127.0.0.1";
+    config.port = server.port();
+    config.ca_file = server.ca_file();
+    config.backoff_initial = 20ms;
+    config.backoff_max = 200ms;
+    config.jitter_seed = 42;
+  }
+  void make() {
+    feed = std::make_unique<LiveFeed>(
+        loop, registry, config,
+        [this](const EventBuffer& events) {
+          for (const FeedEvent& e : events) {
+            if (e.type == FeedEventType::kTrade) trades.push_back(e.trade);
+            if (e.type == FeedEventType::kStatus && e.status.kind == FeedStatusKind::kGap)
+              gap_events.push_back(e.status);
+          }
+        },
+        [this](std::string_view line) { log += std::string(line) + "\n"; });
+    feed->set_gap_handler([this](const TradeGap& gap) { gaps.push_back(gap); });
+  }
+  bool run_until_frames(std::uint64_t frames) {
+    feed->start();
+    const auto deadline = std::chrono::steady_clock::now() + 30s;
+    while (feed->counters().frames.load() < frames) {
+      if (std::chrono::steady_clock::now() > deadline) return false;
+      loop.run_for(10ms);
+    }
+    loop.run_for(30ms);
+    return true;
+  }
+  std::vector<std::uint64_t> ids() const {
+    std::vector<std::uint64_t> out;
+    for (const Trade& t : trades) out.push_back(t.trade_id);
+    return out;
+  }
+
+  LiveFeedConfig config;
+  IoLoop loop;
+  MarketRegistry registry;
+  std::unique_ptr<LiveFeed> feed;
+  std::vector<Trade> trades;
+  std::vector<FeedStatus> gap_events;
+  std::vector<TradeGap> gaps;
+  std::string log;
+};
+
+std::vector<std::uint64_t> id_range(std::uint64_t first, std::uint64_t last) {
+  std::vector<std::uint64_t> out;
+  for (std::uint64_t id = first; id <= last; ++id) out.push_back(id);
+  return out;
+}
+
+TEST(HostileFeed, OneBogusIdDoesNotSilenceTheMarket) {
+  // The issue's case: a well-formed trade with id 9e18 mid-stream, then one
+  // far below the window: both dropped, every real trade still delivered.
+  WsTestServer server(
+      {.protocol = WsProtocol::kBinance,
+       .frames = spot_frames(),
+       .injections = {{.before_frame = 300, .payload = with_id(spot_frames()[299], 9'000'000'000'000'000'000u)},
+                      {.before_frame = 600, .payload = with_id(spot_frames()[599], 5)}}});
+  Harness h(server, Venue::kBinanceSpot, {"btcusdt"});
+  h.make();
+  ASSERT_TRUE(h.run_until_frames(kFrames + 2)) << h.log;
+  EXPECT_EQ(h.ids(), id_range(kSpotFirstId, kSpotFirstId + kFrames - 1));
+  const auto& c = h.feed->counters();
+  EXPECT_EQ(c.trades.load(), kFrames);
+  EXPECT_EQ(c.implausible_ids.load(), 2u);
+  EXPECT_EQ(c.duplicates.load(), 0u);
+  EXPECT_EQ(c.gaps.load(), 0u);
+  EXPECT_EQ(c.jumps_adopted.load(), 0u);
+  EXPECT_TRUE(h.gaps.empty());
+}
+
+TEST(HostileFeed, ConfirmedJumpForwardIsAdoptedAndItsGapReported) {
+  // 500 real trades, then the sequence continues 10,000,000 ids later (a
+  // long outage on a busy market): the first two are held back as
+  // implausible, the third confirms the jump and reports the gap that
+  // includes them, so the backfill recovers them.
+  const std::uint64_t jump = kSpotFirstId + 10'000'000;
+  std::vector<std::string> frames(spot_frames().begin(), spot_frames().begin() + 500);
+  for (auto& f : renumbered(500, kFrames, jump)) frames.push_back(f);
+  WsTestServer server({.protocol = WsProtocol::kBinance, .frames = frames});
+  Harness h(server, Venue::kBinanceSpot, {"btcusdt"});
+  h.make();
+  ASSERT_TRUE(h.run_until_frames(kFrames)) << h.log;
+  std::vector<std::uint64_t> expected = id_range(kSpotFirstId, kSpotFirstId + 499);
+  for (std::uint64_t id : id_range(jump + 2, jump + 499)) expected.push_back(id);
+  EXPECT_EQ(h.ids(), expected);
+  const auto& c = h.feed->counters();
+  EXPECT_EQ(c.implausible_ids.load(), 2u);
+  EXPECT_EQ(c.jumps_adopted.load(), 1u);
+  EXPECT_EQ(c.gaps.load(), 1u);
+  ASSERT_EQ(h.gaps.size(), 1u);
+  EXPECT_EQ(h.gaps[0].first_missing_id, kSpotFirstId + 500);
+  EXPECT_EQ(h.gaps[0].last_missing_id, jump + 1);
+  EXPECT_EQ(c.gap_trades.load(), jump + 1 - (kSpotFirstId + 500) + 1);
+  ASSERT_EQ(h.gap_events.size(), 1u);
+  EXPECT_EQ(h.gap_events[0].gap_first_id, kSpotFirstId + 500);
+}
+
+TEST(HostileFeed, BogusFirstIdIsOvertakenByTheRealSequence) {
+  // The very first trade is bogus (nothing to compare it with, so it is
+  // delivered); the real sequence, far below it, is confirmed after three
+  // trades and the two held back are reported as a gap.
+  std::vector<std::string> frames = {with_id(spot_frames()[0], 9'000'000'000'000'000'000u)};
+  for (std::size_t i = 0; i < 100; ++i) frames.push_back(spot_frames()[i]);
+  WsTestServer server({.protocol = WsProtocol::kBinance, .frames = frames});
+  Harness h(server, Venue::kBinanceSpot, {"btcusdt"});
+  h.make();
+  ASSERT_TRUE(h.run_until_frames(101)) << h.log;
+  std::vector<std::uint64_t> expected = {9'000'000'000'000'000'000u};
+  for (std::uint64_t id : id_range(kSpotFirstId + 2, kSpotFirstId + 99)) expected.push_back(id);
+  EXPECT_EQ(h.ids(), expected);
+  EXPECT_EQ(h.feed->counters().implausible_ids.load(), 2u);
+  EXPECT_EQ(h.feed->counters().jumps_adopted.load(), 1u);
+  ASSERT_EQ(h.gaps.size(), 1u);
+  EXPECT_EQ(h.gaps[0].first_missing_id, kSpotFirstId);
+  EXPECT_EQ(h.gaps[0].last_missing_id, kSpotFirstId + 1);
+}
+
+TEST(HostileFeed, ResumeDeduplicatesAgainstTheSeededId) {
+  // Seeded at the capture's 100th trade: the 100 re-sent trades are
+  // duplicates, the rest is delivered with no gap.
+  WsTestServer server({.protocol = WsProtocol::kBinance, .frames = spot_frames()});
+  Harness h(server, Venue::kBinanceSpot, {"btcusdt"});
+  h.make();
+  const MarketId m = h.registry.intern("BINANCE:btcusdt");
+  h.feed->resume_market(m, kSpotFirstId + 99, exchange_ns(spot_frames()[99]));
+  ASSERT_TRUE(h.run_until_frames(kFrames)) << h.log;
+  EXPECT_EQ(h.ids(), id_range(kSpotFirstId + 100, kSpotFirstId + kFrames - 1));
+  EXPECT_EQ(h.feed->counters().duplicates.load(), 100u);
+  EXPECT_EQ(h.feed->counters().gaps.load(), 0u);
+  EXPECT_TRUE(h.gaps.empty());
+}
+
+TEST(HostileFeed, ResumeRevealsTheIdGapAsAReconnectDoes) {
+  WsTestServer server({.protocol = WsProtocol::kBinance, .frames = spot_frames()});
+  Harness h(server, Venue::kBinanceSpot, {"btcusdt"});
+  h.config.connection = 4;
+  h.make();
+  const MarketId m = h.registry.intern("BINANCE:btcusdt");
+  const std::int64_t before = exchange_ns(spot_frames()[0]) - 5'000'000'000;
+  h.feed->resume_market(m, kSpotFirstId - 51, before);
+  ASSERT_TRUE(h.run_until_frames(kFrames)) << h.log;
+  EXPECT_EQ(h.ids(), id_range(kSpotFirstId, kSpotFirstId + kFrames - 1));
+  ASSERT_EQ(h.gaps.size(), 1u);
+  const TradeGap& gap = h.gaps[0];
+  EXPECT_EQ(gap.market, m);
+  EXPECT_EQ(gap.symbol, "BTCUSDT");
+  EXPECT_EQ(gap.first_missing_id, kSpotFirstId - 50);
+  EXPECT_EQ(gap.last_missing_id, kSpotFirstId - 1);
+  EXPECT_EQ(gap.after_exchange_ns, before);
+  EXPECT_EQ(gap.before_exchange_ns, exchange_ns(spot_frames()[0]));
+  EXPECT_EQ(gap.connection, 4u);
+  EXPECT_EQ(h.feed->counters().gap_trades.load(), 50u);
+  ASSERT_EQ(h.gap_events.size(), 1u);
+  EXPECT_EQ(h.gap_events[0].gap_last_id, kSpotFirstId - 1);
+}
+
+TEST(HostileFeed, ResumeAfterALongRestartIsConfirmedNotRejected) {
+  // Seeded 5,000,000 ids back (beyond the implausible-id span): the jump is
+  // confirmed by three trades and the whole gap, including the two held
+  // back, goes to the backfill.
+  WsTestServer server({.protocol = WsProtocol::kBinance, .frames = spot_frames()});
+  Harness h(server, Venue::kBinanceSpot, {"btcusdt"});
+  h.make();
+  const MarketId m = h.registry.intern("BINANCE:btcusdt");
+  const std::uint64_t seeded = kSpotFirstId - 5'000'000;
+  h.feed->resume_market(m, seeded, exchange_ns(spot_frames()[0]) - 3'600'000'000'000);
+  ASSERT_TRUE(h.run_until_frames(kFrames)) << h.log;
+  EXPECT_EQ(h.ids(), id_range(kSpotFirstId + 2, kSpotFirstId + kFrames - 1));
+  EXPECT_EQ(h.feed->counters().implausible_ids.load(), 2u);
+  ASSERT_EQ(h.gaps.size(), 1u);
+  EXPECT_EQ(h.gaps[0].first_missing_id, seeded + 1);
+  EXPECT_EQ(h.gaps[0].last_missing_id, kSpotFirstId + 1);
+  EXPECT_EQ(h.feed->counters().gap_trades.load(), 5'000'001u);
+}
+
+std::vector<std::string> bybit_v5_frames(std::size_t n) {
+  std::vector<std::string> frames;
+  for (std::size_t i = 0; i < n; ++i) {
+    const std::string ms = std::to_string(1714567890000 + i);
+    frames.push_back(R"({"topic":"publicTrade.BTCUSDT","type":"snapshot","ts":)" + ms + R"(,"data":[{"T":)" + ms +
+                     R"(,"s":"BTCUSDT","S":"Buy","v":"0.120","p":"63245.10","L":"PlusTick","i":"0b1c2d3e-)" +
+                     std::to_string(i) + R"(","BT":false}]})");
+  }
+  return frames;
+}
+
+TEST(HostileFeed, ResumeOnATimeGapVenueReportsTheTimeGap) {
+  WsTestServer server({.protocol = WsProtocol::kBybit, .frames = bybit_v5_frames(20)});
+  Harness h(server, Venue::kBybitLinear, {"BTCUSDT"});
+  h.make();
+  const MarketId m = h.registry.intern("BYBIT:BTCUSDT");
+  h.feed->resume_market(m, 0, 1'714'567'000'000'000'000);
+  ASSERT_TRUE(h.run_until_frames(21)) << h.log;  // the ack and 20 trades
+  EXPECT_EQ(h.trades.size(), 20u);
+  ASSERT_EQ(h.gaps.size(), 1u);
+  EXPECT_TRUE(h.gaps[0].is_time_gap());
+  EXPECT_EQ(h.gaps[0].after_exchange_ns, 1'714'567'000'000'000'000);
+  EXPECT_EQ(h.gaps[0].before_exchange_ns, 1'714'567'890'000'000'000);
+  EXPECT_EQ(h.feed->counters().gap_trades.load(), 0u);
+}
+
+}  // namespace
+}  // namespace tickflow
