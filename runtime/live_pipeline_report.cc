@@ -78,7 +78,8 @@ std::vector<std::string> sink_problems(const InfluxConfig& config, const InfluxW
   if (w.spool_max_bytes > 0 && static_cast<double>(w.spool_disk_bytes) >
                                    config.health_max_spool_fraction * static_cast<double>(w.spool_max_bytes))
     out.push_back("spool at " + std::to_string(w.spool_disk_bytes) + " of its " + std::to_string(w.spool_max_bytes) +
-                  " bytes (above health_max_spool_fraction " + json_number(config.health_max_spool_fraction) + ")");
+                  " bytes (above health_max_spool_fraction " + json_number(config.health_max_spool_fraction) + ")" +
+                  why);
   return out;
 }
 

@@ -205,12 +205,21 @@ TEST(SinkHealth, DownThenUpDropsCountedAndRecovers) {
       30s))
       << tickflow.log();
   ASSERT_TRUE(tickflow.running()) << tickflow.log();
+  // 503 for the age too (health_max_undelivered_ms = 1000), not only for
+  // the spool's fill, and the counts settled (every closed bar taken).
   testing::HttpResult health;
+  std::string before;
   ASSERT_TRUE(poll_until(
       [&] {
         sample_spool();
         health = http_get(port, "/health");
-        return health.status == 503;
+        before = metrics;
+        metrics = http_get(port, "/metrics").body;
+        return health.status == 503 && health.body.find("nothing delivered to InfluxDB for ") != std::string::npos &&
+               count_of(metrics, "tickflow_sink_points_accepted_total") ==
+                   count_of(before, "tickflow_sink_points_accepted_total") &&
+               count_of(metrics, "tickflow_sink_points_dropped_total") ==
+                   count_of(before, "tickflow_sink_points_dropped_total");
       },
       10s))
       << health.body;
