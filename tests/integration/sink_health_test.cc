@@ -19,6 +19,12 @@
 //    tickflow's user does not exist: 503 "degraded" naming the 401; the
 //    user is created: 200; SIGTERM: exit 0, nothing dropped, every accepted
 //    point written.
+//  * SigtermWithInfluxDownSaysWhatIsSpooledAndWhy: InfluxDB never up,
+//    shutdown deadline 1.5 s: exit 0 (spooled is not lost), 0 written,
+//    0 dropped, spooled = accepted, and the last lines say "<accepted>
+//    points (B batches) still spooled in <dir>: InfluxDB at <url>
+//    unreachable: ..." and "clean shutdown: nothing lost", never "see the
+//    errors above".
 //  * WriterSettledBarsCountsSpooledBars: InfluxWriter with influxd down:
 //    the 100 bars handed on are settled once spooled; influxd up: all are
 //    acknowledged, settled stays 100.
@@ -94,7 +100,7 @@ Streams shifted_streams() {
 }
 
 fs::path write_config(const fs::path& dir, const WsTestServer& spot, const WsTestServer& usdm,
-                      const std::string& influx_url, const std::string& influx_extra) {
+                      const std::string& influx_url, const std::string& influx_extra, int shutdown_ms = 10000) {
   std::ostringstream c;
   c << "[markets]\nBINANCE = [\"btcusdt\"]\nBINANCE_FUTURES = [\"btcusdt\"]\n\n"
     << "[[threads.feed]]\nname = \"tf-feed-0\"\nwait = \"park\"\n\n"
@@ -111,7 +117,7 @@ fs::path write_config(const fs::path& dir, const WsTestServer& spot, const WsTes
     // Trades arrive in one burst at the start: the markets' staleness is
     // not what these tests are about.
     << "[metrics]\nbind = \"127.0.0.1\"\nmax_trade_age_ms = 600000\nmax_bar_age_ms = 600000\n\n"
-    << "[shutdown]\ndeadline_ms = 10000\n";
+    << "[shutdown]\ndeadline_ms = " << shutdown_ms << "\n";
   const fs::path path = dir / "run.toml";
   std::ofstream(path) << c.str();
   return path;
@@ -331,6 +337,46 @@ TEST(SinkHealth, WrongCredentialsAre503UntilTheUserExists) {
   EXPECT_EQ(s.written, s.accepted);
   EXPECT_EQ(s.accepted, s.bars + s.rollups + s.amendments);
   EXPECT_NE(tickflow.log().find("clean shutdown"), std::string::npos);
+}
+
+// SIGTERM while InfluxDB is unreachable: everything is in the spool, which
+// is success (exit 0), and the last lines say where and why.
+TEST(SinkHealth, SigtermWithInfluxDownSaysWhatIsSpooledAndWhy) {
+  const Streams streams = shifted_streams();
+  InfluxdProcess influx;
+  influx.stop();
+  WsTestServer spot({.protocol = WsProtocol::kBinance, .frames = streams.spot});
+  WsTestServer usdm({.protocol = WsProtocol::kBinance, .frames = streams.usdm});
+  TempDir dir("sink-health-sigterm");
+  const fs::path config = write_config(dir.path, spot, usdm, influx.url(), "", 1500);
+  const int port = testing::free_loopback_port();
+  Tickflow tickflow({"run", "--config", config.string(), "--http-port", std::to_string(port)}, dir.path / "stderr");
+  ASSERT_TRUE(poll_until(
+      [&] {
+        if (!tickflow.running()) return true;
+        const std::string metrics = http_get(port, "/metrics").body;
+        return count_of(metrics, "tickflow_aggregator_trades_total") == kSpotTrades + kUsdmTrades &&
+               http_get(port, "/health").status == 503;
+      },
+      30s))
+      << tickflow.log();
+  tickflow.signal(SIGTERM);
+  const auto status = tickflow.wait(20s);
+  ASSERT_TRUE(status.has_value());
+  const std::string log = tickflow.log();
+  EXPECT_EQ(*status, 0) << log;
+  const Summary s = parse_summary(log);
+  EXPECT_EQ(s.bars, kOneSecondBars);
+  EXPECT_EQ(s.written, 0u);
+  EXPECT_EQ(s.dropped, 0u);
+  EXPECT_EQ(s.spooled, s.accepted);
+  EXPECT_NE(log.find(std::to_string(s.accepted) + " points ("), std::string::npos) << log;
+  EXPECT_NE(log.find("batches) still spooled in " + (dir.path / "spool").string() + ": InfluxDB at " + influx.url() +
+                     " unreachable: "),
+            std::string::npos)
+      << log;
+  EXPECT_NE(log.find("clean shutdown: nothing lost"), std::string::npos) << log;
+  EXPECT_EQ(log.find("see the errors above"), std::string::npos) << log;
 }
 
 Bar test_bar(std::int64_t t, std::uint32_t timeframe_s = 1) {
