@@ -267,7 +267,7 @@ class BinanceParser final : public ExchangeParser {
     if (!valid_price(t.price) || !valid_qty(qty) || !ms_to_ns(time_ms, t.exchange_ts_ns))
       return fail(ParseError::kBadValue);
     const ResolvedMarket* market = resolve(symbol);
-    if (market == nullptr) return fail(ParseError::kUnknownMarket);
+    if (market == nullptr) return market_missed();
     if (!market->to_base(qty, t.price, t.qty)) return fail(ParseError::kUnknownInstrument);
     t.market = market->id;
     t.receive_ts_ns = receive_ts_ns;
@@ -294,7 +294,7 @@ class BinanceParser final : public ExchangeParser {
     if (!valid_price(t.price) || !valid_qty(qty) || !ms_to_ns(time_ms, t.exchange_ts_ns))
       return fail(ParseError::kBadValue);
     const ResolvedMarket* market = resolve(symbol);
-    if (market == nullptr) return fail(ParseError::kUnknownMarket);
+    if (market == nullptr) return market_missed();
     if (!market->to_base(qty, t.price, t.qty)) return fail(ParseError::kUnknownInstrument);
     t.market = market->id;
     t.receive_ts_ns = receive_ts_ns;
@@ -325,7 +325,7 @@ class BinanceParser final : public ExchangeParser {
           q.ask_price < 1e15 && q.bid_qty < 1e15 && q.ask_qty < 1e15))
       return fail(ParseError::kBadValue);
     const ResolvedMarket* market = resolve(symbol);
-    if (market == nullptr) return fail(ParseError::kUnknownMarket);
+    if (market == nullptr) return market_missed();
     if (market->kind == InstrumentKind::kInverse) {
       if (market->contract_size <= 0) return fail(ParseError::kUnknownInstrument);
       q.bid_qty = q.bid_price > 0 ? q.bid_qty * market->contract_size / q.bid_price : 0;

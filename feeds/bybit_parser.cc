@@ -147,6 +147,7 @@ class BybitParser final : public ExchangeParser {
 
     std::size_t emitted = 0;
     std::size_t errors = 0;
+    std::size_t unconfigured = 0;
     for (auto element : data) {
       ondemand::object item;
       if (auto e = element.get_object().get(item)) {
@@ -162,6 +163,10 @@ class BybitParser final : public ExchangeParser {
                           ? read_v2(item, receive_ts_ns, trade, error, json_error)
                           : read_v5(item, topic == Topic::kLiquidationV5, receive_ts_ns, trade, error, json_error);
       if (!ok) {
+        if (error == ParseError::kUnknownMarket && markets_.last_miss() == ResolveMiss::kUnconfigured) {
+          ++unconfigured;  // not subscribed on this connection: skipped, not an error
+          continue;
+        }
         count_error(error);
         ++errors;
         if (json_error != simdjson::SUCCESS && !recoverable(json_error)) break;
@@ -175,6 +180,7 @@ class BybitParser final : public ExchangeParser {
     }
     if (emitted > 0) return ParseOutcome::kEvents;
     if (errors > 0) return ParseOutcome::kError;
+    if (unconfigured > 0) return skip(SkipKind::kUnconfigured);
     return fail(ParseError::kMissingField);  // an empty data array
   }
 

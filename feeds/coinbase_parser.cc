@@ -129,7 +129,7 @@ class CoinbaseParser final : public ExchangeParser {
         !parse_iso8601_ns(time, t.exchange_ts_ns) || !plausible_exchange_ns(t.exchange_ts_ns))
       return fail(ParseError::kBadValue);
     const ResolvedMarket* market = markets_.resolve(product, PairCase::kAsIs, InstrumentKind::kSpot, 1);
-    if (market == nullptr) return fail(ParseError::kUnknownMarket);
+    if (market == nullptr) return market_missed();
     t.side = opposite(maker_side);
     t.trade_id = trade_id;
     t.price = price;

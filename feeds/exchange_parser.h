@@ -58,6 +58,8 @@ class ExchangeParser {
   void reset_stats() noexcept { stats_ = {}; }
   const std::string& exchange() const noexcept { return markets_.exchange(); }
   const ParserOptions& options() const noexcept { return options_; }
+  // The market resolver: LiveFeed gives it the connection's allowlist.
+  MarketResolver& markets() noexcept { return markets_; }
 
   // Sizes the calling thread's simdjson parser for this parser's frames
   // (json_support.h). The constructor does it for the constructing thread;
@@ -94,6 +96,12 @@ class ExchangeParser {
     }
     ++stats_.quotes;
     return true;
+  }
+  // resolve() returned nullptr for a frame's only market: a market outside
+  // the allowlist is skipped (kUnconfigured), anything else is an error.
+  ParseOutcome market_missed() noexcept {
+    return markets_.last_miss() == ResolveMiss::kUnconfigured ? skip(SkipKind::kUnconfigured)
+                                                              : fail(ParseError::kUnknownMarket);
   }
   // Counts one bad trade inside a frame that may carry good ones too; the
   // frame's outcome is decided by the caller.

@@ -65,6 +65,19 @@ std::string rest_symbol(Venue venue, std::string pair) {
   }
 }
 
+// A subscribed symbol as the venue's parser spells its pair in the market
+// name: Binance lower case, Bybit spot with the "-SPOT" suffix that names it
+// apart from linear, the others as subscribed.
+std::string allowed_pair(Venue venue, const std::string& symbol) {
+  switch (venue) {
+    case Venue::kBinanceSpot:
+    case Venue::kBinanceUsdm:
+    case Venue::kBinanceCoinm: return lower(symbol);
+    case Venue::kBybitSpot: return symbol + "-SPOT";
+    default: return symbol;
+  }
+}
+
 constexpr std::size_t kBinanceMaxStreams = 1024;  // per connection (exchanges.md)
 constexpr std::size_t kBybitArgsPerMessage = 10;  // spot's limit; linear/inverse accept more
 
@@ -183,6 +196,11 @@ LiveFeed::LiveFeed(IoLoop& loop, MarketRegistry& registry, LiveFeedConfig config
       deduped_(2 * events_.capacity()),
       rng_(config_.jitter_seed != 0 ? config_.jitter_seed : std::random_device{}()) {
   if (!parser_) throw std::invalid_argument("no parser for " + plan_.parser_name);
+  // Only the subscribed markets: the allowlist spells each symbol as the
+  // parser spells the pair in market names.
+  std::vector<std::string> pairs;
+  for (const auto& symbol : config_.symbols) pairs.push_back(allowed_pair(config_.venue, symbol));
+  parser_->markets().set_allowlist(pairs);
   // Which gaps the channels can reveal (see the header's banner).
   switch (config_.venue) {
     case Venue::kBinanceSpot:
@@ -312,6 +330,16 @@ void LiveFeed::on_frame(std::string_view frame, std::int64_t receive_ts_ns) {
     log(std::string(to_string(config_.venue)) + ": frame rejected (" + reason +
         "): " + std::string(frame.substr(0, 160)));
   }
+  // Trades the allowlist or a full registry refused, counted by the resolver.
+  const MarketResolver& markets = parser_->markets();
+  if (markets.unconfigured() != unconfigured_seen_) [[unlikely]] {
+    counters_.unconfigured.fetch_add(markets.unconfigured() - unconfigured_seen_, std::memory_order_relaxed);
+    unconfigured_seen_ = markets.unconfigured();
+  }
+  if (markets.full() != full_seen_) [[unlikely]] {
+    counters_.market_overflow.fetch_add(markets.full() - full_seen_, std::memory_order_relaxed);
+    full_seen_ = markets.full();
+  }
   if (outcome != ParseOutcome::kEvents) return;
   // De-duplication: a trade whose numeric id is not above its market's last
   // delivered id was delivered before (reconnect overlap). Gap detection: a
@@ -431,8 +459,8 @@ bool LiveFeed::implausible(const Trade& t, std::uint64_t last, std::uint64_t& ju
 }
 
 void LiveFeed::resume_market(MarketId market, std::uint64_t last_trade_id, std::int64_t last_exchange_ns) {
-  if (market >= config_.max_markets)
-    throw std::invalid_argument("resume_market: market id " + std::to_string(market) + " beyond max_markets");
+  // No slot: this feed drops the market's trades anyway (market_overflow).
+  if (market >= config_.max_markets) return;
   last_trade_id_[market] = last_trade_id;
   last_exchange_ns_[market] = last_exchange_ns;
   // An earlier connection than any this feed will open (on_open bumps

@@ -14,6 +14,14 @@
 // time of the last trade is kept for the health endpoint: those slots are
 // atomics, so another thread may read them while the feed runs.
 //
+// Markets: only the configured symbols become markets. The parser's
+// MarketResolver gets an allowlist made from LiveFeedConfig::symbols;
+// trades on any other symbol are skipped and counted as unconfigured,
+// without allocating and without interning anything in the registry, so a
+// hostile feed cannot grow the process or exhaust the market table. A
+// trade whose market has no slot (the registry full, or an id beyond
+// max_markets) is dropped and counted as market_overflow, never thrown.
+//
 // Trade ids: after a reconnect the exchange may resend trades already
 // delivered. Trades whose numeric id is not above the last id delivered on
 // that market are dropped and counted as duplicates (hashed ids, e.g. Bybit
@@ -230,7 +238,8 @@ class LiveFeed {
   // time-gap venues (Bybit, OKX "trades"). last_trade_id 0 (hashed ids):
   // only the time. A jump beyond implausible_id_span is confirmed first
   // (see the banner), then reported as the same id gap. Call before
-  // start(). Throws std::invalid_argument for a market >= max_markets.
+  // start(). A market >= max_markets is ignored (its trades are dropped and
+  // counted as market_overflow).
   void resume_market(MarketId market, std::uint64_t last_trade_id, std::int64_t last_exchange_ns);
 
   void start();  // connects now
@@ -300,6 +309,8 @@ class LiveFeed {
   bool stopping_ = false;
   bool running_ = false;
   std::string last_disconnect_;
+  std::uint64_t unconfigured_seen_ = 0;  // the resolver's counts already added to counters_
+  std::uint64_t full_seen_ = 0;
   ParseStats errors_seen_{};  // the parser's error counts at the last rejection: which reason moved
 };
 

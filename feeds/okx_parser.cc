@@ -126,6 +126,7 @@ class OkxParser final : public ExchangeParser {
     }
     if (tally.events > 0) return ParseOutcome::kEvents;
     if (tally.errors > 0) return ParseOutcome::kError;
+    if (tally.unconfigured > 0) return skip(SkipKind::kUnconfigured);
     return fail(ParseError::kMissingField);  // no trades at all
   }
 
@@ -134,12 +135,17 @@ class OkxParser final : public ExchangeParser {
   struct Tally {
     std::size_t events = 0;
     std::size_t errors = 0;
+    std::size_t unconfigured = 0;
     bool json_error(OkxParser& p, simdjson::error_code e) noexcept {
       p.count_error(to_parse_error(e));
       ++errors;
       return recoverable(e);
     }
     bool trade_error(OkxParser& p, ParseError error, simdjson::error_code json) noexcept {
+      if (error == ParseError::kUnknownMarket && p.markets().last_miss() == ResolveMiss::kUnconfigured) {
+        ++unconfigured;  // not subscribed on this connection: skipped, not an error
+        return true;
+      }
       p.count_error(error);
       ++errors;
       return json == simdjson::SUCCESS || recoverable(json);

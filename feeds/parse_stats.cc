@@ -11,6 +11,7 @@ std::string_view to_string(SkipKind kind) noexcept {
     case SkipKind::kOtherChannel: return "other_channel";
     case SkipKind::kSnapshot: return "snapshot";
     case SkipKind::kFiltered: return "filtered";
+    case SkipKind::kUnconfigured: return "unconfigured";
     case SkipKind::kCount: break;
   }
   return "?";

@@ -20,6 +20,7 @@ enum class SkipKind : std::uint8_t {
   kOtherChannel,  // tickers, klines, statuses: channels that carry no trades or quotes
   kSnapshot,      // trade snapshots sent on subscribe (already-seen history)
   kFiltered,      // trades the rules exclude (Binance USD-M "X" not MARKET/RPI, Coinbase last_match)
+  kUnconfigured,  // trades on a market the connection did not subscribe (live feeds' allowlist)
   kCount
 };
 

@@ -103,6 +103,15 @@ HttpResponse LivePipeline::metrics() const {
       out.counter("tickflow_feed_trades_total", "Trades delivered to the aggregator", labels, load(k.trades));
       out.counter("tickflow_feed_duplicates_total", "Trades dropped as already delivered (reconnect overlap)", labels,
                   load(k.duplicates));
+      out.counter("tickflow_feed_unconfigured_total", "Trades on symbols this connection did not subscribe: skipped",
+                  labels, load(k.unconfigured));
+      out.counter("tickflow_feed_implausible_ids_total",
+                  "Trades dropped: id too far from the market's recent ids (unconfirmed jump)", labels,
+                  load(k.implausible_ids));
+      out.counter("tickflow_feed_id_jumps_total", "Id jumps confirmed and adopted as the market's new sequence", labels,
+                  load(k.jumps_adopted));
+      out.counter("tickflow_feed_market_overflow_total", "Trades dropped: the market table is full", labels,
+                  load(k.market_overflow));
       out.counter("tickflow_feed_reconnects_total", "Handshakes completed after a disconnect", labels,
                   load(k.reconnects));
       out.counter("tickflow_feed_gaps_total", "Trade-id or reconnect gaps detected", labels, load(k.gaps));
@@ -390,7 +399,10 @@ std::string LivePipeline::summary() const {
              std::to_string(k.frames.load(std::memory_order_relaxed)) + " frames, " +
              std::to_string(k.trades.load(std::memory_order_relaxed)) + " trades, " +
              std::to_string(k.reconnects.load(std::memory_order_relaxed)) + " reconnects, " +
-             std::to_string(k.gaps.load(std::memory_order_relaxed)) + " gaps\n";
+             std::to_string(k.gaps.load(std::memory_order_relaxed)) + " gaps, " +
+             std::to_string(k.unconfigured.load(std::memory_order_relaxed)) + " unconfigured, " +
+             std::to_string(k.implausible_ids.load(std::memory_order_relaxed)) + " implausible ids, " +
+             std::to_string(k.market_overflow.load(std::memory_order_relaxed)) + " market overflow\n";
     }
     for (const auto& [exchange, recorder] : thread->recorders) {
       const auto s = recorder->stats();

@@ -12,6 +12,7 @@
 //    real configured traffic: bounded RSS, exact counts, exact bars.
 #include <gtest/gtest.h>
 
+#include <cctype>
 #include <chrono>
 #include <functional>
 #include <string>
@@ -48,7 +49,7 @@ const std::vector<std::string>& spot_frames() {
 std::string with_id(std::string frame, std::uint64_t id) {
   const auto at = frame.find("\"t\":") + 4;
   const auto end = frame.find(',', at);
-  return frame.replace(at, end - at, std::to_string(id));
+  return frame.substr(0, at) + std::to_string(id) + frame.substr(end);
 }
 
 // The exchange time (ns) of a spot frame ("T", ms).
@@ -117,6 +118,39 @@ std::vector<std::uint64_t> id_range(std::uint64_t first, std::uint64_t last) {
   std::vector<std::uint64_t> out;
   for (std::uint64_t id = first; id <= last; ++id) out.push_back(id);
   return out;
+}
+
+// A spot frame moved to another symbol (stream and "s").
+std::string on_symbol(std::string frame, const std::string& lower_symbol) {
+  std::string upper = lower_symbol;
+  for (char& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  const auto stream = frame.find("btcusdt");
+  frame = frame.substr(0, stream) + lower_symbol + frame.substr(stream + 7);
+  const auto s = frame.find("BTCUSDT");
+  return frame.substr(0, s) + upper + frame.substr(s + 7);
+}
+
+TEST(HostileFeed, UnconfiguredSymbolsAreCountedAndNeverBecomeMarkets) {
+  std::vector<WsInjection> injections;
+  for (std::size_t i = 0; i < 500; ++i) {
+    std::string symbol = "h";  // not "h" + std::string: GCC 12's -Wrestrict false positive
+    symbol += std::to_string(i);
+    symbol += "usdt";
+    injections.push_back({.before_frame = i * 2, .payload = on_symbol(spot_frames()[i], symbol)});
+  }
+  WsTestServer server({.protocol = WsProtocol::kBinance, .frames = spot_frames(), .injections = injections});
+  Harness h(server, Venue::kBinanceSpot, {"BTCUSDT"});  // spelled upper case in the config: still Binance's btcusdt
+  h.make();
+  ASSERT_TRUE(h.run_until_frames(kFrames + 500)) << h.log;
+  EXPECT_EQ(h.ids(), id_range(kSpotFirstId, kSpotFirstId + kFrames - 1));
+  const auto& c = h.feed->counters();
+  EXPECT_EQ(c.unconfigured.load(), 500u);
+  EXPECT_EQ(c.parse_errors.load(), 0u);
+  EXPECT_EQ(c.market_overflow.load(), 0u);
+  EXPECT_EQ(h.feed->parse_stats()[SkipKind::kUnconfigured], 500u);
+  EXPECT_EQ(h.registry.size(), 1u);
+  EXPECT_EQ(h.registry.info(0).name, "BINANCE:btcusdt");
+  EXPECT_EQ(h.log.find("rejected"), std::string::npos) << h.log;
 }
 
 TEST(HostileFeed, OneBogusIdDoesNotSilenceTheMarket) {
