@@ -4,6 +4,7 @@
 #include <cctype>
 #include <stdexcept>
 
+#include "feeds/log_escape.h"
 #include "feeds/parser_factory.h"
 
 namespace tickflow {
@@ -328,7 +329,7 @@ void LiveFeed::on_frame(std::string_view frame, std::int64_t receive_ts_ns) {
       if (stats.errors[e] != errors_seen_.errors[e]) reason = std::string(to_string(static_cast<ParseError>(e)));
     errors_seen_ = stats;
     log(std::string(to_string(config_.venue)) + ": frame rejected (" + reason +
-        "): " + std::string(frame.substr(0, 160)));
+        "): " + escape_log_text(frame, 160));  // network bytes: escaped
   }
   // Trades the allowlist or a full registry refused, counted by the resolver.
   const MarketResolver& markets = parser_->markets();
@@ -520,7 +521,8 @@ void LiveFeed::on_close(WsCloseReason reason, const std::string& detail) {
   }
   counters_.disconnects.fetch_add(1, std::memory_order_relaxed);
   counters_.by_reason[static_cast<std::size_t>(reason)].fetch_add(1, std::memory_order_relaxed);
-  last_disconnect_ = std::string(to_string(reason)) + (detail.empty() ? "" : ": " + detail);
+  // The detail may quote the server's close reason: network text, escaped.
+  last_disconnect_ = std::string(to_string(reason)) + (detail.empty() ? "" : ": " + escape_log_text(detail, 200));
   failures_ = opened_ ? 0 : failures_ + 1;
   opened_ = false;
   events_.clear();

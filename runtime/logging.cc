@@ -24,6 +24,7 @@
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include "feeds/log_escape.h"
 #include "runtime/thread_affinity.h"
 
 namespace tickflow {
@@ -165,7 +166,8 @@ std::function<void(std::string_view)> log_sink(std::string component, spdlog::le
     // default_logger() (not _raw) takes spdlog's registry lock, so a callback
     // racing with shutdown_logging() sees the old or the new logger, not a
     // dangling one.
-    if (auto logger = spdlog::default_logger()) logger->log(level, "{}: {}", component, line);
+    // The line may quote network data: escaped (see feeds/log_escape.h).
+    if (auto logger = spdlog::default_logger()) logger->log(level, "{}: {}", component, escape_log_text(line));
   };
 }
 
@@ -193,10 +195,13 @@ bool RateLimitedLog::log(spdlog::level::level_enum level, std::string_view key, 
   }
   auto logger = spdlog::default_logger();
   if (!logger) return true;
+  // Component lines may quote network data (REST bodies, frames): escaped
+  // (idempotent, so lines their component escaped already are unchanged).
+  const std::string safe = escape_log_text(message);
   if (suppressed > 0) {
-    logger->log(level, "{} ({} similar suppressed)", message, suppressed);
+    logger->log(level, "{} ({} similar suppressed)", safe, suppressed);
   } else {
-    logger->log(level, "{}", message);
+    logger->log(level, "{}", safe);
   }
   return true;
 }

@@ -18,6 +18,11 @@
 //    that exited before that shows as its kernel thread id.
 //  - shutdown_logging() writes out everything queued before it returns.
 //
+//  - Component lines (log_sink(), RateLimitedLog::log()) may quote network
+//    data: they are passed through escape_log_text() (feeds/log_escape.h,
+//    the one escaping function; in feeds/ because feeds may not depend on
+//    runtime), so a frame cannot forge a line or put ESC on a terminal.
+//
 // Threads: init_logging()/shutdown_logging() swap spdlog's default logger,
 // which spdlog does not synchronise with spdlog::info() and friends: call
 // them from main before the pipeline threads start and after they are

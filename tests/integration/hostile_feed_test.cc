@@ -153,6 +153,27 @@ TEST(HostileFeed, UnconfiguredSymbolsAreCountedAndNeverBecomeMarkets) {
   EXPECT_EQ(h.log.find("rejected"), std::string::npos) << h.log;
 }
 
+TEST(HostileFeed, RejectedFrameIsQuotedEscapedInTheLog) {
+  // A frame that would forge a log line and colour the terminal (text
+  // frames are UTF-8 by the websocket protocol: bad UTF-8 never gets here,
+  // the client drops the connection; log_escape_test covers it).
+  const std::string hostile = "{\"stream\":\"x\n2026-01-01T00:00:00.000Z error [tf-main] forged\x1b[31m";
+  WsTestServer server({.protocol = WsProtocol::kBinance,
+                       .frames = std::vector<std::string>(spot_frames().begin(), spot_frames().begin() + 10),
+                       .injections = {{.before_frame = 5, .payload = hostile}}});
+  Harness h(server, Venue::kBinanceSpot, {"btcusdt"});
+  h.make();
+  ASSERT_TRUE(h.run_until_frames(11)) << h.log;
+  EXPECT_EQ(h.feed->counters().parse_errors.load(), 1u);
+  EXPECT_EQ(h.trades.size(), 10u);
+  const std::string expected =
+      "binance-spot: frame rejected (truncated): {\"stream\":\"x\\n2026-01-01T00:00:00.000Z error [tf-main] "
+      "forged\\x1b[31m\n";
+  EXPECT_NE(h.log.find(expected), std::string::npos) << h.log;
+  EXPECT_EQ(h.log.find('\x1b'), std::string::npos);
+  EXPECT_EQ(h.log.find("\n2026"), std::string::npos);  // no line starts with the forged time stamp
+}
+
 TEST(HostileFeed, OneBogusIdDoesNotSilenceTheMarket) {
   // The issue's case: a well-formed trade with id 9e18 mid-stream, then one
   // far below the window: both dropped, every real trade still delivered.
