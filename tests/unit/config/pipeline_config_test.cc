@@ -327,7 +327,7 @@ TEST(PipelineConfigFeeds, UnknownKeysNameTheirFullPath) {
             "test.toml:2:1: feeds.stale_after: unknown key (did you mean 'stale_after_ms'?)");
   EXPECT_EQ(error_of("[feeds]\nretries = 3\n"),
             "test.toml:2:1: feeds.retries: unknown key (known keys: stale_after_ms connect_timeout_ms "
-            "backoff_initial_ms backoff_max_ms backfill endpoints channels)");
+            "backoff_initial_ms backoff_max_ms backfill gap_hold_ms endpoints channels)");
   EXPECT_EQ(error_of("[feeds.endpoints.BINANCE]\nhots = \"127.0.0.1\"\n"),
             "test.toml:2:1: feeds.endpoints.BINANCE.hots: unknown key (did you mean 'host'?)");
   EXPECT_EQ(error_of("[feeds.endpoints.BINANCE]\nurl = \"wss://example\"\n"),
