@@ -66,6 +66,8 @@ const ResolvedMarket* MarketResolver::resolve(std::string_view symbol, PairCase 
     buffer[i] = c;
   }
   const std::string_view pair(buffer, symbol.size());
+  // InfluxDB cannot store a tag value ending in a backslash (valid_market_name()).
+  if (pair.back() == '\\') return miss(ResolveMiss::kInvalid);
 
   ResolvedMarket* entry = nullptr;
   ResolvedMarket resolved;

@@ -61,7 +61,7 @@ enum class PairCase : std::uint8_t { kAsIs, kLower, kUpper };
 // Why the last resolve() returned nullptr.
 enum class ResolveMiss : std::uint8_t {
   kNone = 0,
-  kInvalid,       // not a valid pair: empty, too long, not printable ASCII, ':'
+  kInvalid,       // not a valid pair: empty, too long, not printable ASCII, ':', a trailing backslash
   kUnconfigured,  // valid, but not in the allowlist
   kFull,          // the registry holds MarketRegistry::kMaxMarkets markets already
 };

@@ -23,7 +23,8 @@
 //    rather than written: InfluxDB rejects NaN and Inf, and one bad field
 //    must not lose the batch;
 //  * the market tag value is escaped once per market (`,`, `=` and space get
-//    a backslash), not per line;
+//    a backslash), not per line; names are valid_market_name()s (the
+//    registry refuses others), so every point is one InfluxDB accepts;
 //  * encoding appends into the caller's buffer and allocates nothing once the
 //    buffer has room.
 #pragma once
@@ -41,7 +42,13 @@ struct LineProtocolOptions {
   bool base_volume = true;  // write qbuy/qsell (tickflow's fields); false: aggr-server's fields only
 };
 
-// `value` with `,`, `=` and space escaped for a tag key or value.
+// `value` with `,`, `=` and space escaped for a tag key or value. InfluxDB
+// (1.x line protocol) keeps every other backslash literally and unescapes
+// only "\,", "\=" and "\ ", so a backslash in a name needs nothing and
+// reads back as written: "X:a\,b" is sent as "X:a\\,b" and stored as
+// "X:a\,b". Precondition: valid_market_name() (market_registry.h): no
+// control characters, and no trailing backslash, which no escaping can
+// carry (it would escape the delimiter after it: the point is rejected).
 std::string escape_tag_value(std::string_view value);
 
 // The longest line encode_bar_line() can write for an escaped market tag of

@@ -91,6 +91,14 @@ bool infer_base_quote(std::string_view pair, std::string& base, std::string& quo
   return true;
 }
 
+bool valid_market_name(std::string_view name) noexcept {
+  const auto colon = name.find(':');
+  if (colon == std::string_view::npos || colon == 0 || colon + 1 == name.size()) return false;
+  for (char c : name)
+    if (static_cast<unsigned char>(c) < 0x20 || static_cast<unsigned char>(c) > 0x7e) return false;
+  return name.back() != '\\';
+}
+
 MarketId MarketRegistry::add(const MarketSpec& spec) {
   const std::lock_guard lock(mutex_);
   return add_locked(spec);
@@ -98,8 +106,13 @@ MarketId MarketRegistry::add(const MarketSpec& spec) {
 
 MarketId MarketRegistry::add_locked(const MarketSpec& spec) {
   const auto colon = spec.name.find(':');
-  if (colon == std::string::npos || colon == 0 || colon + 1 == spec.name.size()) {
-    throw std::invalid_argument("market name '" + spec.name + "' is not of the form EXCHANGE:pair");
+  if (!valid_market_name(spec.name)) {
+    // Never quotes the name raw: it may hold control characters.
+    std::string shown;
+    for (char c : spec.name)
+      shown += (static_cast<unsigned char>(c) < 0x20 || static_cast<unsigned char>(c) > 0x7e) ? '?' : c;
+    throw std::invalid_argument("market name '" + shown +
+                                "' is not of the form EXCHANGE:pair in printable ASCII, not ending in a backslash");
   }
   if (spec.contract_size < 0 || !std::isfinite(spec.contract_size)) {
     throw std::invalid_argument("market '" + spec.name + "': contract size must be a finite number >= 0");

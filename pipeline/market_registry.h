@@ -69,13 +69,21 @@ struct MarketInfo {
 // "PI_XBTUSD" -> BTC/USD, "tBTCUSD" -> BTC/USD). Returns false if unsure.
 bool infer_base_quote(std::string_view pair, std::string& base, std::string& quote);
 
+// Whether `name` can be a market: "EXCHANGE:pair" with both parts
+// non-empty, printable ASCII only (0x20..0x7e: no control character can
+// reach a log line or break a line-protocol point), and not ending in a
+// backslash, which InfluxDB's line protocol cannot carry at the end of a tag
+// value (the backslash escapes the delimiter after it; influxdata/influxdb
+// #5231, #6154). Every other character is escaped by escape_tag_value().
+bool valid_market_name(std::string_view name) noexcept;
+
 class MarketRegistry {
  public:
   // Interns `spec.name` and returns its id. Adding a name twice returns the
   // existing id; metadata given the second time fills in fields that were
   // unknown and must agree with fields that were known.
-  // Throws std::invalid_argument for a malformed name ("EXCHANGE:pair" with
-  // both parts non-empty) or conflicting metadata: this is configuration time.
+  // Throws std::invalid_argument for a malformed name (!valid_market_name())
+  // or conflicting metadata: this is configuration time.
   MarketId add(const MarketSpec& spec);
 
   // Shorthand for add({name}): spot markets get kind kSpot and contract size 1,

@@ -28,6 +28,8 @@
 #include "feeds/live_feed.h"
 #include "feeds/padded_frame.h"
 #include "feeds/parser_factory.h"
+#include "pipeline/line_protocol.h"
+#include "sinks/influx_http.h"
 #include "tests/integration/influx_points.h"
 #include "tests/integration/influxd_process.h"
 #include "tests/integration/tickflow_child.h"
@@ -354,6 +356,42 @@ long status_kb(pid_t pid, const std::string& key) {
   for (std::string line; std::getline(in, line);)
     if (line.rfind(key + ":", 0) == 0) return std::stol(line.substr(key.size() + 1));
   return -1;
+}
+
+TEST(HostileFeed, MarketNamesWithBackslashesReachInfluxIntact) {
+  // Names a network could make (printable, so the resolver lets them
+  // through): each point is accepted by a real influxd and its tag reads
+  // back as the name. A trailing backslash cannot be carried by the line
+  // protocol at all (influxd refuses the point): such names are refused
+  // before they become markets.
+  testing::InfluxdProcess influx;
+  influx.query("CREATE DATABASE hostile");
+  InfluxHttp http(influx.endpoint("hostile"));
+  const std::vector<std::string> names = {"BINANCE:a\\b", "X:a\\,b c=d", "X:end\\ ", "X:\\\\x"};
+  Bar bar;
+  bar.timeframe_s = 1;
+  bar.open = bar.high = bar.low = bar.close = 100;
+  bar.cbuy = 1;
+  bar.vbuy = 100;
+  std::string lines;
+  for (std::size_t i = 0; i < names.size(); ++i) {
+    ASSERT_TRUE(valid_market_name(names[i])) << names[i];
+    bar.open_time_s = 1'700'000'000 + static_cast<std::int64_t>(i);
+    append_bar_line(lines, bar, escape_tag_value(names[i]));
+  }
+  const auto written = http.write("autogen", "s", lines);
+  EXPECT_EQ(written.status, 204) << written.body << written.error << "\n" << lines;
+  testing::Points points;
+  testing::query_points(influx, "autogen", "trades_1s", points, "hostile");
+  std::vector<std::string> read_back(names.size());
+  for (const auto& [key, fields] : points) read_back[std::get<2>(key) - 1'700'000'000] = std::get<1>(key);
+  EXPECT_EQ(read_back, names);
+
+  // Why the trailing backslash is refused: influxd rejects the point.
+  EXPECT_FALSE(valid_market_name("BINANCE:abc\\"));
+  std::string trailing;
+  append_bar_line(trailing, bar, escape_tag_value("BINANCE:abc\\"));
+  EXPECT_EQ(http.write("autogen", "s", trailing).status, 400);
 }
 
 TEST(HostileFeed, RunSurvivesTradesOn65537UnconfiguredSymbols) {

@@ -19,6 +19,25 @@ TEST(MarketRegistry, InternsNamesToDenseIdsOnce) {
   EXPECT_EQ(r.find("BINANCE_FUTURES:ethusdt"), std::nullopt);
 }
 
+TEST(MarketRegistry, NamesAreValidatedForLogsAndLineProtocol) {
+  EXPECT_TRUE(valid_market_name("BINANCE:btcusdt"));
+  EXPECT_TRUE(valid_market_name("X:a\\b,c=d e"));  // escaped by escape_tag_value()
+  EXPECT_TRUE(valid_market_name("BITFINEX:tBTCF0:USTF0"));
+  EXPECT_FALSE(valid_market_name("BINANCE:abc\\"));  // InfluxDB cannot store a trailing backslash
+  EXPECT_FALSE(valid_market_name("BINANCE:a\nb"));
+  EXPECT_FALSE(valid_market_name("BINANCE:a\x1b"));
+  EXPECT_FALSE(valid_market_name("BINANCE:caf\xc3\xa9"));
+  EXPECT_FALSE(valid_market_name("BINANCE:"));
+  EXPECT_FALSE(valid_market_name(":btcusdt"));
+  EXPECT_FALSE(valid_market_name("btcusdt"));
+  MarketRegistry r;
+  EXPECT_THROW(r.intern("BINANCE:abc\\"), std::invalid_argument);
+  MarketSpec control;
+  control.name = "BINANCE:a\nb";
+  EXPECT_THROW(r.add(control), std::invalid_argument);
+  EXPECT_EQ(r.size(), 0u);
+}
+
 TEST(MarketRegistry, DerivesExchangePairClassAndAssets) {
   MarketRegistry r;
   const MarketInfo& spot = r.info(r.intern("BINANCE:btcusdt"));

@@ -26,6 +26,11 @@ TEST(MarketResolver, WithoutAnAllowlistEveryValidSymbolIsAMarket) {
   EXPECT_EQ(resolver.last_miss(), ResolveMiss::kInvalid);
   EXPECT_EQ(resolver.resolve("bad\x1b", PairCase::kLower, InstrumentKind::kSpot, 1), nullptr);
   EXPECT_EQ(resolver.resolve(std::string(65, 'a'), PairCase::kLower, InstrumentKind::kSpot, 1), nullptr);
+  // A trailing backslash cannot be a tag value InfluxDB accepts.
+  EXPECT_EQ(resolver.resolve("abc\\", PairCase::kLower, InstrumentKind::kSpot, 1), nullptr);
+  EXPECT_EQ(resolver.last_miss(), ResolveMiss::kInvalid);
+  ASSERT_NE(resolver.resolve("a\\b", PairCase::kLower, InstrumentKind::kSpot, 1), nullptr);
+  EXPECT_EQ(registry.size(), 3u);
   EXPECT_EQ(resolver.unconfigured(), 0u);
 }
 

@@ -96,6 +96,10 @@ TEST(LineProtocol, EscapesTagValues) {
   EXPECT_EQ(escape_tag_value("BINANCE:btcusdt"), "BINANCE:btcusdt");
   EXPECT_EQ(escape_tag_value("A B,C=D"), "A\\ B\\,C\\=D");
   EXPECT_EQ(escape_tag_value("KRAKEN:XBT/USD"), "KRAKEN:XBT/USD");
+  // Backslashes stay as they are (InfluxDB keeps them literally); the
+  // delimiters after them are escaped as everywhere.
+  EXPECT_EQ(escape_tag_value("X:a\\b"), "X:a\\b");
+  EXPECT_EQ(escape_tag_value("X:a\\,b c=d"), "X:a\\\\,b\\ c\\=d");
   BarLineEncoder encoder;
   encoder.set_market(2, "ODD EX:a,b=c");
   EXPECT_TRUE(encoder.has_market(2));
