@@ -171,6 +171,18 @@ Summary parse_summary(const std::string& log) {
   return s;
 }
 
+// The sink took every bar the aggregator emitted: exactly the closed 1 s
+// bars and rollups when nothing was amended (the summary counts 1 s
+// amendments, not rollup ones, which only amendments cause).
+void expect_bars_accepted(const Summary& s) {
+  if (s.amendments == 0) {
+    EXPECT_EQ(s.bars, kOneSecondBars);
+    EXPECT_EQ(s.accepted, s.bars + s.rollups);
+  } else {
+    EXPECT_GE(s.accepted, s.bars + s.rollups + s.amendments);
+  }
+}
+
 // Every trades_<tf> point in InfluxDB, all retention policies.
 std::uint64_t points_in_influx(const InfluxdProcess& influx) {
   testing::Points points;
@@ -213,21 +225,26 @@ TEST(SinkHealth, DownThenUpDropsCountedAndRecovers) {
   ASSERT_TRUE(tickflow.running()) << tickflow.log();
   // 503 for the age too (health_max_undelivered_ms = 1000), not only for
   // the spool's fill, and the counts settled (every closed bar taken).
+  // The writer publishes its counters every 250 ms: settled means unchanged
+  // for a whole second.
   testing::HttpResult health;
-  std::string before;
+  std::pair<std::uint64_t, std::uint64_t> counts{UINT64_MAX, UINT64_MAX};
+  auto changed_at = std::chrono::steady_clock::now();
   ASSERT_TRUE(poll_until(
       [&] {
         sample_spool();
         health = http_get(port, "/health");
-        before = metrics;
         metrics = http_get(port, "/metrics").body;
+        const std::pair<std::uint64_t, std::uint64_t> now{count_of(metrics, "tickflow_sink_points_accepted_total"),
+                                                          count_of(metrics, "tickflow_sink_points_dropped_total")};
+        if (now != counts) {
+          counts = now;
+          changed_at = std::chrono::steady_clock::now();
+        }
         return health.status == 503 && health.body.find("nothing delivered to InfluxDB for ") != std::string::npos &&
-               count_of(metrics, "tickflow_sink_points_accepted_total") ==
-                   count_of(before, "tickflow_sink_points_accepted_total") &&
-               count_of(metrics, "tickflow_sink_points_dropped_total") ==
-                   count_of(before, "tickflow_sink_points_dropped_total");
+               std::chrono::steady_clock::now() - changed_at >= 1s;
       },
-      10s))
+      15s))
       << health.body;
   EXPECT_NE(health.body.find("\"status\":\"degraded\""), std::string::npos) << health.body;
   EXPECT_NE(health.body.find("\"reason\":\"influx: "), std::string::npos) << health.body;
@@ -273,9 +290,7 @@ TEST(SinkHealth, DownThenUpDropsCountedAndRecovers) {
 
   const std::string final_log = tickflow.log();
   const Summary s = parse_summary(final_log);
-  EXPECT_EQ(s.bars, kOneSecondBars);
-  EXPECT_EQ(s.amendments, 0u);
-  EXPECT_EQ(s.accepted, s.bars + s.rollups);
+  expect_bars_accepted(s);
   EXPECT_EQ(s.dropped, dropped_down);
   EXPECT_EQ(s.dead + s.refused, 0u);
   EXPECT_EQ(s.written + s.dropped, s.accepted);
@@ -283,7 +298,16 @@ TEST(SinkHealth, DownThenUpDropsCountedAndRecovers) {
                            std::to_string(dropped_down) + " dropped"),
             std::string::npos)
       << final_log;
-  EXPECT_EQ(points_in_influx(influx), s.written);
+  // Every written point is in InfluxDB; an amendment overwrites its bar's
+  // point, so only without amendments (a slow sanitizer build can close a
+  // quiet second early) is the count the written count.
+  if (s.amendments == 0) {
+    EXPECT_EQ(points_in_influx(influx), s.written);
+  } else {
+    const std::uint64_t points = points_in_influx(influx);
+    EXPECT_LE(points, s.written);
+    EXPECT_GE(points + s.amendments, s.written);
+  }
 }
 
 TEST(SinkHealth, WrongCredentialsAre503UntilTheUserExists) {
@@ -332,10 +356,9 @@ TEST(SinkHealth, WrongCredentialsAre503UntilTheUserExists) {
   ASSERT_TRUE(status.has_value());
   EXPECT_EQ(*status, 0) << tickflow.log();
   const Summary s = parse_summary(tickflow.log());
-  EXPECT_EQ(s.bars, kOneSecondBars);
   EXPECT_EQ(s.dropped, 0u);
   EXPECT_EQ(s.written, s.accepted);
-  EXPECT_EQ(s.accepted, s.bars + s.rollups + s.amendments);
+  expect_bars_accepted(s);
   EXPECT_NE(tickflow.log().find("clean shutdown"), std::string::npos);
 }
 
@@ -366,7 +389,7 @@ TEST(SinkHealth, SigtermWithInfluxDownSaysWhatIsSpooledAndWhy) {
   const std::string log = tickflow.log();
   EXPECT_EQ(*status, 0) << log;
   const Summary s = parse_summary(log);
-  EXPECT_EQ(s.bars, kOneSecondBars);
+  expect_bars_accepted(s);
   EXPECT_EQ(s.written, 0u);
   EXPECT_EQ(s.dropped, 0u);
   EXPECT_EQ(s.spooled, s.accepted);
