@@ -1,5 +1,9 @@
 #include "sinks/influx_http.h"
 
+#include <sys/stat.h>
+
+#include <cstdio>
+
 #include <curl/curl.h>
 #include <zlib.h>
 
@@ -59,6 +63,16 @@ void gzip_into(std::string_view in, std::string& out) {
 InfluxCredentials load_influx_credentials(const std::string& file) {
   InfluxCredentials c;
   if (!file.empty()) {
+    // Like ssh with a private key: a file others can read is a leaked
+    // password, refused before it is read (every command that reads one:
+    // run, replay, backtest).
+    struct stat st {};
+    if (::stat(file.c_str(), &st) == 0 && (st.st_mode & 077) != 0) {
+      char mode[8];
+      std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(st.st_mode & 07777));
+      throw std::runtime_error("the InfluxDB credentials file '" + file + "' is accessible by group or others (mode " +
+                               mode + "); it must be readable only by its owner: chmod 600 " + file);
+    }
     std::ifstream in(file);
     if (!in) throw std::runtime_error("cannot read the InfluxDB credentials file '" + file + "'");
     std::string first, second;

@@ -38,7 +38,8 @@ struct InfluxCredentials {
 // when `file` is not empty, else from the environment (INFLUX_USERNAME and
 // INFLUX_PASSWORD; both unset means no authentication). Throws
 // std::runtime_error naming the file (never its contents) when it cannot be
-// read or parsed.
+// read or parsed, or when group or others may access it (chmod 600, as ssh
+// asks of a private key).
 InfluxCredentials load_influx_credentials(const std::string& file);
 
 struct InfluxEndpoint {

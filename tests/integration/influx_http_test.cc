@@ -5,6 +5,7 @@
 #include "sinks/influx_http.h"
 
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 
 #include <cstdlib>
 #include <fstream>
@@ -104,6 +105,18 @@ TEST(InfluxHttp, WrongCredentialsAre401AndRightOnesWork) {
 TEST(InfluxCredentials, ComeFromAFileOrTheEnvironment) {
   const std::string path = ::testing::TempDir() + "/influx_credentials";
   { std::ofstream(path) << "reader:pa:ss\n"; }
+  // Readable by others (ofstream's 0644 under the usual umask): refused.
+  ::chmod(path.c_str(), 0644);
+  try {
+    load_influx_credentials(path);
+    FAIL() << "a 0644 credentials file was read";
+  } catch (const std::runtime_error& e) {
+    EXPECT_EQ(std::string(e.what()), "the InfluxDB credentials file '" + path +
+                                         "' is accessible by group or others (mode 0644); it must be readable only "
+                                         "by its owner: chmod 600 " +
+                                         path);
+  }
+  ::chmod(path.c_str(), 0600);
   auto c = load_influx_credentials(path);
   EXPECT_EQ(c.user, "reader");
   EXPECT_EQ(c.password, "pa:ss");
