@@ -1,15 +1,23 @@
 // tests/integration/hostile_feed_test.cc
 //
 // Hostile input is contained (issue 15): LiveFeed against WsTestServer
-// replaying the real Binance BTCUSDT capture with hostile frames mixed in.
+// replaying the real Binance BTCUSDT capture with hostile frames mixed in,
+// a real influxd, and `tickflow run` end to end.
+//  * Unconfigured symbols (Binance, Bybit spot's -SPOT names) are counted
+//    per connection and never become markets.
+//  * A rejected frame is quoted escaped in the log (no forged line, no ESC).
 //  * One bogus trade id (9e18, or far below) is dropped as implausible and
-//    does not silence the market; a confirmed jump is adopted and its gap
-//    reported; resume_market() seeds de-duplication and gap detection as a
-//    reconnect would.
-//  * Trades on symbols the connection did not subscribe are counted as
-//    unconfigured and never become markets.
-//  * `tickflow run` survives trades on 65,537 distinct symbols mixed with
-//    real configured traffic: bounded RSS, exact counts, exact bars.
+//    does not silence the market; a confirmed jump (forward, or a real
+//    sequence overtaking a bogus first id) is adopted and its gap reported.
+//  * resume_market() seeds de-duplication and gap detection as a reconnect
+//    would: duplicates dropped, the id gap (or, on Bybit, the time gap)
+//    reported, a long restart's jump confirmed rather than rejected.
+//  * Market names with backslashes, commas, spaces and '=' reach influxd
+//    and read back intact; a trailing backslash is refused (influxd cannot
+//    store it).
+//  * `tickflow run` survives trades on 65,537 distinct unconfigured symbols
+//    mixed with real configured traffic: bounded RSS, exact counts, bars
+//    for the configured market only and exact.
 #include <curl/curl.h>
 #include <gtest/gtest.h>
 #include <signal.h>
@@ -324,6 +332,28 @@ std::vector<std::string> bybit_v5_frames(std::size_t n) {
                      std::to_string(i) + R"(","BT":false}]})");
   }
   return frames;
+}
+
+TEST(HostileFeed, BybitSpotAllowlistKeepsTheSpotSuffix) {
+  // Bybit spot names its markets BYBIT:<symbol>-SPOT: the allowlist made
+  // from the subscribed "BTCUSDT" must match that spelling.
+  std::vector<std::string> frames = bybit_v5_frames(10);
+  for (const std::string& f : bybit_v5_frames(5)) {
+    std::string eth = f;
+    for (std::size_t at; (at = eth.find("BTCUSDT")) != std::string::npos;)
+      eth = eth.substr(0, at) + "ETHUSDT" + eth.substr(at + 7);
+    frames.push_back(eth);
+  }
+  WsTestServer server({.protocol = WsProtocol::kBybit, .frames = frames});
+  Harness h(server, Venue::kBybitSpot, {"BTCUSDT"});
+  h.make();
+  ASSERT_TRUE(h.run_until_frames(16)) << h.log;  // the ack and 15 frames
+  EXPECT_EQ(h.trades.size(), 10u);
+  EXPECT_EQ(h.feed->counters().unconfigured.load(), 5u);
+  EXPECT_EQ(h.feed->parse_stats()[SkipKind::kUnconfigured], 5u);
+  EXPECT_EQ(h.feed->counters().parse_errors.load(), 0u);
+  ASSERT_EQ(h.registry.size(), 1u);
+  EXPECT_EQ(h.registry.info(0).name, "BYBIT:BTCUSDT-SPOT");
 }
 
 TEST(HostileFeed, ResumeOnATimeGapVenueReportsTheTimeGap) {
