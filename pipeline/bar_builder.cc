@@ -171,7 +171,7 @@ void BarBuilder::late_trade(const Trade& trade, std::int64_t second) {
     accumulate(slot, trade);
     ++cold.counters.amendments;
     if (!trade.is_liquidation() && slot.close_ts > cold.sealed_exchange_ns) cold.sealed_exchange_ns = slot.close_ts;
-    if (slot.max_trade_id > cold.sealed_trade_id) cold.sealed_trade_id = slot.max_trade_id;
+    if (slot.last_trade_id > cold.sealed_trade_id) cold.sealed_trade_id = slot.last_trade_id;
     sink_.on_bar(make_bar(market, slot, kBarAmendment));
   }
   // Its exchange time still counts: the frontier may have been moved by the
@@ -228,7 +228,7 @@ void BarBuilder::emit_final(MarketId market, const Slot& slot) {
   cold.resume_pending = false;  // a whole second written: the restart is behind this market
   if (slot.count[0] + slot.count[1] > 0 && slot.close_ts > cold.sealed_exchange_ns)
     cold.sealed_exchange_ns = slot.close_ts;
-  if (slot.max_trade_id > cold.sealed_trade_id) cold.sealed_trade_id = slot.max_trade_id;
+  if (slot.last_trade_id > cold.sealed_trade_id) cold.sealed_trade_id = slot.last_trade_id;
   if (cold.last_bar_s != kNoTime && slot.second > cold.last_bar_s + 1 && cold.interrupted_s < cold.last_bar_s) {
     ++cold.counters.gaps;
     cold.counters.gap_seconds += static_cast<std::uint64_t>(slot.second - cold.last_bar_s - 1);

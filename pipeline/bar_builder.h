@@ -149,8 +149,9 @@ class BarBuilder {
   void resume(MarketId market, std::int64_t closed_until_s, std::uint64_t sealed_trade_id,
               std::int64_t sealed_exchange_ns);
 
-  // What the sealed seconds of `market` hold: the newest numeric trade id
-  // (0 if none) and exchange time (kNoTime if none), for a checkpoint.
+  // What the sealed seconds of `market` hold, for a checkpoint: the largest
+  // of their last-arrival trade ids (0 if none; see accumulate()) and the
+  // newest exchange time (kNoTime if none).
   std::uint64_t sealed_trade_id(MarketId market) const noexcept { return cold_[market].sealed_trade_id; }
   std::int64_t sealed_exchange_ns(MarketId market) const noexcept { return cold_[market].sealed_exchange_ns; }
   // A kGap hold is in force on `market`.
@@ -182,7 +183,7 @@ class BarBuilder {
     double qty[2] = {};       // qbuy, qsell
     double liq[2] = {};       // lbuy, lsell
     std::uint32_t count[2] = {};
-    std::uint64_t max_trade_id = 0;  // newest numeric id (not hashed, not a liquidation): the checkpoint's
+    std::uint64_t last_trade_id = 0;  // id of the last non-liquidation arrival: the checkpoint's resume id
   };
   static_assert(sizeof(Slot) == 128);
 
@@ -259,9 +260,13 @@ inline void BarBuilder::accumulate(Slot& slot, const Trade& trade) noexcept {
   slot.notional[side] += notional;
   slot.qty[side] += trade.qty;
   slot.count[side] += 1;
-  // A select, not a branch: hashed ids say nothing about order.
-  const std::uint64_t id = (trade.flags & kTradeIdHashed) ? 0 : trade.trade_id;
-  slot.max_trade_id = id > slot.max_trade_id ? id : slot.max_trade_id;
+  // The checkpoint's resume id: the id of the second's last arrival, one
+  // store (a running max cost 5 instructions a trade, the hashed-id test 4
+  // more: callgrind, bench/README.md). In order it is the max; a backfilled
+  // trade arriving last makes it lower, which only makes a restart fetch
+  // and drop a few trades again, never miss one. Hashed ids land here too:
+  // nothing reads them (their venues resume by exchange time).
+  slot.last_trade_id = trade.trade_id;
   const std::int64_t ts = trade.exchange_ts_ns;
   // Strict `<` keeps the first arrival on a tie, `>=` the last.
   if (ts < slot.open_ts) {

