@@ -217,7 +217,8 @@ TEST(CsvBarSource, RefusesBadInputNamingFileAndLine) {
   EXPECT_EQ(error_for(h + "1723161630,BINANCE:btcusdt,1m,1,1,1,1,1,1,1,1,0,0\n"),
             "F:2: bar at 1723161630 is not aligned to its timeframe 1m");
   EXPECT_EQ(error_for(h + "1723161600,btcusdt,1s,1,1,1,1,1,1,1,1,0,0\n"),
-            "F:2: bad market 'btcusdt': market name 'btcusdt' is not of the form EXCHANGE:pair");
+            "F:2: bad market 'btcusdt': market name 'btcusdt' is not of the form EXCHANGE:pair in printable ASCII, not "
+            "ending in a backslash");
   EXPECT_EQ(error_for(h + ok + "1723161601,OKEX:BTC-USDT,1s,1,1,1,1,1,1,1,1,0,0\n" + ok),
             "F:4: BINANCE:btcusdt bar at 1723161600 duplicates line 2");
   EXPECT_EQ(error_for(h + "1723161605,BINANCE:btcusdt,1s,1,1,1,1,1,1,1,1,0,0\n" + ok),
