@@ -272,9 +272,24 @@ void Server::on_accept(beast::error_code ec, tcp::socket socket) {
     // At the limit: the least recently active connection makes room. It is
     // the one most likely to be a slow client, and the newcomer is most
     // likely to send its request now.
-    while (sessions.size() >= options.max_connections) sessions.front()->evict();
+    bool evicted = false;
+    while (sessions.size() >= options.max_connections) {
+      sessions.front()->evict();
+      evicted = true;
+    }
     socket.set_option(tcp::no_delay(true), ec);  // small responses: do not wait for Nagle
     std::make_shared<Session>(*this, std::move(socket))->start();
+    if (evicted) {
+      // At the limit, one accept per millisecond: clients that reconnect
+      // as soon as they are evicted would otherwise feed a storm of
+      // accepts that evicts a newcomer before its request is read. The
+      // pause lets this thread read what the connections already sent.
+      accept_backoff.expires_after(std::chrono::milliseconds(1));
+      accept_backoff.async_wait([this](beast::error_code wait_ec) {
+        if (!wait_ec && !stopping.load(std::memory_order_relaxed)) accept();
+      });
+      return;
+    }
   }
   accept();
 }
