@@ -228,6 +228,7 @@ void Aggregator::publish_counters(std::int64_t now_ns) noexcept {
     const FlowStatsCounters& c = flow_->stats().counters();
     counters_.flow_records.store(flow_->counters().records, std::memory_order_relaxed);
     counters_.flow_late.store(c.late, std::memory_order_relaxed);
+    counters_.flow_replaced.store(c.replaced, std::memory_order_relaxed);
     counters_.flow_dropped.store(c.late_dropped + c.future_dropped + c.rejected, std::memory_order_relaxed);
     counters_.flow_groups_refused.store(flow_->counters().groups_refused, std::memory_order_relaxed);
   }

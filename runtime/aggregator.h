@@ -118,6 +118,7 @@ struct AggregatorCounters {
   std::atomic<std::uint64_t> wakeups{0};              // waits that ended
   std::atomic<std::uint64_t> flow_records{0};         // FlowRecords handed to the output
   std::atomic<std::uint64_t> flow_late{0};            // bars for closed seconds, applied to open intervals
+  std::atomic<std::uint64_t> flow_replaced{0};        // amended bars: their change applied, not their sum
   std::atomic<std::uint64_t> flow_dropped{0};         // bars the flow stats could not take (late, ahead, bad)
   std::atomic<std::uint64_t> flow_groups_refused{0};  // group refreshes refused: more groups than lanes
 };

@@ -184,6 +184,8 @@ HttpResponse LivePipeline::metrics() const {
                 load(a.flow_records));
     out.counter("tickflow_flow_late_bars_total", "Bars for closed seconds, applied to the intervals still open", {},
                 load(a.flow_late));
+    out.counter("tickflow_flow_replaced_bars_total",
+                "Amended bars whose change (new - old) was applied to their second", {}, load(a.flow_replaced));
     out.counter("tickflow_flow_dropped_bars_total", "Bars the flow statistics could not take", {},
                 load(a.flow_dropped));
     out.counter("tickflow_flow_groups_refused_total", "Symbol-group refreshes refused (more groups than lanes)", {},

@@ -27,7 +27,8 @@
 // Exactness. Each group has one spot and one perp market here, so a
 // second's sums have at most two terms and the per-interval sums are taken
 // in time order by both sides: ds, df and volume must be EQUAL, bit for
-// bit (InfluxDB returns the shortest round-trip doubles written), close
+// bit (InfluxDB returns the shortest round-trip doubles written; unless a
+// bar was amended, whose change new - old is then added: within rounding), close
 // within 1e-15 (a product and a sum may be fused into an FMA). The
 // rolling statistics use compensated, re-based sums in the engine and
 // naive ones here: they must agree within 1e-11 of the window's total
@@ -46,6 +47,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdint>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <functional>
@@ -340,6 +342,12 @@ TEST(FlowStatsRun, RunWritesFlowStatisticsEqualToTheBars) {
   EXPECT_GE(metric(metrics, "tickflow_flow_records_total").value_or(0), 2 * 340.0) << metrics;
   EXPECT_EQ(metric(metrics, "tickflow_flow_dropped_bars_total"), 0.0) << metrics;
   EXPECT_EQ(metric(metrics, "tickflow_flow_late_bars_total"), 0.0) << metrics;
+  // An amended bar (a straggler trade after its second closed by the clock,
+  // which a loaded machine can cause) is applied as its change, new - old:
+  // its second's sums are then a rounding apart, no longer bit for bit.
+  const double replaced = metric(metrics, "tickflow_flow_replaced_bars_total").value_or(-1);
+  ASSERT_GE(replaced, 0.0) << metrics;
+  if (replaced > 0) std::printf("note: %.0f amended bars; ds, df and volume compared within rounding\n", replaced);
   EXPECT_EQ(metric(metrics, "tickflow_writer_flows_dropped_total"), 0.0) << metrics;
 
   // The bars, as the database has them, per group and second.
@@ -402,7 +410,10 @@ TEST(FlowStatsRun, RunWritesFlowStatisticsEqualToTheBars) {
           if (!std::isfinite(value)) {
             ok = !p.fields.count(field);  // NaN / inf are never written
           } else if (field == "ds" || field == "df" || field == "volume") {
-            ok = actual == value;  // same two terms, same order: bit for bit
+            // Same two terms, same order: bit for bit, unless a bar was
+            // amended: then within the rounding of the interval's volume.
+            ok = replaced == 0 ? actual == value
+                               : std::fabs(actual - value) <= 1e-14 * std::max(1.0, e.window_volume);
           } else if (field == "close") {
             // (c1 v1 + c2 v2) / (v1 + v2): the compiler may fuse a product
             // and a sum (FMA) on either side, a rounding apart.
