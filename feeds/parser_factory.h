@@ -43,6 +43,12 @@ std::unique_ptr<ExchangeParser> make_kraken_parser(std::string_view exchange, Ma
                                                    ParserOptions options);  // KRAKEN, KRAKEN_FUTURES
 std::unique_ptr<ExchangeParser> make_bitmex_parser(std::string_view exchange, MarketRegistry& registry,
                                                    ParserOptions options);
+std::unique_ptr<ExchangeParser> make_dydx_parser(std::string_view exchange, MarketRegistry& registry,
+                                                 ParserOptions options);
+std::unique_ptr<ExchangeParser> make_hyperliquid_parser(std::string_view exchange, MarketRegistry& registry,
+                                                        ParserOptions options);
+std::unique_ptr<ExchangeParser> make_bitstamp_parser(std::string_view exchange, MarketRegistry& registry,
+                                                     ParserOptions options);
 // HTX keepalive: the N of the last {"ping":N} an HTX parser saw (0: none yet,
 // or not an HTX parser), for the websocket client to answer {"pong":N}.
 std::uint64_t htx_last_ping(const ExchangeParser& parser) noexcept;
