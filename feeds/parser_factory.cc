@@ -31,6 +31,10 @@ constexpr std::array kFamilies{
     Family{"DYDX", &make_dydx_parser},                 // v4 indexer (and v3 captures) v[34]_trades: DYDX:BTC-USD
     Family{"HYPERLIQUID", &make_hyperliquid_parser},   // trades channel: HYPERLIQUID:<coin>
     Family{"BITSTAMP", &make_bitstamp_parser},         // live_trades_<pair>: BITSTAMP:btcusd
+    Family{"BITGET", &make_bitget_parser},             // v1/v2 trade channel: BITGET:<instId>-SPOT
+    Family{"BITGET_FUTURES", &make_bitget_parser},     // USDT-M perps: BITGET:<instId>
+    Family{"GATEIO", &make_gateio_parser},             // v4 spot.trades: GATEIO:<pair>-SPOT
+    Family{"GATEIO_FUTURES", &make_gateio_parser},     // v4 futures.trades + public_liquidates: GATEIO:<contract>
 };
 
 }  // namespace

@@ -49,6 +49,12 @@ std::unique_ptr<ExchangeParser> make_hyperliquid_parser(std::string_view exchang
                                                         ParserOptions options);
 std::unique_ptr<ExchangeParser> make_bitstamp_parser(std::string_view exchange, MarketRegistry& registry,
                                                      ParserOptions options);
+std::unique_ptr<ExchangeParser> make_kucoin_parser(std::string_view exchange, MarketRegistry& registry,
+                                                   ParserOptions options);  // KUCOIN, KUCOIN_FUTURES
+std::unique_ptr<ExchangeParser> make_phemex_parser(std::string_view exchange, MarketRegistry& registry,
+                                                   ParserOptions options);
+std::unique_ptr<ExchangeParser> make_poloniex_parser(std::string_view exchange, MarketRegistry& registry,
+                                                     ParserOptions options);
 // HTX keepalive: the N of the last {"ping":N} an HTX parser saw (0: none yet,
 // or not an HTX parser), for the websocket client to answer {"pong":N}.
 std::uint64_t htx_last_ping(const ExchangeParser& parser) noexcept;
