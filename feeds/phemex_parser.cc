@@ -1,0 +1,223 @@
+// feeds/phemex_parser.cc
+//
+// Phemex public websocket ("PHEMEX"; markets PHEMEX:<symbol> as Phemex
+// spells it: PHEMEX:BTCUSD inverse contract, PHEMEX:sBTCUSDT spot,
+// PHEMEX:BTCUSDT USDT perpetual). Frames:
+//
+//   {"sequence":17650891983,"symbol":"BTCUSD","trades":[[1625342240710279103,"Buy",329915000,40],..],
+//    "type":"incremental"}                       trade.subscribe (contracts v1 and spot): scaled integers
+//   {"sequence":77702250,"symbol":"BTCUSDT","trades_p":[[1666856076819029800,"Sell","20700.3","0.649"],..],
+//    "type":"incremental"}                       trade_p.subscribe (USDT perpetuals): real values as strings
+//   "type":"snapshot" on either                  the last trades before subscribing: SkipKind::kSnapshot
+//   {"error":null,"id":1,"result":{..}|"pong"}   subscribe acks and server.ping answers: SkipKind::kControl
+//   {"book":..}, {"orderbook_p":..}              SkipKind::kBook
+//   {"kline":..}, {"tick":..}, ..                SkipKind::kOtherChannel
+//
+// Normalization (../shared/docs/exchanges.md, aggr-server's phemex.js):
+//  * Side: the second element is the taker side ("Buy"/"Sell").
+//  * Scales (the Ep/Ev integers of trade.subscribe): spot symbols (a
+//    leading lowercase 's') have priceScale 8 and quantities in base
+//    scaled by 10^8; contract symbols (BTCUSD, ..) have priceScale 4 and
+//    quantities in contracts (feeds/instruments.cc states both).
+//  * Units: spot qty = scaled qty / 1e8. Contracts take their terms from the
+//    instruments table: inverse (BTCUSD, 1 USD per contract)
+//    qty = contracts * size / price; linear (XRPUSD, 5 XRP per contract)
+//    qty = contracts * size. A contract the table does not list is
+//    ParseError::kUnknownInstrument, never guessed (aggr-server reports
+//    such contracts' counts as if they were coins). trades_p quantities
+//    are already base.
+//  * Ids: Phemex trades carry none. trade_id = hash of
+//    "symbol|ts|side|price|qty" (the raw integers or strings), flagged
+//    kTradeIdHashed: stable, so a trade seen twice de-duplicates. Two fills
+//    of the same order with the same nanosecond, price and size hash alike
+//    and one of them would be dropped as a duplicate (none in the capture).
+//  * Times: the first element, ns since the epoch.
+//  * Liquidations: Phemex publishes no public liquidation stream.
+//
+// Errors: a frame that is not JSON or not an object, or lacks
+// type/symbol/trades, is counted once by reason. Inside the trades array
+// each bad trade is counted by reason and skipped, and the good ones of the
+// same frame are kept; a structural error ends the frame. Outcome: kEvents
+// when at least one trade was emitted, else kError (an empty trade array is
+// kMissingField). A full EventBuffer is counted once (kOverflow).
+#include <string_view>
+
+#include "feeds/exchange_parser.h"
+#include "feeds/json_support.h"
+#include "feeds/parser_factory.h"
+
+namespace tickflow {
+namespace {
+
+constexpr bool valid_ns(std::int64_t ns) noexcept {
+  return ns >= 946'684'800'000'000'000 && ns <= 4'102'444'800'000'000'000;
+}
+
+// Spot symbols start with a lowercase 's' (sBTCUSDT); contracts do not.
+constexpr bool is_spot_symbol(std::string_view symbol) noexcept { return !symbol.empty() && symbol[0] == 's'; }
+
+constexpr double kSpotScale = 1e8;      // spot priceEp and base quantity
+constexpr double kContractScale = 1e4;  // contract priceEp
+
+class PhemexParser final : public ExchangeParser {
+ public:
+  PhemexParser(MarketRegistry& registry, ParserOptions options) : ExchangeParser("PHEMEX", registry, options) {}
+
+ protected:
+  ParseOutcome parse_frame(std::string_view frame, std::int64_t receive_ts_ns, EventBuffer& out) override {
+    ondemand::document doc;
+    if (auto e = thread_json_parser(options_.max_frame_bytes)
+                     .iterate(frame.data(), frame.size(), frame.size() + kFramePadding)
+                     .get(doc))
+      return fail(to_parse_error(e));
+    ondemand::object root;
+    if (auto e = doc.get_object().get(root)) return fail(root_error(doc, e));
+
+    // The first key tells books, replies and other channels apart without
+    // reading (or skipping twice) a large book.
+    {
+      std::string_view first;
+      bool any = false;
+      for (auto f : root) {
+        ondemand::field fld;
+        if (auto e = std::move(f).get(fld)) return fail(to_parse_error(e));
+        if (auto e = fld.unescaped_key().get(first)) return fail(to_parse_error(e));
+        any = true;
+        break;
+      }
+      if (!any) return fail(ParseError::kMissingField);
+      if (first == "book" || first == "orderbook_p" || first == "orderbook") return skip(SkipKind::kBook);
+      if (first == "error" || first == "id" || first == "result") return skip(SkipKind::kControl);
+      if (first != "sequence" && first != "symbol" && first != "trades" && first != "trades_p" && first != "type" &&
+          first != "timestamp")
+        return skip(SkipKind::kOtherChannel);
+      if (auto e = root.reset().error()) return fail(to_parse_error(e));
+    }
+
+    // "type" follows the trades: look it up first so that a snapshot is
+    // skipped without parsing its (up to 200) trades.
+    std::string_view type;
+    if (auto e = field(root, "type").get_string().get(type)) return fail(to_parse_error(e));
+    std::string_view symbol;
+    if (auto e = field(root, "symbol").get_string().get(symbol)) return fail(to_parse_error(e));
+    ondemand::array trades;
+    bool real_values = false;  // trades_p
+    {
+      auto e = field(root, "trades").get_array().get(trades);
+      if (e == simdjson::NO_SUCH_FIELD) {
+        e = field(root, "trades_p").get_array().get(trades);
+        real_values = true;
+        if (e == simdjson::NO_SUCH_FIELD) return skip(SkipKind::kOtherChannel);
+      }
+      if (e) return fail(to_parse_error(e));
+    }
+    if (type == "snapshot") return skip(SkipKind::kSnapshot);
+    if (type != "incremental") return fail(ParseError::kBadValue);
+
+    const ResolvedMarket* market = resolve(symbol, real_values);
+    if (market == nullptr) return market_missed();
+    const bool spot = !real_values && is_spot_symbol(symbol);
+    const double price_scale = real_values ? 1 : spot ? kSpotScale : kContractScale;
+    const double qty_scale = spot ? kSpotScale : 1;
+
+    std::size_t events = 0, errors = 0;
+    for (auto element : trades) {
+      Trade trade;
+      ParseError error{};
+      simdjson::error_code json = simdjson::SUCCESS;
+      if (read_trade(element, symbol, *market, real_values, price_scale, qty_scale, trade, error, json)) {
+        trade.receive_ts_ns = receive_ts_ns;
+        if (!emit(trade, out)) {
+          ++errors;
+          break;
+        }
+        ++events;
+        continue;
+      }
+      count_error(error);
+      ++errors;
+      if (json != simdjson::SUCCESS && !recoverable(json)) break;
+    }
+    if (events > 0) return ParseOutcome::kEvents;
+    if (errors > 0) return ParseOutcome::kError;
+    return fail(ParseError::kMissingField);  // an empty trade array
+  }
+
+ private:
+  const ResolvedMarket* resolve(std::string_view symbol, bool real_values) {
+    if (real_values) return markets_.resolve(symbol, PairCase::kAsIs, InstrumentKind::kLinear, 1);
+    if (is_spot_symbol(symbol)) return markets_.resolve(symbol, PairCase::kAsIs, InstrumentKind::kSpot, 1);
+    return markets_.resolve(symbol, PairCase::kAsIs, InstrumentKind::kUnknown, 0);
+  }
+
+  // One [ts, side, price, qty] element.
+  bool read_trade(simdjson::simdjson_result<ondemand::value> element, std::string_view symbol,
+                  const ResolvedMarket& market, bool real_values, double price_scale, double qty_scale, Trade& trade,
+                  ParseError& error, simdjson::error_code& json) {
+    ondemand::array fields;
+    if (auto e = element.get_array().get(fields)) return json_failed(e, error, json);
+    std::int64_t ns = 0;
+    std::string_view side_word, price_token, qty_token;
+    double price = 0, qty = 0;
+    std::size_t n = 0;
+    for (auto value : fields) {
+      ondemand::value v;
+      if (auto e = std::move(value).get(v)) return json_failed(e, error, json);
+      switch (n++) {
+        case 0:
+          if (auto e = v.get_int64().get(ns)) return json_failed(e, error, json);
+          break;
+        case 1:
+          if (auto e = v.get_string().get(side_word)) return json_failed(e, error, json);
+          break;
+        case 2:
+          price_token = v.raw_json_token();
+          if (auto e = real_values ? number_or_string(v, price) : v.get_double().get(price))
+            return json_failed(e, error, json);
+          break;
+        case 3:
+          qty_token = v.raw_json_token();
+          if (auto e = real_values ? number_or_string(v, qty) : v.get_double().get(qty))
+            return json_failed(e, error, json);
+          break;
+        default: break;  // later additions are ignored
+      }
+    }
+    if (n < 4) {
+      error = ParseError::kMissingField;
+      return false;
+    }
+    price /= price_scale;
+    qty /= qty_scale;
+    if (!parse_side(side_word, trade.side) || !valid_price(price) || !valid_ns(ns)) {
+      error = ParseError::kBadValue;
+      return false;
+    }
+    if (!to_base_qty(market, qty, price, trade.qty, error)) return false;
+    trade.exchange_ts_ns = ns;
+    trade.price = price;
+    trade.market = market.id;
+    trade.trade_id = IdKey{}.add(symbol).add(ns).add(side_word).add(trim(price_token)).add(trim(qty_token)).hash();
+    trade.flags = kTradeIdHashed;
+    return true;
+  }
+
+  // A raw token may carry trailing whitespace; quotes are kept (they are
+  // part of the spelling and the reference script hashes the same bytes).
+  static std::string_view trim(std::string_view token) noexcept {
+    while (!token.empty() &&
+           (token.back() == ' ' || token.back() == '\n' || token.back() == '\r' || token.back() == '\t'))
+      token.remove_suffix(1);
+    return token;
+  }
+};
+
+}  // namespace
+
+std::unique_ptr<ExchangeParser> make_phemex_parser(std::string_view exchange, MarketRegistry& registry,
+                                                   ParserOptions options) {
+  if (exchange == "PHEMEX") return std::make_unique<PhemexParser>(registry, options);
+  return nullptr;
+}
+
+}  // namespace tickflow
