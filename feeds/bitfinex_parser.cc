@@ -13,6 +13,10 @@
 //   [chanId,"tu",[ID,MTS,AMOUNT,PRICE]]            the same trade again: kFiltered
 //   [chanId,...] on a book channel                 kBook
 //   [chanId,...] on ticker/candles/status/funding  kOtherChannel
+//   {"event":"subscribed","channel":"status","chanId":N,"key":"liq:global"}
+//                                                  learns the liquidation channel
+//   [chanId,[["pos",POS_ID,MTS,null,SYMBOL,AMOUNT,BASE_PRICE,null,IS_MATCH,
+//     IS_MARKET_SOLD,null,PRICE_ACQUIRED],...]]    liquidations (below)
 //
 // Trailing array elements (the sequence number and timestamp that the conf
 // flags SEQ_ALL / TIMESTAMP append) are ignored.
@@ -41,6 +45,28 @@
 //  * Snapshots: on a trades channel the payload form [chanId,[[...],...]] is
 //    only ever the snapshot sent on subscribe (live trades come as te/tu),
 //    so every such frame is kSnapshot.
+//  * Liquidations (status channel, key liq:global: every symbol of the
+//    exchange on one channel), as aggr-server (bitfinex.js) reads them:
+//      - the channel's first payload after "subscribed" is history: kSnapshot;
+//      - only entries "pos" whose IS_MATCH, [10] and PRICE_ACQUIRED are all
+//        null/0 count: the initial liquidation trigger. The IS_MATCH = 1
+//        entry that follows is the same liquidation executing (counting it
+//        too would double it);
+//      - market: SYMBOL as for trades (tBTCF0:USTF0 -> BITFINEX:BTCF0USTF0);
+//        symbols outside the allowlist are skipped (kUnconfigured);
+//      - side: AMOUNT is the position, > 0 long, so a long liquidated is a
+//        sell (aggr-server's test is `> 1`, a slip: any long is a sell);
+//        qty = |AMOUNT| (base units);
+//      - price: the last trade price seen on the market's trades channel on
+//        this connection (aggr-server's choice: the feed has no fill price
+//        for the trigger), else BASE_PRICE (the position's entry price)
+//        when no trade has been seen yet;
+//      - trade_id = POS_ID (a liquidated position is liquidated once; ids
+//        are not per market, and liquidations skip de-duplication anyway);
+//        MTS may carry a fraction of a ms (1574697680828.2002): truncated.
+//    A frame whose entries are all filtered is kFiltered (kUnconfigured
+//    when every kept entry was on an unconfigured market); bad entries are
+//    counted by reason and the good ones of the frame kept.
 #include <algorithm>
 #include <charconv>
 #include <cmath>
@@ -78,13 +104,38 @@ simdjson::error_code accurate_number(ondemand::value value, double& out) noexcep
   return simdjson::SUCCESS;  // the value is left unread: the iterator skips it
 }
 
-enum class ChannelKind : std::uint8_t { kTrades, kBook, kOther };
+enum class ChannelKind : std::uint8_t { kTrades, kBook, kLiquidations, kOther };
 
 struct Channel {
   std::uint64_t chan_id = 0;
   ChannelKind kind = ChannelKind::kOther;
   const ResolvedMarket* market = nullptr;  // trades channels only; stable (node-based map)
+  double last_price = 0;                   // trades: the last trade's price (liquidations borrow it)
+  bool history_seen = false;               // liquidations: the first payload (history) has passed
 };
+
+// JavaScript truthiness of a liquidation entry's flag fields: null, false,
+// 0 and "" are false.
+bool truthy(ondemand::value& value) noexcept {
+  ondemand::json_type type;
+  if (value.type().get(type)) return true;  // unreadable: not a plain trigger
+  switch (type) {
+    case ondemand::json_type::null: return false;
+    case ondemand::json_type::boolean: {
+      bool b = true;
+      return value.get_bool().get(b) != simdjson::SUCCESS || b;
+    }
+    case ondemand::json_type::number: {
+      double d = 1;
+      return value.get_double().get(d) != simdjson::SUCCESS || d != 0;
+    }
+    case ondemand::json_type::string: {
+      std::string_view sv;
+      return value.get_string().get(sv) != simdjson::SUCCESS || !sv.empty();
+    }
+    default: return true;
+  }
+}
 
 class BitfinexParser final : public ExchangeParser {
  public:
@@ -133,7 +184,7 @@ class BitfinexParser final : public ExchangeParser {
   // [chanId, "hb" | "te" | "tu" | [...], ...]
   ParseOutcome parse_channel_frame(ondemand::array& array, std::int64_t receive_ts_ns, EventBuffer& out) {
     std::size_t index = 0;
-    const Channel* channel = nullptr;
+    Channel* channel = nullptr;
     bool have_trade = false;
     Trade trade;
     for (auto element : array) {
@@ -152,11 +203,20 @@ class BitfinexParser final : public ExchangeParser {
           if (word == "hb") return skip(SkipKind::kControl);  // on any channel, mapped or not
           if (channel == nullptr) return fail(ParseError::kUnknownMarket);
           if (channel->kind == ChannelKind::kBook) return skip(SkipKind::kBook);  // "cs" checksums
-          if (channel->kind == ChannelKind::kOther) return skip(SkipKind::kOtherChannel);
+          if (channel->kind != ChannelKind::kTrades) return skip(SkipKind::kOtherChannel);
           if (word == "tu") return skip(SkipKind::kFiltered);
           if (word != "te") return fail(ParseError::kUnknownChannel);
         } else if (type == ondemand::json_type::array) {
           if (channel == nullptr) return fail(ParseError::kUnknownMarket);
+          if (channel->kind == ChannelKind::kLiquidations) {
+            if (!channel->history_seen) {
+              channel->history_seen = true;
+              return skip(SkipKind::kSnapshot);
+            }
+            ondemand::array entries;
+            if (auto error = value.get_array().get(entries)) return fail(to_parse_error(error));
+            return parse_liquidations(entries, receive_ts_ns, out);
+          }
           switch (channel->kind) {
             case ChannelKind::kTrades: return skip(SkipKind::kSnapshot);
             case ChannelKind::kBook: return skip(SkipKind::kBook);
@@ -182,7 +242,115 @@ class BitfinexParser final : public ExchangeParser {
     if (!have_trade) return fail(ParseError::kMissingField);  // "te" without its array
     trade.market = channel->market->id;
     trade.receive_ts_ns = receive_ts_ns;
+    channel->last_price = trade.price;
     return emit(trade, out) ? ParseOutcome::kEvents : ParseOutcome::kError;
+  }
+
+  // [["pos",POS_ID,MTS,null,SYMBOL,AMOUNT,BASE_PRICE,null,IS_MATCH,IS_MARKET_SOLD,null,PRICE_ACQUIRED],...]
+  ParseOutcome parse_liquidations(ondemand::array& entries, std::int64_t receive_ts_ns, EventBuffer& out) {
+    std::size_t emitted = 0, bad = 0, unconfigured = 0;
+    for (auto element : entries) {
+      ondemand::array fields;
+      if (auto error = element.get_array().get(fields)) {
+        count_error(to_parse_error(error));
+        ++bad;
+        if (recoverable(error)) continue;
+        break;
+      }
+      Trade trade;
+      bool keep = false, structural = false;
+      ParseError reason = ParseError::kTruncated;
+      if (!read_liquidation(fields, trade, keep, reason, structural)) {
+        if (reason == ParseError::kCount) {  // an unconfigured market: skipped, not an error
+          ++unconfigured;
+          continue;
+        }
+        count_error(reason);
+        ++bad;
+        if (structural) break;
+        continue;
+      }
+      if (!keep) continue;
+      trade.receive_ts_ns = receive_ts_ns;
+      if (!emit(trade, out)) {
+        ++bad;
+        break;
+      }
+      ++emitted;
+    }
+    if (emitted > 0) return ParseOutcome::kEvents;
+    if (bad > 0) return ParseOutcome::kError;
+    return skip(unconfigured > 0 ? SkipKind::kUnconfigured : SkipKind::kFiltered);
+  }
+
+  // One liquidation entry. True with keep = false for entries that are not
+  // initial triggers; false with `reason` (kCount: an unconfigured market).
+  bool read_liquidation(ondemand::array& fields, Trade& trade, bool& keep, ParseError& reason, bool& structural) {
+    std::string_view type, symbol;
+    double mts = 0, amount = 0, base_price = 0;
+    bool have_symbol = false, flagged = false;
+    std::size_t index = 0;
+    for (auto element : fields) {
+      ondemand::value value;
+      if (auto error = element.get(value)) {
+        reason = to_parse_error(error);
+        structural = true;
+        return false;
+      }
+      simdjson::error_code error = simdjson::SUCCESS;
+      switch (index) {
+        case 0: error = value.get_string().get(type); break;
+        case 1: error = value.get_uint64().get(trade.trade_id); break;
+        case 2: error = value.get_double().get(mts); break;
+        case 4:
+          error = value.get_string().get(symbol);
+          have_symbol = true;
+          break;
+        case 5: error = accurate_number(value, amount); break;
+        case 6: error = accurate_number(value, base_price); break;
+        case 8:
+        case 10:
+        case 11: flagged = flagged || truthy(value); break;
+        default: break;
+      }
+      if (error) {
+        reason = to_parse_error(error);
+        structural = !recoverable(error);
+        return false;
+      }
+      ++index;
+    }
+    if (index < 7 || !have_symbol) {
+      reason = ParseError::kMissingField;
+      return false;
+    }
+    if (type != "pos" || flagged) return true;  // not an initial trigger: keep = false
+    reason = ParseError::kBadValue;
+    if (!(mts > 0) || mts > 9.2e15 || !ms_to_ns(static_cast<std::int64_t>(mts), trade.exchange_ts_ns)) return false;
+    trade.qty = std::fabs(amount);
+    if (!valid_qty(trade.qty)) return false;
+    if (!symbol.starts_with('t') || symbol.size() > MarketResolver::kMaxSymbol) return false;
+    pair_.clear();  // capacity 64, reserved: no allocation
+    for (char c : symbol.substr(1)) {
+      if (c != ':') pair_.push_back(c);
+    }
+    const bool perpetual = pair_.find("F0") != std::string::npos;
+    const ResolvedMarket* market =
+        markets_.resolve(pair_, PairCase::kAsIs, perpetual ? InstrumentKind::kLinear : InstrumentKind::kSpot, 1);
+    if (market == nullptr) {
+      reason = markets_.last_miss() == ResolveMiss::kUnconfigured ? ParseError::kCount : ParseError::kUnknownMarket;
+      return false;
+    }
+    trade.market = market->id;
+    trade.price = base_price;
+    for (const Channel& c : channels_) {
+      if (c.kind == ChannelKind::kTrades && c.market == market && c.last_price > 0) trade.price = c.last_price;
+    }
+    if (!valid_price(trade.price)) return false;
+    trade.side = amount > 0 ? Side::kSell : Side::kBuy;  // a long position is sold off
+    trade.flags = kTradeLiquidation;
+    keep = true;
+    return true;
   }
 
   // Fills `trade` (all but market/receive time) or returns the reason it cannot.
@@ -229,7 +397,7 @@ class BitfinexParser final : public ExchangeParser {
   // {"event": ...}: control frames; "subscribed"/"unsubscribed" maintain the
   // channel table. Fields are read in whatever order they come, each once.
   ParseOutcome parse_event(ondemand::object& object) {
-    std::string_view event, channel_name, symbol;
+    std::string_view event, channel_name, symbol, key_name;
     std::uint64_t chan_id = 0;
     bool have_event = false, have_chan_id = false, have_channel = false, have_symbol = false, have_version = false;
     for (auto field_result : object) {
@@ -248,15 +416,17 @@ class BitfinexParser final : public ExchangeParser {
       } else if (key == "symbol") {
         if (auto error = field.value().get_string().get(symbol)) return fail(to_parse_error(error));
         have_symbol = true;
+      } else if (key == "key") {
+        if (auto error = field.value().get_string().get(key_name)) return fail(to_parse_error(error));
       } else if (key == "version") {
         have_version = true;
       }
-      // Other fields (pair, prec, freq, len, key, msg, code, ...) are skipped.
+      // Other fields (pair, prec, freq, len, msg, code, ...) are skipped.
     }
     if (!have_event) return fail(ParseError::kUnknownChannel);
     if (event == "subscribed") {
       if (!have_chan_id || !have_channel) return fail(ParseError::kMissingField);
-      return learn_channel(chan_id, channel_name, have_symbol ? symbol : std::string_view{});
+      return learn_channel(chan_id, channel_name, have_symbol ? symbol : std::string_view{}, key_name);
     }
     if (event == "unsubscribed") {
       if (!have_chan_id) return fail(ParseError::kMissingField);
@@ -273,7 +443,8 @@ class BitfinexParser final : public ExchangeParser {
     last_ = 0;
   }
 
-  ParseOutcome learn_channel(std::uint64_t chan_id, std::string_view channel_name, std::string_view symbol) {
+  ParseOutcome learn_channel(std::uint64_t chan_id, std::string_view channel_name, std::string_view symbol,
+                             std::string_view key) {
     Channel channel;
     channel.chan_id = chan_id;
     if (channel_name == "trades" && symbol.starts_with('t')) {
@@ -292,6 +463,8 @@ class BitfinexParser final : public ExchangeParser {
       return fail(symbol.empty() ? ParseError::kMissingField : ParseError::kUnknownMarket);
     } else if (channel_name == "book") {
       channel.kind = ChannelKind::kBook;
+    } else if (channel_name == "status" && key == "liq:global") {
+      channel.kind = ChannelKind::kLiquidations;
     } else {
       channel.kind = ChannelKind::kOther;  // ticker, candles, status
     }

@@ -19,6 +19,7 @@
 //   other tables                                        -> kUnknownChannel
 //   {"info":..} welcome, {"success":..} subscribe acks, {"error":..} and
 //   {"status":..,"error":..} venue errors               -> kControl
+//   "pong" (text: the answer to the live feed's "ping")  -> kControl
 //
 // Normalization (../shared/docs/exchanges.md, aggr-server bitmex.js):
 //  * Market: BITMEX:<symbol> as sent ("BITMEX:XBTUSD").
@@ -113,6 +114,7 @@ class BitmexParser final : public ExchangeParser {
 
  protected:
   ParseOutcome parse_frame(std::string_view frame, std::int64_t receive_ts_ns, EventBuffer& out) override {
+    if (frame == "pong") return skip(SkipKind::kControl);  // keepalive answer, not JSON
     ondemand::document doc;
     if (auto error = thread_json_parser(options_.max_frame_bytes)
                          .iterate(frame.data(), frame.size(), frame.size() + kFramePadding)

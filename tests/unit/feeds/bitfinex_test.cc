@@ -252,6 +252,110 @@ TEST_F(BitfinexTest, TradePathDoesNotAllocate) {
   EXPECT_EQ(parser_->stats().trades, 1001u);
 }
 
+// Liquidations (status channel, key liq:global): HAND-WRITTEN frames in the
+// shape of Bitfinex's "ws public status" reference, read as aggr-server
+// reads them (see the parser's banner).
+constexpr std::string_view kSubscribedPerp =
+    R"({"event":"subscribed","channel":"trades","chanId":21,"symbol":"tBTCF0:USTF0","pair":"BTCF0:USTF0"})";
+constexpr std::string_view kSubscribedLiq =
+    R"({"event":"subscribed","channel":"status","chanId":30,"key":"liq:global"})";
+// Entry 1: a long trigger (kept); 2: the same position's market execution
+// (IS_MATCH 1: filtered); 3: a short trigger on a market without a trades
+// channel (priced at BASE_PRICE); 4: a POS_ID that is a string (kBadType).
+constexpr std::string_view kLiquidations =
+    R"([30,[["pos",145400868,1618677031000.2002,null,"tBTCF0:USTF0",0.25,59000.5,null,0,0,null,null],)"
+    R"(["pos",145400868,1618677031100,null,"tBTCF0:USTF0",0.25,59000.5,null,1,1,null,61010.0],)"
+    R"(["pos",145400900,1618677031200,null,"tETHF0:USTF0",-3,2100,null,0,0,null,null],)"
+    R"(["pos","x",1618677031300,null,"tBTCF0:USTF0",1,59000,null,0,0,null,null]]])";
+
+TEST_F(BitfinexTest, HandWrittenLiquidationsAsAggrServerReadsThem) {
+  ASSERT_EQ(parse_frame(*parser_, kSubscribedPerp, out_), ParseOutcome::kSkipped);
+  ASSERT_EQ(parse_frame(*parser_, kSubscribedLiq, out_), ParseOutcome::kSkipped);
+  // The first payload after subscribing is history.
+  EXPECT_EQ(parse_frame(*parser_, kLiquidations, out_), ParseOutcome::kSkipped);
+  EXPECT_EQ(parser_->stats()[SkipKind::kSnapshot], 1u);
+  EXPECT_EQ(out_.size(), 0u);
+  // A trade on the perp: its price is what the next BTC liquidation borrows.
+  ASSERT_EQ(parse_frame(*parser_, R"([21,"te",[2001,1618677030000,0.5,61000.5]])", out_), ParseOutcome::kEvents);
+  out_.clear();
+  ASSERT_EQ(parse_frame(*parser_, kLiquidations, out_), ParseOutcome::kEvents);
+  ASSERT_EQ(out_.size(), 2u);
+  const Trade& btc = out_[0].trade;
+  EXPECT_EQ(registry_.info(btc.market).name, "BITFINEX:BTCF0USTF0");
+  EXPECT_EQ(btc.flags, kTradeLiquidation);
+  EXPECT_EQ(btc.side, Side::kSell);  // a long position liquidated
+  EXPECT_EQ(btc.qty, 0.25);
+  EXPECT_EQ(btc.price, 61000.5);  // the last trade's, not BASE_PRICE 59000.5
+  EXPECT_EQ(btc.trade_id, 145400868u);
+  EXPECT_EQ(btc.exchange_ts_ns, 1618677031000'000'000);  // the fraction of a ms dropped
+  const Trade& eth = out_[1].trade;
+  EXPECT_EQ(registry_.info(eth.market).name, "BITFINEX:ETHF0USTF0");
+  EXPECT_EQ(eth.side, Side::kBuy);  // a short position liquidated
+  EXPECT_EQ(eth.qty, 3.0);
+  EXPECT_EQ(eth.price, 2100.0);  // no trade seen on it: BASE_PRICE
+  EXPECT_EQ(eth.trade_id, 145400900u);
+  EXPECT_EQ(parser_->stats().liquidations, 2u);
+  EXPECT_EQ(parser_->stats().trades, 3u);
+  EXPECT_EQ(parser_->stats()[ParseError::kBadType], 1u);
+  EXPECT_EQ(parser_->stats().total_errors(), 1u);
+
+  // Executions only: nothing to count.
+  out_.clear();
+  EXPECT_EQ(
+      parse_frame(*parser_, R"([30,[["pos",7,1618677031100,null,"tBTCF0:USTF0",0.25,59000.5,null,1,1,null,61010.0]]])",
+                  out_),
+      ParseOutcome::kSkipped);
+  EXPECT_EQ(parser_->stats()[SkipKind::kFiltered], 1u);
+  // Heartbeats and an empty update on the liquidation channel.
+  EXPECT_EQ(parse_frame(*parser_, R"([30,"hb"])", out_), ParseOutcome::kSkipped);
+  EXPECT_EQ(parse_frame(*parser_, R"([30,[]])", out_), ParseOutcome::kSkipped);
+  EXPECT_EQ(parser_->stats()[SkipKind::kFiltered], 2u);
+  // Broken entries: counted by reason.
+  expect_error(R"([30,[["pos",8,1618677031100,null,"tBTCF0:USTF0",0,59000,null,0,0,null,null]]])",
+               ParseError::kBadValue);  // zero amount
+  expect_error(R"([30,[["pos",8,12,null,"tBTCF0:USTF0",1,59000,null,0,0,null,null]]])",
+               ParseError::kBadValue);  // not a time
+  expect_error(R"([30,[["pos",8,1618677031100,null,"BTCF0:USTF0",1,59000,null,0,0,null,null]]])",
+               ParseError::kBadValue);  // not a trading symbol
+  expect_error(R"([30,[["pos",8,1618677031100,null]]])", ParseError::kMissingField);
+  expect_error(R"([30,[7]])", ParseError::kBadType);
+  EXPECT_EQ(out_.size(), 1u);  // expect_error's good trade only
+  EXPECT_EQ(parser_->stats().liquidations, 2u);
+  // A resubscription starts the history rule again.
+  ASSERT_EQ(parse_frame(*parser_, kSubscribedLiq, out_), ParseOutcome::kSkipped);
+  out_.clear();
+  EXPECT_EQ(parse_frame(*parser_, kLiquidations, out_), ParseOutcome::kSkipped);
+  EXPECT_EQ(parser_->stats()[SkipKind::kSnapshot], 2u);
+}
+
+TEST(BitfinexLiquidations, OnlyConfiguredMarketsAndNoAllocation) {
+  MarketRegistry registry;
+  auto parser = make_parser("BITFINEX", registry);
+  parser->markets().set_allowlist({"BTCF0USTF0"});
+  EventBuffer out;
+  ASSERT_EQ(parse_frame(*parser, kSubscribedLiq, out), ParseOutcome::kSkipped);
+  ASSERT_EQ(parse_frame(*parser, R"([30,[]])", out), ParseOutcome::kSkipped);  // history
+  // Only the ETH entry: unconfigured, skipped without an error.
+  EXPECT_EQ(
+      parse_frame(*parser, R"([30,[["pos",9,1618677031200,null,"tETHF0:USTF0",-3,2100,null,0,0,null,null]]])", out),
+      ParseOutcome::kSkipped);
+  EXPECT_EQ(parser->stats()[SkipKind::kUnconfigured], 1u);
+  EXPECT_EQ(parser->stats().total_errors(), 0u);
+  PaddedFrame frame;
+  frame.assign(kLiquidations);
+  ASSERT_EQ(parser->parse(frame.view(), 1, out), ParseOutcome::kEvents);  // warm-up: the market is interned
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].trade.price, 59000.5);  // no trades channel: BASE_PRICE
+  if (!test::kCountsAllocations) GTEST_SKIP() << "allocation counting is off under AddressSanitizer";
+  const long before = test::allocation_count();
+  for (int i = 0; i < 1000; ++i) {
+    out.clear();
+    parser->parse(frame.view(), 1, out);
+  }
+  EXPECT_EQ(test::allocation_count() - before, 0);
+  EXPECT_EQ(parser->stats().liquidations, 1001u);
+}
+
 TEST(BitfinexCapture, MatchesPythonReference) {
   if (!test::python_available()) GTEST_SKIP() << "python3 not available";
   const std::string path = test::test_data("cryptofeed/BITFINEX.ws.11.0.gz");

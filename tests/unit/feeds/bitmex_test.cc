@@ -234,6 +234,7 @@ TEST(Bitmex, OtherFramesAreSkippedByKind) {
        SkipKind::kOtherChannel},
       {R"({"table":"funding","action":"partial","data":[]})", SkipKind::kOtherChannel},
       {R"({"table":"trade","action":"insert","data":[]})", SkipKind::kFiltered},
+      {"pong", SkipKind::kControl},  // the answer to the live feed's text "ping"
   };
   for (const auto& [text, kind] : cases) {
     const std::uint64_t before = h.parser->stats()[kind];
