@@ -24,7 +24,7 @@ out, files = sys.argv[1], sys.argv[2:]
 n = 0
 for path in files:
     kept = 0
-    for line in gzip.open(path, "rb"):
+    for line in (gzip.open if path.endswith(".gz") else open)(path, "rb"):
         line = line.rstrip(b"\n")
         m = re.match(rb"^(\d+)\.?\d*: (.*)$", line) or re.match(rb"^(\d{16,}) (.*)$", line)
         if not m:
@@ -55,6 +55,9 @@ declare -A captures=(
   [bitfinex]="tests/data/cryptofeed/BITFINEX.ws.11.0.gz"
   [deribit]="tests/data/cryptofeed/DERIBIT.ws.1.0.gz"
   [huobi]="tests/data/cryptofeed/HUOBI.ws.44.0.gz"
+  [kucoin]="tests/data/cryptofeed/KUCOIN.ws.1.0.gz"
+  [phemex]="tests/data/cryptofeed/PHEMEX.ws.1.0.gz"
+  [poloniex]="tests/data/fixtures/poloniex.txt"
 )
 status=0
 for name in "${!captures[@]}" capture_line; do
