@@ -58,6 +58,9 @@ declare -A captures=(
   [kucoin]="tests/data/cryptofeed/KUCOIN.ws.1.0.gz"
   [phemex]="tests/data/cryptofeed/PHEMEX.ws.1.0.gz"
   [poloniex]="tests/data/fixtures/poloniex.txt"
+  [dydx]="tests/data/cryptofeed/DYDX.ws.1.0.gz tests/data/fixtures/dydx_v4.txt"
+  [hyperliquid]="tests/data/fixtures/hyperliquid.txt"
+  [bitstamp]="tests/data/cryptofeed/BITSTAMP.ws.1.0.gz"
 )
 status=0
 for name in "${!captures[@]}" capture_line; do
