@@ -310,6 +310,93 @@ void BM_ParseFixture_BYBIT_V5(benchmark::State& state) {
 }
 BENCHMARK(BM_ParseFixture_BYBIT_V5);
 
+// ---- KuCoin, Phemex, Poloniex: naive On-Demand baselines over the same frames ----
+// Each reads the fields its full path needs, in the venue's order, with the
+// plainest simdjson code (no market lookup, no normalization, no checks).
+struct KucoinTag {};
+struct PhemexTag {};
+struct PoloniexTag {};
+
+[[gnu::noinline]] NaiveTrade naive_parse_one(simdjson::ondemand::parser& parser, std::string_view frame, KucoinTag) {
+  simdjson::ondemand::document doc = parser.iterate(frame.data(), frame.size(), frame.size() + kFramePadding);
+  simdjson::ondemand::object data = doc["data"];
+  NaiveTrade t;
+  t.id = data["sequence"].get_uint64_in_string();
+  t.buyer_is_maker = std::string_view(data["side"]) == "sell";
+  t.qty = data["size"].get_double_in_string();
+  t.price = data["price"].get_double_in_string();
+  t.time_ms = data["time"].get_int64_in_string();
+  return t;
+}
+
+[[gnu::noinline]] NaiveTrade naive_parse_one(simdjson::ondemand::parser& parser, std::string_view frame, PhemexTag) {
+  simdjson::ondemand::document doc = parser.iterate(frame.data(), frame.size(), frame.size() + kFramePadding);
+  NaiveTrade t{};
+  for (auto trade : doc["trades"].get_array()) {
+    auto fields = trade.get_array();
+    auto it = fields.begin();
+    t.time_ms = (*it).get_int64();
+    t.buyer_is_maker = std::string_view((*++it).get_string()) == "Sell";
+    t.price = (*++it).get_double();
+    t.qty = (*++it).get_double();
+  }
+  return t;
+}
+
+[[gnu::noinline]] NaiveTrade naive_parse_one(simdjson::ondemand::parser& parser, std::string_view frame,
+                                             PoloniexTag) {
+  simdjson::ondemand::document doc = parser.iterate(frame.data(), frame.size(), frame.size() + kFramePadding);
+  NaiveTrade t{};
+  for (auto trade : doc["data"].get_array()) {
+    simdjson::ondemand::object o = trade;
+    t.buyer_is_maker = std::string_view(o["takerSide"]) == "sell";
+    t.qty = o["quantity"].get_double_in_string();
+    t.time_ms = o["createTime"];
+    t.price = o["price"].get_double_in_string();
+    t.id = o["id"].get_uint64_in_string();
+  }
+  return t;
+}
+
+template <typename Tag>
+void run_naive(benchmark::State& state, const FrameCorpus& corpus) {
+  if (corpus.size() == 0) return state.SkipWithError("no trade frames found");
+  simdjson::ondemand::parser parser;
+  std::size_t i = 0, done = 0;
+  double checksum = 0;
+  for (auto _ : state) {
+    NaiveTrade t = naive_parse_one(parser, corpus.frame(i), Tag{});
+    benchmark::DoNotOptimize(t);
+    checksum += t.qty;
+    ++done;
+    if (++i == corpus.size()) i = 0;
+  }
+  benchmark::DoNotOptimize(checksum);
+  report(state, corpus, done);
+}
+
+const FrameCorpus& kucoin_trades() {
+  static const FrameCorpus corpus = trade_frames("KUCOIN", data_path("cryptofeed/KUCOIN.ws.1.0.gz"));
+  return corpus;
+}
+const FrameCorpus& phemex_trades() {
+  static const FrameCorpus corpus = trade_frames("PHEMEX", data_path("cryptofeed/PHEMEX.ws.1.0.gz"));
+  return corpus;
+}
+// Poloniex: the trade frames of the hand-written fixture (no capture exists).
+const FrameCorpus& poloniex_trades() {
+  static const FrameCorpus corpus = trade_frames("POLONIEX", data_path("fixtures/poloniex.txt"));
+  return corpus;
+}
+void BM_SimdjsonNaive_KUCOIN(benchmark::State& state) { run_naive<KucoinTag>(state, kucoin_trades()); }
+BENCHMARK(BM_SimdjsonNaive_KUCOIN);
+void BM_SimdjsonNaive_PHEMEX(benchmark::State& state) { run_naive<PhemexTag>(state, phemex_trades()); }
+BENCHMARK(BM_SimdjsonNaive_PHEMEX);
+void BM_SimdjsonNaive_POLONIEX(benchmark::State& state) { run_naive<PoloniexTag>(state, poloniex_trades()); }
+BENCHMARK(BM_SimdjsonNaive_POLONIEX);
+void BM_ParseFixture_POLONIEX(benchmark::State& state) { run_parser(state, "POLONIEX", poloniex_trades()); }
+BENCHMARK(BM_ParseFixture_POLONIEX);
+
 struct ExchangeCapture {
   const char* exchange;
   const char* file;
@@ -321,6 +408,8 @@ constexpr ExchangeCapture kExchangeCaptures[] = {
     {"KRAKEN", "cryptofeed/KRAKEN.ws.48.0.gz"},
     {"KRAKEN_FUTURES", "cryptofeed/KRAKEN_FUTURES.ws.1.0.gz"},
     {"BITMEX", "cryptofeed/BITMEX.ws.1.0.gz"},
+    {"KUCOIN", "cryptofeed/KUCOIN.ws.1.0.gz"},
+    {"PHEMEX", "cryptofeed/PHEMEX.ws.1.0.gz"},
     {"HUOBI", "cryptofeed/HUOBI.ws.44.0.gz"},
     {"HUOBI_SWAP", "cryptofeed/HUOBI_SWAP.ws.1.0.gz"},
     {"BINANCE_DELIVERY", "cryptofeed/BINANCE_DELIVERY.ws.1.0.gz"},

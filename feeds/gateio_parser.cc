@@ -164,15 +164,15 @@ class GateioParser final : public ExchangeParser {
   // frame's skip or error.
   ParseOutcome classify(std::string_view channel_name, std::string_view event) noexcept {
     const Channel channel = channel_of(channel_name);
+    if (channel == Channel::kUnknown) return fail(ParseError::kUnknownChannel);
+    // Subscribe / unsubscribe acks (and their errors) on any channel, pongs.
+    if (event != "update" && event != "all") return skip(SkipKind::kControl);
     switch (channel) {
       case Channel::kControl: return skip(SkipKind::kControl);
       case Channel::kBook: return skip(SkipKind::kBook);
       case Channel::kOther: return skip(SkipKind::kOtherChannel);
-      case Channel::kUnknown: return fail(ParseError::kUnknownChannel);
-      default: break;
+      default: return ParseOutcome::kEvents;
     }
-    if (event == "update" || event == "all") return ParseOutcome::kEvents;
-    return skip(SkipKind::kControl);  // subscribe / unsubscribe acks and their errors
   }
 
   struct Tally {
