@@ -2,7 +2,10 @@
 //
 // Binance spot ("BINANCE"), USD-M and COIN-M futures ("BINANCE_FUTURES";
 // cryptofeed's "BINANCE_DELIVERY" is COIN-M under the same aggr-server
-// name). Frames, combined-stream or raw:
+// name). The same protocol under other ids: Binance US spot ("BINANCE_US",
+// markets BINANCE_US:btcusd) and Aster's USD-M clone ("ASTER", linear only,
+// upper-case pairs as aggr-server: ASTER:BTCUSDT). Frames, combined-stream
+// or raw:
 //
 //   {"stream":"btcusdt@trade","data":{...}}      combined stream
 //   {"e":"trade",...}                            raw stream
@@ -103,11 +106,21 @@ std::uint64_t bits_of(double v) noexcept {
   return b;
 }
 
+// Binance's protocol under other names: Binance US speaks spot
+// (BINANCE_US:btcusd, lower case as aggr-server), Aster speaks USD-M, all
+// linear, with aggr-server's upper-case pairs (ASTER:BTCUSDT).
+std::string_view exchange_id(std::string_view exchange) noexcept {
+  if (exchange == "BINANCE" || exchange == "BINANCE_US" || exchange == "ASTER") return exchange;
+  return "BINANCE_FUTURES";
+}
+
 class BinanceParser final : public ExchangeParser {
  public:
   BinanceParser(std::string_view exchange, MarketRegistry& registry, ParserOptions options)
-      : ExchangeParser(exchange == "BINANCE" ? "BINANCE" : "BINANCE_FUTURES", registry, options),
-        venue_(exchange == "BINANCE" ? Venue::kSpot : Venue::kFutures) {}
+      : ExchangeParser(std::string(exchange_id(exchange)), registry, options),
+        venue_(exchange == "BINANCE" || exchange == "BINANCE_US" ? Venue::kSpot : Venue::kFutures),
+        pair_case_(exchange == "ASTER" ? PairCase::kUpper : PairCase::kLower),
+        coin_margined_possible_(exchange != "ASTER") {}
 
  protected:
   ParseOutcome parse_frame(std::string_view frame, std::int64_t receive_ts_ns, EventBuffer& out) override {
@@ -217,11 +230,11 @@ class BinanceParser final : public ExchangeParser {
     // needs the table, so its default is unknown.
     const ResolvedMarket* market;
     if (venue_ == Venue::kSpot) {
-      market = markets_.resolve(symbol, PairCase::kLower, InstrumentKind::kSpot, 1);
-    } else if (is_coin_margined(symbol)) {
-      market = markets_.resolve(symbol, PairCase::kLower, InstrumentKind::kUnknown, 0);
+      market = markets_.resolve(symbol, pair_case_, InstrumentKind::kSpot, 1);
+    } else if (coin_margined_possible_ && is_coin_margined(symbol)) {
+      market = markets_.resolve(symbol, pair_case_, InstrumentKind::kUnknown, 0);
     } else {
-      market = markets_.resolve(symbol, PairCase::kLower, InstrumentKind::kLinear, 1);
+      market = markets_.resolve(symbol, pair_case_, InstrumentKind::kLinear, 1);
     }
     if (market != nullptr) {
       if (symbol.data() == route_.stream) route_.market = market;
@@ -339,6 +352,8 @@ class BinanceParser final : public ExchangeParser {
   }
 
   Venue venue_;
+  PairCase pair_case_;
+  bool coin_margined_possible_;  // Aster lists USDT-margined contracts only
   Route route_;
   std::string last_symbol_;  // the last market resolved, as the frame spelled it
   const ResolvedMarket* last_market_ = nullptr;

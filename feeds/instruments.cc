@@ -30,6 +30,9 @@ constexpr std::array kInstruments{
     InstrumentSpec{"OKEX", "ETH-USD-SWAP", K::kInverse, 10, "ETH", "USD"},
     InstrumentSpec{"OKEX", "UNI-USD-SWAP", K::kInverse, 10, "UNI", "USD"},
     InstrumentSpec{"OKEX", "BTC-USD-220527", K::kInverse, 100, "BTC", "USD"},
+    // BitMart USDT-margined futures: deal_vol is contracts of contract_size
+    // (api-cloud-v2.bitmart.com/contract/public/details).
+    InstrumentSpec{"BITMART", "BTCUSDT", K::kLinear, 0.001, "BTC", "USDT"},
     // Gate.io USDT perpetuals: size is contracts of quanto_multiplier base
     // (api/v4/futures/usdt/contracts).
     InstrumentSpec{"GATEIO", "BTC_USDT", K::kLinear, 0.0001, "BTC", "USDT"},

@@ -28,6 +28,11 @@ constexpr std::array kFamilies{
     Family{"KRAKEN", &make_kraken_parser},             // spot ws v1 trade arrays: KRAKEN:XBT/USD
     Family{"KRAKEN_FUTURES", &make_kraken_parser},     // futures ws v1: KRAKEN:PI_XBTUSD
     Family{"BITMEX", &make_bitmex_parser},             // trade + liquidation tables: BITMEX:<symbol>
+    Family{"BINANCE_US", &make_binance_parser},        // Binance spot protocol: BINANCE_US:btcusd
+    Family{"ASTER", &make_binance_parser},             // Binance USD-M protocol: ASTER:BTCUSDT
+    Family{"BITMART", &make_bitmart_parser},           // spot/trade: BITMART:BTC_USDT (raw deflate or text)
+    Family{"BITMART_FUTURES", &make_bitmart_parser},   // futures/trade: BITMART:BTCUSDT (contracts x size)
+    Family{"BITUNIX", &make_bitunix_parser},           // futures trade channel: BITUNIX:BTCUSDT
     Family{"DYDX", &make_dydx_parser},                 // v4 indexer (and v3 captures) v[34]_trades: DYDX:BTC-USD
     Family{"HYPERLIQUID", &make_hyperliquid_parser},   // trades channel: HYPERLIQUID:<coin>
     Family{"BITSTAMP", &make_bitstamp_parser},         // live_trades_<pair>: BITSTAMP:btcusd

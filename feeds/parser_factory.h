@@ -43,6 +43,10 @@ std::unique_ptr<ExchangeParser> make_kraken_parser(std::string_view exchange, Ma
                                                    ParserOptions options);  // KRAKEN, KRAKEN_FUTURES
 std::unique_ptr<ExchangeParser> make_bitmex_parser(std::string_view exchange, MarketRegistry& registry,
                                                    ParserOptions options);
+std::unique_ptr<ExchangeParser> make_bitmart_parser(std::string_view exchange, MarketRegistry& registry,
+                                                    ParserOptions options);  // BITMART, BITMART_FUTURES
+std::unique_ptr<ExchangeParser> make_bitunix_parser(std::string_view exchange, MarketRegistry& registry,
+                                                    ParserOptions options);
 std::unique_ptr<ExchangeParser> make_dydx_parser(std::string_view exchange, MarketRegistry& registry,
                                                  ParserOptions options);
 std::unique_ptr<ExchangeParser> make_hyperliquid_parser(std::string_view exchange, MarketRegistry& registry,
