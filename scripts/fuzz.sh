@@ -61,6 +61,9 @@ declare -A captures=(
   [dydx]="tests/data/cryptofeed/DYDX.ws.1.0.gz tests/data/fixtures/dydx_v4.txt"
   [hyperliquid]="tests/data/fixtures/hyperliquid.txt"
   [bitstamp]="tests/data/cryptofeed/BITSTAMP.ws.1.0.gz"
+  [bitmart]="tests/data/fixtures/bitmart.txt"
+  [bitunix]="tests/data/fixtures/bitunix.txt"
+  [aster]="tests/data/fixtures/aster.txt"
 )
 status=0
 for name in "${!captures[@]}" capture_line; do
