@@ -64,6 +64,8 @@ declare -A captures=(
   [bitmart]="tests/data/fixtures/bitmart.txt"
   [bitunix]="tests/data/fixtures/bitunix.txt"
   [aster]="tests/data/fixtures/aster.txt"
+  [bitget]="tests/data/cryptofeed/BITGET.ws.1.0.gz tests/data/fixtures/bitget_v2.txt"
+  [gateio]="tests/data/cryptofeed/GATEIO.ws.1.0.gz tests/data/cryptofeed/GATEIO_FUTURES.ws.1.0.gz tests/data/fixtures/gateio_futures.txt"
 )
 status=0
 for name in "${!captures[@]}" capture_line; do

@@ -5,7 +5,7 @@ An independent, deliberately simple re-implementation (stdlib json/gzip only)
 of what feeds/bitget_parser.cc must find, used by
 tests/unit/feeds/bitget_test.cc.
 
-Usage: bitget_reference.py <capture.gz>
+Usage: bitget_reference.py <capture.gz | fixture.txt>
 Prints key=value lines:
   frames                  received frames ("<seconds>: <frame>" lines)
   trades                  trades in channel "trade" frames whose action is not
@@ -27,20 +27,21 @@ import sys
 
 
 def main(path):
-    received = re.compile(r"^\d+(\.\d+)?: (.*)$")
+    # cryptofeed "<seconds>: <frame>" and fixture "<recv_ns> <frame>" lines.
+    received = re.compile(r"^\d+(?:(?:\.\d+)?: | )(.*)$")
     out = dict(frames=0, trades=0, taker_buys=0, skip_control=0, skip_snapshot=0, skip_book=0, skip_other=0,
                skip_filtered=0, errors=0)
     sum_qty = 0.0
     sum_notional = 0.0
     first_ts = last_ts = None
     markets = {}
-    with gzip.open(path, "rt", encoding="utf-8") as f:
+    with (gzip.open(path, "rt", encoding="utf-8") if path.endswith(".gz") else open(path, encoding="utf-8")) as f:
         for line in f:
             m = received.match(line.rstrip("\n"))
             if not m:
                 continue
             out["frames"] += 1
-            text = m.group(2)
+            text = m.group(1)
             if text in ("pong", "ping"):
                 out["skip_control"] += 1
                 continue

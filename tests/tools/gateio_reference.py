@@ -5,11 +5,13 @@ An independent, deliberately simple re-implementation (stdlib json/gzip only)
 of what feeds/gateio_parser.cc must find, used by
 tests/unit/feeds/gateio_test.cc.
 
-Usage: gateio_reference.py <capture.gz>
+Usage: gateio_reference.py <capture.gz | fixture.txt>
 Prints key=value lines:
   frames                  received frames ("<seconds>: <frame>" lines)
   trades                  spot.trades / futures.trades update results
-                          (futures trades flagged is_internal are left out)
+                          (futures trades flagged is_internal are left out),
+                          and futures.public_liquidates entries
+  liquidations            those public_liquidates entries
   taker_buys              spot side "buy"; futures size > 0
   first_id/last_id        id of the first and last trade, in file order
   first_ts_ns/last_ts_ns  create_time_ms (a decimal string of ms on spot),
@@ -37,8 +39,9 @@ def ts_ns(value):
 
 
 def main(path):
-    received = re.compile(r"^\d+(\.\d+)?: (.*)$")
-    out = dict(frames=0, trades=0, taker_buys=0, skip_control=0, skip_snapshot=0, skip_book=0, skip_other=0,
+    # cryptofeed "<seconds>: <frame>" and fixture "<recv_ns> <frame>" lines.
+    received = re.compile(r"^\d+(?:(?:\.\d+)?: | )(.*)$")
+    out = dict(frames=0, trades=0, liquidations=0, taker_buys=0, skip_control=0, skip_snapshot=0, skip_book=0, skip_other=0,
                skip_filtered=0, errors=0)
     sum_qty = 0.0
     sum_notional = 0.0
@@ -56,13 +59,13 @@ def main(path):
         last = (tid, ts)
         markets[name] = markets.get(name, 0) + 1
 
-    with gzip.open(path, "rt", encoding="utf-8") as f:
+    with (gzip.open(path, "rt", encoding="utf-8") if path.endswith(".gz") else open(path, encoding="utf-8")) as f:
         for line in f:
             m = received.match(line.rstrip("\n"))
             if not m:
                 continue
             out["frames"] += 1
-            msg = json.loads(m.group(2))
+            msg = json.loads(m.group(1))
             channel = msg["channel"]
             if channel.endswith(".pong") or msg.get("event") != "update":
                 out["skip_control"] += 1
@@ -76,6 +79,14 @@ def main(path):
                         continue
                     size = float(t["size"])
                     add("GATEIO:" + t["contract"], t["id"], ts_ns(t["create_time_ms"]), float(t["price"]),
+                        abs(size) * QUANTO[t["contract"]], size > 0)
+            elif channel == "futures.public_liquidates":
+                # size: the liquidation order's signed contracts (< 0: a sell,
+                # a long liquidated); no id.
+                for t in msg["result"]:
+                    size = float(t["size"])
+                    out["liquidations"] += 1
+                    add("GATEIO:" + t["contract"], 0, int(t["time_ms"]) * 1000000, float(t["price"]),
                         abs(size) * QUANTO[t["contract"]], size > 0)
             elif "order_book" in channel or "book_ticker" in channel:
                 out["skip_book"] += 1

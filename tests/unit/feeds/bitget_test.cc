@@ -82,6 +82,38 @@ TEST(BitgetCapture, MatchesIndependentReference) {
   EXPECT_EQ(t.liquidations, 0u);
 }
 
+// The hand-written v2 fixture file (also the fuzz seed and the bench corpus):
+// spot and USDT-futures snapshots (skipped) and updates, acks, a pong.
+TEST(BitgetFixture, V2FixtureMatchesIndependentReference) {
+  if (!test::python_available()) GTEST_SKIP() << "python3 not available";
+  const std::string fixture = test::test_data("fixtures/bitget_v2.txt");
+  const auto ref = test::run_reference("bitget_reference.py", "'" + fixture + "'");
+  ASSERT_FALSE(ref.empty()) << "reference script failed";
+  Harness h("BITGET_FUTURES");
+  const test::Totals t = test::replay(*h.parser, fixture);
+  test::expect_matches_reference(t, h.parser->stats(), ref, /*numeric_ids=*/false);
+  EXPECT_EQ(t.trades, 4u);
+  EXPECT_EQ(t.taker_buys, 2u);
+  EXPECT_EQ(h.parser->stats()[SkipKind::kSnapshot], 2u);
+  EXPECT_EQ(h.parser->stats()[SkipKind::kControl], 3u);
+  EXPECT_EQ(t.first_id, 1116461060594286593u);
+  EXPECT_EQ(t.last_id, 1111468664328270001u);
+  EXPECT_NEAR(t.sum_qty, 4.7133, 1e-12);
+  Harness again("BITGET");
+  CaptureReader reader(fixture);
+  CaptureRecord record;
+  std::map<std::string, std::uint64_t> per_market;
+  while (reader.next(record)) {
+    again.out.clear();
+    again.parser->parse(record.frame, record.receive_ts_ns, again.out);
+    for (const FeedEvent& e : again.out) ++per_market[again.registry.info(e.trade.market).name];
+  }
+  EXPECT_EQ(
+      (per_market ==
+       std::map<std::string, std::uint64_t>{{"BITGET:BTCUSDT", 2}, {"BITGET:BTCUSDT-SPOT", 1}, {"BITGET:ETHUSDT", 1}}),
+      true);
+}
+
 TEST(BitgetV1, RowsAreTsPriceSizeSide) {
   Harness h;
   ASSERT_EQ(h.parse(R"({"action":"update","arg":{"instType":"sp","channel":"trade","instId":"HOTUSDT"},)"

@@ -110,6 +110,25 @@ TEST(GateioCapture, FuturesCaptureHasNoTradesAndNoErrors) {
 // Futures, hand-written from Gate's futures websocket v4 docs (the capture
 // has no futures.trades updates). Expected values by hand.
 
+// The hand-written futures fixture file (also the fuzz seed and the bench
+// corpus): trades, an internal fill, a liquidation, acks, a pong.
+TEST(GateioFixture, FuturesFixtureMatchesIndependentReference) {
+  if (!test::python_available()) GTEST_SKIP() << "python3 not available";
+  const std::string fixture = test::test_data("fixtures/gateio_futures.txt");
+  const auto ref = test::run_reference("gateio_reference.py", "'" + fixture + "'");
+  ASSERT_FALSE(ref.empty()) << "reference script failed";
+  Harness h("GATEIO_FUTURES");
+  const test::Totals t = test::replay(*h.parser, fixture);
+  test::expect_matches_reference(t, h.parser->stats(), ref, /*numeric_ids=*/true);
+  Harness again("GATEIO_FUTURES");
+  EXPECT_EQ(markets_of(*again.parser, again.registry, fixture), ref.at("markets"));
+  EXPECT_EQ(t.trades, 5u);
+  EXPECT_EQ(t.liquidations, 1u);
+  EXPECT_EQ(t.taker_buys, 2u);
+  EXPECT_NEAR(t.sum_qty, 0.4264, 1e-12);  // (108+25+124+7) x 0.0001 + 40 x 0.01
+  EXPECT_EQ(h.parser->stats()[SkipKind::kControl], 3u);
+}
+
 TEST(GateioFutures, SignedContractsTimesQuantoMultiplier) {
   Harness h("GATEIO_FUTURES");
   // BTC_USDT: 0.0001 BTC per contract; ETH_USDT: 0.01 ETH.
