@@ -30,6 +30,9 @@ constexpr std::array kInstruments{
     InstrumentSpec{"OKEX", "ETH-USD-SWAP", K::kInverse, 10, "ETH", "USD"},
     InstrumentSpec{"OKEX", "UNI-USD-SWAP", K::kInverse, 10, "UNI", "USD"},
     InstrumentSpec{"OKEX", "BTC-USD-220527", K::kInverse, 100, "BTC", "USD"},
+    // MEXC futures (MEXC:BTC_USDT): push.deal `v` is contracts of contract/detail `contractSize` (base).
+    InstrumentSpec{"MEXC", "BTC_USDT", K::kLinear, 0.0001, "BTC", "USDT"},
+    InstrumentSpec{"MEXC", "ETH_USDT", K::kLinear, 0.01, "ETH", "USDT"},
     // BitMart USDT-margined futures: deal_vol is contracts of contract_size
     // (api-cloud-v2.bitmart.com/contract/public/details).
     InstrumentSpec{"BITMART", "BTCUSDT", K::kLinear, 0.001, "BTC", "USDT"},

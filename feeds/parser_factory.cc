@@ -28,6 +28,9 @@ constexpr std::array kFamilies{
     Family{"KRAKEN", &make_kraken_parser},             // spot ws v1 trade arrays: KRAKEN:XBT/USD
     Family{"KRAKEN_FUTURES", &make_kraken_parser},     // futures ws v1: KRAKEN:PI_XBTUSD
     Family{"BITMEX", &make_bitmex_parser},             // trade + liquidation tables: BITMEX:<symbol>
+    Family{"MEXC", &make_mexc_parser},                 // spot, protobuf aggre.deals: MEXC:<symbol>
+    Family{"MEXC_FUTURES", &make_mexc_parser},         // contract push.deal: MEXC:<symbol> (BTC_USDT)
+    Family{"HITBTC", &make_hitbtc_parser},             // ws v3 trades: HITBTC:<symbol>
     Family{"BINANCE_US", &make_binance_parser},        // Binance spot protocol: BINANCE_US:btcusd
     Family{"ASTER", &make_binance_parser},             // Binance USD-M protocol: ASTER:BTCUSDT
     Family{"BITMART", &make_bitmart_parser},           // spot/trade: BITMART:BTC_USDT (raw deflate or text)

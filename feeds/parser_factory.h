@@ -59,6 +59,10 @@ std::unique_ptr<ExchangeParser> make_phemex_parser(std::string_view exchange, Ma
                                                    ParserOptions options);
 std::unique_ptr<ExchangeParser> make_poloniex_parser(std::string_view exchange, MarketRegistry& registry,
                                                      ParserOptions options);
+std::unique_ptr<ExchangeParser> make_mexc_parser(std::string_view exchange, MarketRegistry& registry,
+                                                 ParserOptions options);  // MEXC, MEXC_FUTURES
+std::unique_ptr<ExchangeParser> make_hitbtc_parser(std::string_view exchange, MarketRegistry& registry,
+                                                   ParserOptions options);
 // HTX keepalive: the N of the last {"ping":N} an HTX parser saw (0: none yet,
 // or not an HTX parser), for the websocket client to answer {"pong":N}.
 std::uint64_t htx_last_ping(const ExchangeParser& parser) noexcept;
