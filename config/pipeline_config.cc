@@ -511,6 +511,7 @@ void read_live(const Context& ctx, TableReader& r, const PipelineConfig& config,
            "backoff_max_ms (" + std::to_string(live.backoff_max.count()) + ") must be >= backoff_initial_ms (" +
                std::to_string(live.backoff_initial.count()) + ")");
   if (auto v = r.boolean("backfill")) live.backfill = *v;
+  if (auto v = r.boolean("liquidations")) live.liquidations = *v;
   if (auto v = r.integer("gap_hold_ms", 0, 600'000)) live.gap_hold = std::chrono::milliseconds(*v);
   auto check_exchange = [&](TableReader& t, const std::string& exchange) {
     if (config.markets.find(exchange) == config.markets.end())
@@ -529,6 +530,7 @@ void read_live(const Context& ctx, TableReader& r, const PipelineConfig& config,
       if (auto v = xr.string("path")) endpoint.path = *v;
       if (auto v = xr.string("ca_file")) endpoint.ca_file = *v;
       if (auto v = xr.string("rest_url")) endpoint.rest_url = *v;
+      if (auto v = xr.string("bootstrap_url")) endpoint.bootstrap_url = *v;
       xr.finish();
       live.endpoints[exchange] = endpoint;
     }

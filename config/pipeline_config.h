@@ -131,9 +131,10 @@ struct MetricsConfig {
 struct EndpointConfig {
   std::string host;
   std::uint16_t port = 0;
-  std::string path;      // Binance: the prefix before "?streams=" ("/stream")
-  std::string ca_file;   // trust this CA (PEM) instead of the system store; verification stays on
-  std::string rest_url;  // REST backfill base URL, e.g. https://api.binance.com
+  std::string path;           // Binance: the prefix before "?streams=" ("/stream")
+  std::string ca_file;        // trust this CA (PEM) instead of the system store; verification stays on
+  std::string rest_url;       // REST backfill base URL, e.g. https://api.binance.com
+  std::string bootstrap_url;  // KuCoin: the REST call that hands out the websocket endpoint and token
 };
 
 // The live connections: timeouts, keepalive, backfill.
@@ -143,11 +144,14 @@ struct LiveFeedsConfig {
   std::chrono::milliseconds backoff_initial{100};
   std::chrono::milliseconds backoff_max{30'000};
   bool backfill = true;  // REST backfill of trade-id gaps
+  // Subscribe the venues' liquidation streams by default (where an exchange
+  // publishes them); [feeds.channels] overrides per exchange.
+  bool liquidations = true;
   // With the backfill: a market's bars after a gap wait this long at most
   // for the backfill to fill them, so they are written once, complete.
   std::chrono::milliseconds gap_hold{10'000};
   std::map<std::string, EndpointConfig> endpoints;           // by exchange name ([feeds.endpoints.BINANCE])
-  std::map<std::string, std::vector<std::string>> channels;  // by exchange; empty: trades only
+  std::map<std::string, std::vector<std::string>> channels;  // by exchange; absent: the venue's defaults
 };
 
 // One symbol the strategy trades ([[strategy.symbols]]).

@@ -45,6 +45,7 @@ VenueApi api_for(const TradeGap& gap) {
       return {"https://api.bybit.com", "/v5/market/recent-trade", RestTradesFormat::kBybit, 1000};
     case Venue::kOkx: return {"https://www.okx.com", "/api/v5/market/history-trades", RestTradesFormat::kOkx, 100};
     case Venue::kCoinbase: return {"https://api.exchange.coinbase.com", "", RestTradesFormat::kCoinbase, 1000};
+    default: break;  // no REST trade history wired for the other venues yet (feeds/README.md)
   }
   return {};
 }
@@ -254,6 +255,7 @@ bool BackfillWorker::process(Http& http, const TradeGap& gap) {
   if (!gap.is_time_gap() && gap.first_missing_id > gap.last_missing_id) return give_up("empty id range");
 
   const VenueApi api = api_for(gap);
+  if (api.base.empty()) return give_up("no REST backfill for this venue");
   const bool binance =
       gap.venue == Venue::kBinanceSpot || gap.venue == Venue::kBinanceUsdm || gap.venue == Venue::kBinanceCoinm;
   const bool bybit =

@@ -19,7 +19,9 @@
 //    kOversize and not parsed: it cannot grow the parser.
 #pragma once
 
+#include <array>
 #include <cstdint>
+#include <cstring>
 #include <string>
 #include <string_view>
 
@@ -60,6 +62,13 @@ class ExchangeParser {
   const ParserOptions& options() const noexcept { return options_; }
   // The market resolver: LiveFeed gives it the connection's allowlist.
   MarketResolver& markets() noexcept { return markets_; }
+
+  // Server keepalive: a frame the venue wants answered (HTX {"ping":N},
+  // Crypto.com public/heartbeat, Deribit's test_request) leaves the answer
+  // here; LiveFeed sends it as a text message and clears it. Replays ignore
+  // it. Empty: nothing to answer. Fixed storage: no allocation.
+  std::string_view pending_reply() const noexcept { return {reply_.data(), reply_size_}; }
+  void clear_reply() noexcept { reply_size_ = 0; }
 
   // Sizes the calling thread's simdjson parser for this parser's frames
   // (json_support.h). The constructor does it for the constructing thread;
@@ -103,6 +112,16 @@ class ExchangeParser {
     return markets_.last_miss() == ResolveMiss::kUnconfigured ? skip(SkipKind::kUnconfigured)
                                                               : fail(ParseError::kUnknownMarket);
   }
+  // Keeps `text` as the pending reply (see pending_reply()). False, and
+  // nothing kept, when it does not fit kMaxReplyBytes.
+  bool set_reply(std::string_view text) noexcept {
+    if (text.size() > reply_.size()) return false;
+    std::memcpy(reply_.data(), text.data(), text.size());
+    reply_size_ = text.size();
+    return true;
+  }
+  static constexpr std::size_t kMaxReplyBytes = 256;
+
   // Counts one bad trade inside a frame that may carry good ones too; the
   // frame's outcome is decided by the caller.
   void count_error(ParseError error) noexcept { ++stats_[error]; }
@@ -110,6 +129,10 @@ class ExchangeParser {
   MarketResolver markets_;
   ParserOptions options_;
   ParseStats stats_;
+
+ private:
+  std::array<char, kMaxReplyBytes> reply_{};
+  std::size_t reply_size_ = 0;
 };
 
 }  // namespace tickflow

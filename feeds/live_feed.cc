@@ -9,20 +9,6 @@
 
 namespace tickflow {
 
-std::string_view to_string(Venue venue) noexcept {
-  switch (venue) {
-    case Venue::kBinanceSpot: return "binance-spot";
-    case Venue::kBinanceUsdm: return "binance-usdm";
-    case Venue::kBinanceCoinm: return "binance-coinm";
-    case Venue::kBybitSpot: return "bybit-spot";
-    case Venue::kBybitLinear: return "bybit-linear";
-    case Venue::kBybitInverse: return "bybit-inverse";
-    case Venue::kOkx: return "okx";
-    case Venue::kCoinbase: return "coinbase";
-  }
-  return "unknown";
-}
-
 namespace {
 
 using std::chrono::milliseconds;
@@ -36,143 +22,27 @@ void push_event(EventBuffer& out, const FeedEvent& e) {
     out.push(e.status);
 }
 
-std::string lower(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return s;
-}
-
-// Symbols and channels come from our own config, not from the network, but
-// a quote in one would still break the JSON we send: refuse it.
-const std::string& json_safe(const std::string& s) {
-  if (s.find_first_of("\"\\") != std::string::npos) throw std::invalid_argument("bad symbol or channel: " + s);
-  return s;
-}
-
-bool has(const std::vector<std::string>& v, std::string_view x) { return std::find(v.begin(), v.end(), x) != v.end(); }
-
-// The symbol a venue's REST trade endpoint takes, from the market's pair.
-std::string rest_symbol(Venue venue, std::string pair) {
-  switch (venue) {
-    case Venue::kBinanceSpot:
-    case Venue::kBinanceUsdm:
-    case Venue::kBinanceCoinm:
-      std::transform(pair.begin(), pair.end(), pair.begin(),
-                     [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
-      return pair;
-    case Venue::kBybitSpot:
-      if (pair.ends_with("-SPOT")) pair.resize(pair.size() - 5);  // BYBIT:BTCUSDT-SPOT names spot apart from linear
-      return pair;
-    default: return pair;
-  }
-}
-
-// A subscribed symbol as the venue's parser spells its pair in the market
-// name: Binance lower case, Bybit spot with the "-SPOT" suffix that names it
-// apart from linear, the others as subscribed.
-std::string allowed_pair(Venue venue, const std::string& symbol) {
-  switch (venue) {
-    case Venue::kBinanceSpot:
-    case Venue::kBinanceUsdm:
-    case Venue::kBinanceCoinm: return lower(symbol);
-    case Venue::kBybitSpot: return symbol + "-SPOT";
-    default: return symbol;
-  }
-}
-
-constexpr std::size_t kBinanceMaxStreams = 1024;  // per connection (exchanges.md)
-constexpr std::size_t kBybitArgsPerMessage = 10;  // spot's limit; linear/inverse accept more
-
 }  // namespace
 
+std::vector<std::string> channels_for(const LiveFeedConfig& config) {
+  if (!config.channels.empty()) return config.channels;
+  const VenueProtocol& protocol = venue_protocol(config.venue);
+  return protocol.default_channels ? protocol.default_channels(config.liquidations) : std::vector<std::string>{};
+}
+
 LiveFeedPlan plan_for(const LiveFeedConfig& config) {
+  const VenueProtocol& protocol = venue_protocol(config.venue);
+  if (protocol.plan == nullptr)
+    throw std::invalid_argument("no live feed for " + std::string(to_string(config.venue)) + " yet");
   if (config.symbols.empty()) throw std::invalid_argument("live feed without symbols");
+  const std::vector<std::string> channels = channels_for(config);
+  if (protocol.max_topics != 0 &&
+      config.symbols.size() * std::max<std::size_t>(1, channels.size()) > protocol.max_topics)
+    throw std::invalid_argument(std::string(protocol.name) + ": more than " + std::to_string(protocol.max_topics) +
+                                " topics on one connection");
   LiveFeedPlan plan;
-  std::vector<std::string> channels = config.channels;
-  switch (config.venue) {
-    case Venue::kBinanceSpot:
-    case Venue::kBinanceUsdm:
-    case Venue::kBinanceCoinm: {
-      // Combined streams in the URL: nothing to send, nothing to rate-limit.
-      plan.host = config.venue == Venue::kBinanceSpot   ? "stream.binance.com"
-                  : config.venue == Venue::kBinanceUsdm ? "fstream.binance.com"
-                                                        : "dstream.binance.com";
-      plan.port = config.venue == Venue::kBinanceSpot ? 9443 : 443;
-      plan.parser_name = config.venue == Venue::kBinanceSpot ? "BINANCE" : "BINANCE_FUTURES";
-      if (channels.empty()) channels = {"trade"};
-      if (config.symbols.size() * channels.size() > kBinanceMaxStreams)
-        throw std::invalid_argument("more than 1024 Binance streams on one connection");
-      std::string target = (config.path.empty() ? std::string("/stream") : config.path) + "?streams=";
-      bool first = true;
-      for (const auto& symbol : config.symbols)
-        for (const auto& channel : channels) {
-          if (!first) target += '/';
-          first = false;
-          target += lower(json_safe(symbol)) + "@" + json_safe(channel);
-        }
-      plan.target = std::move(target);
-      plan.ping_interval = milliseconds{30'000};  // websocket pings; Binance also pings us
-      break;
-    }
-    case Venue::kBybitSpot:
-    case Venue::kBybitLinear:
-    case Venue::kBybitInverse: {
-      plan.host = "stream.bybit.com";
-      plan.port = 443;
-      const char* category = config.venue == Venue::kBybitSpot     ? "spot"
-                             : config.venue == Venue::kBybitLinear ? "linear"
-                                                                   : "inverse";
-      plan.target = (config.path.empty() ? std::string("/v5/public/") + category : config.path);
-      plan.parser_name = config.venue == Venue::kBybitSpot ? "BYBIT_SPOT" : "BYBIT";
-      if (channels.empty()) channels = {"publicTrade"};
-      std::vector<std::string> args;
-      for (const auto& symbol : config.symbols)
-        for (const auto& channel : channels) args.push_back(json_safe(channel) + "." + json_safe(symbol));
-      for (std::size_t i = 0; i < args.size(); i += kBybitArgsPerMessage) {
-        std::string msg = R"({"op":"subscribe","args":[)";
-        for (std::size_t j = i; j < std::min(args.size(), i + kBybitArgsPerMessage); ++j)
-          msg += (j == i ? "\"" : ",\"") + args[j] + "\"";
-        plan.subscribe.push_back(msg + "]}");
-      }
-      plan.ping_interval = milliseconds{20'000};
-      plan.ping_text = R"({"op":"ping"})";
-      break;
-    }
-    case Venue::kOkx: {
-      plan.host = "ws.okx.com";
-      plan.port = 8443;
-      plan.target = config.path.empty() ? "/ws/v5/public" : config.path;
-      plan.parser_name = "OKX";
-      if (channels.empty()) channels = {"trades"};
-      std::string msg = R"({"op":"subscribe","args":[)";
-      bool first = true;
-      for (const auto& symbol : config.symbols)
-        for (const auto& channel : channels) {
-          msg += (first ? "" : ",");
-          first = false;
-          msg += R"({"channel":")" + json_safe(channel) + R"(","instId":")" + json_safe(symbol) + "\"}";
-        }
-      plan.subscribe.push_back(msg + "]}");
-      plan.ping_interval = milliseconds{25'000};  // OKX drops a connection silent for 30 s
-      plan.ping_text = "ping";
-      break;
-    }
-    case Venue::kCoinbase: {
-      plan.host = "ws-feed.exchange.coinbase.com";
-      plan.port = 443;
-      plan.target = config.path.empty() ? "/" : config.path;
-      plan.parser_name = "COINBASE";
-      if (channels.empty()) channels = {"matches"};
-      std::string ids;
-      for (const auto& symbol : config.symbols) ids += (ids.empty() ? "\"" : ",\"") + json_safe(symbol) + "\"";
-      std::string msg = R"({"type":"subscribe","channels":[)";
-      for (std::size_t i = 0; i < channels.size(); ++i)
-        msg +=
-            (i ? "," : "") + std::string(R"({"name":")") + json_safe(channels[i]) + R"(","product_ids":[)" + ids + "]}";
-      plan.subscribe.push_back(msg + "]}");
-      plan.ping_interval = milliseconds{30'000};  // websocket pings
-      break;
-    }
-  }
+  plan.parser_name = std::string(protocol.parser);
+  protocol.plan(config, channels, plan);
   if (!config.host.empty()) plan.host = config.host;
   if (config.port != 0) plan.port = config.port;
   if (config.ping_interval.count() > 0) plan.ping_interval = config.ping_interval;
@@ -199,31 +69,17 @@ LiveFeed::LiveFeed(IoLoop& loop, MarketRegistry& registry, LiveFeedConfig config
   if (!parser_) throw std::invalid_argument("no parser for " + plan_.parser_name);
   // Only the subscribed markets: the allowlist spells each symbol as the
   // parser spells the pair in market names.
+  const VenueProtocol& protocol = venue_protocol(config_.venue);
   std::vector<std::string> pairs;
-  for (const auto& symbol : config_.symbols) pairs.push_back(allowed_pair(config_.venue, symbol));
+  for (const auto& symbol : config_.symbols)
+    pairs.push_back(protocol.market_pair ? protocol.market_pair(symbol) : symbol);
   parser_->markets().set_allowlist(pairs);
   // Which gaps the channels can reveal (see the header's banner).
-  switch (config_.venue) {
-    case Venue::kBinanceSpot:
-    case Venue::kBinanceUsdm:
-    case Venue::kBinanceCoinm: {
-      const bool trade = config_.channels.empty() || has(config_.channels, "trade");
-      const bool agg = has(config_.channels, "aggTrade");
-      id_gaps_ = trade != agg;  // both: two id sequences on one market, no gap can be told
-      aggregate_ids_ = agg && !trade;
-      break;
-    }
-    case Venue::kBybitSpot:
-    case Venue::kBybitLinear:
-    case Venue::kBybitInverse: time_gaps_ = true; break;
-    case Venue::kOkx:
-      // "trades" aggregates fills into one print per taker order and price,
-      // so its tradeIds skip legitimately; "trades-all" carries every fill.
-      id_gaps_ = has(config_.channels, "trades-all") && !has(config_.channels, "trades");
-      time_gaps_ = !id_gaps_;
-      break;
-    case Venue::kCoinbase: id_gaps_ = true; break;
-  }
+  const std::vector<std::string> channels = channels_for(config_);
+  const GapDetection gaps = protocol.gaps ? protocol.gaps(channels) : GapDetection::kNone;
+  id_gaps_ = gaps == GapDetection::kIds;
+  time_gaps_ = gaps == GapDetection::kTime;
+  aggregate_ids_ = contains(channels, "aggTrade") && !contains(channels, "trade");  // Binance's aggTrade ids
   for (std::size_t i = 0; i < config_.max_markets; ++i) last_trade_ns_[i].store(0, std::memory_order_relaxed);
   WebSocketConfig ws;
   ws.host = plan_.host;
@@ -255,7 +111,24 @@ void LiveFeed::start() {
   stopping_ = false;
   running_ = true;
   counters_.connect_attempts.fetch_add(1, std::memory_order_relaxed);
-  client_->open();
+  open_after(milliseconds{0});
+}
+
+void LiveFeed::open_after(milliseconds delay) {
+  if (plan_.bootstrap != nullptr) {
+    const std::string error = plan_.bootstrap(config_, plan_);
+    if (!error.empty()) {
+      counters_.bootstrap_failures.fetch_add(1, std::memory_order_relaxed);
+      log(std::string(to_string(config_.venue)) + ": bootstrap failed: " + escape_log_text(error, 200));
+    }
+    WebSocketConfig& ws = client_->mutable_config();
+    ws.host = plan_.host;
+    ws.port = plan_.port;
+    ws.target = plan_.target;
+    ws.ping_interval = plan_.ping_interval;
+    ws.ping_text = plan_.ping_text;
+  }
+  client_->open(delay);
 }
 
 void LiveFeed::stop() {
@@ -301,9 +174,9 @@ void LiveFeed::on_open() {
   ++epoch_;
   // Binance subscribes in the URL; the others get their messages again on
   // every connection (a new connection has no subscriptions).
-  for (const auto& msg : plan_.subscribe) {
-    client_->send_text(msg);
-    counters_.subscribe_messages.fetch_add(1, std::memory_order_relaxed);
+  if (!plan_.subscribe.empty()) {
+    client_->send_text_paced(plan_.subscribe, plan_.subscribe_interval);
+    counters_.subscribe_messages.fetch_add(plan_.subscribe.size(), std::memory_order_relaxed);
   }
   events_.clear();
   events_.push(FeedStatus{.receive_ts_ns = realtime_ns(),
@@ -340,6 +213,12 @@ void LiveFeed::on_frame(std::string_view frame, std::int64_t receive_ts_ns) {
   if (markets.full() != full_seen_) [[unlikely]] {
     counters_.market_overflow.fetch_add(markets.full() - full_seen_, std::memory_order_relaxed);
     full_seen_ = markets.full();
+  }
+  if (const std::string_view reply = parser_->pending_reply(); !reply.empty()) [[unlikely]] {
+    // A server keepalive the venue wants answered (a ping, a heartbeat request).
+    client_->send_text(std::string(reply));
+    parser_->clear_reply();
+    counters_.replies.fetch_add(1, std::memory_order_relaxed);
   }
   if (outcome != ParseOutcome::kEvents) return;
   // De-duplication: a trade whose numeric id is not above its market's last
@@ -475,7 +354,8 @@ void LiveFeed::check_gap(const Trade& t, std::uint64_t first_missing_id, std::in
   TradeGap gap;
   gap.venue = config_.venue;
   gap.market = t.market;
-  gap.symbol = rest_symbol(config_.venue, info.pair);
+  const VenueProtocol& protocol = venue_protocol(config_.venue);
+  gap.symbol = protocol.rest_symbol ? protocol.rest_symbol(info.pair) : info.pair;
   if (id_gaps_ && first_missing_id != 0) {
     gap.first_missing_id = first_missing_id;
     gap.last_missing_id = t.trade_id - 1;
@@ -537,7 +417,7 @@ void LiveFeed::on_close(WsCloseReason reason, const std::string& detail) {
   log(std::string(to_string(config_.venue)) + ": disconnected (" + last_disconnect_ + "), reconnecting in " +
       std::to_string(delay.count()) + " ms");
   counters_.connect_attempts.fetch_add(1, std::memory_order_relaxed);
-  client_->open(delay);
+  open_after(delay);
 }
 
 }  // namespace tickflow

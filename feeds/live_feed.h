@@ -79,22 +79,13 @@
 
 #include "feeds/event_buffer.h"
 #include "feeds/exchange_parser.h"
+#include "feeds/venue_protocol.h"
 #include "feeds/websocket_client.h"
 #include "pipeline/market_registry.h"
 
 namespace tickflow {
 
-enum class Venue : std::uint8_t {
-  kBinanceSpot = 0,  // wss://stream.binance.com:9443/stream?streams=...
-  kBinanceUsdm,      // wss://fstream.binance.com/stream?streams=...
-  kBinanceCoinm,     // wss://dstream.binance.com/stream?streams=...
-  kBybitSpot,        // wss://stream.bybit.com/v5/public/spot
-  kBybitLinear,      // .../v5/public/linear
-  kBybitInverse,     // .../v5/public/inverse
-  kOkx,              // wss://ws.okx.com:8443/ws/v5/public
-  kCoinbase,         // wss://ws-feed.exchange.coinbase.com
-};
-std::string_view to_string(Venue venue) noexcept;
+// Venue and the per-venue protocol descriptors: feeds/venue_protocol.h.
 
 // Trades a live feed missed on one market, for a REST backfill
 // (feeds/backfill.h). Made on the feed thread and copied by value into the
@@ -128,8 +119,14 @@ struct LiveFeedConfig {
   std::vector<std::string> symbols;
   // Binance stream kinds per symbol ("trade", "aggTrade", "bookTicker",
   // "forceOrder"); Bybit topics ("publicTrade", "allLiquidation"); OKX
-  // channels ("trades"). Empty: trades only.
+  // channels ("trades", "liquidation-orders"). Empty: the venue's defaults
+  // (VenueProtocol::default_channels): trades, plus liquidations where the
+  // venue publishes them and `liquidations` is on.
   std::vector<std::string> channels;
+  bool liquidations = true;
+  // A venue whose endpoint comes from a REST call before each connection
+  // (KuCoin's token): that call's URL. Empty: the venue's own.
+  std::string bootstrap_url;
 
   // Endpoint overrides (tests point these at 127.0.0.1); empty/0 keeps the
   // venue's default.
@@ -175,8 +172,22 @@ struct LiveFeedPlan {
   std::chrono::milliseconds ping_interval{0};
   std::string ping_text;    // empty: websocket ping frames
   std::string parser_name;  // for make_parser()
+  // Subscribe pacing: the first message at once, each next one this long
+  // after the one before (the venue's subscribe rate limit). 0: all at once.
+  std::chrono::milliseconds subscribe_interval{0};
+  // Called on the feed thread before every connection attempt (before the
+  // backoff delay starts): may rewrite host, port, target, ping_interval
+  // and ping_text (KuCoin: a token and an endpoint from a REST call).
+  // Returns "" or what went wrong; on failure the attempt goes ahead with
+  // the previous endpoint, fails, and the backoff retries. It blocks the
+  // feed thread for at most the config's connect_timeout.
+  std::string (*bootstrap)(const LiveFeedConfig& config, LiveFeedPlan& plan) = nullptr;
 };
+// Throws std::invalid_argument for a venue without a live feed yet, no
+// symbols, or symbols/channels the venue cannot take.
 LiveFeedPlan plan_for(const LiveFeedConfig& config);
+// The channels a config subscribes: its own, else the venue's defaults.
+std::vector<std::string> channels_for(const LiveFeedConfig& config);
 
 struct LiveFeedCounters {
   std::atomic<std::uint64_t> connect_attempts{0};
@@ -189,12 +200,14 @@ struct LiveFeedCounters {
   std::atomic<std::uint64_t> trades{0};      // delivered through on_events
   std::atomic<std::uint64_t> duplicates{0};  // dropped: id not above the market's last id
   std::atomic<std::uint64_t> subscribe_messages{0};
-  std::atomic<std::uint64_t> parse_errors{0};     // frames the parser rejected (reason logged)
-  std::atomic<std::uint64_t> gaps{0};             // id gaps and reconnect time gaps reported
-  std::atomic<std::uint64_t> gap_trades{0};       // ids missing in the id gaps
-  std::atomic<std::uint64_t> implausible_ids{0};  // dropped: id too far from the market's window (banner)
-  std::atomic<std::uint64_t> jumps_adopted{0};    // confirmed jumps that became the new id sequence
-  std::atomic<std::uint64_t> unconfigured{0};     // trades on symbols this connection did not subscribe: skipped
+  std::atomic<std::uint64_t> replies{0};             // server keepalives answered (ExchangeParser::pending_reply)
+  std::atomic<std::uint64_t> bootstrap_failures{0};  // LiveFeedPlan::bootstrap calls that failed
+  std::atomic<std::uint64_t> parse_errors{0};        // frames the parser rejected (reason logged)
+  std::atomic<std::uint64_t> gaps{0};                // id gaps and reconnect time gaps reported
+  std::atomic<std::uint64_t> gap_trades{0};          // ids missing in the id gaps
+  std::atomic<std::uint64_t> implausible_ids{0};     // dropped: id too far from the market's window (banner)
+  std::atomic<std::uint64_t> jumps_adopted{0};       // confirmed jumps that became the new id sequence
+  std::atomic<std::uint64_t> unconfigured{0};        // trades on symbols this connection did not subscribe: skipped
   // Trades dropped because the market table is full: the registry refused a
   // new market, or its id is beyond max_markets.
   std::atomic<std::uint64_t> market_overflow{0};
@@ -272,6 +285,7 @@ class LiveFeed {
   // jump (then `jump_from` is the start of the gap to report, 0 for none).
   bool implausible(const Trade& t, std::uint64_t last, std::uint64_t& jump_from) noexcept;
   void report_gap(TradeGap gap, std::int64_t receive_ts_ns, EventBuffer& out);
+  void open_after(std::chrono::milliseconds delay);  // the plan's bootstrap (if any), then client_->open(delay)
 
   LiveFeedConfig config_;
   LiveFeedPlan plan_;

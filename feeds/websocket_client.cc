@@ -125,7 +125,8 @@ class Session : public std::enable_shared_from_this<Session> {
         resolver_(owner.ioc),
         ws_(owner.ioc, *ssl_ctx_),
         ping_timer_(owner.ioc),
-        stale_timer_(owner.ioc) {}
+        stale_timer_(owner.ioc),
+        pace_timer_(owner.ioc) {}
 
   void start() {
     // The resolver has no deadline of its own: the stale timer (idle until
@@ -149,6 +150,14 @@ class Session : public std::enable_shared_from_this<Session> {
     if (!writing_) write_next();
   }
 
+  // The first message now, each next one `interval` after the one before
+  // (a venue's subscribe rate limit). Ends with the attempt.
+  void send_paced(std::vector<std::string> messages, std::chrono::milliseconds interval) {
+    for (auto& m : messages) paced_.push_back(std::move(m));
+    pace_interval_ = interval;
+    if (!pacing_) pace_next();
+  }
+
   // Ends the attempt once: closes the socket, cancels the timers, tells the
   // owner. Outstanding handlers then complete with operation_aborted and
   // see done_.
@@ -159,6 +168,7 @@ class Session : public std::enable_shared_from_this<Session> {
     error_code ignored;
     ping_timer_.cancel(ignored);
     stale_timer_.cancel(ignored);
+    pace_timer_.cancel(ignored);
     resolver_.cancel();
     beast::get_lowest_layer(ws_).close();
     WebSocketClient::Impl* owner = std::exchange(owner_, nullptr);
@@ -319,6 +329,25 @@ class Session : public std::enable_shared_from_this<Session> {
     });
   }
 
+  void pace_next() {
+    if (paced_.empty() || done_) {
+      pacing_ = false;
+      return;
+    }
+    pacing_ = true;
+    send(std::move(paced_.front()));
+    paced_.pop_front();
+    if (paced_.empty()) {
+      pacing_ = false;
+      return;
+    }
+    pace_timer_.expires_after(pace_interval_);
+    pace_timer_.async_wait([self = shared_from_this()](const error_code& ec) {
+      if (ec || self->done_) return;
+      self->pace_next();
+    });
+  }
+
   void write_next() {
     if (outbox_.empty() || done_) return;
     writing_ = true;
@@ -344,6 +373,10 @@ class Session : public std::enable_shared_from_this<Session> {
   net::steady_timer stale_timer_;
   std::chrono::steady_clock::time_point last_rx_{};
   std::deque<std::string> outbox_;
+  net::steady_timer pace_timer_;
+  std::deque<std::string> paced_;  // waiting for their turn (send_paced)
+  std::chrono::milliseconds pace_interval_{0};
+  bool pacing_ = false;
   bool resolving_ = false;
   bool writing_ = false;
   bool ping_in_flight_ = false;
@@ -416,6 +449,16 @@ void WebSocketClient::open(std::chrono::milliseconds delay) {
 bool WebSocketClient::send_text(std::string message) {
   if (!impl_->session || !impl_->session->open()) return false;
   impl_->session->send(std::move(message));
+  return true;
+}
+
+bool WebSocketClient::send_text_paced(std::vector<std::string> messages, std::chrono::milliseconds interval) {
+  if (!impl_->session || !impl_->session->open()) return false;
+  if (interval.count() <= 0) {
+    for (auto& m : messages) impl_->session->send(std::move(m));
+  } else {
+    impl_->session->send_paced(std::move(messages), interval);
+  }
   return true;
 }
 

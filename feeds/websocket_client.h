@@ -28,6 +28,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "pipeline/wall_clock.h"  // realtime_ns(): the clock frames are stamped with
 
@@ -129,6 +130,10 @@ class WebSocketClient {
   void open(std::chrono::milliseconds delay = std::chrono::milliseconds{0});
   // Queues a text message; sent in order. Dropped (false) when not open.
   bool send_text(std::string message);
+  // Queues `messages`: the first now, each next one `interval` after the one
+  // before (0: all now), for venues that rate-limit subscriptions. The rest
+  // are dropped when the attempt ends. False when not open.
+  bool send_text_paced(std::vector<std::string> messages, std::chrono::milliseconds interval);
   // Ends the current attempt (on_close(kStopped)) and cancels a pending open.
   void close();
   bool is_open() const noexcept;

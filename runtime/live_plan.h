@@ -2,13 +2,16 @@
 //
 // From the config's [markets] (exchange -> symbols, as aggr-server names
 // them) to the live connections that follow them: which venue endpoint each
-// symbol lives on (Binance futures: USD-M or COIN-M by the symbol; Bybit:
-// linear or inverse), with the [feeds] settings and endpoint overrides
-// applied. One LiveFeedConfig per connection; the caller numbers them.
+// symbol lives on (feeds/venue_protocol.h: the first endpoint of the
+// exchange that carries it; Binance futures: USD-M or COIN-M by the
+// symbol; Bybit: linear or inverse), with the [feeds] settings, the
+// liquidation default and endpoint overrides applied, split over as many
+// connections as the venue's per-connection topic limit needs. One
+// LiveFeedConfig per connection; the caller numbers them.
 //
-// Exchanges with a parser but no live connection yet (Kraken, BitMEX,
-// Bitfinex, Deribit, HTX) are a ConfigError naming the file and the key,
-// so a config never silently follows fewer markets than it lists.
+// An exchange without a live endpoint (or a symbol no endpoint carries) is
+// a ConfigError naming the file and the key, so a config never silently
+// follows fewer markets than it lists.
 #pragma once
 
 #include <string>

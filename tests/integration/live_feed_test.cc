@@ -140,8 +140,14 @@ TEST(LiveFeed, PlansFollowEachVenue) {
   c.symbols = {"btcusd_perp"};
   p = plan_for(c);
   EXPECT_EQ(p.host, "dstream.binance.com");
-  EXPECT_EQ(p.target, "/stream?streams=btcusd_perp@trade");
+  // Liquidations are on by default wherever the venue publishes them.
+  EXPECT_EQ(p.target, "/stream?streams=btcusd_perp@trade/btcusd_perp@forceOrder");
   EXPECT_EQ(p.parser_name, "BINANCE_FUTURES");
+  c.liquidations = false;
+  EXPECT_EQ(plan_for(c).target, "/stream?streams=btcusd_perp@trade");
+  c.venue = Venue::kBinanceSpot;  // spot has no liquidation stream
+  c.liquidations = true;
+  EXPECT_EQ(plan_for(c).target, "/stream?streams=btcusd_perp@trade");
 
   c = {};
   c.venue = Venue::kBybitLinear;
@@ -155,11 +161,33 @@ TEST(LiveFeed, PlansFollowEachVenue) {
   EXPECT_EQ(p.ping_interval, 20s);
 
   c = {};
+  c.venue = Venue::kBybitInverse;
+  c.symbols = {"BTCUSD"};
+  EXPECT_EQ(plan_for(c).subscribe.at(0), R"({"op":"subscribe","args":["publicTrade.BTCUSD","allLiquidation.BTCUSD"]})");
+  c.venue = Venue::kBybitSpot;
+  EXPECT_EQ(plan_for(c).subscribe.at(0), R"({"op":"subscribe","args":["publicTrade.BTCUSD"]})");
+
+  c = {};
   c.venue = Venue::kOkx;
   c.symbols = {"BTC-USDT-SWAP"};
   p = plan_for(c);
   EXPECT_EQ(p.host, "ws.okx.com");
   EXPECT_EQ(p.port, 8443);
+  // liquidation-orders is keyed by instType, not instId.
+  EXPECT_EQ(p.subscribe.at(0), R"({"op":"subscribe","args":[{"channel":"trades","instId":"BTC-USDT-SWAP"},)"
+                               R"({"channel":"liquidation-orders","instType":"SWAP"}]})");
+  c.symbols = {"BTC-USDT", "BTC-USDT-SWAP", "ETH-USDT-SWAP", "BTC-USD-240927"};
+  EXPECT_EQ(
+      plan_for(c).subscribe.at(0),
+      R"({"op":"subscribe","args":[{"channel":"trades","instId":"BTC-USDT"},)"
+      R"({"channel":"trades","instId":"BTC-USDT-SWAP"},{"channel":"trades","instId":"ETH-USDT-SWAP"},)"
+      R"({"channel":"trades","instId":"BTC-USD-240927"},)"
+      R"({"channel":"liquidation-orders","instType":"SWAP"},{"channel":"liquidation-orders","instType":"FUTURES"}]})");
+  c.symbols = {"BTC-USDT"};  // spot only: no liquidation stream to ask for
+  EXPECT_EQ(plan_for(c).subscribe.at(0), R"({"op":"subscribe","args":[{"channel":"trades","instId":"BTC-USDT"}]})");
+  c.symbols = {"BTC-USDT-SWAP"};
+  c.liquidations = false;
+  p = plan_for(c);
   EXPECT_EQ(p.subscribe.at(0), R"({"op":"subscribe","args":[{"channel":"trades","instId":"BTC-USDT-SWAP"}]})");
   EXPECT_EQ(p.ping_text, "ping");
   EXPECT_EQ(p.ping_interval, 25s);
@@ -422,7 +450,7 @@ TEST(LiveFeed, BybitSubscribesAndPingsKeepTheConnectionFresh) {
   h.run_for(1000ms);
   EXPECT_EQ(h.trades.size(), 500u);
   ASSERT_FALSE(server.received().empty());
-  EXPECT_EQ(server.received().front(), R"({"op":"subscribe","args":["publicTrade.BTCUSDT"]})");
+  EXPECT_EQ(server.received().front(), R"({"op":"subscribe","args":["publicTrade.BTCUSDT","allLiquidation.BTCUSDT"]})");
   EXPECT_EQ(server.targets().front(), "/v5/public/linear");
   EXPECT_GE(server.pings_answered(), 5u);
   EXPECT_EQ(h.feed->counters().disconnects.load(), 0u) << h.feed->last_disconnect();
@@ -448,7 +476,8 @@ TEST(LiveFeed, OkxSubscribesAndAnswersTextPings) {
       h.feed->counters().trades.load() + h.feed->counters().duplicates.load() + h.feed->counters().unconfigured.load(),
       expected);
   EXPECT_EQ(h.trades.size(), h.feed->counters().trades.load());
-  EXPECT_EQ(server.received().front(), R"({"op":"subscribe","args":[{"channel":"trades","instId":"BTC-USDT-SWAP"}]})");
+  EXPECT_EQ(server.received().front(), R"({"op":"subscribe","args":[{"channel":"trades","instId":"BTC-USDT-SWAP"},)"
+                                       R"({"channel":"liquidation-orders","instType":"SWAP"}]})");
   EXPECT_EQ(server.targets().front(), "/ws/v5/public");
   EXPECT_GE(server.pings_answered(), 3u);
   EXPECT_EQ(h.feed->counters().disconnects.load(), 0u) << h.feed->last_disconnect();

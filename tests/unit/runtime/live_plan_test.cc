@@ -7,6 +7,7 @@
 
 #include "feeds/parser_factory.h"
 
+#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -39,7 +40,7 @@ TEST(LivePlan, BinanceFuturesSplitsUsdmAndCoinm) {
   // Where they go: the venues' public endpoints, nothing overridden.
   EXPECT_EQ(plan_for(plan[0].feed).host, "fstream.binance.com");
   EXPECT_EQ(plan_for(plan[1].feed).host, "dstream.binance.com");
-  EXPECT_EQ(plan_for(plan[1].feed).target, "/stream?streams=btcusd_perp@trade");
+  EXPECT_EQ(plan_for(plan[1].feed).target, "/stream?streams=btcusd_perp@trade/btcusd_perp@forceOrder");
   for (const auto& c : plan) {
     EXPECT_EQ(c.feed.host, "");
     EXPECT_EQ(c.feed.port, 0);
@@ -131,28 +132,69 @@ TEST(LivePlan, TradeAndAggTradeTurnDeduplicationOff) {
 }
 
 TEST(LivePlan, ExchangeWithoutLiveSupportIsAConfigError) {
-  const PipelineConfig config = config_of("[markets]\nKRAKEN = [\"XBT/USD\"]\nBINANCE = [\"btcusdt\"]\n");
-  const std::string e = error_of(config, "KRAKEN");
-  EXPECT_EQ(e,
-            "live.toml: markets.KRAKEN: no live connection for KRAKEN yet (its captures replay; live exchanges: "
-            "BINANCE, BINANCE_FUTURES, BYBIT, BYBIT_SPOT, OKX, OKEX, COINBASE)");
-  EXPECT_EQ(error_of(config_of("[markets]\nBITMEX = [\"XBTUSD\"]\n"), "BITMEX")
-                .rfind("live.toml: markets.BITMEX: no live connection for BITMEX yet", 0),
-            0u);
+  // BINANCE_DELIVERY is cryptofeed's name for COIN-M: its captures replay,
+  // but live COIN-M symbols go under BINANCE_FUTURES.
+  const PipelineConfig config = config_of("[markets]\nBINANCE_DELIVERY = [\"btcusd_perp\"]\nBINANCE = [\"btcusdt\"]\n");
+  const std::string e = error_of(config, "BINANCE_DELIVERY");
+  EXPECT_EQ(e.rfind("live.toml: markets.BINANCE_DELIVERY: no live connection for BINANCE_DELIVERY (live exchanges: "
+                    "BINANCE, BINANCE_FUTURES, BYBIT_SPOT, BYBIT, OKEX, OKX, COINBASE",
+                    0),
+            0u)
+      << e;
   // An exchange the config does not list has no symbols to follow.
   EXPECT_EQ(error_of(config, "OKEX"), "live.toml: markets.OKEX: no symbols");
   EXPECT_EQ(error_of(default_pipeline_config(), "KRAKEN"), "(defaults): markets.KRAKEN: no symbols");
 }
 
 TEST(LivePlan, LiveExchangeNames) {
-  EXPECT_EQ(live_exchange_names(),
-            (Symbols{"BINANCE", "BINANCE_FUTURES", "BYBIT", "BYBIT_SPOT", "OKX", "OKEX", "COINBASE"}));
-  // Every live exchange is one a config accepts.
-  for (const auto& name : live_exchange_names()) {
+  const std::vector<std::string>& names = live_exchange_names();
+  for (const char* name : {"BINANCE", "BINANCE_FUTURES", "BYBIT", "BYBIT_SPOT", "OKX", "OKEX", "COINBASE"})
+    EXPECT_NE(std::find(names.begin(), names.end(), name), names.end()) << name;
+  // Every live exchange is one a config accepts, and every endpoint with a
+  // plan is reachable through its exchange's name.
+  for (const auto& name : names) {
     bool known = false;
     for (const auto& config_name : known_exchanges()) known |= config_name == name;
     EXPECT_TRUE(known) << name;
   }
+  for (const VenueProtocol& p : venue_protocols())
+    if (p.plan != nullptr) EXPECT_NE(std::find(names.begin(), names.end(), p.exchange), names.end()) << p.name;
+}
+
+TEST(LivePlan, VenueTableIsInVenueOrderAndNamesKnownParsers) {
+  std::size_t i = 0;
+  for (const VenueProtocol& p : venue_protocols()) {
+    EXPECT_EQ(static_cast<std::size_t>(p.venue), i++) << p.name;
+    EXPECT_FALSE(p.name.empty());
+    EXPECT_FALSE(p.exchange.empty()) << p.name;
+    MarketRegistry registry;
+    EXPECT_NE(make_parser(p.parser, registry), nullptr) << p.name << ": parser " << p.parser;
+  }
+  EXPECT_EQ(i, static_cast<std::size_t>(Venue::kCount));
+}
+
+TEST(LivePlan, TopicLimitSplitsAnExchangeOverConnections) {
+  // Binance: 1024 streams per connection; 600 symbols x (trade, forceOrder)
+  // need two connections.
+  std::string symbols;
+  for (int k = 0; k < 600; ++k) symbols += (k ? ",\"s" : "\"s") + std::to_string(k) + "usdt\"";
+  const PipelineConfig config = config_of("[markets]\nBINANCE_FUTURES = [" + symbols + "]\n");
+  const auto connections = plan_live_connections(config, "BINANCE_FUTURES");
+  ASSERT_EQ(connections.size(), 2u);
+  EXPECT_EQ(connections[0].feed.symbols.size(), 512u);
+  EXPECT_EQ(connections[1].feed.symbols.size(), 88u);
+  EXPECT_EQ(connections[1].feed.symbols.front(), "s512usdt");
+  for (const auto& c : connections) EXPECT_NO_THROW(plan_for(c.feed));
+}
+
+TEST(LivePlan, LiquidationsFollowTheFeedsSwitch) {
+  const auto on = plan_live_connections(config_of("[markets]\nBINANCE_FUTURES = [\"btcusdt\"]\n"), "BINANCE_FUTURES");
+  EXPECT_TRUE(on.at(0).feed.liquidations);
+  EXPECT_EQ(plan_for(on.at(0).feed).target, "/stream?streams=btcusdt@trade/btcusdt@forceOrder");
+  const auto off = plan_live_connections(
+      config_of("[markets]\nBINANCE_FUTURES = [\"btcusdt\"]\n[feeds]\nliquidations = false\n"), "BINANCE_FUTURES");
+  EXPECT_FALSE(off.at(0).feed.liquidations);
+  EXPECT_EQ(plan_for(off.at(0).feed).target, "/stream?streams=btcusdt@trade");
 }
 
 }  // namespace
