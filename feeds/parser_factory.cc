@@ -30,6 +30,7 @@ constexpr std::array kFamilies{
     Family{"BITMEX", &make_bitmex_parser},             // trade + liquidation tables: BITMEX:<symbol>
     Family{"MEXC", &make_mexc_parser},                 // spot, protobuf aggre.deals: MEXC:<symbol>
     Family{"MEXC_FUTURES", &make_mexc_parser},         // contract push.deal: MEXC:<symbol> (BTC_USDT)
+    Family{"CRYPTOCOM", &make_cryptocom_parser},       // Exchange v1 trade.*: CRYPTOCOM:<instrument>
     Family{"HITBTC", &make_hitbtc_parser},             // ws v3 trades: HITBTC:<symbol>
     Family{"BINANCE_US", &make_binance_parser},        // Binance spot protocol: BINANCE_US:btcusd
     Family{"ASTER", &make_binance_parser},             // Binance USD-M protocol: ASTER:BTCUSDT

@@ -61,6 +61,8 @@ std::unique_ptr<ExchangeParser> make_poloniex_parser(std::string_view exchange, 
                                                      ParserOptions options);
 std::unique_ptr<ExchangeParser> make_mexc_parser(std::string_view exchange, MarketRegistry& registry,
                                                  ParserOptions options);  // MEXC, MEXC_FUTURES
+std::unique_ptr<ExchangeParser> make_cryptocom_parser(std::string_view exchange, MarketRegistry& registry,
+                                                      ParserOptions options);
 std::unique_ptr<ExchangeParser> make_hitbtc_parser(std::string_view exchange, MarketRegistry& registry,
                                                    ParserOptions options);
 // HTX keepalive: the N of the last {"ping":N} an HTX parser saw (0: none yet,
