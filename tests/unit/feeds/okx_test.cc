@@ -17,6 +17,7 @@
 #include "feeds/padded_frame.h"
 #include "feeds/parser_factory.h"
 #include "pipeline/market_registry.h"
+#include "tests/unit/feeds/allocation_counter.h"
 #include "tests/unit/feeds/feed_test_support.h"
 
 namespace tickflow {
@@ -178,6 +179,33 @@ TEST(OkxLiquidations, DetailsBecomeLiquidationTrades) {
   ASSERT_EQ(h.parse(kLiq), ParseOutcome::kEvents);
   EXPECT_EQ(h.trade(0).trade_id, id0);  // stable: duplicates de-duplicate
   EXPECT_EQ(h.parser->stats().liquidations, 6u);
+}
+
+// liquidation-orders is market-wide (keyed by instType): a live feed
+// subscribes SWAP once and its allowlist keeps the configured markets. The
+// others are counted as unconfigured, never interned, never allocated for.
+TEST(OkxLiquidations, MarketWideStreamIsFilteredToTheAllowlistWithoutAllocating) {
+  Harness h;
+  h.parser->markets().set_allowlist({"BTC-USDT-SWAP"});
+  constexpr std::string_view kWide =
+      R"({"arg":{"channel":"liquidation-orders","instType":"SWAP"},"data":[)"
+      R"({"instId":"DOGE-USDT-SWAP","instType":"SWAP","uly":"DOGE-USDT","details":[)"
+      R"({"bkLoss":"0","bkPx":"0.1","ccy":"","posSide":"long","side":"sell","sz":"10","ts":"1714567890300"}]},)"
+      R"({"instId":"BTC-USDT-SWAP","instType":"SWAP","uly":"BTC-USDT","details":[)"
+      R"({"bkLoss":"0","bkPx":"62950.1","ccy":"","posSide":"long","side":"sell","sz":"40","ts":"1714567890400"}]},)"
+      R"({"instId":"ETH-USDT-SWAP","instType":"SWAP","uly":"ETH-USDT","details":[)"
+      R"({"bkLoss":"0","bkPx":"3000","ccy":"","posSide":"short","side":"buy","sz":"3","ts":"1714567890500"}]}]})";
+  ASSERT_EQ(h.parse(kWide), ParseOutcome::kEvents);  // first sight of BTC-USDT-SWAP may allocate
+  ASSERT_EQ(h.out.size(), 1u);
+  EXPECT_EQ(h.market_name(0), "OKEX:BTC-USDT-SWAP");
+  EXPECT_EQ(h.registry.size(), 1u);  // the other instruments never became markets
+  EXPECT_EQ(h.parser->markets().unconfigured(), 2u);
+  if (!test::kCountsAllocations) GTEST_SKIP() << "allocation counting is off under AddressSanitizer";
+  const long before = test::allocation_count();
+  for (int i = 0; i < 100; ++i) ASSERT_EQ(h.parse(kWide), ParseOutcome::kEvents);
+  EXPECT_EQ(test::allocation_count(), before);
+  EXPECT_EQ(h.parser->markets().unconfigured(), 202u);
+  EXPECT_EQ(h.registry.size(), 1u);
 }
 
 TEST(OkxSkips, ControlBookAndOtherChannels) {
