@@ -610,6 +610,163 @@ void BM_SimdjsonNaive_GATEIO_FUTURES(benchmark::State& state) {
 }
 BENCHMARK(BM_SimdjsonNaive_GATEIO_FUTURES);
 
+// ---- BitMart, Bitunix, Aster, Binance US: fixtures (no capture exists) ------------
+// Trade frames of tests/data/fixtures/{bitmart,bitunix,aster,binance_us}.txt
+// (BitMart and Bitunix hand-written; Aster and Binance US derived from the
+// Binance captures), each beside the plainest On-Demand code reading the same
+// fields. BitMart's raw-deflate frames are a row of their own.
+FrameCorpus fixture_trades(const std::string& exchange, const std::string& file, std::string_view must_contain,
+                           bool binary) {
+  const FrameCorpus all = trade_frames(exchange, data_path(file));
+  FrameCorpus kept;
+  for (std::size_t i = 0; i < all.size(); ++i) {
+    const std::string_view f = all.frame(i);
+    const bool is_text = !f.empty() && f[0] == '{';
+    if (is_text != binary && (binary || f.find(must_contain) != std::string_view::npos)) kept.add(f, all.receive_ts(i));
+  }
+  return kept;
+}
+const FrameCorpus& bitmart_spot_trades() {
+  static const FrameCorpus c = fixture_trades("BITMART", "fixtures/bitmart.txt", "spot/trade", false);
+  return c;
+}
+const FrameCorpus& bitmart_futures_trades() {
+  static const FrameCorpus c = fixture_trades("BITMART_FUTURES", "fixtures/bitmart.txt", "futures/trade", false);
+  return c;
+}
+const FrameCorpus& bitmart_deflated_trades() {
+  static const FrameCorpus c = fixture_trades("BITMART", "fixtures/bitmart.txt", "", true);
+  return c;
+}
+const FrameCorpus& bitunix_trades() {
+  static const FrameCorpus c = fixture_trades("BITUNIX", "fixtures/bitunix.txt", "\"trade\"", false);
+  return c;
+}
+const FrameCorpus& aster_trades() {
+  static const FrameCorpus c = fixture_trades("ASTER", "fixtures/aster.txt", "@aggTrade", false);
+  return c;
+}
+const FrameCorpus& binance_us_trades() {
+  static const FrameCorpus c = fixture_trades("BINANCE_US", "fixtures/binance_us.txt", "@trade", false);
+  return c;
+}
+
+[[gnu::noinline]] double naive_bitmart_spot_one(simdjson::ondemand::parser& parser, std::string_view frame) {
+  simdjson::ondemand::document doc = parser.iterate(frame.data(), frame.size(), frame.size() + kFramePadding);
+  double sum = 0;
+  for (simdjson::ondemand::object t : doc["data"].get_array()) {
+    const std::int64_t ms = t["ms_t"];
+    const double price = t["price"].get_double_in_string();
+    std::string_view side = t["side"];
+    const double size = t["size"].get_double_in_string();
+    std::string_view symbol = t["symbol"];
+    sum += price * size + static_cast<double>(ms) + static_cast<double>(side.size() + symbol.size());
+  }
+  std::string_view table = doc["table"];
+  return sum + static_cast<double>(table.size());
+}
+[[gnu::noinline]] double naive_bitmart_futures_one(simdjson::ondemand::parser& parser, std::string_view frame) {
+  simdjson::ondemand::document doc = parser.iterate(frame.data(), frame.size(), frame.size() + kFramePadding);
+  std::string_view group = doc["group"];
+  double sum = static_cast<double>(group.size());
+  for (simdjson::ondemand::object t : doc["data"].get_array()) {
+    const std::uint64_t id = t["trade_id"];
+    std::string_view symbol = t["symbol"];
+    const double price = t["deal_price"].get_double_in_string();
+    const double vol = t["deal_vol"].get_double_in_string();
+    const std::int64_t way = t["way"];
+    std::string_view created = t["created_at"];
+    sum += price * vol * 0.001 +
+           static_cast<double>(id + static_cast<std::uint64_t>(way) + symbol.size() + created.size());
+  }
+  return sum;
+}
+// The deflated frames: raw inflate, then the spot code (they are spot/trade frames).
+[[gnu::noinline]] double naive_bitmart_deflated_one(simdjson::ondemand::parser& parser, std::string_view frame) {
+  static z_stream z = [] {
+    z_stream s{};
+    inflateInit2(&s, -MAX_WBITS);
+    return s;
+  }();
+  static std::string out(1 << 20, '\0');
+  inflateReset(&z);
+  z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(frame.data()));
+  z.avail_in = static_cast<uInt>(frame.size());
+  z.next_out = reinterpret_cast<Bytef*>(out.data());
+  z.avail_out = static_cast<uInt>(out.size() - kFramePadding);
+  if (inflate(&z, Z_FINISH) != Z_STREAM_END) return 0;
+  return naive_bitmart_spot_one(parser, {out.data(), out.size() - kFramePadding - z.avail_out});
+}
+[[gnu::noinline]] double naive_bitunix_one(simdjson::ondemand::parser& parser, std::string_view frame) {
+  simdjson::ondemand::document doc = parser.iterate(frame.data(), frame.size(), frame.size() + kFramePadding);
+  std::string_view ch = doc["ch"];
+  std::string_view symbol = doc["symbol"];
+  double sum = static_cast<double>(ch.size() + symbol.size());
+  for (simdjson::ondemand::object t : doc["data"].get_array()) {
+    simdjson::ondemand::value time = t["t"];
+    std::string_view text;
+    const double ms = time.get_string().get(text) == simdjson::SUCCESS ? static_cast<double>(text.size())
+                                                                       : static_cast<double>(time.get_int64());
+    const double price = t["p"].get_double_in_string();
+    const double vol = t["v"].get_double_in_string();
+    std::string_view side = t["s"];
+    sum += price * vol + ms + static_cast<double>(side.size());
+  }
+  return sum;
+}
+// Aster's aggTrade: the Binance futures baseline's fields, "a" for the id.
+[[gnu::noinline]] double naive_aster_one(simdjson::ondemand::parser& parser, std::string_view frame) {
+  simdjson::ondemand::document doc = parser.iterate(frame.data(), frame.size(), frame.size() + kFramePadding);
+  simdjson::ondemand::object data = doc["data"];
+  const std::int64_t time = data["T"];
+  const std::uint64_t id = data["a"];
+  const double price = data["p"].get_double_in_string();
+  const double qty = data["q"].get_double_in_string();
+  const bool m = data["m"];
+  return price * qty + static_cast<double>(time) + static_cast<double>(id) + (m ? 1 : 0);
+}
+// Binance US: the Binance baseline (naive_parse_one) over Binance US frames.
+[[gnu::noinline]] double naive_binance_us_one(simdjson::ondemand::parser& parser, std::string_view frame) {
+  const NaiveTrade t = naive_parse_one(parser, frame);
+  return t.price * t.qty + static_cast<double>(t.id);
+}
+void BM_SimdjsonNaive_BINANCE_US(benchmark::State& state) {
+  run_naive(state, binance_us_trades(), &naive_binance_us_one);
+}
+BENCHMARK(BM_SimdjsonNaive_BINANCE_US);
+void BM_ParseFixture_BINANCE_US(benchmark::State& state) { run_parser(state, "BINANCE_US", binance_us_trades()); }
+BENCHMARK(BM_ParseFixture_BINANCE_US);
+void BM_SimdjsonNaive_ASTER(benchmark::State& state) { run_naive(state, aster_trades(), &naive_aster_one); }
+BENCHMARK(BM_SimdjsonNaive_ASTER);
+void BM_ParseFixture_ASTER(benchmark::State& state) { run_parser(state, "ASTER", aster_trades()); }
+BENCHMARK(BM_ParseFixture_ASTER);
+void BM_SimdjsonNaive_BITMART(benchmark::State& state) {
+  run_naive(state, bitmart_spot_trades(), &naive_bitmart_spot_one);
+}
+BENCHMARK(BM_SimdjsonNaive_BITMART);
+void BM_ParseFixture_BITMART(benchmark::State& state) { run_parser(state, "BITMART", bitmart_spot_trades()); }
+BENCHMARK(BM_ParseFixture_BITMART);
+void BM_SimdjsonNaive_BITMART_FUTURES(benchmark::State& state) {
+  run_naive(state, bitmart_futures_trades(), &naive_bitmart_futures_one);
+}
+BENCHMARK(BM_SimdjsonNaive_BITMART_FUTURES);
+void BM_ParseFixture_BITMART_FUTURES(benchmark::State& state) {
+  run_parser(state, "BITMART_FUTURES", bitmart_futures_trades());
+}
+BENCHMARK(BM_ParseFixture_BITMART_FUTURES);
+void BM_SimdjsonNaive_BITMART_Deflated(benchmark::State& state) {
+  run_naive(state, bitmart_deflated_trades(), &naive_bitmart_deflated_one);
+}
+BENCHMARK(BM_SimdjsonNaive_BITMART_Deflated);
+void BM_ParseFixture_BITMART_Deflated(benchmark::State& state) {
+  run_parser(state, "BITMART", bitmart_deflated_trades());
+}
+BENCHMARK(BM_ParseFixture_BITMART_Deflated);
+void BM_SimdjsonNaive_BITUNIX(benchmark::State& state) { run_naive(state, bitunix_trades(), &naive_bitunix_one); }
+BENCHMARK(BM_SimdjsonNaive_BITUNIX);
+void BM_ParseFixture_BITUNIX(benchmark::State& state) { run_parser(state, "BITUNIX", bitunix_trades()); }
+BENCHMARK(BM_ParseFixture_BITUNIX);
+
 struct ExchangeCapture {
   const char* exchange;
   const char* file;
