@@ -158,7 +158,9 @@ TEST(LivePlan, LiveExchangeNames) {
     EXPECT_TRUE(known) << name;
   }
   for (const VenueProtocol& p : venue_protocols())
-    if (p.plan != nullptr) EXPECT_NE(std::find(names.begin(), names.end(), p.exchange), names.end()) << p.name;
+    if (p.plan != nullptr) {
+      EXPECT_NE(std::find(names.begin(), names.end(), p.exchange), names.end()) << p.name;
+    }
 }
 
 TEST(LivePlan, VenueTableIsInVenueOrderAndNamesKnownParsers) {
