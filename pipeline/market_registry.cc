@@ -146,7 +146,7 @@ MarketId MarketRegistry::add_locked(const MarketSpec& spec) {
   m.contract_size = spec.contract_size;
   if (m.kind == InstrumentKind::kSpot && m.contract_size == 0) m.contract_size = 1;
   std::string base, quote;
-  const bool inferred = infer_base_quote(m.pair, base, quote);
+  const bool inferred = infer_market_assets(m.name, base, quote);  // venue-aware (market_class.h)
   m.base = !spec.base.empty() ? upper(spec.base) : (inferred ? base : std::string{});
   m.quote = !spec.quote.empty() ? upper(spec.quote) : (inferred ? quote : std::string{});
 

@@ -37,8 +37,9 @@ TEST(MarketClass, FollowsEveryRuleOfTheStrategySpec) {
       {"HYPERLIQUID:BTC", MarketClass::kPerp},
       {"HUOBI:btcusdt", MarketClass::kSpot},
       {"HUOBI:BTC-USD", MarketClass::kPerp},
+      {"GATEIO:BTC_USDT-SPOT", MarketClass::kSpot},  // aggr-server marks Gate.io spot -SPOT
+      {"GATEIO:BTC_USDT", MarketClass::kPerp},
       // fallback
-      {"GATEIO:BTC_USDT", MarketClass::kSpot},
       {"GATEIO_FUTURES:BTC_USDT", MarketClass::kPerp},
       {"PHEMEX:BTCUSD-PERP", MarketClass::kPerp},
       {"SOMEX:btc-Swap", MarketClass::kPerp},
