@@ -8,13 +8,17 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <map>
 #include <memory>
 #include <random>
+#include <stdexcept>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "feeds/event_buffer.h"
+#include "feeds/live_feed.h"
 #include "feeds/padded_frame.h"
 #include "feeds/parser_factory.h"
 #include "pipeline/market_registry.h"
@@ -334,6 +338,71 @@ TEST(BitgetAllocation, TradeFramesAllocateNothing) {
   }
   EXPECT_EQ(test::allocation_count() - before, 0);
   EXPECT_EQ(h.parser->stats().trades, 2002u);
+}
+
+}  // namespace
+}  // namespace tickflow
+
+namespace tickflow {
+namespace {
+
+// ---------------------------------------------------------------------------
+// The live endpoints (feeds/venues/bitget.cc): plan_for() is pure.
+
+TEST(BitgetPlan, SpotSubscribesTheV2TradeChannelPaced) {
+  LiveFeedConfig config;
+  config.venue = Venue::kBitgetSpot;
+  config.symbols = {"BTCUSDT", "ETHUSDT"};
+  const LiveFeedPlan plan = plan_for(config);
+  EXPECT_EQ(plan.host, "ws.bitget.com");
+  EXPECT_EQ(plan.port, 443);
+  EXPECT_EQ(plan.target, "/v2/ws/public");
+  EXPECT_EQ(plan.parser_name, "BITGET");
+  ASSERT_EQ(plan.subscribe.size(), 1u);
+  EXPECT_EQ(plan.subscribe[0], R"({"op":"subscribe","args":[{"instType":"SPOT","channel":"trade","instId":"BTCUSDT"},)"
+                               R"({"instType":"SPOT","channel":"trade","instId":"ETHUSDT"}]})");
+  EXPECT_EQ(plan.ping_text, "ping");
+  EXPECT_EQ(plan.ping_interval, std::chrono::milliseconds{30'000});
+  EXPECT_EQ(plan.subscribe_interval, std::chrono::milliseconds{150});
+  // No public liquidation stream on v2: the defaults stay "trade" either way.
+  EXPECT_EQ(channels_for(config), std::vector<std::string>{"trade"});
+  config.liquidations = false;
+  EXPECT_EQ(channels_for(config), std::vector<std::string>{"trade"});
+  const VenueProtocol& spot = venue_protocol(Venue::kBitgetSpot);
+  EXPECT_EQ(spot.exchange, "BITGET");
+  EXPECT_EQ(spot.market_pair("BTCUSDT"), "BTCUSDT-SPOT");
+  EXPECT_EQ(spot.rest_symbol("BTCUSDT-SPOT"), "BTCUSDT");
+  EXPECT_EQ(spot.gaps({"trade"}), GapDetection::kTime);
+  EXPECT_EQ(spot.max_topics, 50u);
+}
+
+TEST(BitgetPlan, FuturesTwelveSymbolsTakeTwoMessages) {
+  LiveFeedConfig config;
+  config.venue = Venue::kBitgetFutures;
+  for (int i = 0; i < 12; ++i) config.symbols.push_back("S" + std::to_string(i) + "USDT");
+  const LiveFeedPlan plan = plan_for(config);
+  EXPECT_EQ(plan.parser_name, "BITGET_FUTURES");
+  ASSERT_EQ(plan.subscribe.size(), 2u);  // 10 args per message
+  EXPECT_EQ(plan.subscribe[1],
+            R"({"op":"subscribe","args":[{"instType":"USDT-FUTURES","channel":"trade","instId":"S10USDT"},)"
+            R"({"instType":"USDT-FUTURES","channel":"trade","instId":"S11USDT"}]})");
+  const VenueProtocol& futures = venue_protocol(Venue::kBitgetFutures);
+  EXPECT_EQ(futures.exchange, "BITGET_FUTURES");
+  EXPECT_EQ(futures.market_pair, nullptr);  // BITGET:BTCUSDT as subscribed
+  // Limits: 51 topics is over Bitget's recommended 50 per connection; a
+  // quote in a symbol would break the JSON.
+  config.symbols.assign(51, "BTCUSDT");
+  EXPECT_THROW(plan_for(config), std::invalid_argument);
+  config.symbols = {"BTC\"USDT"};
+  EXPECT_THROW(plan_for(config), std::invalid_argument);
+  config.symbols = {"BTCUSDT"};
+  config.host = "127.0.0.1";
+  config.port = 9999;
+  config.path = "/x";
+  const LiveFeedPlan local = plan_for(config);
+  EXPECT_EQ(local.host, "127.0.0.1");
+  EXPECT_EQ(local.port, 9999);
+  EXPECT_EQ(local.target, "/x");
 }
 
 }  // namespace

@@ -9,13 +9,17 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <map>
 #include <memory>
 #include <random>
+#include <stdexcept>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "feeds/event_buffer.h"
+#include "feeds/live_feed.h"
 #include "feeds/padded_frame.h"
 #include "feeds/parser_factory.h"
 #include "pipeline/market_registry.h"
@@ -378,6 +382,65 @@ TEST(GateioAllocation, TradeFramesAllocateNothing) {
   EXPECT_EQ(test::allocation_count() - before, 0);
   EXPECT_EQ(h.parser->stats().trades, 3002u);
   EXPECT_EQ(h.parser->stats().liquidations, 1000u);
+}
+
+}  // namespace
+}  // namespace tickflow
+
+namespace tickflow {
+namespace {
+
+// ---------------------------------------------------------------------------
+// The live endpoints (feeds/venues/gateio.cc): plan_for() is pure.
+
+TEST(GateioPlan, SpotOneMessagePerChannel) {
+  LiveFeedConfig config;
+  config.venue = Venue::kGateioSpot;
+  config.symbols = {"BTC_USDT", "ETH_USDT"};
+  const LiveFeedPlan plan = plan_for(config);
+  EXPECT_EQ(plan.host, "api.gateio.ws");
+  EXPECT_EQ(plan.port, 443);
+  EXPECT_EQ(plan.target, "/ws/v4/");
+  EXPECT_EQ(plan.parser_name, "GATEIO");
+  EXPECT_EQ(plan.subscribe, std::vector<std::string>{
+                                R"({"channel":"spot.trades","event":"subscribe","payload":["BTC_USDT","ETH_USDT"]})"});
+  EXPECT_EQ(plan.ping_text, R"({"channel":"spot.ping"})");
+  EXPECT_EQ(plan.ping_interval, std::chrono::milliseconds{18'000});
+  EXPECT_EQ(channels_for(config), std::vector<std::string>{"spot.trades"});  // spot: no liquidations
+  const VenueProtocol& spot = venue_protocol(Venue::kGateioSpot);
+  EXPECT_EQ(spot.market_pair("BTC_USDT"), "BTC_USDT-SPOT");
+  EXPECT_EQ(spot.rest_symbol("BTC_USDT-SPOT"), "BTC_USDT");
+  EXPECT_EQ(spot.gaps({"spot.trades"}), GapDetection::kTime);  // ids are global, not per pair
+}
+
+TEST(GateioPlan, FuturesTradesAndLiquidationsByDefault) {
+  LiveFeedConfig config;
+  config.venue = Venue::kGateioFutures;
+  config.symbols = {"BTC_USDT", "ETH_USDT"};
+  const LiveFeedPlan plan = plan_for(config);
+  EXPECT_EQ(plan.host, "fx-ws.gateio.ws");
+  EXPECT_EQ(plan.target, "/v4/ws/usdt");
+  EXPECT_EQ(plan.parser_name, "GATEIO_FUTURES");
+  EXPECT_EQ(plan.subscribe,
+            (std::vector<std::string>{
+                R"({"channel":"futures.trades","event":"subscribe","payload":["BTC_USDT","ETH_USDT"]})",
+                R"({"channel":"futures.public_liquidates","event":"subscribe","payload":["BTC_USDT","ETH_USDT"]})"}));
+  EXPECT_EQ(plan.ping_text, R"({"channel":"futures.ping"})");
+  config.liquidations = false;
+  EXPECT_EQ(plan_for(config).subscribe.size(), 1u);
+  // 120 symbols: 50 per message.
+  config.symbols.clear();
+  for (int i = 0; i < 120; ++i) config.symbols.push_back("C" + std::to_string(i) + "_USDT");
+  const LiveFeedPlan big = plan_for(config);
+  ASSERT_EQ(big.subscribe.size(), 3u);
+  EXPECT_TRUE(
+      big.subscribe[2].starts_with(R"({"channel":"futures.trades","event":"subscribe","payload":["C100_USDT",)"));
+  const VenueProtocol& futures = venue_protocol(Venue::kGateioFutures);
+  EXPECT_TRUE(futures.carries("BTC_USDT"));
+  EXPECT_FALSE(futures.carries("BTC_USD"));  // BTC-settled: another endpoint
+  EXPECT_EQ(futures.market_pair, nullptr);
+  config.symbols = {"BTC\\_USDT"};
+  EXPECT_THROW(plan_for(config), std::invalid_argument);
 }
 
 }  // namespace
