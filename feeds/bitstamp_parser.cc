@@ -15,8 +15,8 @@
 //                                                           SkipKind::kOtherChannel
 //
 // bts:request_reconnect (Bitstamp asks clients to move before maintenance)
-// is counted apart, reconnect_requests(): the live feed should reconnect
-// on it; until the parser interface can say so, it is a control frame.
+// is a control frame too: the parser interface has no way yet to ask
+// LiveFeed for an early reconnect, and the close that follows triggers one.
 //
 // Normalization (aggr-server's bitstamp.js):
 //  * Market names: the pair from the channel name, as Bitstamp spells it
@@ -59,15 +59,67 @@ class BitstampParser final : public ExchangeParser {
     ondemand::object root;
     if (auto e = doc.get_object().get(root)) return fail(root_error(doc, e));
 
-    // Bitstamp sends data, channel, event in that order: the event decides,
-    // the channel names the market, then data is read from the start.
-    std::string_view event, channel;
-    if (auto e = field(root, "event").get_string().get(event)) return fail(to_parse_error(e));
-    if (event.starts_with("bts:")) {
-      if (event == "bts:request_reconnect"sv) ++reconnect_requests_;
-      return skip(SkipKind::kControl);
+    // One pass over the root's fields, in whatever order they come (Bitstamp
+    // sends data, channel, event for trades and books, event first for its
+    // own bts:* events). The data object is read on the way as if it were a
+    // trade; what it held only counts once event and channel say it is one.
+    std::string_view event, channel, micros;
+    enum : unsigned { kId = 1, kAmount = 2, kPrice = 4, kType = 8, kMicros = 16, kAll = 31 };
+    unsigned seen = 0;
+    bool has_event = false, has_channel = false, has_data = false;
+    simdjson::error_code data_error = simdjson::SUCCESS;  // the first bad trade field, reported for trades only
+    std::uint64_t id = 0;
+    std::int64_t type = -1;
+    double amount = 0, price = 0;
+    for (auto result : root) {
+      ondemand::field f;
+      if (auto e = std::move(result).get(f)) return fail(to_parse_error(e));
+      const ondemand::raw_json_string key = f.key();
+      if (key == "event") {
+        if (auto e = f.value().get_string().get(event)) return fail(to_parse_error(e));
+        has_event = true;
+      } else if (key == "channel") {
+        if (auto e = f.value().get_string().get(channel)) return fail(to_parse_error(e));
+        has_channel = true;
+      } else if (key == "data") {
+        ondemand::object data;
+        if (auto e = f.value().get_object().get(data)) {
+          if (!recoverable(e)) return fail(to_parse_error(e));
+          data_error = e;  // not an object: an error only if this is a trade
+          continue;
+        }
+        has_data = true;
+        for (auto item : data) {
+          ondemand::field d;
+          if (auto e = std::move(item).get(d)) return fail(to_parse_error(e));
+          const ondemand::raw_json_string name = d.key();
+          simdjson::error_code e = simdjson::SUCCESS;
+          if (name == "id") {
+            e = d.value().get_uint64().get(id);
+            seen |= kId;
+          } else if (name == "amount") {
+            e = number_or_string(d.value(), amount);
+            seen |= kAmount;
+          } else if (name == "price") {
+            e = number_or_string(d.value(), price);
+            seen |= kPrice;
+          } else if (name == "type") {
+            e = d.value().get_int64().get(type);
+            seen |= kType;
+          } else if (name == "microtimestamp") {
+            e = d.value().get_string().get(micros);
+            seen |= kMicros;
+          }
+          if (e) {
+            if (!recoverable(e)) return fail(to_parse_error(e));
+            if (data_error == simdjson::SUCCESS) data_error = e;
+          }
+        }
+      }
     }
-    if (auto e = field(root, "channel").get_string().get(channel)) return fail(to_parse_error(e));
+    if (!has_event) return fail(ParseError::kMissingField);
+    if (event.starts_with("bts:")) return skip(SkipKind::kControl);
+    if (!has_channel) return fail(ParseError::kMissingField);
     if (!channel.starts_with(kTradesPrefix)) {
       if (channel.starts_with("order_book_") || channel.starts_with("detail_order_book_") ||
           channel.starts_with("diff_order_book_"))
@@ -75,39 +127,8 @@ class BitstampParser final : public ExchangeParser {
       return skip(SkipKind::kOtherChannel);
     }
     if (event != "trade"sv) return fail(ParseError::kUnknownChannel);
-
-    ondemand::object data;
-    if (auto e = field(root, "data").get_object().get(data)) return fail(to_parse_error(e));
-    enum : unsigned { kId = 1, kAmount = 2, kPrice = 4, kType = 8, kMicros = 16, kAll = 31 };
-    unsigned seen = 0;
-    std::uint64_t id = 0;
-    std::int64_t type = -1;
-    double amount = 0, price = 0;
-    std::string_view micros;
-    for (auto result : data) {
-      ondemand::field f;
-      if (auto e = std::move(result).get(f)) return fail(to_parse_error(e));
-      const ondemand::raw_json_string key = f.key();
-      simdjson::error_code e = simdjson::SUCCESS;
-      if (key == "id") {
-        e = f.value().get_uint64().get(id);
-        seen |= kId;
-      } else if (key == "amount") {
-        e = number_or_string(f.value(), amount);
-        seen |= kAmount;
-      } else if (key == "price") {
-        e = number_or_string(f.value(), price);
-        seen |= kPrice;
-      } else if (key == "type") {
-        e = f.value().get_int64().get(type);
-        seen |= kType;
-      } else if (key == "microtimestamp") {
-        e = f.value().get_string().get(micros);
-        seen |= kMicros;
-      }
-      if (e) return fail(to_parse_error(e));
-    }
-    if (seen != kAll) return fail(ParseError::kMissingField);
+    if (data_error != simdjson::SUCCESS) return fail(to_parse_error(data_error));
+    if (!has_data || seen != kAll) return fail(ParseError::kMissingField);
 
     Trade t;
     if ((type != 0 && type != 1) || !valid_price(price) || !valid_qty(amount) ||
@@ -126,9 +147,6 @@ class BitstampParser final : public ExchangeParser {
     return emit(t, out) ? ParseOutcome::kEvents : ParseOutcome::kError;
   }
 
- public:
-  std::uint64_t reconnect_requests() const noexcept { return reconnect_requests_; }
-
  private:
   // "1641343699596000" (µs since the epoch, 16 digits) -> ns, exact; false
   // for anything that is not all digits or not a time in 2000..2100.
@@ -145,8 +163,6 @@ class BitstampParser final : public ExchangeParser {
     ns = us * 1000;
     return true;
   }
-
-  std::uint64_t reconnect_requests_ = 0;
 };
 
 }  // namespace

@@ -30,7 +30,8 @@
 //    side (SELL: a long was liquidated).
 //  * Ids: v4 `id` is a string (not numeric, not sequential): hashed,
 //    kTradeIdHashed. v3 trades carry no id: the hash of
-//    "market|createdAt|side|size|price|index in the frame", flagged the same
+//    "market|createdAt|side|size|price|index in the frame" (size and price
+//    as sent), flagged the same
 //    way (the index keeps two equal fills of one frame apart). Neither shows
 //    gaps; a reconnect is reported as a time gap (feeds/venues/dydx.cc).
 //  * Times: createdAt, ISO-8601 UTC with milliseconds -> exchange_ts_ns.
@@ -185,7 +186,7 @@ class DydxParser final : public ExchangeParser {
                   Trade& trade, ParseError& error, simdjson::error_code& json_error) {
     enum : unsigned { kSide = 1, kSize = 2, kPrice = 4, kTime = 8, kRequired = 15 };
     unsigned seen = 0;
-    std::string_view id, side_word, created, type;
+    std::string_view id, side_word, created, type, size_raw, price_raw;
     double size = 0, price = 0;
     bool liquidation_flag = false;
     for (auto result : item) {
@@ -199,10 +200,14 @@ class DydxParser final : public ExchangeParser {
         e = f.value().get_string().get(side_word);
         seen |= kSide;
       } else if (key == "size") {
-        e = number_or_string(f.value(), size);
+        ondemand::value v = f.value();
+        size_raw = v.raw_json_token();
+        e = number_or_string(v, size);
         seen |= kSize;
       } else if (key == "price") {
-        e = number_or_string(f.value(), price);
+        ondemand::value v = f.value();
+        price_raw = v.raw_json_token();
+        e = number_or_string(v, price);
         seen |= kPrice;
       } else if (key == "type") {
         e = f.value().get_string().get(type);
@@ -231,13 +236,14 @@ class DydxParser final : public ExchangeParser {
     if (!id.empty()) {
       trade.trade_id = hash_trade_id(id);
     } else {
-      // v3: no id. Sizes and prices hash in shortest round-trip form.
+      // v3: no id. Size and price hash as the venue spelled them (their raw
+      // tokens: cheaper than formatting the parsed numbers).
       trade.trade_id = IdKey{}
                            .add(market_id)
                            .add(created)
                            .add(side_word)
-                           .add(size)
-                           .add(price)
+                           .add(size_raw)
+                           .add(price_raw)
                            .add(static_cast<std::int64_t>(index))
                            .hash();
     }

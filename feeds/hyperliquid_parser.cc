@@ -22,9 +22,12 @@
 //    (HYPERLIQUID:BTC, a perpetual). Perpetual sizes are coins: kLinear,
 //    contract size 1. Spot coins ("@107", "PURR/USDC") are kSpot.
 //  * Side: `side` is the taker side: "B" buy, "A" sell.
-//  * Ids: `tid`, numeric, used as it is. Hyperliquid numbers fills across
-//    all coins, so ids within one coin skip: de-duplication only, and a
-//    reconnect is reported as a time gap (feeds/venues/hyperliquid.cc).
+//  * Ids: `tid`, a unique number used as it is, but not a sequence: tids
+//    are not ordered in time (BTC fills of 2025-12 carry 1.08e15, of 2026-01
+//    9.07e14), so they are flagged kTradeIdHashed: LiveFeed neither
+//    de-duplicates them by "not above the last id" nor reads gaps in them;
+//    a reconnect is reported as a time gap (feeds/venues/hyperliquid.cc),
+//    and the snapshot skip keeps history from being delivered again.
 //  * Times: `time`, ms -> exchange_ts_ns.
 //  * Liquidations: the public trades feed does not mark them (only the
 //    liquidated user's own fill stream does), so none are flagged.
@@ -219,7 +222,7 @@ class HyperliquidParser final : public ExchangeParser {
     trade.price = price;
     trade.qty = size;
     trade.market = market->id;
-    trade.flags = kTradeNone;
+    trade.flags = kTradeIdHashed;  // unordered ids (see the banner)
     return true;
   }
 

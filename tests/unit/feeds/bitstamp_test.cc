@@ -4,14 +4,19 @@
 // allocation-free trade path.
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <map>
 #include <memory>
+#include <stdexcept>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "feeds/event_buffer.h"
+#include "feeds/live_feed.h"
 #include "feeds/padded_frame.h"
 #include "feeds/parser_factory.h"
+#include "feeds/venue_protocol.h"
 #include "pipeline/market_registry.h"
 #include "tests/unit/feeds/allocation_counter.h"
 #include "tests/unit/feeds/feed_test_support.h"
@@ -188,6 +193,37 @@ TEST(BitstampAllocation, TradePathDoesNotAllocate) {
   }
   EXPECT_EQ(test::allocation_count() - before, 0);
   EXPECT_EQ(h.parser->stats().trades, 1001u);
+}
+
+// ---------------------------------------------------------------------------
+// The live plan (feeds/venues/bitstamp.cc).
+
+TEST(BitstampPlan, UrlSubscribeMessagesAndKeepalive) {
+  LiveFeedConfig c;
+  c.venue = Venue::kBitstamp;
+  c.symbols = {"btcusd", "ETHUSD"};
+  const LiveFeedPlan p = plan_for(c);
+  EXPECT_EQ(p.host, "ws.bitstamp.net");
+  EXPECT_EQ(p.port, 443);
+  EXPECT_EQ(p.target, "/");
+  EXPECT_EQ(p.parser_name, "BITSTAMP");
+  ASSERT_EQ(p.subscribe.size(), 2u);
+  EXPECT_EQ(p.subscribe[0], R"({"event":"bts:subscribe","data":{"channel":"live_trades_btcusd"}})");
+  EXPECT_EQ(p.subscribe[1], R"({"event":"bts:subscribe","data":{"channel":"live_trades_ethusd"}})");
+  EXPECT_EQ(p.subscribe_interval, std::chrono::milliseconds{0});
+  EXPECT_EQ(p.ping_interval, std::chrono::milliseconds{30'000});
+  EXPECT_EQ(p.ping_text, R"({"event":"bts:heartbeat"})");
+  EXPECT_EQ(channels_for(c), std::vector<std::string>{"live_trades"});  // spot: no liquidations
+  const VenueProtocol& d = venue_protocol(Venue::kBitstamp);
+  EXPECT_EQ(d.exchange, "BITSTAMP");
+  EXPECT_EQ(d.market_pair("ETHUSD"), "ethusd");
+  EXPECT_EQ(d.gaps({"live_trades"}), GapDetection::kTime);  // one id counter across pairs
+  EXPECT_EQ(d.max_topics, 0u);
+  c.channels = {"diff_order_book"};
+  EXPECT_THROW(plan_for(c), std::invalid_argument);
+  c.channels.clear();
+  c.symbols = {"btc\"usd"};
+  EXPECT_THROW(plan_for(c), std::invalid_argument);
 }
 
 }  // namespace

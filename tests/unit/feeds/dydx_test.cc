@@ -5,15 +5,20 @@
 // ids, malformed input and the allocation-free trade path.
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <map>
 #include <memory>
 #include <random>
+#include <stdexcept>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "feeds/event_buffer.h"
+#include "feeds/live_feed.h"
 #include "feeds/padded_frame.h"
 #include "feeds/parser_factory.h"
+#include "feeds/venue_protocol.h"
 #include "pipeline/market_registry.h"
 #include "tests/unit/feeds/allocation_counter.h"
 #include "tests/unit/feeds/feed_test_support.h"
@@ -267,6 +272,45 @@ TEST(DydxAllocation, TradePathDoesNotAllocate) {
   }
   EXPECT_EQ(test::allocation_count() - before, 0);
   EXPECT_EQ(h.parser->stats().trades, 2002u);
+}
+
+// ---------------------------------------------------------------------------
+// The live plan (feeds/venues/dydx.cc).
+
+TEST(DydxPlan, UrlSubscribeMessagesPacingAndLimits) {
+  LiveFeedConfig c;
+  c.venue = Venue::kDydx;
+  c.symbols = {"BTC-USD", "eth-usd"};
+  const LiveFeedPlan p = plan_for(c);
+  EXPECT_EQ(p.host, "indexer.dydx.trade");
+  EXPECT_EQ(p.port, 443);
+  EXPECT_EQ(p.target, "/v4/ws");
+  EXPECT_EQ(p.parser_name, "DYDX");
+  ASSERT_EQ(p.subscribe.size(), 2u);
+  EXPECT_EQ(p.subscribe[0], R"({"type":"subscribe","channel":"v4_trades","id":"BTC-USD"})");
+  EXPECT_EQ(p.subscribe[1], R"({"type":"subscribe","channel":"v4_trades","id":"ETH-USD"})");
+  EXPECT_EQ(p.subscribe_interval, std::chrono::milliseconds{500});  // 2 subscribe messages/s
+  EXPECT_EQ(p.ping_interval, std::chrono::milliseconds{30'000});
+  EXPECT_EQ(p.ping_text, "");  // websocket ping frames
+  // Liquidations ride on v4_trades: the same channel either way.
+  EXPECT_EQ(channels_for(c), std::vector<std::string>{"v4_trades"});
+  c.liquidations = false;
+  EXPECT_EQ(channels_for(c), std::vector<std::string>{"v4_trades"});
+  const VenueProtocol& d = venue_protocol(Venue::kDydx);
+  EXPECT_EQ(d.exchange, "DYDX");
+  EXPECT_EQ(d.market_pair("eth-usd"), "ETH-USD");
+  EXPECT_EQ(d.gaps({"v4_trades"}), GapDetection::kTime);
+  EXPECT_EQ(d.max_topics, 32u);
+  // Refused at start: 33 markets on one connection, other channels, quotes.
+  c.symbols.clear();
+  for (int i = 0; i < 33; ++i) c.symbols.push_back("C" + std::to_string(i) + "-USD");
+  EXPECT_THROW(plan_for(c), std::invalid_argument);
+  c.symbols = {"BTC-USD"};
+  c.channels = {"v4_orderbook"};
+  EXPECT_THROW(plan_for(c), std::invalid_argument);
+  c.channels.clear();
+  c.symbols = {"BTC\"-USD"};
+  EXPECT_THROW(plan_for(c), std::invalid_argument);
 }
 
 }  // namespace

@@ -5,14 +5,19 @@
 // snapshots after a subscription, malformed input, the allocation-free path.
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <memory>
 #include <random>
+#include <stdexcept>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "feeds/event_buffer.h"
+#include "feeds/live_feed.h"
 #include "feeds/padded_frame.h"
 #include "feeds/parser_factory.h"
+#include "feeds/venue_protocol.h"
 #include "pipeline/market_registry.h"
 #include "tests/unit/feeds/allocation_counter.h"
 #include "tests/unit/feeds/feed_test_support.h"
@@ -74,7 +79,7 @@ TEST(HyperliquidTrades, FieldsAndSides) {
   EXPECT_EQ(h.registry.info(h.trade(0).market).kind, InstrumentKind::kLinear);
   EXPECT_EQ(h.trade(0).side, Side::kBuy);
   EXPECT_EQ(h.trade(0).trade_id, 1051390461446390u);
-  EXPECT_EQ(h.trade(0).flags, kTradeNone);
+  EXPECT_EQ(h.trade(0).flags, kTradeIdHashed);  // tids are unique but unordered
   EXPECT_DOUBLE_EQ(h.trade(0).price, 97012.0);
   EXPECT_DOUBLE_EQ(h.trade(0).qty, 0.0153);
   EXPECT_EQ(h.trade(0).exchange_ts_ns, 1733500000123000000);
@@ -224,6 +229,38 @@ TEST(HyperliquidAllocation, TradePathDoesNotAllocate) {
   EXPECT_EQ(test::allocation_count() - before, 0);
   EXPECT_EQ(h.parser->stats().trades, 2002u);
   EXPECT_EQ(h.parser->stats()[SkipKind::kSnapshot], 1000u);
+}
+
+// ---------------------------------------------------------------------------
+// The live plan (feeds/venues/hyperliquid.cc).
+
+TEST(HyperliquidPlan, UrlSubscribeMessagesPacingKeepaliveAndLimits) {
+  LiveFeedConfig c;
+  c.venue = Venue::kHyperliquid;
+  c.symbols = {"BTC", "ETH", "@107"};
+  const LiveFeedPlan p = plan_for(c);
+  EXPECT_EQ(p.host, "api.hyperliquid.xyz");
+  EXPECT_EQ(p.port, 443);
+  EXPECT_EQ(p.target, "/ws");
+  EXPECT_EQ(p.parser_name, "HYPERLIQUID");
+  ASSERT_EQ(p.subscribe.size(), 3u);
+  EXPECT_EQ(p.subscribe[0], R"({"method":"subscribe","subscription":{"type":"trades","coin":"BTC"}})");
+  EXPECT_EQ(p.subscribe[2], R"({"method":"subscribe","subscription":{"type":"trades","coin":"@107"}})");
+  EXPECT_EQ(p.subscribe_interval, std::chrono::milliseconds{50});
+  EXPECT_EQ(p.ping_interval, std::chrono::milliseconds{30'000});  // the server closes after 60 s of silence
+  EXPECT_EQ(p.ping_text, R"({"method":"ping"})");
+  // No public liquidation stream: trades only, whatever `liquidations` says.
+  EXPECT_EQ(channels_for(c), std::vector<std::string>{"trades"});
+  const VenueProtocol& d = venue_protocol(Venue::kHyperliquid);
+  EXPECT_EQ(d.exchange, "HYPERLIQUID");
+  EXPECT_EQ(d.market_pair, nullptr);  // coins as subscribed
+  EXPECT_EQ(d.gaps({"trades"}), GapDetection::kTime);
+  EXPECT_EQ(d.max_topics, 1000u);
+  c.channels = {"l2Book"};
+  EXPECT_THROW(plan_for(c), std::invalid_argument);
+  c.channels.clear();
+  c.symbols = {"BT\\C"};
+  EXPECT_THROW(plan_for(c), std::invalid_argument);
 }
 
 }  // namespace
