@@ -7,11 +7,14 @@
 
 #include <cstdint>
 #include <memory>
+#include <stdexcept>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "feeds/event_buffer.h"
 #include "feeds/json_support.h"
+#include "feeds/live_feed.h"
 #include "feeds/padded_frame.h"
 #include "feeds/parser_factory.h"
 #include "pipeline/market_registry.h"
@@ -204,6 +207,42 @@ TEST(CryptoComTrades, TradePathDoesNotAllocate) {
   }
   EXPECT_EQ(test::allocation_count() - before, 0);
   EXPECT_EQ(h.parser->stats().trades, 1001u);
+}
+
+// ---------------------------------------------------------------------------
+// The live plan (feeds/venues/cryptocom.cc).
+
+TEST(CryptoComPlan, TenChannelsPerMessagePaced) {
+  LiveFeedConfig config;
+  config.venue = Venue::kCryptoCom;
+  config.symbols = {"BTC_USDT", "btcusd-perp"};
+  LiveFeedPlan plan = plan_for(config);  // liquidations on: Crypto.com has none to add
+  EXPECT_EQ(plan.host, "stream.crypto.com");
+  EXPECT_EQ(plan.port, 443);
+  EXPECT_EQ(plan.target, "/exchange/v1/market");
+  EXPECT_EQ(plan.parser_name, "CRYPTOCOM");
+  EXPECT_EQ(plan.subscribe,
+            (std::vector<std::string>{
+                R"({"id":1,"method":"subscribe","params":{"channels":["trade.BTC_USDT","trade.BTCUSD-PERP"]}})"}));
+  EXPECT_EQ(plan.subscribe_interval, std::chrono::milliseconds{100});
+  EXPECT_EQ(plan.ping_interval, std::chrono::milliseconds{30'000});
+  EXPECT_EQ(plan.ping_text, "");  // websocket pings; server heartbeats answered by the parser
+  // 12 symbols: two messages, 10 + 2 channels, ids 1 and 2.
+  config.symbols.clear();
+  for (int i = 0; i < 12; ++i) config.symbols.push_back("C" + std::to_string(i) + "_USDT");
+  plan = plan_for(config);
+  ASSERT_EQ(plan.subscribe.size(), 2u);
+  EXPECT_TRUE(plan.subscribe[0].starts_with(R"({"id":1,"method":"subscribe","params":{"channels":["trade.C0_USDT",)"));
+  EXPECT_TRUE(plan.subscribe[0].ends_with(R"("trade.C9_USDT"]}})"));
+  EXPECT_EQ(plan.subscribe[1],
+            R"({"id":2,"method":"subscribe","params":{"channels":["trade.C10_USDT","trade.C11_USDT"]}})");
+  const VenueProtocol& venue = venue_protocol(Venue::kCryptoCom);
+  EXPECT_EQ(venue.exchange, "CRYPTOCOM");
+  EXPECT_EQ(venue.market_pair("btcusd-perp"), "BTCUSD-PERP");
+  EXPECT_EQ(venue.gaps({"trade"}), GapDetection::kTime);
+  EXPECT_EQ(venue.max_topics, 200u);
+  config.symbols.assign(201, "BTC_USDT");
+  EXPECT_THROW(plan_for(config), std::invalid_argument);
 }
 
 }  // namespace

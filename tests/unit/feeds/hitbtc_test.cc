@@ -6,10 +6,13 @@
 
 #include <cstdint>
 #include <memory>
+#include <stdexcept>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "feeds/event_buffer.h"
+#include "feeds/live_feed.h"
 #include "feeds/padded_frame.h"
 #include "feeds/parser_factory.h"
 #include "pipeline/market_registry.h"
@@ -163,6 +166,39 @@ TEST(HitbtcTrades, TradePathDoesNotAllocate) {
   }
   EXPECT_EQ(test::allocation_count() - before, 0);
   EXPECT_EQ(h.parser->stats().trades, 2002u);
+}
+
+// ---------------------------------------------------------------------------
+// The live plan (feeds/venues/hitbtc.cc).
+
+TEST(HitbtcPlan, OneMessageNamesEverySymbol) {
+  LiveFeedConfig config;
+  config.venue = Venue::kHitbtc;
+  config.symbols = {"BTCUSDT", "ethusdt"};
+  LiveFeedPlan plan = plan_for(config);  // liquidations on: HitBTC has none to add
+  EXPECT_EQ(plan.host, "api.hitbtc.com");
+  EXPECT_EQ(plan.port, 443);
+  EXPECT_EQ(plan.target, "/api/3/ws/public");
+  EXPECT_EQ(plan.parser_name, "HITBTC");
+  EXPECT_EQ(
+      plan.subscribe,
+      (std::vector<std::string>{
+          R"({"method":"subscribe","ch":"trades","params":{"symbols":["BTCUSDT","ETHUSDT"],"limit":0},"id":1})"}));
+  EXPECT_EQ(plan.subscribe_interval, std::chrono::milliseconds{0});
+  EXPECT_EQ(plan.ping_interval, std::chrono::milliseconds{30'000});
+  EXPECT_EQ(plan.ping_text, "");  // websocket pings
+  const VenueProtocol& venue = venue_protocol(Venue::kHitbtc);
+  EXPECT_EQ(venue.exchange, "HITBTC");
+  EXPECT_EQ(venue.market_pair("ethusdt"), "ETHUSDT");
+  EXPECT_EQ(venue.gaps({"trades"}), GapDetection::kTime);
+  // An override path and port (tests), and a symbol that would break the JSON.
+  config.path = "/ws";
+  config.port = 9443;
+  plan = plan_for(config);
+  EXPECT_EQ(plan.target, "/ws");
+  EXPECT_EQ(plan.port, 9443);
+  config.symbols = {"BTC\\USDT"};
+  EXPECT_THROW(plan_for(config), std::invalid_argument);
 }
 
 }  // namespace

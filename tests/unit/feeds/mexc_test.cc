@@ -8,11 +8,13 @@
 
 #include <cstdint>
 #include <memory>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 
 #include "feeds/event_buffer.h"
 #include "feeds/json_support.h"
+#include "feeds/live_feed.h"
 #include "feeds/padded_frame.h"
 #include "feeds/parser_factory.h"
 #include "pipeline/market_registry.h"
@@ -317,6 +319,62 @@ TEST(MexcParsers, TradePathsDoNotAllocate) {
   EXPECT_EQ(test::allocation_count() - before, 0);
   EXPECT_EQ(spot.parser->stats().trades, 2002u);
   EXPECT_EQ(futures.parser->stats().trades, 2002u);
+}
+
+// ---------------------------------------------------------------------------
+// The live plans (feeds/venues/mexc.cc).
+
+TEST(MexcPlan, SpotSubscribesEachSymbolPaced) {
+  LiveFeedConfig config;
+  config.venue = Venue::kMexcSpot;
+  config.symbols = {"BTCUSDT", "ethusdt"};
+  const LiveFeedPlan plan = plan_for(config);  // liquidations on: MEXC has none to add
+  EXPECT_EQ(plan.host, "wbs-api.mexc.com");
+  EXPECT_EQ(plan.port, 443);
+  EXPECT_EQ(plan.target, "/ws");
+  EXPECT_EQ(plan.parser_name, "MEXC");
+  EXPECT_EQ(plan.subscribe,
+            (std::vector<std::string>{
+                R"({"method":"SUBSCRIPTION","params":["spot@public.aggre.deals.v3.api.pb@100ms@BTCUSDT"]})",
+                R"({"method":"SUBSCRIPTION","params":["spot@public.aggre.deals.v3.api.pb@100ms@ETHUSDT"]})"}));
+  EXPECT_EQ(plan.subscribe_interval, std::chrono::milliseconds{150});
+  EXPECT_EQ(plan.ping_interval, std::chrono::milliseconds{20'000});
+  EXPECT_EQ(plan.ping_text, R"({"method":"PING"})");
+  const VenueProtocol& spot = venue_protocol(Venue::kMexcSpot);
+  EXPECT_EQ(spot.exchange, "MEXC");
+  EXPECT_EQ(spot.max_topics, 30u);
+  EXPECT_TRUE(spot.carries("BTCUSDT"));
+  EXPECT_FALSE(spot.carries("BTC_USDT"));
+  EXPECT_EQ(spot.market_pair("ethusdt"), "ETHUSDT");
+  EXPECT_EQ(spot.gaps({}), GapDetection::kTime);
+  EXPECT_EQ(spot.default_channels(true), spot.default_channels(false));
+  // 31 symbols exceed MEXC's 30 subscriptions per connection.
+  config.symbols.assign(31, "BTCUSDT");
+  EXPECT_THROW(plan_for(config), std::invalid_argument);
+  config.symbols = {"BTC\"USDT"};
+  EXPECT_THROW(plan_for(config), std::invalid_argument);
+}
+
+TEST(MexcPlan, FuturesSubscribesEachContractPaced) {
+  LiveFeedConfig config;
+  config.venue = Venue::kMexcFutures;
+  config.symbols = {"BTC_USDT", "eth_usdt"};
+  const LiveFeedPlan plan = plan_for(config);
+  EXPECT_EQ(plan.host, "contract.mexc.com");
+  EXPECT_EQ(plan.target, "/edge");
+  EXPECT_EQ(plan.parser_name, "MEXC_FUTURES");
+  EXPECT_EQ(plan.subscribe, (std::vector<std::string>{R"({"method":"sub.deal","param":{"symbol":"BTC_USDT"}})",
+                                                      R"({"method":"sub.deal","param":{"symbol":"ETH_USDT"}})"}));
+  EXPECT_EQ(plan.subscribe_interval, std::chrono::milliseconds{150});
+  EXPECT_EQ(plan.ping_interval, std::chrono::milliseconds{15'000});
+  EXPECT_EQ(plan.ping_text, R"({"method":"ping"})");
+  const VenueProtocol& futures = venue_protocol(Venue::kMexcFutures);
+  EXPECT_EQ(futures.exchange, "MEXC_FUTURES");
+  EXPECT_TRUE(futures.carries("BTC_USDT"));
+  EXPECT_FALSE(futures.carries("BTCUSDT"));
+  EXPECT_EQ(futures.market_pair("eth_usdt"), "ETH_USDT");
+  EXPECT_EQ(futures.max_topics, 50u);
+  EXPECT_EQ(futures.gaps({"deal"}), GapDetection::kTime);
 }
 
 }  // namespace
