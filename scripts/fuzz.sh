@@ -66,6 +66,10 @@ declare -A captures=(
   [aster]="tests/data/fixtures/aster.txt"
   [bitget]="tests/data/cryptofeed/BITGET.ws.1.0.gz tests/data/fixtures/bitget_v2.txt"
   [gateio]="tests/data/cryptofeed/GATEIO.ws.1.0.gz tests/data/cryptofeed/GATEIO_FUTURES.ws.1.0.gz tests/data/fixtures/gateio_futures.txt"
+  [mexc]="tests/data/fixtures/mexc.txt"
+  [mexc_futures]="tests/data/fixtures/mexc_futures.txt"
+  [cryptocom]="tests/data/fixtures/cryptocom.txt"
+  [hitbtc]="tests/data/fixtures/hitbtc.txt"
 )
 status=0
 for name in "${!captures[@]}" capture_line; do
