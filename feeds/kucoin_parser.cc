@@ -35,6 +35,7 @@
 // Errors: a frame that is not JSON, not an object, or lacks type/topic/data
 // is counted once by reason; a bad trade field is counted once by reason.
 // Nothing allocates per frame (the first sight of a market interns it once).
+#include <optional>
 #include <string_view>
 
 #include "feeds/exchange_parser.h"
@@ -79,17 +80,85 @@ class KucoinParser final : public ExchangeParser {
     ondemand::object root;
     if (auto e = doc.get_object().get(root)) return fail(root_error(doc, e));
 
-    std::string_view type;
-    if (auto e = field(root, "type").get_string().get(type)) return fail(to_parse_error(e));
-    if (type != "message") return skip(SkipKind::kControl);  // welcome, ack, pong, error, notice
-    std::string_view topic_name;
-    if (auto e = field(root, "topic").get_string().get(topic_name)) return fail(to_parse_error(e));
+    // Fast path: a frame whose bytes name a match topic is read data first
+    // (as the naive code would), then its type and topic are checked before
+    // the trade is emitted; a frame that fails the check takes the general
+    // path below.
+    if (const Topic hint = match_hint(frame); hint != Topic::kOther) {
+      if (const auto fast = parse_match(root, hint, receive_ts_ns, out)) return *fast;
+      if (auto e = root.reset().error()) return fail(to_parse_error(e));
+    }
+
+    // One pass over the top-level fields in the order they come: the
+    // capture sends data first, today's feed type/topic first. When data
+    // comes before type and topic are known it is skipped and found again
+    // after one rewind (it is then the first key).
+    std::string_view type, topic_name;
+    bool have_type = false, have_topic = false, data_seen = false;
+    for (auto member : root) {
+      ondemand::field fld;
+      if (auto e = std::move(member).get(fld)) return fail(to_parse_error(e));
+      const ondemand::raw_json_string key = fld.key();
+      if (key == std::string_view("type")) {
+        if (auto e = fld.value().get_string().get(type)) return fail(to_parse_error(e));
+        if (type != std::string_view("message")) return skip(SkipKind::kControl);  // welcome, ack, pong, error
+        have_type = true;
+      } else if (key == std::string_view("topic")) {
+        if (auto e = fld.value().get_string().get(topic_name)) return fail(to_parse_error(e));
+        have_topic = true;
+      } else if (key == std::string_view("data")) {
+        if (have_type && have_topic)
+          return on_data(topic_of(topic_name), simdjson::simdjson_result<ondemand::value>(std::move(fld.value())),
+                         receive_ts_ns, out);
+        data_seen = true;
+      }
+    }
+    if (!have_type || !have_topic) return fail(ParseError::kMissingField);
     const Topic topic = topic_of(topic_name);
+    if (topic == Topic::kBook || topic == Topic::kOther || !data_seen)
+      return on_data(topic, simdjson::simdjson_result<ondemand::value>(simdjson::NO_SUCH_FIELD), receive_ts_ns, out);
+    if (auto e = root.reset().error()) return fail(to_parse_error(e));
+    return on_data(topic, field(root, "data"), receive_ts_ns, out);
+  }
+
+ private:
+  // Which match topic the raw bytes name, if any (kOther: none).
+  static Topic match_hint(std::string_view frame) noexcept {
+    if (frame.find("/market/match:") != std::string_view::npos) return Topic::kSpotMatch;
+    if (frame.find("/contractMarket/execution:") != std::string_view::npos) return Topic::kFuturesMatch;
+    return Topic::kOther;
+  }
+
+  // The fast path: data, then type and topic. nullopt when the frame is not
+  // the match message the hint suggested (the caller rewinds and takes the
+  // general path); an outcome otherwise.
+  std::optional<ParseOutcome> parse_match(ondemand::object& root, Topic hint, std::int64_t receive_ts_ns,
+                                          EventBuffer& out) {
+    ondemand::object data;
+    if (field(root, "data").get_object().get(data) != simdjson::SUCCESS) return std::nullopt;
+    Trade trade;
+    ParseError error{};
+    const bool read = read_trade(data, hint == Topic::kFuturesMatch, trade, error);
+    std::string_view type, topic;
+    if (field(root, "topic").get_string().get(topic) != simdjson::SUCCESS || topic_of(topic) != hint ||
+        field(root, "type").get_string().get(type) != simdjson::SUCCESS || type != std::string_view("message"))
+      return std::nullopt;
+    if (!read) {
+      if (error == ParseError::kUnknownMarket) return market_missed();
+      return fail(error);
+    }
+    trade.receive_ts_ns = receive_ts_ns;
+    return emit(trade, out) ? ParseOutcome::kEvents : ParseOutcome::kError;
+  }
+
+  // A "message" frame's data, once its topic is known; `data_value` holds
+  // NO_SUCH_FIELD when the frame has none.
+  ParseOutcome on_data(Topic topic, simdjson::simdjson_result<ondemand::value> data_value, std::int64_t receive_ts_ns,
+                       EventBuffer& out) {
     if (topic == Topic::kBook) return skip(SkipKind::kBook);
     if (topic == Topic::kOther) return skip(SkipKind::kOtherChannel);
-
     ondemand::object data;
-    if (auto e = field(root, "data").get_object().get(data)) return fail(to_parse_error(e));
+    if (auto e = data_value.get_object().get(data)) return fail(to_parse_error(e));
     Trade trade;
     ParseError error{};
     if (!read_trade(data, topic == Topic::kFuturesMatch, trade, error)) {
@@ -100,7 +169,6 @@ class KucoinParser final : public ExchangeParser {
     return emit(trade, out) ? ParseOutcome::kEvents : ParseOutcome::kError;
   }
 
- private:
   bool read_trade(ondemand::object& data, bool futures, Trade& trade, ParseError& error) {
     std::string_view symbol, side_word;
     std::uint64_t sequence = 0;
