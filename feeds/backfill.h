@@ -36,14 +36,34 @@
 //    market (detail 1: covered) follows its trades through on_events: the
 //    aggregator holds the market's open seconds until then.
 //
-// Venues: Binance spot/USD-M/COIN-M (historicalTrades for the live `trade`
-// stream, aggTrades for `aggTrade`, paged by fromId), OKX (history-trades,
-// type=1 paged by tradeId for id gaps, type=2 by time for time gaps),
-// Coinbase (/products/<id>/trades, paged by the `after` cursor: older than
-// a trade_id), Bybit (recent-trade: the last 1000 trades, 60 on spot, no
-// paging: a longer outage is backfilled only as far back as that window
-// reaches, logged as partial). Binance and Coinbase time gaps are not
-// supported (their feeds report id gaps only): failed, logged.
+// Venues and paging (endpoints and limits: api_for in backfill.cc):
+//  * by id, for id gaps: Binance spot/USD-M/COIN-M, Binance US and Aster
+//    (historicalTrades for the live `trade` stream, aggTrades for
+//    `aggTrade`, paged by fromId); OKX (history-trades, type=1 paged by
+//    tradeId for id gaps, type=2 by time for time gaps); Coinbase
+//    (/products/<id>/trades, paged by the `after` cursor: older than a
+//    trade_id).
+//  * by time window, for time gaps, newest first (the next page ends at the
+//    oldest time seen): Bitget spot/futures (fills-history, ms), Gate.io
+//    spot/futures (from/to in s), dYdX v4 (createdBeforeOrAt, ISO),
+//    Crypto.com (get-trades, start_ts/end_ts); oldest first (the next page
+//    starts at the newest time seen): BitMEX (startTime/endTime ISO), Deribit
+//    (get_last_trades_by_instrument_and_time), Bitfinex (hist, sort=1),
+//    HitBTC (by=timestamp), Kraken spot (since, ns). The window's upper
+//    bound is written one unit past the gap (a venue's exclusive end still
+//    returns it); overlaps between pages are de-duplicated by id; when one
+//    unit of the URL's time fills whole pages, paging stops (partial).
+//  * the last N trades, no paging: Bybit (1000, spot 60), KuCoin spot and
+//    futures (100), HTX spot and swaps (2000; spot ids are consecutive:
+//    id gaps too), MEXC spot (1000) and futures (100), Poloniex (1000),
+//    Bitstamp (the last hour). A longer outage is backfilled only as far
+//    back as that window reaches, logged as partial.
+//  Bitstamp's REST times are whole seconds (live: microseconds): a trade is
+//  inside a time gap only if its whole second is, so none is counted twice.
+//  Binance-family and Coinbase time gaps, and id gaps on time-paged venues,
+//  are not supported: failed, logged. Kraken Futures, Hyperliquid (no public
+//  trade history by time), Phemex, BitMart and Bitunix have no backfill:
+//  "no REST backfill for this venue".
 //
 // Threads: request() and counters() from any thread; start()/stop() from
 // the owning thread; on_events and on_log run on the worker thread.
