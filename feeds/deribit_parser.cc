@@ -7,7 +7,7 @@
 //      "direction":"buy","amount":2500,"liquidation":"M",..},..]}}     trades ("trades.*" channels:
 //                                                                      .raw, .100ms, trades.<kind>.<ccy>.*)
 //   {"jsonrpc":"2.0","id":..,"result":..} / {"error":..}               RPC responses: SkipKind::kControl
-//   {"method":"heartbeat",..}                                         SkipKind::kControl
+//   {"method":"heartbeat","params":{"type":"heartbeat"|"test_request"}} SkipKind::kControl
 //   channels "book.*"                                                 SkipKind::kBook
 //   any other channel (ticker.*, quote.*, deribit_price_index.*, ...) SkipKind::kOtherChannel
 //   any other method                                                  ParseError::kUnknownChannel
@@ -38,6 +38,15 @@
 //    numeric Deribit trade ids are counted per currency, not per
 //    instrument, so jumps between one market's ids are normal.
 //  * Times: timestamp (ms) -> exchange_ts_ns.
+//
+// Keepalive: after public/set_heartbeat (the live plan sends it,
+// feeds/venues/deribit.cc) Deribit sends {"method":"heartbeat","params":
+// {"type":"test_request"}} and closes the connection unless the client then
+// calls public/test. The parser leaves that call as its pending reply
+// (ExchangeParser::pending_reply(), sent by LiveFeed):
+//   {"jsonrpc":"2.0","id":9,"method":"public/test","params":{}}
+// Deribit answers it with a result (kControl). Plain "heartbeat" notices
+// need no answer.
 //
 // Errors: a frame that is not JSON, not an object, or lacks params /
 // channel / data is counted once by reason. Inside "data", each bad trade is
@@ -83,6 +92,9 @@ constexpr std::uint64_t digits_value(std::string_view s) noexcept {
   return v;
 }
 
+// The answer to a test_request (the banner's Keepalive).
+constexpr std::string_view kTestReply = R"({"jsonrpc":"2.0","id":9,"method":"public/test","params":{}})";
+
 class DeribitParser final : public ExchangeParser {
  public:
   DeribitParser(MarketRegistry& registry, ParserOptions options) : ExchangeParser("DERIBIT", registry, options) {}
@@ -112,7 +124,14 @@ class DeribitParser final : public ExchangeParser {
       }
       return fail(ParseError::kUnknownChannel);
     }
-    if (method == "heartbeat") return skip(SkipKind::kControl);
+    if (method == "heartbeat") {
+      ondemand::object params;
+      std::string_view kind;
+      if (field(root, "params").get_object().get(params) == simdjson::SUCCESS &&
+          field(params, "type").get_string().get(kind) == simdjson::SUCCESS && kind == "test_request")
+        set_reply(kTestReply);
+      return skip(SkipKind::kControl);
+    }
     if (method != "subscription") return fail(ParseError::kUnknownChannel);
 
     ondemand::object params;

@@ -53,9 +53,11 @@
 //    in the same frame are kept (the frame's outcome is kEvents if any trade
 //    was emitted, else kError). A structural JSON error found part-way is
 //    counted once; trades already emitted from that frame stay emitted.
-//  * Keepalive: a live feed must answer {"ping":N} with {"pong":N}. The
-//    parser does not send; it keeps N and htx_last_ping(parser) returns it
-//    (declared in parser_factory.h) so that the websocket client can answer.
+//  * Keepalive: the server sends {"ping":N} every 5 s and drops a client
+//    that leaves two unanswered. The parser leaves {"pong":N} as its pending
+//    reply (ExchangeParser::pending_reply(), sent by LiveFeed), formatted
+//    into the fixed reply buffer without allocating; it also keeps N
+//    (htx_last_ping(), parser_factory.h).
 #include <zlib.h>
 
 #include <charconv>
@@ -236,6 +238,13 @@ class HtxParser final : public ExchangeParser {
         std::uint64_t ping = 0;
         if (auto error = field.value().get_uint64().get(ping)) return fail(to_parse_error(error));
         last_ping_ = ping;
+        char pong[40] = R"({"pong":)";
+        constexpr std::size_t kHead = 8;
+        const auto [end, ec] = std::to_chars(pong + kHead, pong + sizeof pong - 1, ping);
+        if (ec == std::errc{}) {
+          *end = '}';
+          set_reply(std::string_view(pong, static_cast<std::size_t>(end + 1 - pong)));
+        }
         return skip(SkipKind::kControl);
       } else if (key == "status" || key == "subbed" || key == "unsubbed" || key == "op" || key == "err-code" ||
                  key == "pong") {

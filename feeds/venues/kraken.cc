@@ -22,7 +22,10 @@
 // connection that sends nothing for 60 s; websocket pings every 30 s.
 // trade_snapshot (history, on subscribe) is skipped by the parser. Ids:
 // `seq` is consecutive per product (a snapshot's last seq + 1 is the next
-// live trade's), so gaps are told by id.
+// live trade's), but liquidations take seq numbers from the same sequence
+// and LiveFeed keeps liquidations out of id sequences (live_feed.h), so
+// every liquidation would look like a one-trade gap: a reconnect reports a
+// time gap instead.
 //
 // Neither venue documents a per-connection subscription limit for public
 // feeds; max_topics stays 0. No REST backfill for Kraken yet
@@ -80,8 +83,7 @@ std::string spot_rest_symbol(const std::string& pair) {
 
 std::string futures_pair(const std::string& symbol) { return upper_ascii(symbol); }
 
-GapDetection hashed_ids(const std::vector<std::string>&) { return GapDetection::kTime; }
-GapDetection sequenced_ids(const std::vector<std::string>&) { return GapDetection::kIds; }
+GapDetection time_gaps(const std::vector<std::string>&) { return GapDetection::kTime; }
 
 }  // namespace
 
@@ -93,7 +95,7 @@ const VenueProtocol kKraken{
     .default_channels = &trade_channel,
     .plan = &plan_spot,
     .rest_symbol = &spot_rest_symbol,
-    .gaps = &hashed_ids,
+    .gaps = &time_gaps,
 };
 
 const VenueProtocol kKrakenFutures{
@@ -104,7 +106,7 @@ const VenueProtocol kKrakenFutures{
     .default_channels = &trade_channel,  // liquidations ride in the trade feed
     .plan = &plan_futures,
     .market_pair = &futures_pair,
-    .gaps = &sequenced_ids,
+    .gaps = &time_gaps,
 };
 
 }  // namespace tickflow::venues

@@ -15,6 +15,7 @@
 #include <new>
 #include <string>
 
+#include "feeds/live_feed.h"
 #include "feeds/parser_factory.h"
 #include "tests/unit/feeds/allocation_counter.h"
 #include "tests/unit/feeds/feed_test_support.h"
@@ -384,6 +385,39 @@ TEST(BitfinexCapture, MatchesPythonReference) {
   // The seven trades channels became markets (snapshots skipped, no trades).
   EXPECT_TRUE(registry.find("BITFINEX:DOGUSD").has_value());
   EXPECT_TRUE(registry.find("BITFINEX:TESTBTCTESTUSD").has_value());
+}
+
+// The live endpoint (feeds/venues/bitfinex.cc).
+TEST(BitfinexPlan, Endpoint) {
+  LiveFeedConfig c;
+  c.venue = Venue::kBitfinex;
+  c.symbols = {"tBTCUSD", "tBTCF0:USTF0"};
+  EXPECT_EQ(channels_for(c), (std::vector<std::string>{"trades", "liq:global"}));
+  const LiveFeedPlan p = plan_for(c);
+  EXPECT_EQ(p.host, "api-pub.bitfinex.com");
+  EXPECT_EQ(p.port, 443);
+  EXPECT_EQ(p.target, "/ws/2");
+  EXPECT_EQ(p.parser_name, "BITFINEX");
+  const std::vector<std::string> expected = {R"({"event":"subscribe","channel":"trades","symbol":"tBTCUSD"})",
+                                             R"({"event":"subscribe","channel":"trades","symbol":"tBTCF0:USTF0"})",
+                                             R"({"event":"subscribe","channel":"status","key":"liq:global"})"};
+  EXPECT_EQ(p.subscribe, expected);
+  EXPECT_EQ(p.ping_interval, std::chrono::milliseconds{30'000});
+  EXPECT_EQ(p.ping_text, R"({"event":"ping","cid":1})");
+  c.liquidations = false;
+  EXPECT_EQ(plan_for(c).subscribe.size(), 2u);
+  const VenueProtocol& v = venue_protocol(Venue::kBitfinex);
+  EXPECT_EQ(v.max_topics, 25u);
+  EXPECT_EQ(v.market_pair("tBTCUSD"), "BTCUSD");
+  EXPECT_EQ(v.market_pair("tBTCF0:USTF0"), "BTCF0USTF0");
+  EXPECT_EQ(v.rest_symbol("BTCUSD"), "tBTCUSD");
+  EXPECT_EQ(v.gaps({"trades"}), GapDetection::kTime);
+  // 13 symbols x 2 channels is over the limit for one connection.
+  c.liquidations = true;
+  c.symbols.assign(13, "tBTCUSD");
+  EXPECT_THROW(plan_for(c), std::invalid_argument);
+  c.symbols = {"fUSD"};  // funding, not a trading pair
+  EXPECT_THROW(plan_for(c), std::invalid_argument);
 }
 
 }  // namespace

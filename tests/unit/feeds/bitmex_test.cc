@@ -21,6 +21,7 @@
 #include "feeds/event_buffer.h"
 #include "feeds/exchange_parser.h"
 #include "feeds/json_support.h"
+#include "feeds/live_feed.h"
 #include "feeds/padded_frame.h"
 #include "feeds/parser_factory.h"
 #include "pipeline/market_registry.h"
@@ -318,6 +319,33 @@ TEST(Bitmex, ParsingAllocatesNothingPerFrame) {
   }
   EXPECT_EQ(test::allocation_count() - before, 0);
   EXPECT_EQ(h.parser->stats().trades, 1001u);
+}
+
+// The live endpoint (feeds/venues/bitmex.cc).
+TEST(BitmexPlan, Endpoint) {
+  LiveFeedConfig c;
+  c.venue = Venue::kBitmex;
+  c.symbols = {"XBTUSD", "ETHUSD"};
+  EXPECT_EQ(channels_for(c), (std::vector<std::string>{"trade", "liquidation"}));
+  const LiveFeedPlan p = plan_for(c);
+  EXPECT_EQ(p.host, "ws.bitmex.com");
+  EXPECT_EQ(p.port, 443);
+  EXPECT_EQ(p.target, "/realtime");
+  EXPECT_EQ(p.parser_name, "BITMEX");
+  EXPECT_EQ(
+      p.subscribe,
+      std::vector<std::string>{
+          R"({"op":"subscribe","args":["trade:XBTUSD","liquidation:XBTUSD","trade:ETHUSD","liquidation:ETHUSD"]})"});
+  EXPECT_EQ(p.ping_interval, std::chrono::milliseconds{15'000});
+  EXPECT_EQ(p.ping_text, "ping");
+  c.liquidations = false;
+  EXPECT_EQ(plan_for(c).subscribe,
+            std::vector<std::string>{R"({"op":"subscribe","args":["trade:XBTUSD","trade:ETHUSD"]})"});
+  c.path = "/elsewhere";
+  EXPECT_EQ(plan_for(c).target, "/elsewhere");
+  EXPECT_EQ(venue_protocol(Venue::kBitmex).gaps({"trade"}), GapDetection::kTime);
+  c.symbols = {"XBT\\USD"};
+  EXPECT_THROW(plan_for(c), std::invalid_argument);
 }
 
 }  // namespace

@@ -15,6 +15,7 @@
 
 #include "feeds/capture_reader.h"
 #include "feeds/event_buffer.h"
+#include "feeds/live_feed.h"
 #include "feeds/padded_frame.h"
 #include "feeds/parser_factory.h"
 #include "pipeline/market_registry.h"
@@ -190,6 +191,23 @@ TEST(DeribitSkips, ResponsesHeartbeatsAndOtherChannels) {
   EXPECT_EQ(s.total_errors(), 0u);
 }
 
+// public/set_heartbeat's test_request must be answered with public/test,
+// or Deribit closes the connection; plain heartbeats need no answer.
+TEST(DeribitKeepalive, TestRequestLeavesPublicTestAsTheReply) {
+  Harness h;
+  EXPECT_EQ(h.parse(R"({"jsonrpc":"2.0","method":"heartbeat","params":{"type":"heartbeat"}})"), ParseOutcome::kSkipped);
+  EXPECT_EQ(h.parser->pending_reply(), "");
+  EXPECT_EQ(h.parse(R"({"params":{"type":"test_request"},"method":"heartbeat","jsonrpc":"2.0"})"),
+            ParseOutcome::kSkipped);
+  EXPECT_EQ(h.parser->pending_reply(), R"({"jsonrpc":"2.0","id":9,"method":"public/test","params":{}})");
+  h.parser->clear_reply();
+  EXPECT_EQ(h.parse(R"({"jsonrpc":"2.0","id":9,"result":{"version":"1.2.26"},"usIn":1,"usOut":2})"),
+            ParseOutcome::kSkipped);  // Deribit's answer to public/test
+  EXPECT_EQ(h.parser->pending_reply(), "");
+  EXPECT_EQ(h.parser->stats()[SkipKind::kControl], 3u);
+  EXPECT_EQ(h.parser->stats().total_errors(), 0u);
+}
+
 // ---------------------------------------------------------------------------
 // Malformed input: each frame counted once by reason; a good frame parses
 // right afterwards.
@@ -336,6 +354,28 @@ TEST(DeribitFactory, Name) {
   ASSERT_NE(parser, nullptr);
   EXPECT_EQ(parser->exchange(), "DERIBIT");
   EXPECT_EQ(make_deribit_parser("deribit", registry, {}), nullptr);
+}
+
+// The live endpoint (feeds/venues/deribit.cc).
+TEST(DeribitPlan, Endpoint) {
+  LiveFeedConfig c;
+  c.venue = Venue::kDeribit;
+  c.symbols = {"BTC-PERPETUAL", "ETH-PERPETUAL"};
+  EXPECT_EQ(channels_for(c), std::vector<std::string>{"trades"});  // liquidations ride in trades
+  const LiveFeedPlan p = plan_for(c);
+  EXPECT_EQ(p.host, "www.deribit.com");
+  EXPECT_EQ(p.port, 443);
+  EXPECT_EQ(p.target, "/ws/api/v2");
+  EXPECT_EQ(p.parser_name, "DERIBIT");
+  const std::vector<std::string> expected = {
+      R"({"jsonrpc":"2.0","id":1,"method":"public/set_heartbeat","params":{"interval":30}})",
+      R"({"jsonrpc":"2.0","id":2,"method":"public/subscribe","params":{"channels":["trades.BTC-PERPETUAL.100ms","trades.ETH-PERPETUAL.100ms"]}})"};
+  EXPECT_EQ(p.subscribe, expected);
+  EXPECT_EQ(p.ping_interval, std::chrono::milliseconds{30'000});
+  EXPECT_EQ(p.ping_text, "");
+  EXPECT_EQ(venue_protocol(Venue::kDeribit).gaps({"trades"}), GapDetection::kTime);
+  c.symbols = {"BTC\"PERPETUAL"};
+  EXPECT_THROW(plan_for(c), std::invalid_argument);
 }
 
 }  // namespace

@@ -18,6 +18,7 @@
 #include <random>
 #include <string>
 
+#include "feeds/live_feed.h"
 #include "feeds/parser_factory.h"
 #include "tests/unit/feeds/allocation_counter.h"
 #include "tests/unit/feeds/feed_test_support.h"
@@ -237,8 +238,12 @@ TEST_F(HtxTest, TickBeforeChannelIsStillParsed) {
 TEST_F(HtxTest, ControlAndOtherChannels) {
   EXPECT_EQ(htx_last_ping(*spot_), 0u);
   EXPECT_EQ(parse_frame(*spot_, gzip(R"({"ping":1618678073643})"), out_), ParseOutcome::kSkipped);
-  EXPECT_EQ(htx_last_ping(*spot_), 1618678073643u);  // answer {"pong":1618678073643}
+  EXPECT_EQ(htx_last_ping(*spot_), 1618678073643u);
+  EXPECT_EQ(spot_->pending_reply(), R"({"pong":1618678073643})");  // LiveFeed sends it, then clears it
   EXPECT_EQ(htx_last_ping(*swap_), 0u);
+  EXPECT_EQ(swap_->pending_reply(), "");
+  EXPECT_EQ(parse_frame(*swap_, gzip(R"({"ping":18446744073709551615})"), out_), ParseOutcome::kSkipped);
+  EXPECT_EQ(swap_->pending_reply(), R"({"pong":18446744073709551615})");  // the widest N fits
   EXPECT_EQ(parse_frame(*spot_, gzip(R"({"id":1,"status":"ok","subbed":"market.btcusdt.trade.detail","ts":1})"), out_),
             ParseOutcome::kSkipped);
   EXPECT_EQ(parse_frame(*spot_, gzip(R"({"status":"error","err-code":"bad-request","err-msg":"invalid topic","ts":1})"),
@@ -447,6 +452,46 @@ TEST(HtxCaptureMarkets, NamesAndKinds) {
   ASSERT_TRUE(registry.find("HUOBI:ATOM-USD").has_value());
   EXPECT_EQ(registry.info(*registry.find("HUOBI:ATOM-USD")).kind, InstrumentKind::kInverse);
   EXPECT_TRUE(registry.find("HUOBI:SHIB-USD").has_value());
+}
+
+// The live endpoints (feeds/venues/htx.cc).
+TEST(HtxPlan, SpotEndpoint) {
+  LiveFeedConfig c;
+  c.venue = Venue::kHtxSpot;
+  c.symbols = {"btcusdt", "ETHUSDT"};
+  EXPECT_EQ(channels_for(c), std::vector<std::string>{"trade.detail"});
+  const LiveFeedPlan p = plan_for(c);
+  EXPECT_EQ(p.host, "api.huobi.pro");
+  EXPECT_EQ(p.port, 443);
+  EXPECT_EQ(p.target, "/ws");
+  EXPECT_EQ(p.parser_name, "HUOBI");
+  const std::vector<std::string> expected = {R"({"sub":"market.btcusdt.trade.detail","id":"btcusdt"})",
+                                             R"({"sub":"market.ethusdt.trade.detail","id":"ethusdt"})"};
+  EXPECT_EQ(p.subscribe, expected);
+  EXPECT_EQ(p.ping_interval, std::chrono::milliseconds{0});  // the server pings; the parser answers
+  const VenueProtocol& v = venue_protocol(Venue::kHtxSpot);
+  EXPECT_EQ(v.market_pair("ETHUSDT"), "ethusdt");
+  EXPECT_EQ(v.gaps({"trade.detail"}), GapDetection::kIds);
+}
+
+TEST(HtxPlan, SwapEndpointsByMargin) {
+  LiveFeedConfig c;
+  c.venue = Venue::kHtxSwap;
+  c.symbols = {"BTC-USD", "ETH-USD"};
+  LiveFeedPlan p = plan_for(c);
+  EXPECT_EQ(p.host, "api.hbdm.com");
+  EXPECT_EQ(p.target, "/swap-ws");
+  EXPECT_EQ(p.parser_name, "HUOBI_SWAP");
+  const std::vector<std::string> expected = {R"({"sub":"market.BTC-USD.trade.detail","id":"BTC-USD"})",
+                                             R"({"sub":"market.ETH-USD.trade.detail","id":"ETH-USD"})"};
+  EXPECT_EQ(p.subscribe, expected);
+  c.symbols = {"BTC-USDT"};
+  p = plan_for(c);
+  EXPECT_EQ(p.target, "/linear-swap-ws");
+  EXPECT_EQ(p.subscribe, std::vector<std::string>{R"({"sub":"market.BTC-USDT.trade.detail","id":"BTC-USDT"})"});
+  EXPECT_EQ(venue_protocol(Venue::kHtxSwap).gaps({"trade.detail"}), GapDetection::kTime);
+  c.symbols = {"BTC-USD", "BTC-USDT"};  // two endpoints: refused, not half-subscribed
+  EXPECT_THROW(plan_for(c), std::invalid_argument);
 }
 
 }  // namespace

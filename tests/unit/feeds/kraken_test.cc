@@ -21,6 +21,7 @@
 #include "feeds/capture_reader.h"
 #include "feeds/event_buffer.h"
 #include "feeds/exchange_parser.h"
+#include "feeds/live_feed.h"
 #include "feeds/padded_frame.h"
 #include "feeds/parser_factory.h"
 #include "pipeline/market_registry.h"
@@ -381,6 +382,60 @@ TEST(Kraken, ParsingAllocatesNothingPerFrame) {
   EXPECT_EQ(test::allocation_count() - before, 0);
   EXPECT_EQ(spot.parser->stats().trades, 1001u);
   EXPECT_EQ(futures.parser->stats().trades, 1001u);
+}
+
+// The live endpoints (feeds/venues/kraken.cc): URL, subscribe messages,
+// keepalive, market names and gaps, exactly.
+TEST(KrakenPlan, SpotEndpoint) {
+  LiveFeedConfig c;
+  c.venue = Venue::kKraken;
+  c.symbols = {"XBT/USD", "ETH/USD"};
+  EXPECT_EQ(channels_for(c), std::vector<std::string>{"trade"});
+  c.liquidations = false;
+  EXPECT_EQ(channels_for(c), std::vector<std::string>{"trade"});  // spot publishes none
+  const LiveFeedPlan p = plan_for(c);
+  EXPECT_EQ(p.host, "ws.kraken.com");
+  EXPECT_EQ(p.port, 443);
+  EXPECT_EQ(p.target, "/");
+  EXPECT_EQ(p.parser_name, "KRAKEN");
+  EXPECT_EQ(p.subscribe, std::vector<std::string>{
+                             R"({"event":"subscribe","pair":["XBT/USD","ETH/USD"],"subscription":{"name":"trade"}})"});
+  EXPECT_EQ(p.ping_interval, std::chrono::milliseconds{30'000});
+  EXPECT_EQ(p.ping_text, R"({"event":"ping"})");
+  EXPECT_EQ(p.subscribe_interval, std::chrono::milliseconds{0});
+  const VenueProtocol& v = venue_protocol(Venue::kKraken);
+  EXPECT_EQ(v.exchange, "KRAKEN");
+  EXPECT_EQ(v.market_pair, nullptr);  // KRAKEN:XBT/USD, as subscribed
+  EXPECT_EQ(v.rest_symbol("XBT/USD"), "XBTUSD");
+  EXPECT_EQ(v.gaps({"trade"}), GapDetection::kTime);  // hashed ids
+  c.symbols = {"XBT\"USD"};
+  EXPECT_THROW(plan_for(c), std::invalid_argument);
+}
+
+TEST(KrakenPlan, FuturesEndpoint) {
+  LiveFeedConfig c;
+  c.venue = Venue::kKrakenFutures;
+  c.symbols = {"PI_XBTUSD", "PF_XBTUSD"};
+  EXPECT_EQ(channels_for(c), std::vector<std::string>{"trade"});  // liquidations ride in the trade feed
+  c.host = "127.0.0.1";
+  c.port = 4443;
+  const LiveFeedPlan p = plan_for(c);
+  EXPECT_EQ(p.host, "127.0.0.1");
+  EXPECT_EQ(p.port, 4443);
+  EXPECT_EQ(p.target, "/ws/v1");
+  EXPECT_EQ(p.parser_name, "KRAKEN_FUTURES");
+  const std::vector<std::string> expected = {
+      R"({"event":"subscribe","feed":"trade","product_ids":["PI_XBTUSD","PF_XBTUSD"]})",
+      R"({"event":"subscribe","feed":"heartbeat"})"};
+  EXPECT_EQ(p.subscribe, expected);
+  EXPECT_EQ(p.ping_interval, std::chrono::milliseconds{30'000});
+  EXPECT_EQ(p.ping_text, "");  // websocket pings
+  const VenueProtocol& v = venue_protocol(Venue::kKrakenFutures);
+  EXPECT_EQ(v.exchange, "KRAKEN_FUTURES");
+  EXPECT_EQ(v.market_pair("pi_xbtusd"), "PI_XBTUSD");
+  // seq is consecutive per product, but liquidations share it and LiveFeed
+  // keeps them out of id sequences: ids would show false gaps.
+  EXPECT_EQ(v.gaps({"trade"}), GapDetection::kTime);
 }
 
 }  // namespace
