@@ -20,7 +20,8 @@
 // side). Keepalive: Bitfinex sends [chanId,"hb"] every 15 s per channel;
 // we send {"event":"ping","cid":1} every 30 s (answered {"event":"pong"}).
 // Ids: trade ids are exchange-wide, not per pair: a reconnect reports a
-// time gap. No REST backfill for Bitfinex yet (feeds/backfill.cc).
+// time gap, backfilled from /v2/trades/<tSYMBOL>/hist (feeds/backfill.cc,
+// which puts a perpetual's colon back: tBTCF0:USTF0).
 #include <stdexcept>
 
 #include "feeds/live_feed.h"

@@ -14,7 +14,7 @@
 // 15 s interval keeps an idle connection known-alive without flooding.
 //
 // Ids: trdMatchID is a UUID (hashed by the parser): a reconnect reports a
-// time gap. No REST backfill for BitMEX yet (feeds/backfill.cc). BitMEX
+// time gap, backfilled from /api/v1/trade (feeds/backfill.cc). BitMEX
 // documents no per-connection topic limit for public tables: max_topics 0.
 #include "feeds/live_feed.h"
 #include "feeds/venues/venue_list.h"

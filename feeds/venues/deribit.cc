@@ -18,8 +18,9 @@
 //
 // Liquidations ride in the trades channel (a `liquidation` field), so
 // there is no separate channel. Ids: trade ids are per currency, not per
-// instrument: a reconnect reports a time gap. No REST backfill for Deribit
-// yet (feeds/backfill.cc). Deribit documents no per-connection channel
+// instrument: a reconnect reports a time gap, backfilled from
+// get_last_trades_by_instrument_and_time (feeds/backfill.cc). Deribit
+// documents no per-connection channel
 // limit: max_topics 0.
 #include "feeds/live_feed.h"
 #include "feeds/venues/venue_list.h"

@@ -27,7 +27,8 @@
 // connection and Venue: not followed yet. Spot has none.
 //
 // Ids: spot's tradeId is consecutive per symbol (gaps by id); swap ids are
-// not (time gaps). No REST backfill for HTX yet (feeds/backfill.cc).
+// not (time gaps). Backfill: HTX's REST history holds only the most
+// recent trades (feeds/backfill.cc).
 #include <stdexcept>
 
 #include "feeds/live_feed.h"

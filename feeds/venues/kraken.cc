@@ -28,8 +28,9 @@
 // time gap instead.
 //
 // Neither venue documents a per-connection subscription limit for public
-// feeds; max_topics stays 0. No REST backfill for Kraken yet
-// (feeds/backfill.cc): reported gaps are counted and logged only.
+// feeds; max_topics stays 0. Gaps are backfilled over REST
+// (feeds/backfill.cc): spot Trades?pair=XBTUSD (rest_symbol drops the
+// slash), futures /derivatives/api/v3/history?symbol=PI_XBTUSD.
 #include <stdexcept>
 
 #include "feeds/live_feed.h"
