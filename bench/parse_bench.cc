@@ -401,7 +401,7 @@ BENCHMARK(BM_ParseFixture_POLONIEX);
 // The plainest code that reads the same fields from the same trade frames
 // (no dispatch, no market lookup, no checks), to compare instructions per
 // frame with BM_Parse_DYDX / BM_Parse_BITSTAMP / BM_ParseFixture_HYPERLIQUID.
-[[gnu::noinline]] double naive_dydx_one(simdjson::ondemand::parser& parser, std::string_view frame) {
+[[gnu::noinline]] double dydx_naive_parse_one(simdjson::ondemand::parser& parser, std::string_view frame) {
   simdjson::ondemand::document doc = parser.iterate(frame.data(), frame.size(), frame.size() + kFramePadding);
   std::string_view id = doc["id"];
   double sum = static_cast<double>(id.size());
@@ -414,7 +414,7 @@ BENCHMARK(BM_ParseFixture_POLONIEX);
   }
   return sum;
 }
-[[gnu::noinline]] double naive_bitstamp_one(simdjson::ondemand::parser& parser, std::string_view frame) {
+[[gnu::noinline]] double bitstamp_naive_parse_one(simdjson::ondemand::parser& parser, std::string_view frame) {
   simdjson::ondemand::document doc = parser.iterate(frame.data(), frame.size(), frame.size() + kFramePadding);
   simdjson::ondemand::object data = doc["data"];
   const std::uint64_t id = data["id"];
@@ -425,7 +425,7 @@ BENCHMARK(BM_ParseFixture_POLONIEX);
   std::string_view channel = doc["channel"];
   return amount * price + static_cast<double>(id + static_cast<std::uint64_t>(type) + micros.size() + channel.size());
 }
-[[gnu::noinline]] double naive_hyperliquid_one(simdjson::ondemand::parser& parser, std::string_view frame) {
+[[gnu::noinline]] double hyperliquid_naive_parse_one(simdjson::ondemand::parser& parser, std::string_view frame) {
   simdjson::ondemand::document doc = parser.iterate(frame.data(), frame.size(), frame.size() + kFramePadding);
   double sum = 0;
   for (simdjson::ondemand::object t : doc["data"].get_array()) {
@@ -457,13 +457,13 @@ void run_naive(benchmark::State& state, const FrameCorpus& corpus,
 
 void BM_SimdjsonNaive_DYDX(benchmark::State& state) {
   static const FrameCorpus corpus = trade_frames("DYDX", data_path("cryptofeed/DYDX.ws.1.0.gz"));
-  run_naive(state, corpus, &naive_dydx_one);
+  run_naive(state, corpus, &dydx_naive_parse_one);
 }
 BENCHMARK(BM_SimdjsonNaive_DYDX);
 
 void BM_SimdjsonNaive_BITSTAMP(benchmark::State& state) {
   static const FrameCorpus corpus = trade_frames("BITSTAMP", data_path("cryptofeed/BITSTAMP.ws.1.0.gz"));
-  run_naive(state, corpus, &naive_bitstamp_one);
+  run_naive(state, corpus, &bitstamp_naive_parse_one);
 }
 BENCHMARK(BM_SimdjsonNaive_BITSTAMP);
 
@@ -479,7 +479,7 @@ BENCHMARK(BM_ParseFixture_HYPERLIQUID);
 void BM_SimdjsonNaive_HYPERLIQUID(benchmark::State& state) {
   FrameCorpus corpus;
   for (const auto& f : kHyperliquidTrades) corpus.add(f, 1);
-  run_naive(state, corpus, &naive_hyperliquid_one);
+  run_naive(state, corpus, &hyperliquid_naive_parse_one);
 }
 BENCHMARK(BM_SimdjsonNaive_HYPERLIQUID);
 
