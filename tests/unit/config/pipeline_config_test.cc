@@ -31,6 +31,22 @@ void expect_default_markets(const PipelineConfig& c) {
   EXPECT_EQ(c.markets.at("COINBASE"), (std::vector<std::string>{"BTC-USD", "ETH-USD"}));
 }
 
+// The shipped profiles (tuning/*.toml but bench-2core-spin): BTC and ETH,
+// spot and perpetual, on twelve venues, every exchange on one feed thread.
+void expect_venue_markets(const PipelineConfig& c) {
+  ASSERT_EQ(c.markets.size(), 16u);
+  EXPECT_EQ(c.markets.at("BINANCE"), (std::vector<std::string>{"btcusdt", "ethusdt"}));
+  EXPECT_EQ(c.markets.at("OKEX"), (std::vector<std::string>{"BTC-USDT", "ETH-USDT", "BTC-USDT-SWAP", "ETH-USDT-SWAP"}));
+  EXPECT_EQ(c.markets.at("KRAKEN_FUTURES"), (std::vector<std::string>{"PF_XBTUSD", "PF_ETHUSD"}));
+  EXPECT_EQ(c.markets.at("BITFINEX"), (std::vector<std::string>{"tBTCUSD", "tETHUSD", "tBTCF0:USTF0", "tETHF0:USTF0"}));
+  EXPECT_EQ(c.markets.at("HYPERLIQUID"), (std::vector<std::string>{"BTC", "ETH"}));
+  std::size_t symbols = 0, owned = 0;
+  for (const auto& [exchange, list] : c.markets) symbols += list.size();
+  for (const auto& feed : c.feeds) owned += feed.exchanges.size();
+  EXPECT_EQ(symbols, 36u);
+  EXPECT_EQ(owned, 16u);
+}
+
 // name@cpu/wait for every thread, e.g. "tf-feed-0@4/spin tf-agg@-/park".
 std::string plan_of(const PipelineConfig& c) {
   std::string out;
@@ -43,10 +59,10 @@ std::string plan_of(const PipelineConfig& c) {
 
 TEST(PipelineConfigProfiles, Laptop2CoreParksEverythingUnpinned) {
   const PipelineConfig c = load_pipeline_config(kTuningDir / "laptop-2core.toml");
-  expect_default_markets(c);
+  expect_venue_markets(c);
   EXPECT_EQ(plan_of(c), "tf-feed-0@-/park tf-agg@-/park tf-writer@-/park");
   ASSERT_EQ(c.feeds.size(), 1u);
-  EXPECT_EQ(c.feeds[0].exchanges.size(), 6u);  // owns every exchange
+  EXPECT_EQ(c.feeds[0].exchanges.size(), 16u);  // owns every exchange
   EXPECT_EQ(c.rings.full_policy, FullRingPolicy::kBlock);
   EXPECT_EQ(c.source, kTuningDir / "laptop-2core.toml");
 }
@@ -59,20 +75,21 @@ TEST(PipelineConfigProfiles, Bench2CoreSpinPinsFeedAndAggregator) {
 
 TEST(PipelineConfigProfiles, Host4Core) {
   const PipelineConfig c = load_pipeline_config(kTuningDir / "host-4core.toml");
-  expect_default_markets(c);
+  expect_venue_markets(c);
   EXPECT_EQ(plan_of(c), "tf-feed-0@1/yield tf-feed-1@2/yield tf-agg@3/yield tf-writer@0/park");
-  EXPECT_EQ(c.feeds[1].exchanges, (std::vector<std::string>{"OKEX", "COINBASE"}));
+  EXPECT_EQ(c.feeds[1].exchanges, (std::vector<std::string>{"OKEX", "COINBASE", "KRAKEN", "KRAKEN_FUTURES", "BITFINEX",
+                                                            "BITMEX", "DERIBIT", "BITSTAMP"}));
 }
 
 TEST(PipelineConfigProfiles, Host8Core) {
   const PipelineConfig c = load_pipeline_config(kTuningDir / "host-8core.toml");
-  expect_default_markets(c);
+  expect_venue_markets(c);
   EXPECT_EQ(plan_of(c), "tf-feed-0@2/yield tf-feed-1@3/yield tf-feed-2@4/yield tf-agg@5/yield tf-writer@1/park");
 }
 
 TEST(PipelineConfigProfiles, Host16CoreIsolatedSpinsOnIsolatedCores) {
   const PipelineConfig c = load_pipeline_config(kTuningDir / "host-16core-isolated.toml");
-  expect_default_markets(c);
+  expect_venue_markets(c);
   EXPECT_EQ(plan_of(c), "tf-feed-0@4/spin tf-feed-1@5/spin tf-feed-2@6/spin tf-agg@7/spin tf-writer@3/park");
   EXPECT_EQ(c.feeds[0].exchanges, (std::vector<std::string>{"BINANCE", "BINANCE_FUTURES"}));
   EXPECT_EQ(c.influx.spool_dir, "/var/lib/tickflow/spool");
@@ -327,11 +344,12 @@ TEST(PipelineConfigFeeds, UnknownKeysNameTheirFullPath) {
             "test.toml:2:1: feeds.stale_after: unknown key (did you mean 'stale_after_ms'?)");
   EXPECT_EQ(error_of("[feeds]\nretries = 3\n"),
             "test.toml:2:1: feeds.retries: unknown key (known keys: stale_after_ms connect_timeout_ms "
-            "backoff_initial_ms backoff_max_ms backfill gap_hold_ms endpoints channels)");
+            "backoff_initial_ms backoff_max_ms backfill liquidations gap_hold_ms endpoints channels)");
   EXPECT_EQ(error_of("[feeds.endpoints.BINANCE]\nhots = \"127.0.0.1\"\n"),
             "test.toml:2:1: feeds.endpoints.BINANCE.hots: unknown key (did you mean 'host'?)");
   EXPECT_EQ(error_of("[feeds.endpoints.BINANCE]\nurl = \"wss://example\"\n"),
-            "test.toml:2:1: feeds.endpoints.BINANCE.url: unknown key (known keys: host port path ca_file rest_url)");
+            "test.toml:2:1: feeds.endpoints.BINANCE.url: unknown key (known keys: host port path ca_file rest_url "
+            "bootstrap_url)");
 }
 
 TEST(PipelineConfigFeeds, EndpointsAndChannelsNeedTheExchangeInMarkets) {
