@@ -95,6 +95,14 @@ VenueApi api_for(const TradeGap& gap) {
               F::kHtx, 2000};
     case Venue::kKraken:
       return {"https://api.kraken.com", "/0/public/Trades", F::kKraken, 1000, Paging::kTimeAsc, TimeParam::kNs, false};
+    case Venue::kKrakenFutures:
+      return {"https://futures.kraken.com",
+              "/derivatives/api/v3/history",
+              F::kKrakenFutures,
+              100,
+              Paging::kTimeDesc,
+              TimeParam::kIso,
+              false};
     case Venue::kBitmex:
       return {"https://www.bitmex.com", "/api/v1/trade", F::kBitmex, 1000, Paging::kTimeAsc, TimeParam::kIso};
     case Venue::kDeribit:
@@ -126,7 +134,7 @@ VenueApi api_for(const TradeGap& gap) {
     case Venue::kPoloniex: return {"https://api.poloniex.com", "/markets/", F::kPoloniex, 1000};
     case Venue::kMexcSpot: return {"https://api.mexc.com", "/api/v3/trades", F::kMexcSpot, 1000};
     case Venue::kMexcFutures: return {"https://contract.mexc.com", "/api/v1/contract/deals/", F::kMexcFutures, 100};
-    default: break;  // Kraken Futures, Hyperliquid, Phemex, BitMart, Bitunix: none wired (feeds/README.md)
+    default: break;  // Hyperliquid, Phemex, BitMart, Bitunix: none wired (feeds/README.md)
   }
   return {};
 }
@@ -190,6 +198,7 @@ std::string window_url(const TradeGap& gap, const VenueApi& api, const std::stri
     case Venue::kHtxSpot: return url + "?symbol=" + s + "&size=" + limit;
     case Venue::kHtxSwap: return url + "?contract_code=" + s + "&size=" + limit;
     case Venue::kKraken: return url + "?pair=" + s + "&since=" + lo + "&count=" + limit;
+    case Venue::kKrakenFutures: return url + "?symbol=" + s + "&lastTime=" + hi;
     case Venue::kBitmex:
       return url + "?symbol=" + s + "&count=" + limit + "&reverse=false&startTime=" + lo + "&endTime=" + hi;
     case Venue::kDeribit:

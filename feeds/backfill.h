@@ -46,7 +46,8 @@
 //  * by time window, for time gaps, newest first (the next page ends at the
 //    oldest time seen): Bitget spot/futures (fills-history, ms), Gate.io
 //    spot/futures (from/to in s), dYdX v4 (createdBeforeOrAt, ISO),
-//    Crypto.com (get-trades, start_ts/end_ts); oldest first (the next page
+//    Crypto.com (get-trades, start_ts/end_ts), Kraken Futures (v3 history,
+//    100 before lastTime); oldest first (the next page
 //    starts at the newest time seen): BitMEX (startTime/endTime ISO), Deribit
 //    (get_last_trades_by_instrument_and_time), Bitfinex (hist, sort=1),
 //    HitBTC (by=timestamp), Kraken spot (since, ns). The window's upper
@@ -61,8 +62,8 @@
 //  Bitstamp's REST times are whole seconds (live: microseconds): a trade is
 //  inside a time gap only if its whole second is, so none is counted twice.
 //  Binance-family and Coinbase time gaps, and id gaps on time-paged venues,
-//  are not supported: failed, logged. Kraken Futures, Hyperliquid (no public
-//  trade history by time), Phemex, BitMart and Bitunix have no backfill:
+//  are not supported: failed, logged. Hyperliquid (no public trade history
+//  by time), Phemex, BitMart and Bitunix have no backfill:
 //  "no REST backfill for this venue".
 //
 // Threads: request() and counters() from any thread; start()/stop() from

@@ -79,6 +79,7 @@ constexpr Spec spec_of(RestTradesFormat format) noexcept {
     case F::kPoloniex: return {"id", "price", "quantity", "createTime", "takerSide", I::kUint, T::kMs, S::kTakerWord};
     case F::kMexcSpot: return {"id", "price", "qty", "time", "isBuyerMaker", I::kNone, T::kMs, S::kBuyerMaker};
     case F::kMexcFutures: return {"", "p", "v", "t", "T", I::kNone, T::kMs, S::kCodeOneTwo};
+    case F::kKrakenFutures: return {"trade_id", "price", "size", "time", "side", I::kUint, T::kIso, S::kTakerWord};
     case F::kBitfinex:
     case F::kKraken: break;  // array rows: read_bitfinex_row / read_kraken_row
   }
@@ -195,6 +196,20 @@ Row read_object_trade(RestTradesFormat format, ondemand::object& item, const Res
     if (v.error() != simdjson::NO_SUCH_FIELD) {
       if (auto e = std::move(v).get_bool().get(internal)) return error = describe("is_internal", e), Row::kBad;
       if (internal) return Row::kDropped;
+    }
+  }
+
+  // Kraken Futures: fills and liquidations are market trades; termination,
+  // block and assignment are not (the live parser filters them too).
+  if (format == F::kKrakenFutures) {
+    auto v = field(item, "type");
+    if (v.error() != simdjson::NO_SUCH_FIELD) {
+      std::string_view type;
+      if (auto e = std::move(v).get_string().get(type)) return error = describe("type", e), Row::kBad;
+      if (type == "liquidation")
+        t.flags |= kTradeLiquidation;
+      else if (type != "fill")
+        return Row::kDropped;
     }
   }
 
@@ -467,6 +482,9 @@ simdjson::error_code envelope_array(RestTradesFormat format, ondemand::object& r
       if (auto e = field(root, "result").get_object().get(result)) return fail(describe("result", e));
       return get_list(result, "data");
     }
+    case F::kKrakenFutures:
+      if (!string_code("result", "success")) return simdjson::INCORRECT_TYPE;
+      return get_list(root, "history");
     case F::kMexcFutures: {
       bool success = false;
       if (auto e = field(root, "success").get_bool().get(success)) return fail(describe("success", e));

@@ -50,6 +50,8 @@
 //                       "T":1|2,"t":ms},..]}
 //   kKraken            /0/public/Trades: {"error":[],"result":{"<PAIR>":[["price","volume",time,
 //                       "b","l","",id],..],"last":"ns"}}
+//   kKrakenFutures     /derivatives/api/v3/history: {"result":"success","history":[{"time":"ISO",
+//                       "trade_id":N,"price":..,"size":..,"side":"buy","type":"fill"},..]}
 //
 // Normalization is the live parser's for the same venue (see each
 // <venue>_parser.cc banner): Binance isBuyerMaker/m true = taker sold;
@@ -63,7 +65,9 @@
 // same fields are hashed. Kraken spot hashes its REST fields as the live
 // parser hashes its websocket ones, but the texts differ (4 vs 6 decimals of
 // time), so those ids do not meet live ones: time gaps need no ids (the
-// worker's strict bounds). Gate futures times are cut to the ms, as the live
+// worker's strict bounds); Kraken Futures' REST trade_id is not the live
+// feed's seq either. Kraken Futures keeps fills and liquidations (flagged),
+// as live, and drops other types. Gate futures times are cut to the ms, as the live
 // feed sends them; internal Gate fills are dropped, as live. Deribit and
 // dYdX liquidations are flagged and sided as live. Every trade carries
 // kTradeBackfill.
@@ -108,6 +112,7 @@ enum class RestTradesFormat : std::uint8_t {
   kMexcSpot,
   kMexcFutures,
   kKraken,
+  kKrakenFutures,
 };
 
 struct RestTradesResult {

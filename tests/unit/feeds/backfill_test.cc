@@ -698,6 +698,28 @@ TEST(BackfillVenues, HitbtcPoloniexBitstampBitfinexAndKrakenRows) {
   EXPECT_EQ(kraken[1].side, Side::kBuy);
 }
 
+TEST(BackfillVenues, KrakenFuturesInverseSizesLiquidationsAndNonMarketTypes) {
+  // hand-written (Kraken Futures docs): v3 history, newest first; sizes of
+  // PI_ contracts are USD; "block" trades are not market trades.
+  const std::string page =
+      R"({"result":"success","history":[
+      {"time":"2024-05-01T12:51:30.512Z","trade_id":1502,"price":63246.5,"size":5000,"side":"sell","type":"liquidation","uid":"u2"},
+      {"time":"2024-05-01T12:51:30.450Z","trade_id":1501,"price":63240,"size":100000,"side":"buy","type":"block","uid":"u1b"},
+      {"time":"2024-05-01T12:51:30.400Z","trade_id":1500,"price":63245.5,"size":2500,"side":"buy","type":"fill","uid":"u1"}],
+      "serverTime":"2024-05-01T12:51:31.000Z"})";
+  const auto rest = parse_ok(RestTradesFormat::kKrakenFutures, page, {6, InstrumentKind::kInverse, 1});
+  ASSERT_EQ(rest.size(), 2u);
+  EXPECT_EQ(rest[0].trade_id, 1502u);
+  EXPECT_EQ(rest[0].side, Side::kSell);
+  EXPECT_EQ(rest[0].flags, kTradeLiquidation | kTradeBackfill);
+  EXPECT_DOUBLE_EQ(rest[0].qty, 5000 / 63246.5);
+  EXPECT_EQ(rest[1].trade_id, 1500u);
+  EXPECT_EQ(rest[1].side, Side::kBuy);
+  EXPECT_EQ(rest[1].flags, kTradeBackfill);
+  EXPECT_DOUBLE_EQ(rest[1].qty, 2500 / 63245.5);
+  EXPECT_EQ(rest[1].exchange_ts_ns, 1714567890400000000);
+}
+
 TEST(BackfillVenues, ApiErrorsAndBadRowsFailTheWholePage) {
   const ResolvedMarket spot{3, InstrumentKind::kSpot, 1};
   using F = RestTradesFormat;
@@ -732,6 +754,7 @@ TEST(BackfillVenues, ApiErrorsAndBadRowsFailTheWholePage) {
       {F::kMexcSpot, R"({"code":-1121,"msg":"Invalid symbol."})"},
       {F::kMexcFutures, R"({"success":false,"code":1001,"message":"contract not exists"})"},
       {F::kKraken, R"({"error":["EQuery:Unknown asset pair"]})"},
+      {F::kKrakenFutures, R"({"result":"error","error":"Invalid symbol"})"},
       {F::kKraken, R"({"error":[],"result":{"XXBTZUSD":[["1","1",1714567890.1,"x","l",""]],"last":"1"}})"},
   };
   for (std::size_t i = 0; i < cases.size(); ++i) {
