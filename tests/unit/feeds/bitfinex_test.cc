@@ -420,5 +420,29 @@ TEST(BitfinexPlan, Endpoint) {
   EXPECT_THROW(plan_for(c), std::invalid_argument);
 }
 
+// tests/data/fixtures/bitfinex.txt (hand-written; the fuzz seeds for the
+// trade and liquidation paths): exact figures by construction.
+TEST(BitfinexFixture, TradesAndLiquidations) {
+  MarketRegistry registry;
+  auto parser = make_parser("BITFINEX", registry);
+  const test::CaptureRun run = test::run_capture(*parser, test::test_data("fixtures/bitfinex.txt"));
+  EXPECT_EQ(run.lines.frames, 12u);
+  EXPECT_EQ(run.lines.malformed_lines, 1u);  // the comment line
+  ASSERT_EQ(run.trades.size(), 4u);
+  EXPECT_EQ(run.trades[0].trade_id, 5000u);
+  EXPECT_EQ(run.trades[1].side, Side::kSell);
+  EXPECT_EQ(run.trades[2].price, 97001.0);  // BTC perp liquidation: its last trade's price
+  EXPECT_EQ(run.trades[2].qty, 0.75);
+  EXPECT_EQ(run.trades[2].exchange_ts_ns, 1733500000200'000'000);
+  EXPECT_EQ(run.trades[3].price, 3600.0);  // ETH perp: no trades channel, BASE_PRICE
+  EXPECT_EQ(run.trades[3].side, Side::kBuy);
+  const ParseStats& s = parser->stats();
+  EXPECT_EQ(s.liquidations, 2u);
+  EXPECT_EQ(s[SkipKind::kSnapshot], 2u);
+  EXPECT_EQ(s[SkipKind::kFiltered], 1u);
+  EXPECT_EQ(s[SkipKind::kControl], 6u);  // info, 3 subscribed, hb, pong
+  EXPECT_EQ(s.total_errors(), 0u);
+}
+
 }  // namespace
 }  // namespace tickflow

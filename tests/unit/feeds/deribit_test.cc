@@ -378,5 +378,24 @@ TEST(DeribitPlan, Endpoint) {
   EXPECT_THROW(plan_for(c), std::invalid_argument);
 }
 
+// tests/data/fixtures/deribit.txt (hand-written; the fuzz seeds for trades,
+// liquidations and the heartbeat): exact figures by construction.
+TEST(DeribitFixture, TradesLiquidationsAndHeartbeats) {
+  Harness h;
+  const test::CaptureRun run = test::run_capture(*h.parser, test::test_data("fixtures/deribit.txt"));
+  EXPECT_EQ(run.lines.frames, 7u);
+  ASSERT_EQ(run.trades.size(), 3u);
+  EXPECT_DOUBLE_EQ(run.trades[0].qty, 0.025);  // 2500 USD at 100000
+  EXPECT_EQ(run.trades[1].side, Side::kBuy);   // "M" of a taker sell: the maker bought
+  EXPECT_TRUE(run.trades[1].is_liquidation());
+  EXPECT_EQ(run.trades[2].side, Side::kSell);  // "MT" keeps the taker's side
+  EXPECT_NE(run.trades[2].flags & kTradeIdHashed, 0);
+  const ParseStats& s = h.parser->stats();
+  EXPECT_EQ(s.liquidations, 2u);
+  EXPECT_EQ(s[SkipKind::kControl], 5u);  // 3 results, 2 heartbeats
+  EXPECT_EQ(s.total_errors(), 0u);
+  EXPECT_EQ(h.parser->pending_reply(), R"({"jsonrpc":"2.0","id":9,"method":"public/test","params":{}})");
+}
+
 }  // namespace
 }  // namespace tickflow
