@@ -243,6 +243,10 @@ Row read_object_trade(RestTradesFormat format, ondemand::object& item, const Res
     }
     case IdKind::kNone: break;  // after the fields it hashes
   }
+  // Crypto.com ids are one counter across instruments, not a sequence: the
+  // live parser flags them all (cryptocom_parser.cc), so LiveFeed neither
+  // de-duplicates nor gap-checks them by order.
+  if (format == F::kCryptoCom) t.flags |= kTradeIdHashed;
 
   // Price and size, keeping the texts MEXC's id hashes.
   double size = 0;

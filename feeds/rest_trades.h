@@ -61,10 +61,9 @@
 // sizes in USD divided by price. Bybit execIds are hashed exactly as the
 // live parser hashes `i` (hash_trade_id, kTradeIdHashed), so backfilled and
 // live ids compare equal; so do BitMEX trdMatchIDs, dYdX ids, non-numeric
-// Deribit ids. Where the live id is a hash of the trade's fields (MEXC) the
-// same fields are hashed. Kraken spot hashes its REST fields as the live
-// parser hashes its websocket ones, but the texts differ (4 vs 6 decimals of
-// time), so those ids do not meet live ones: time gaps need no ids (the
+// Deribit ids (Crypto.com's numeric ids are flagged hashed, as live). Where the live id is a hash of the trade's fields
+// (MEXC) the same fields are hashed. Kraken spot hashes its REST fields as the live parser hashes its websocket ones,
+// but the texts differ (4 vs 6 decimals of time), so those ids do not meet live ones: time gaps need no ids (the
 // worker's strict bounds); Kraken Futures' REST trade_id is not the live
 // feed's seq either. Kraken Futures keeps fills and liquidations (flagged),
 // as live, and drops other types. Gate futures times are cut to the ms, as the live
