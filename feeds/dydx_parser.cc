@@ -29,9 +29,8 @@
 //    is the taker of its fill, so the taker side is the liquidation order's
 //    side (SELL: a long was liquidated).
 //  * Ids: v4 `id` is a string (not numeric, not sequential): hashed,
-//    kTradeIdHashed. v3 trades carry no id: the hash of
-//    "market|createdAt|side|size|price|index in the frame" (size and price
-//    as sent), flagged the same
+//    kTradeIdHashed. v3 trades carry no id: a 64-bit mix of market,
+//    createdAt, side, size, price and the index in the frame, flagged the same
 //    way (the index keeps two equal fills of one frame apart). Neither shows
 //    gaps; a reconnect is reported as a time gap (feeds/venues/dydx.cc).
 //  * Times: createdAt, ISO-8601 UTC with milliseconds -> exchange_ts_ns.
@@ -42,6 +41,7 @@
 // a structural error ends the frame keeping what was emitted. Outcome:
 // kEvents when a trade was emitted, else kError (a trades frame with no
 // trades is kMissingField).
+#include <bit>
 #include <cstdint>
 #include <string_view>
 
@@ -61,6 +61,27 @@ Channel channel_of(std::string_view channel) noexcept {
   if (channel == "v4_trades"sv || channel == "v3_trades"sv) return Channel::kTrades;
   if (channel == "v4_orderbook"sv || channel == "v3_orderbook"sv) return Channel::kBook;
   return Channel::kOther;
+}
+
+// A v3 trade's id: deterministic (the same print always gets the same id,
+// across runs and builds), so a re-sent frame de-duplicates; different
+// prints collide with probability ~2^-64. splitmix64-style mixing.
+constexpr std::uint64_t mix(std::uint64_t h, std::uint64_t v) noexcept {
+  h ^= v + 0x9e3779b97f4a7c15ull + (h << 6) + (h >> 2);
+  h ^= h >> 30;
+  h *= 0xbf58476d1ce4e5b9ull;
+  h ^= h >> 27;
+  h *= 0x94d049bb133111ebull;
+  return h ^ (h >> 31);
+}
+std::uint64_t v3_id(MarketId market, std::int64_t ts_ns, Side side, double size, double price,
+                    std::size_t index) noexcept {
+  std::uint64_t h = mix(0x64796478ull, market);
+  h = mix(h, static_cast<std::uint64_t>(ts_ns));
+  h = mix(h, side == Side::kBuy ? 1 : 2);
+  h = mix(h, std::bit_cast<std::uint64_t>(size));
+  h = mix(h, std::bit_cast<std::uint64_t>(price));
+  return mix(h, index);
 }
 
 class DydxParser final : public ExchangeParser {
@@ -112,7 +133,7 @@ class DydxParser final : public ExchangeParser {
     if (data) {
       ondemand::object contents;
       if (auto e = field(root, "contents").get_object().get(contents)) return fail(to_parse_error(e));
-      read_trades(contents, market_id, *market, receive_ts_ns, out, tally);
+      read_trades(contents, *market, receive_ts_ns, out, tally);
     } else {
       ondemand::array batches;
       if (auto e = field(root, "contents").get_array().get(batches)) return fail(to_parse_error(e));
@@ -122,7 +143,7 @@ class DydxParser final : public ExchangeParser {
           if (!tally.json_error(*this, e)) break;
           continue;
         }
-        if (!read_trades(contents, market_id, *market, receive_ts_ns, out, tally)) break;
+        if (!read_trades(contents, *market, receive_ts_ns, out, tally)) break;
       }
     }
     if (tally.events > 0) return ParseOutcome::kEvents;
@@ -157,8 +178,8 @@ class DydxParser final : public ExchangeParser {
   };
 
   // {"trades":[..]}. False when the frame must end.
-  bool read_trades(ondemand::object& contents, std::string_view market_id, const ResolvedMarket& market,
-                   std::int64_t receive_ts_ns, EventBuffer& out, Tally& tally) {
+  bool read_trades(ondemand::object& contents, const ResolvedMarket& market, std::int64_t receive_ts_ns,
+                   EventBuffer& out, Tally& tally) {
     ondemand::array trades;
     if (auto e = field(contents, "trades").get_array().get(trades)) return tally.json_error(*this, e);
     for (auto element : trades) {
@@ -170,7 +191,7 @@ class DydxParser final : public ExchangeParser {
       Trade trade;
       ParseError error{};
       simdjson::error_code json_error = simdjson::SUCCESS;
-      const bool ok = read_trade(item, market_id, market, tally.index++, trade, error, json_error);
+      const bool ok = read_trade(item, market, tally.index++, trade, error, json_error);
       if (!ok) {
         if (!tally.trade_error(*this, error, json_error)) return false;
         continue;
@@ -182,11 +203,11 @@ class DydxParser final : public ExchangeParser {
   }
 
   // One trade object, v3 or v4, fields in any order.
-  bool read_trade(ondemand::object& item, std::string_view market_id, const ResolvedMarket& market, std::size_t index,
-                  Trade& trade, ParseError& error, simdjson::error_code& json_error) {
+  bool read_trade(ondemand::object& item, const ResolvedMarket& market, std::size_t index, Trade& trade,
+                  ParseError& error, simdjson::error_code& json_error) {
     enum : unsigned { kSide = 1, kSize = 2, kPrice = 4, kTime = 8, kRequired = 15 };
     unsigned seen = 0;
-    std::string_view id, side_word, created, type, size_raw, price_raw;
+    std::string_view id, side_word, created, type;
     double size = 0, price = 0;
     bool liquidation_flag = false;
     for (auto result : item) {
@@ -200,14 +221,10 @@ class DydxParser final : public ExchangeParser {
         e = f.value().get_string().get(side_word);
         seen |= kSide;
       } else if (key == "size") {
-        ondemand::value v = f.value();
-        size_raw = v.raw_json_token();
-        e = number_or_string(v, size);
+        e = number_or_string(f.value(), size);
         seen |= kSize;
       } else if (key == "price") {
-        ondemand::value v = f.value();
-        price_raw = v.raw_json_token();
-        e = number_or_string(v, price);
+        e = number_or_string(f.value(), price);
         seen |= kPrice;
       } else if (key == "type") {
         e = f.value().get_string().get(type);
@@ -236,16 +253,9 @@ class DydxParser final : public ExchangeParser {
     if (!id.empty()) {
       trade.trade_id = hash_trade_id(id);
     } else {
-      // v3: no id. Size and price hash as the venue spelled them (their raw
-      // tokens: cheaper than formatting the parsed numbers).
-      trade.trade_id = IdKey{}
-                           .add(market_id)
-                           .add(created)
-                           .add(side_word)
-                           .add(size_raw)
-                           .add(price_raw)
-                           .add(static_cast<std::int64_t>(index))
-                           .hash();
+      // v3: no id. A mix of what tells two prints apart: market, time, side,
+      // size, price and the position in the frame (arithmetic, no text).
+      trade.trade_id = v3_id(market.id, trade.exchange_ts_ns, trade.side, size, price, index);
     }
     return true;
   }
