@@ -13,6 +13,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <new>
+#include <random>
 #include <string>
 
 #include "feeds/live_feed.h"
@@ -327,6 +328,49 @@ TEST_F(BitfinexTest, HandWrittenLiquidationsAsAggrServerReadsThem) {
   out_.clear();
   EXPECT_EQ(parse_frame(*parser_, kLiquidations, out_), ParseOutcome::kSkipped);
   EXPECT_EQ(parser_->stats()[SkipKind::kSnapshot], 2u);
+}
+
+// The liquidation path is out of the fuzzer's reach (it needs a
+// "subscribed" first, and the fuzzer feeds one frame to a fresh parser):
+// every prefix and 3000 random byte flips of a liquidation frame, each
+// landing in exactly one bucket, with only sane events.
+TEST(BitfinexLiquidations, EveryPrefixAndByteFlipIsAccountedFor) {
+  MarketRegistry registry;
+  auto parser = make_parser("BITFINEX", registry);
+  EventBuffer out;
+  ASSERT_EQ(parse_frame(*parser, kSubscribedLiq, out), ParseOutcome::kSkipped);
+  ASSERT_EQ(parse_frame(*parser, R"([30,[]])", out), ParseOutcome::kSkipped);  // history
+  const std::string good(kLiquidations);
+  auto check = [&](std::string_view frame) {
+    const ParseStats before = parser->stats();
+    out.clear();
+    const ParseOutcome outcome = parse_frame(*parser, frame, out);
+    const ParseStats& after = parser->stats();
+    EXPECT_EQ(outcome == ParseOutcome::kEvents, !out.empty());
+    EXPECT_LE(out.size(), 2u);
+    if (outcome == ParseOutcome::kSkipped) {
+      EXPECT_EQ(after.total_skipped(), before.total_skipped() + 1);
+    }
+    if (outcome == ParseOutcome::kError) {
+      EXPECT_GT(after.total_errors(), before.total_errors());
+    }
+    for (const FeedEvent& e : out) {
+      EXPECT_GT(e.trade.price, 0);
+      EXPECT_GT(e.trade.qty, 0);
+      EXPECT_EQ(e.trade.flags, kTradeLiquidation);
+    }
+  };
+  for (std::size_t n = 0; n < good.size(); ++n) check(std::string_view(good).substr(0, n));
+  std::mt19937 rng(16);
+  for (int i = 0; i < 3000; ++i) {
+    std::string mutated = good;
+    mutated[rng() % mutated.size()] = static_cast<char>(rng() & 0xff);
+    check(mutated);
+  }
+  EXPECT_EQ(parser->stats().frames, 2 + good.size() + 3000);
+  out.clear();
+  ASSERT_EQ(parse_frame(*parser, kLiquidations, out), ParseOutcome::kEvents);
+  EXPECT_EQ(out.size(), 2u);
 }
 
 TEST(BitfinexLiquidations, OnlyConfiguredMarketsAndNoAllocation) {
