@@ -20,7 +20,8 @@
 //
 // Ids: one counter across all pairs, increasing: de-duplication by id
 // works, but ids skip within a pair, so a reconnect is reported as a time
-// gap. REST backfill (/api/v2/transactions/<pair>/) not wired yet.
+// gap, which the REST backfill covers from /api/v2/transactions/<pair>/
+// (feeds/backfill.cc: the last hour, whole-second times).
 #include <stdexcept>
 
 #include "feeds/live_feed.h"

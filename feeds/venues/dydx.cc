@@ -20,8 +20,9 @@
 // `liquidations` changes nothing.
 //
 // Ids: strings, hashed by the parser (not ordered): no id gaps and no
-// de-duplication by id; a reconnect is reported as a time gap. No REST
-// backfill for dYdX yet.
+// de-duplication by id; a reconnect is reported as a time gap, which the
+// REST backfill fills from /v4/trades/perpetualMarket/<market>
+// (feeds/backfill.cc; the same id hash and liquidation flags).
 #include <stdexcept>
 
 #include "feeds/live_feed.h"
