@@ -132,9 +132,14 @@ VenueApi api_for(const TradeGap& gap) {
     case Venue::kHitbtc:
       return {"https://api.hitbtc.com", "/api/3/public/trades/", F::kHitbtc, 1000, Paging::kTimeAsc, TimeParam::kIso};
     case Venue::kPoloniex: return {"https://api.poloniex.com", "/markets/", F::kPoloniex, 1000};
+    case Venue::kPhemex: {
+      // Perpetuals settled in USDT (BTCUSDT, trade_p) on v2; contracts (BTCUSD) and spot (sBTCUSDT) on v1.
+      const bool perp = !gap.symbol.empty() && gap.symbol[0] != 's' && gap.symbol.ends_with("USDT");
+      return {"https://api.phemex.com", perp ? "/md/v2/trade" : "/md/trade", F::kPhemex, 1000};
+    }
     case Venue::kMexcSpot: return {"https://api.mexc.com", "/api/v3/trades", F::kMexcSpot, 1000};
     case Venue::kMexcFutures: return {"https://contract.mexc.com", "/api/v1/contract/deals/", F::kMexcFutures, 100};
-    default: break;  // Hyperliquid, Phemex, BitMart, Bitunix: none wired (feeds/README.md)
+    default: break;  // Hyperliquid, BitMart, Bitunix: none wired (feeds/README.md)
   }
   return {};
 }
@@ -218,6 +223,7 @@ std::string window_url(const TradeGap& gap, const VenueApi& api, const std::stri
       return url + "?instrument_name=" + s + "&count=" + limit + "&start_ts=" + lo + "&end_ts=" + hi;
     case Venue::kHitbtc: return url + s + "?by=timestamp&sort=ASC&limit=" + limit + "&from=" + lo + "&till=" + hi;
     case Venue::kPoloniex: return url + s + "/trades?limit=" + limit;
+    case Venue::kPhemex: return url + "?symbol=" + s;
     case Venue::kMexcSpot: return url + "?symbol=" + s + "&limit=" + limit;
     case Venue::kMexcFutures: return url + s + "?limit=" + limit;
     default: break;

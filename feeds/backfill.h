@@ -57,13 +57,14 @@
 //  * the last N trades, no paging: Bybit (1000, spot 60), KuCoin spot and
 //    futures (100), HTX spot and swaps (2000; spot ids are consecutive:
 //    id gaps too), MEXC spot (1000) and futures (100), Poloniex (1000),
-//    Bitstamp (the last hour). A longer outage is backfilled only as far
+//    Phemex (/md/trade, /md/v2/trade for USDT perps), Bitstamp (the last
+//    hour). A longer outage is backfilled only as far
 //    back as that window reaches, logged as partial.
 //  Bitstamp's REST times are whole seconds (live: microseconds): a trade is
 //  inside a time gap only if its whole second is, so none is counted twice.
 //  Binance-family and Coinbase time gaps, and id gaps on time-paged venues,
 //  are not supported: failed, logged. Hyperliquid (no public trade history
-//  by time), Phemex, BitMart and Bitunix have no backfill:
+//  by time), BitMart and Bitunix have no backfill:
 //  "no REST backfill for this venue".
 //
 // Threads: request() and counters() from any thread; start()/stop() from

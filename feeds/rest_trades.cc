@@ -81,7 +81,8 @@ constexpr Spec spec_of(RestTradesFormat format) noexcept {
     case F::kMexcFutures: return {"", "p", "v", "t", "T", I::kNone, T::kMs, S::kCodeOneTwo};
     case F::kKrakenFutures: return {"trade_id", "price", "size", "time", "side", I::kUint, T::kIso, S::kTakerWord};
     case F::kBitfinex:
-    case F::kKraken: break;  // array rows: read_bitfinex_row / read_kraken_row
+    case F::kKraken:
+    case F::kPhemex: break;  // array rows: read_bitfinex_row / read_kraken_row / read_phemex_row
   }
   return {};
 }
@@ -433,6 +434,66 @@ Row read_kraken_row(ondemand::array& row, std::string_view pair, const ResolvedM
   return Row::kKept;
 }
 
+// A raw token without trailing whitespace, quotes kept: phemex_parser.cc
+// hashes these bytes.
+std::string_view trimmed_token(ondemand::value& v) noexcept {
+  std::string_view token = v.raw_json_token();
+  while (!token.empty() &&
+         (token.back() == ' ' || token.back() == '\t' || token.back() == '\n' || token.back() == '\r'))
+    token.remove_suffix(1);
+  return token;
+}
+
+// Phemex: [ns, "Buy"|"Sell", price, qty]. Scaled integers (`real_values`
+// false): spot (a leading 's') prices and quantities x 1e8, contracts'
+// prices x 1e4 and quantities in contracts; trades_p rows carry real values.
+Row read_phemex_row(ondemand::array& row, std::string_view symbol, bool real_values, const ResolvedMarket& market,
+                    Trade& t, std::string& error) {
+  std::string_view ts_token, side_word, price_token, qty_token;
+  double price = 0, qty = 0;
+  std::size_t n = 0;
+  for (auto element : row) {
+    ondemand::value v;
+    if (auto e = element.get(v)) return error = describe("row", e), Row::kBad;
+    simdjson::error_code e = simdjson::SUCCESS;
+    switch (n) {
+      case 0:
+        ts_token = trimmed_token(v);
+        e = v.get_int64().get(t.exchange_ts_ns);
+        break;
+      case 1: e = v.get_string().get(side_word); break;
+      case 2:
+        price_token = trimmed_token(v);
+        e = real_values ? number_or_string(v, price) : v.get_double().get(price);
+        break;
+      case 3:
+        qty_token = trimmed_token(v);
+        e = real_values ? number_or_string(v, qty) : v.get_double().get(qty);
+        break;
+      default: break;
+    }
+    if (e) return error = describe("row field " + std::to_string(n), e), Row::kBad;
+    ++n;
+  }
+  if (n < 4) return error = "short row", Row::kBad;
+  const bool spot = !real_values && !symbol.empty() && symbol[0] == 's';
+  if (!real_values) {
+    price /= spot ? 1e8 : 1e4;
+    if (spot) qty /= 1e8;
+  }
+  t.price = price;
+  if (!parse_side(side_word, t.side)) return error = "bad side " + std::string(side_word), Row::kBad;
+  if (!valid_price(price)) return error = "bad price", Row::kBad;
+  if (!plausible_exchange_ns(t.exchange_ts_ns)) return error = "bad time " + std::string(ts_token), Row::kBad;
+  ParseError why{};
+  if (!valid_qty(qty) || !to_base_qty(market, qty, price, t.qty, why))
+    return error = why == ParseError::kUnknownInstrument ? "unknown contract terms" : "bad quantity", Row::kBad;
+  t.trade_id = IdKey{}.add(symbol).add(ts_token).add(side_word).add(price_token).add(qty_token).hash();
+  t.flags = kTradeBackfill | kTradeIdHashed;
+  t.market = market.id;
+  return Row::kKept;
+}
+
 // The page's envelope: the API's own error code, then the trade array.
 simdjson::error_code envelope_array(RestTradesFormat format, ondemand::object& root, ondemand::array& list,
                                     std::string& error) {
@@ -584,6 +645,35 @@ RestTradesResult parse_rest_trades(RestTradesFormat format, std::string_view bod
       }
     }
     if (!found) return fail("result: no trade list");
+  } else if (format == F::kPhemex) {
+    // {"error":null,"id":0,"result":{"symbol":..,"trades":[..]}} ("trades_p": real values).
+    ondemand::object root;
+    if (auto e = doc.get_object().get(root)) return fail(describe("body", e));
+    auto err = field(root, "error");
+    if (err.error() != simdjson::NO_SUCH_FIELD) {
+      ondemand::value v;
+      if (auto e = std::move(err).get(v)) return fail(describe("error", e));
+      bool is_null = false;
+      if (auto e = v.is_null().get(is_null)) return fail(describe("error", e));
+      if (!is_null) return fail("error " + std::string(trimmed_token(v)));
+    }
+    ondemand::object res;
+    if (auto e = field(root, "result").get_object().get(res)) return fail(describe("result", e));
+    bool real_values = false;
+    ondemand::array list;
+    auto trades = field(res, "trades");
+    if (trades.error() == simdjson::NO_SUCH_FIELD) {
+      real_values = true;
+      trades = field(res, "trades_p");
+    }
+    if (auto e = std::move(trades).get_array().get(list)) return fail(describe("trades", e));
+    for (auto element : list) {
+      ondemand::array row;
+      if (auto e = element.get_array().get(row)) return fail(describe("trade", e));
+      Trade t;
+      if (read_phemex_row(row, symbol, real_values, market, t, why) != Row::kKept) return fail(why);
+      keep(t);
+    }
   } else if (format == F::kBitfinex) {
     ondemand::array list;
     if (auto e = doc.get_array().get(list)) return fail(describe("body", e));

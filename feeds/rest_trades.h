@@ -50,6 +50,9 @@
 //                       "T":1|2,"t":ms},..]}
 //   kKraken            /0/public/Trades: {"error":[],"result":{"<PAIR>":[["price","volume",time,
 //                       "b","l","",id],..],"last":"ns"}}
+//   kPhemex            /md/trade (contracts, spot: scaled integers) and /md/v2/trade (perps):
+//                      {"error":null,"result":{"symbol":"BTCUSD","trades":[[ns,"Buy",priceEp,qty],..]}}
+//                      or ..."trades_p":[[ns,"Buy","price","qty"],..]
 //   kKrakenFutures     /derivatives/api/v3/history: {"result":"success","history":[{"time":"ISO",
 //                       "trade_id":N,"price":..,"size":..,"side":"buy","type":"fill"},..]}
 //
@@ -112,6 +115,7 @@ enum class RestTradesFormat : std::uint8_t {
   kMexcFutures,
   kKraken,
   kKrakenFutures,
+  kPhemex,
 };
 
 struct RestTradesResult {

@@ -720,6 +720,39 @@ TEST(BackfillVenues, KrakenFuturesInverseSizesLiquidationsAndNonMarketTypes) {
   EXPECT_EQ(rest[1].exchange_ts_ns, 1714567890400000000);
 }
 
+TEST(BackfillVenues, PhemexScaledRowsHashTheLiveParsersTokens) {
+  // Contracts: priceEp x 1e4, quantities in 1-USD contracts (inverse).
+  const std::string rows = R"([[1714567890400123456,"Sell",632455000,1000],[1714567890300000001,"Buy",632400000,25]])";
+  MarketRegistry registry;
+  const auto live = live_trades("PHEMEX", registry,
+                                R"({"sequence":77,"symbol":"BTCUSD","trades":)" + rows + R"(,"type":"incremental"})");
+  ASSERT_EQ(live.size(), 2u);
+  // hand-written (Phemex docs): /md/trade?symbol=BTCUSD, newest first.
+  const auto rest = parse_ok(
+      RestTradesFormat::kPhemex,
+      R"({"error":null,"id":0,"result":{"sequence":77,"symbol":"BTCUSD","trades":)" + rows + R"(,"type":"snapshot"}})",
+      terms(registry, live[0].market), "BTCUSD");
+  ASSERT_EQ(rest.size(), 2u);
+  EXPECT_EQ(rest[0].price, 63245.5);
+  EXPECT_DOUBLE_EQ(rest[0].qty, 1000 / 63245.5);
+  EXPECT_EQ(rest[0].side, Side::kSell);
+  EXPECT_EQ(rest[0].exchange_ts_ns, 1714567890400123456);
+  EXPECT_EQ(rest[0].flags, kTradeIdHashed | kTradeBackfill);
+  expect_same_as_live(rest, live);
+  // USDT perpetuals (/md/v2/trade): trades_p rows in real values.
+  const std::string real = R"([[1714567890500000000,"Buy","63241.5","0.015"]])";
+  const auto live_p = live_trades(
+      "PHEMEX", registry, R"({"sequence":78,"symbol":"BTCUSDT","trades_p":)" + real + R"(,"type":"incremental"})");
+  ASSERT_EQ(live_p.size(), 1u);
+  const auto rest_p = parse_ok(RestTradesFormat::kPhemex,
+                               R"({"error":null,"id":0,"result":{"sequence":78,"symbol":"BTCUSDT","trades_p":)" + real +
+                                   R"(,"type":"snapshot"}})",
+                               terms(registry, live_p[0].market), "BTCUSDT");
+  ASSERT_EQ(rest_p.size(), 1u);
+  EXPECT_EQ(rest_p[0].qty, 0.015);
+  expect_same_as_live(rest_p, live_p);
+}
+
 TEST(BackfillVenues, ApiErrorsAndBadRowsFailTheWholePage) {
   const ResolvedMarket spot{3, InstrumentKind::kSpot, 1};
   using F = RestTradesFormat;
@@ -755,6 +788,8 @@ TEST(BackfillVenues, ApiErrorsAndBadRowsFailTheWholePage) {
       {F::kMexcFutures, R"({"success":false,"code":1001,"message":"contract not exists"})"},
       {F::kKraken, R"({"error":["EQuery:Unknown asset pair"]})"},
       {F::kKrakenFutures, R"({"result":"error","error":"Invalid symbol"})"},
+      {F::kPhemex, R"({"error":{"code":6001,"message":"invalid argument"},"id":0,"result":null})"},
+      {F::kPhemex, R"({"error":null,"id":0,"result":{"symbol":"BTCUSD","trades":[[1714567890400123456,"Hold",1,1]]}})"},
       {F::kKraken, R"({"error":[],"result":{"XXBTZUSD":[["1","1",1714567890.1,"x","l",""]],"last":"1"}})"},
   };
   for (std::size_t i = 0; i < cases.size(); ++i) {
