@@ -60,19 +60,24 @@ void plan_spot(const LiveFeedConfig& config, const std::vector<std::string>& cha
 bool coin_margined(std::string_view code) { return code.ends_with("-USD"); }
 
 void plan_swap(const LiveFeedConfig& config, const std::vector<std::string>& channels, LiveFeedPlan& plan) {
+  std::vector<std::string> codes;  // contract codes are upper case: BTC-USDT
   std::size_t coin = 0;
-  for (const auto& symbol : config.symbols) coin += coin_margined(symbol) ? 1 : 0;
-  if (coin != 0 && coin != config.symbols.size())
+  for (const auto& symbol : config.symbols) {
+    codes.push_back(upper_ascii(symbol));
+    coin += coin_margined(codes.back()) ? 1 : 0;
+  }
+  if (coin != 0 && coin != codes.size())
     throw std::invalid_argument(
         "HTX swaps: coin-margined (BTC-USD) and USDT-margined (BTC-USDT) codes are served by different endpoints "
         "(/swap-ws, /linear-swap-ws); list one kind under [markets] HUOBI_SWAP");
   plan.host = "api.hbdm.com";
   plan.port = 443;
   plan.target = !config.path.empty() ? config.path : coin != 0 ? "/swap-ws" : "/linear-swap-ws";
-  subscribe_each(config.symbols, channels, plan);
+  subscribe_each(codes, channels, plan);
 }
 
 std::string spot_pair(const std::string& symbol) { return lower_ascii(symbol); }
+std::string swap_pair(const std::string& symbol) { return upper_ascii(symbol); }
 
 GapDetection spot_gaps(const std::vector<std::string>&) { return GapDetection::kIds; }
 GapDetection swap_gaps(const std::vector<std::string>&) { return GapDetection::kTime; }
@@ -97,6 +102,7 @@ const VenueProtocol kHtxSwap{
     .parser = "HUOBI_SWAP",
     .default_channels = &trade_channel,
     .plan = &plan_swap,
+    .market_pair = &swap_pair,
     .gaps = &swap_gaps,
 };
 

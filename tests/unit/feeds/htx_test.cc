@@ -485,10 +485,11 @@ TEST(HtxPlan, SwapEndpointsByMargin) {
   const std::vector<std::string> expected = {R"({"sub":"market.BTC-USD.trade.detail","id":"BTC-USD"})",
                                              R"({"sub":"market.ETH-USD.trade.detail","id":"ETH-USD"})"};
   EXPECT_EQ(p.subscribe, expected);
-  c.symbols = {"BTC-USDT"};
+  c.symbols = {"btc-usdt"};  // codes are sent, and named, upper case
   p = plan_for(c);
   EXPECT_EQ(p.target, "/linear-swap-ws");
   EXPECT_EQ(p.subscribe, std::vector<std::string>{R"({"sub":"market.BTC-USDT.trade.detail","id":"BTC-USDT"})"});
+  EXPECT_EQ(venue_protocol(Venue::kHtxSwap).market_pair("btc-usdt"), "BTC-USDT");
   EXPECT_EQ(venue_protocol(Venue::kHtxSwap).gaps({"trade.detail"}), GapDetection::kTime);
   c.symbols = {"BTC-USD", "BTC-USDT"};  // two endpoints: refused, not half-subscribed
   EXPECT_THROW(plan_for(c), std::invalid_argument);
