@@ -32,7 +32,8 @@
 //    frame without it falls back to `s_t` x 1000 (aggr-server uses s_t, a
 //    whole second; ms_t is the same instant to the millisecond).
 //  * Spot trades carry no id: trade_id = hash of "symbol|ms|side|size|price|i"
-//    (i: the trade's index in its frame, so that two identical prints in one
+//    (size and price as their JSON tokens, as sent; i: the trade's index in
+//    its frame, so that two identical prints in one
 //    frame stay two trades), flagged kTradeIdHashed. BitMart sends no trade
 //    history on subscribe, so there is nothing to de-duplicate but resends.
 //  * Futures: side = taker side from `m` (buyer is maker -> sell); without
@@ -41,7 +42,9 @@
 //    (BTCUSDT: 0.001 BTC); a symbol the table lacks is
 //    ParseError::kUnknownInstrument, never guessed. trade_id is BitMart's
 //    (number or numeric string). Time: `created_at`, ISO 8601 with up to 9
-//    fraction digits, exact in ns.
+//    fraction digits, exact in ns. A frame lists its trades newest first;
+//    they are emitted oldest first (ids ascending), as LiveFeed's
+//    de-duplication expects.
 //  * Futures `type` (when present): 1 is a liquidation (kTradeLiquidation,
 //    side = the taker side, i.e. the liquidation order's side: sell = a long
 //    was liquidated), 8 or absent a plain trade, anything else is not a
@@ -55,6 +58,7 @@
 // trade was emitted.
 #include <zlib.h>
 
+#include <algorithm>
 #include <cstring>
 #include <new>
 #include <string_view>
@@ -187,23 +191,31 @@ class BitmartParser final : public ExchangeParser {
     ondemand::object root;
     if (auto e = doc.get_object().get(root)) return fail(root_error(doc, e));
 
-    // The channel: spot's "table" (sent after "data"), futures' "group".
-    std::string_view name;
-    auto e = field(root, "table").get_string().get(name);
-    if (e == simdjson::NO_SUCH_FIELD) e = field(root, "group").get_string().get(name);
-    if (e == simdjson::NO_SUCH_FIELD) {
-      // Acks, errors and pongs: {"event":..} (spot), {"action":..} (futures).
-      if (field(root, "event").error() == simdjson::SUCCESS || field(root, "action").error() == simdjson::SUCCESS)
-        return skip(SkipKind::kControl);
-      return fail(ParseError::kMissingField);
-    }
-    if (e) return fail(to_parse_error(e));
-    const Channel channel = channel_of(name);
-    switch (channel) {
-      case Channel::kBook: return skip(SkipKind::kBook);
-      case Channel::kOther: return skip(SkipKind::kOtherChannel);
-      case Channel::kUnknown: return fail(ParseError::kUnknownChannel);
-      default: break;
+    // The channel: spot's "table", futures' "group". Spot sends "table"
+    // after "data": looking it up would skip the whole array first, so a
+    // frame ending in the spot trade table (the root's last member) is
+    // known by its bytes.
+    constexpr std::string_view kSpotTradeTail = R"("table":"spot/trade"})";
+    Channel channel = Channel::kSpotTrade;
+    simdjson::error_code e = simdjson::SUCCESS;
+    if (!json.ends_with(kSpotTradeTail)) {
+      std::string_view name;
+      e = field(root, "table").get_string().get(name);
+      if (e == simdjson::NO_SUCH_FIELD) e = field(root, "group").get_string().get(name);
+      if (e == simdjson::NO_SUCH_FIELD) {
+        // Acks, errors and pongs: {"event":..} (spot), {"action":..} (futures).
+        if (field(root, "event").error() == simdjson::SUCCESS || field(root, "action").error() == simdjson::SUCCESS)
+          return skip(SkipKind::kControl);
+        return fail(ParseError::kMissingField);
+      }
+      if (e) return fail(to_parse_error(e));
+      channel = channel_of(name);
+      switch (channel) {
+        case Channel::kBook: return skip(SkipKind::kBook);
+        case Channel::kOther: return skip(SkipKind::kOtherChannel);
+        case Channel::kUnknown: return fail(ParseError::kUnknownChannel);
+        default: break;
+      }
     }
     // A subscribe ack of a trade channel also names its group, without data.
     ondemand::array data;
@@ -213,6 +225,7 @@ class BitmartParser final : public ExchangeParser {
     if (e) return fail(to_parse_error(e));
 
     Tally tally;
+    const std::size_t first_event = out.size();
     std::int64_t index = 0;
     for (auto element : data) {
       ondemand::object item;
@@ -236,6 +249,13 @@ class BitmartParser final : public ExchangeParser {
       }
       if (!tally.emitted(*this, trade, out)) break;
     }
+    // Futures frames list their trades newest first. LiveFeed de-duplicates
+    // by "id above the last one delivered", so they are handed on oldest
+    // first: the frame's trades are reversed when their ids descend.
+    if (channel == Channel::kFuturesTrade && out.size() - first_event >= 2) {
+      FeedEvent* begin = out.begin() + first_event;
+      if (begin->trade.trade_id > (out.end() - 1)->trade.trade_id) std::reverse(begin, out.end());
+    }
     if (tally.events > 0) return ParseOutcome::kEvents;
     if (tally.errors > 0) return ParseOutcome::kError;
     if (tally.unconfigured > 0) return skip(SkipKind::kUnconfigured);
@@ -258,10 +278,15 @@ class BitmartParser final : public ExchangeParser {
     std::string_view symbol, side_word;
     double price = 0, size = 0;
     std::int64_t ms = 0;
+    ondemand::value price_value, size_value;
     if (auto e = field(item, "symbol").get_string().get(symbol)) return failed(e, error, json_error);
-    if (auto e = number_or_string(field(item, "price"), price)) return failed(e, error, json_error);
+    if (auto e = field(item, "price").get(price_value)) return failed(e, error, json_error);
+    const std::string_view price_text = price_value.raw_json_token();  // for the id: no double formatting
+    if (auto e = number_or_string(price_value, price)) return failed(e, error, json_error);
     if (auto e = field(item, "side").get_string().get(side_word)) return failed(e, error, json_error);
-    if (auto e = number_or_string(field(item, "size"), size)) return failed(e, error, json_error);
+    if (auto e = field(item, "size").get(size_value)) return failed(e, error, json_error);
+    const std::string_view size_text = size_value.raw_json_token();
+    if (auto e = number_or_string(size_value, size)) return failed(e, error, json_error);
     auto ms_error = int_or_string(field(item, "ms_t"), ms);
     if (ms_error == simdjson::NO_SUCH_FIELD) {
       std::int64_t seconds = 0;
@@ -281,7 +306,7 @@ class BitmartParser final : public ExchangeParser {
     }
     if (!to_base_qty(*market, size, price, trade.qty, error)) return Read::kError;
     trade.receive_ts_ns = receive_ts_ns;
-    trade.trade_id = IdKey{}.add(symbol).add(ms).add(side_word).add(size).add(price).add(index).hash();
+    trade.trade_id = IdKey{}.add(symbol).add(ms).add(side_word).add(size_text).add(price_text).add(index).hash();
     trade.price = price;
     trade.market = market->id;
     trade.flags = kTradeIdHashed;

@@ -19,9 +19,9 @@
 //    batch of past trades (aggr-server drops it, "ignoreWelcomeMessage"). It
 //    is skipped as SkipKind::kSnapshot; the flag is per market and every
 //    {"op":"connect"} (a new connection, hence a new subscription) re-arms it.
-//  * Ids: Bitunix sends none. trade_id = hash of "symbol|t|s|v|p|i" (i: the
-//    trade's index in its frame, so two identical prints in one frame stay
-//    two trades), flagged kTradeIdHashed.
+//  * Ids: Bitunix sends none. trade_id = hash of "symbol|t|s|v|p|i" (v and p
+//    as their JSON tokens; i: the trade's index in its frame, so two
+//    identical prints in one frame stay two trades), flagged kTradeIdHashed.
 //  * Time: `t`, ISO 8601 (exact in ns) or a number of ms.
 //  * Liquidations: Bitunix has no public liquidation stream.
 //
@@ -134,8 +134,13 @@ class BitunixParser final : public ExchangeParser {
         return false;
       }
     }
-    if (auto e = number_or_string(field(item, "p"), price)) return json_failed(e, error, json_error);
-    if (auto e = number_or_string(field(item, "v"), volume)) return json_failed(e, error, json_error);
+    ondemand::value price_value, volume_value;
+    if (auto e = field(item, "p").get(price_value)) return json_failed(e, error, json_error);
+    const std::string_view price_text = price_value.raw_json_token();  // for the id: no double formatting
+    if (auto e = number_or_string(price_value, price)) return json_failed(e, error, json_error);
+    if (auto e = field(item, "v").get(volume_value)) return json_failed(e, error, json_error);
+    const std::string_view volume_text = volume_value.raw_json_token();
+    if (auto e = number_or_string(volume_value, volume)) return json_failed(e, error, json_error);
     if (auto e = field(item, "s").get_string().get(side_word)) return json_failed(e, error, json_error);
     if (!parse_side(side_word, trade.side) || !valid_price(price) || !valid_qty(volume)) {
       error = ParseError::kBadValue;
@@ -144,7 +149,7 @@ class BitunixParser final : public ExchangeParser {
     if (!to_base_qty(market, volume, price, trade.qty, error)) return false;
     trade.receive_ts_ns = receive_ts_ns;
     trade.trade_id =
-        IdKey{}.add(symbol).add(trade.exchange_ts_ns).add(side_word).add(volume).add(price).add(index).hash();
+        IdKey{}.add(symbol).add(trade.exchange_ts_ns).add(side_word).add(volume_text).add(price_text).add(index).hash();
     trade.price = price;
     trade.market = market.id;
     trade.flags = kTradeIdHashed;

@@ -15,7 +15,8 @@ bookticker are book; other spot/ and futures/ channels are other. Spot: size
 is base, side the taker's, time ms_t (else s_t * 1000). Futures: base =
 deal_vol * contract size (BTCUSDT 0.001), side from m (buyer maker -> sell)
 else way (1-4 buy), time created_at (ISO, ns exact); type 1 = liquidation,
-8 or absent = trade, others filtered.
+8 or absent = trade, others filtered; a futures frame whose kept ids descend
+is taken oldest first.
 """
 import ast
 import calendar
@@ -72,7 +73,12 @@ def main():
             out["skip_other"] += 1
             continue
         emitted = filtered = 0
-        for t in msg["data"]:
+        items = msg["data"]
+        if kind == "futures":  # newest first on the wire; the parser hands them on oldest first
+            ids = [int(t["trade_id"]) for t in items if t.get("type", 0) in (0, 1, 8)]
+            if len(ids) >= 2 and ids[0] > ids[-1]:
+                items = list(reversed(items))
+        for t in items:
             if kind == "spot":
                 price, qty = float(t["price"]), float(t["size"])
                 ts = t["ms_t"] * 10**6 if "ms_t" in t else t["s_t"] * 10**9

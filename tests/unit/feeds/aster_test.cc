@@ -8,9 +8,12 @@
 #include <gtest/gtest.h>
 
 #include <memory>
+#include <stdexcept>
 #include <string>
 #include <string_view>
+#include <vector>
 
+#include "feeds/live_feed.h"
 #include "feeds/parser_factory.h"
 #include "pipeline/market_registry.h"
 #include "tests/unit/feeds/allocation_counter.h"
@@ -115,6 +118,34 @@ TEST(AsterAllocation, SteadyStateParsingAllocatesNothing) {
   }
   EXPECT_EQ(test::allocation_count() - before, 0);
   EXPECT_EQ(parser->stats().trades, 2002u);
+}
+
+// ---------------------------------------------------------------------------
+// The live plan (feeds/venues/aster.cc).
+
+TEST(AsterPlan, CombinedStreamsWithLiquidationsByDefault) {
+  LiveFeedConfig c;
+  c.venue = Venue::kAster;
+  c.symbols = {"BTCUSDT", "ethusdt"};
+  const LiveFeedPlan p = plan_for(c);
+  EXPECT_EQ(p.host, "fstream.asterdex.com");
+  EXPECT_EQ(p.port, 443);
+  EXPECT_EQ(p.target, "/stream?streams=btcusdt@aggTrade/btcusdt@forceOrder/ethusdt@aggTrade/ethusdt@forceOrder");
+  EXPECT_EQ(p.parser_name, "ASTER");
+  EXPECT_TRUE(p.subscribe.empty());  // streams in the URL: nothing to send, nothing to pace
+  EXPECT_EQ(p.ping_interval, std::chrono::milliseconds{30'000});
+  EXPECT_TRUE(p.ping_text.empty());  // websocket ping frames
+  c.liquidations = false;
+  EXPECT_EQ(plan_for(c).target, "/stream?streams=btcusdt@aggTrade/ethusdt@aggTrade");
+  const VenueProtocol& v = venue_protocol(Venue::kAster);
+  EXPECT_EQ(v.market_pair("btcusdt"), "BTCUSDT");
+  EXPECT_EQ(v.rest_symbol("BTCUSDT"), "BTCUSDT");
+  EXPECT_EQ(v.gaps({"aggTrade", "forceOrder"}), GapDetection::kIds);
+  EXPECT_EQ(v.gaps({"aggTrade", "trade"}), GapDetection::kNone);
+  EXPECT_EQ(v.max_topics, 1024u);
+  c.liquidations = true;
+  c.symbols.assign(513, "btcusdt");  // 1026 streams
+  EXPECT_THROW(plan_for(c), std::invalid_argument);
 }
 
 }  // namespace

@@ -8,9 +8,12 @@
 #include <gtest/gtest.h>
 
 #include <memory>
+#include <stdexcept>
 #include <string>
 #include <string_view>
+#include <vector>
 
+#include "feeds/live_feed.h"
 #include "feeds/parser_factory.h"
 #include "pipeline/market_registry.h"
 #include "tests/unit/feeds/allocation_counter.h"
@@ -85,6 +88,29 @@ TEST(BinanceUsAllocation, SteadyStateParsingAllocatesNothing) {
   }
   EXPECT_EQ(test::allocation_count() - before, 0);
   EXPECT_EQ(parser->stats().trades, 1001u);
+}
+
+// ---------------------------------------------------------------------------
+// The live plan (feeds/venues/binance_us.cc).
+
+TEST(BinanceUsPlan, CombinedTradeStreams) {
+  LiveFeedConfig c;
+  c.venue = Venue::kBinanceUs;
+  c.symbols = {"BTCUSD", "ethusd"};
+  const LiveFeedPlan p = plan_for(c);
+  EXPECT_EQ(p.host, "stream.binance.us");
+  EXPECT_EQ(p.port, 9443);
+  EXPECT_EQ(p.target, "/stream?streams=btcusd@trade/ethusd@trade");
+  EXPECT_EQ(p.parser_name, "BINANCE_US");
+  EXPECT_TRUE(p.subscribe.empty());
+  EXPECT_EQ(p.ping_interval, std::chrono::milliseconds{30'000});
+  EXPECT_EQ(channels_for(c), std::vector<std::string>{"trade"});  // spot: no liquidations
+  const VenueProtocol& v = venue_protocol(Venue::kBinanceUs);
+  EXPECT_EQ(v.market_pair("BTCUSD"), "btcusd");
+  EXPECT_EQ(v.rest_symbol("btcusd"), "BTCUSD");
+  EXPECT_EQ(v.gaps({"trade"}), GapDetection::kIds);
+  c.path = "/custom";
+  EXPECT_EQ(plan_for(c).target, "/custom?streams=btcusd@trade/ethusd@trade");
 }
 
 }  // namespace

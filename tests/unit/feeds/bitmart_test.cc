@@ -9,9 +9,11 @@
 
 #include <map>
 #include <memory>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 
+#include "feeds/live_feed.h"
 #include "feeds/parser_factory.h"
 #include "pipeline/market_registry.h"
 #include "tests/unit/feeds/allocation_counter.h"
@@ -145,19 +147,30 @@ TEST(BitmartFutures, ContractsTimesSizeIdsAndNanosecondTimes) {
   Harness h("BITMART_FUTURES");
   ASSERT_EQ(h.parse(kFutures), ParseOutcome::kEvents);
   ASSERT_EQ(h.out.size(), 3u);
-  EXPECT_EQ(h.market_name(0), "BITMART:BTCUSDT");
-  EXPECT_EQ(h.registry.info(h.trade(0).market).kind, InstrumentKind::kLinear);
-  EXPECT_EQ(h.trade(0).trade_id, 3000000245258663u);
-  EXPECT_EQ(h.trade(0).flags, kTradeNone);
-  EXPECT_EQ(h.trade(0).side, Side::kSell);  // m: buyer is maker
-  EXPECT_DOUBLE_EQ(h.trade(0).qty, 1.445);  // 1445 contracts x 0.001 BTC
-  EXPECT_DOUBLE_EQ(h.trade(0).price, 96210.4);
-  EXPECT_EQ(h.trade(0).exchange_ts_ns, 1733312208124940968);
+  // The frame lists 663, 662, 661: handed on oldest first.
+  EXPECT_EQ(h.trade(0).trade_id, 3000000245258661u);
   EXPECT_EQ(h.trade(1).trade_id, 3000000245258662u);  // a numeric string
+  EXPECT_EQ(h.trade(2).trade_id, 3000000245258663u);
+  EXPECT_EQ(h.market_name(2), "BITMART:BTCUSDT");
+  EXPECT_EQ(h.registry.info(h.trade(2).market).kind, InstrumentKind::kLinear);
+  EXPECT_EQ(h.trade(2).flags, kTradeNone);
+  EXPECT_EQ(h.trade(2).side, Side::kSell);  // m: buyer is maker
+  EXPECT_DOUBLE_EQ(h.trade(2).qty, 1.445);  // 1445 contracts x 0.001 BTC
+  EXPECT_DOUBLE_EQ(h.trade(2).price, 96210.4);
+  EXPECT_EQ(h.trade(2).exchange_ts_ns, 1733312208124940968);
   EXPECT_EQ(h.trade(1).side, Side::kBuy);
   EXPECT_DOUBLE_EQ(h.trade(1).qty, 0.02);
-  EXPECT_EQ(h.trade(2).side, Side::kSell);  // no m: way 6 (5-8) is a sell
-  EXPECT_EQ(h.trade(2).exchange_ts_ns, 1733312208000000001);
+  EXPECT_EQ(h.trade(0).side, Side::kSell);  // no m: way 6 (5-8) is a sell
+  EXPECT_EQ(h.trade(0).exchange_ts_ns, 1733312208000000001);
+  // Ascending frames stay as they are.
+  ASSERT_EQ(
+      h.parse(
+          R"({"group":"futures/trade:BTCUSDT","data":[)"
+          R"({"trade_id":1,"symbol":"BTCUSDT","deal_price":"1","deal_vol":"1","m":true,"created_at":"2024-12-04T11:36:48Z"},)"
+          R"({"trade_id":2,"symbol":"BTCUSDT","deal_price":"1","deal_vol":"1","m":true,"created_at":"2024-12-04T11:36:49Z"}]})"),
+      ParseOutcome::kEvents);
+  EXPECT_EQ(h.trade(0).trade_id, 1u);
+  EXPECT_EQ(h.trade(1).trade_id, 2u);
 }
 
 TEST(BitmartFutures, LiquidationsAreFlaggedAndOtherTypesFiltered) {
@@ -170,11 +183,12 @@ TEST(BitmartFutures, LiquidationsAreFlaggedAndOtherTypesFiltered) {
                     R"({"trade_id":5,"symbol":"BTCUSDT","deal_price":"96148.7","deal_vol":"10","way":3,"m":false,)"
                     R"("type":2,"created_at":"2024-12-04T11:36:49.3Z"}]})"),
             ParseOutcome::kEvents);
-  ASSERT_EQ(h.out.size(), 2u);
-  EXPECT_EQ(h.trade(0).flags, kTradeLiquidation);
-  EXPECT_EQ(h.trade(0).side, Side::kSell);  // the liquidation order sold: a long was liquidated
-  EXPECT_DOUBLE_EQ(h.trade(0).qty, 0.25);
-  EXPECT_EQ(h.trade(1).flags, kTradeNone);
+  ASSERT_EQ(h.out.size(), 2u);  // ids 7, 6 handed on as 6, 7
+  EXPECT_EQ(h.trade(1).trade_id, 7u);
+  EXPECT_EQ(h.trade(1).flags, kTradeLiquidation);
+  EXPECT_EQ(h.trade(1).side, Side::kSell);  // the liquidation order sold: a long was liquidated
+  EXPECT_DOUBLE_EQ(h.trade(1).qty, 0.25);
+  EXPECT_EQ(h.trade(0).flags, kTradeNone);
   EXPECT_EQ(h.parser->stats().liquidations, 1u);
   // A frame of other types only is filtered, not an error.
   EXPECT_EQ(
@@ -337,6 +351,73 @@ TEST(BitmartAllocation, SteadyStateParsingAllocatesNothing) {
   }
   EXPECT_EQ(test::allocation_count() - before, 0);
   EXPECT_EQ(parser->stats().trades, 5u + 1000u * 7u);
+}
+
+// ---------------------------------------------------------------------------
+// The live plans (feeds/venues/bitmart.cc).
+
+LiveFeedConfig bitmart_config(Venue venue, std::vector<std::string> symbols) {
+  LiveFeedConfig c;
+  c.venue = venue;
+  c.symbols = std::move(symbols);
+  return c;
+}
+
+TEST(BitmartPlan, SpotUrlSubscribeKeepaliveAndPacing) {
+  const LiveFeedPlan p = plan_for(bitmart_config(Venue::kBitmartSpot, {"BTC_USDT", "eth_usdt"}));
+  EXPECT_EQ(p.host, "ws-manager-compress.bitmart.com");
+  EXPECT_EQ(p.port, 443);
+  EXPECT_EQ(p.target, "/api?protocol=1.1");
+  EXPECT_EQ(p.parser_name, "BITMART");
+  ASSERT_EQ(p.subscribe.size(), 1u);
+  EXPECT_EQ(p.subscribe[0], R"({"op":"subscribe","args":["spot/trade:BTC_USDT","spot/trade:ETH_USDT"]})");
+  EXPECT_EQ(p.ping_interval, std::chrono::milliseconds{15'000});
+  EXPECT_EQ(p.ping_text, "ping");
+  EXPECT_EQ(p.subscribe_interval, std::chrono::milliseconds{150});
+  // No liquidation channel exists: the defaults are the trades alone either way.
+  LiveFeedConfig c = bitmart_config(Venue::kBitmartSpot, {"BTC_USDT"});
+  EXPECT_EQ(channels_for(c), std::vector<std::string>{"trade"});
+  c.liquidations = false;
+  EXPECT_EQ(channels_for(c), std::vector<std::string>{"trade"});
+  EXPECT_EQ(venue_protocol(Venue::kBitmartSpot).market_pair("btc_usdt"), "BTC_USDT");
+  EXPECT_EQ(venue_protocol(Venue::kBitmartSpot).gaps({"trade"}), GapDetection::kTime);
+}
+
+TEST(BitmartPlan, FuturesUrlSubscribeAndPing) {
+  const LiveFeedPlan p = plan_for(bitmart_config(Venue::kBitmartFutures, {"BTCUSDT"}));
+  EXPECT_EQ(p.host, "openapi-ws-v2.bitmart.com");
+  EXPECT_EQ(p.target, "/api?protocol=1.1");
+  EXPECT_EQ(p.parser_name, "BITMART_FUTURES");
+  ASSERT_EQ(p.subscribe.size(), 1u);
+  EXPECT_EQ(p.subscribe[0], R"({"action":"subscribe","args":["futures/trade:BTCUSDT"]})");
+  EXPECT_EQ(p.ping_text, R"({"action":"ping"})");
+  EXPECT_EQ(p.ping_interval, std::chrono::milliseconds{15'000});
+  EXPECT_EQ(venue_protocol(Venue::kBitmartFutures).exchange, "BITMART_FUTURES");
+  EXPECT_EQ(venue_protocol(Venue::kBitmartFutures).market_pair("BTCUSDT"), "BTCUSDT");
+}
+
+std::size_t topics(std::string_view message) {
+  std::size_t n = 0;
+  for (auto at = message.find("futures/trade:"); at != std::string_view::npos;
+       at = message.find("futures/trade:", at + 1))
+    ++n;
+  return n;
+}
+
+TEST(BitmartPlan, TwentyArgsPerMessageAnd115ChannelsPerSpotConnection) {
+  std::vector<std::string> symbols;
+  for (int i = 0; i < 45; ++i) symbols.push_back("C" + std::to_string(i) + "_USDT");
+  const LiveFeedPlan p = plan_for(bitmart_config(Venue::kBitmartFutures, symbols));
+  ASSERT_EQ(p.subscribe.size(), 3u);  // 20 + 20 + 5
+  EXPECT_EQ(topics(p.subscribe[0]), 20u);
+  EXPECT_EQ(topics(p.subscribe[2]), 5u);
+  EXPECT_TRUE(p.subscribe[2].ends_with(R"("futures/trade:C44_USDT"]})")) << p.subscribe[2];
+  EXPECT_EQ(venue_protocol(Venue::kBitmartSpot).max_topics, 115u);
+  symbols.resize(115, "X_USDT");
+  EXPECT_NO_THROW(plan_for(bitmart_config(Venue::kBitmartSpot, symbols)));
+  symbols.push_back("Y_USDT");
+  EXPECT_THROW(plan_for(bitmart_config(Venue::kBitmartSpot, symbols)), std::invalid_argument);
+  EXPECT_THROW(plan_for(bitmart_config(Venue::kBitmartSpot, {"BTC\"USDT"})), std::invalid_argument);
 }
 
 }  // namespace

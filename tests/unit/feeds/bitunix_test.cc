@@ -6,9 +6,12 @@
 #include <gtest/gtest.h>
 
 #include <memory>
+#include <stdexcept>
 #include <string>
 #include <string_view>
+#include <vector>
 
+#include "feeds/live_feed.h"
 #include "feeds/parser_factory.h"
 #include "pipeline/market_registry.h"
 #include "tests/unit/feeds/allocation_counter.h"
@@ -167,6 +170,37 @@ TEST(BitunixAllocation, SteadyStateParsingAllocatesNothing) {
   }
   EXPECT_EQ(test::allocation_count() - before, 0);
   EXPECT_EQ(h.parser->stats().trades, 2000u);
+}
+
+// ---------------------------------------------------------------------------
+// The live plan (feeds/venues/bitunix.cc).
+
+TEST(BitunixPlan, UrlSubscribeKeepaliveAndPacing) {
+  LiveFeedConfig c;
+  c.venue = Venue::kBitunix;
+  c.symbols = {"BTCUSDT", "ethusdt"};
+  const LiveFeedPlan p = plan_for(c);
+  EXPECT_EQ(p.host, "fapi.bitunix.com");
+  EXPECT_EQ(p.port, 443);
+  EXPECT_EQ(p.target, "/public/");
+  EXPECT_EQ(p.parser_name, "BITUNIX");
+  ASSERT_EQ(p.subscribe.size(), 1u);
+  EXPECT_EQ(p.subscribe[0],
+            R"({"op":"subscribe","args":[{"symbol":"BTCUSDT","ch":"trade"},{"symbol":"ETHUSDT","ch":"trade"}]})");
+  EXPECT_EQ(p.ping_interval, std::chrono::milliseconds{20'000});
+  EXPECT_EQ(p.ping_text, R"({"op":"ping","ping":0})");
+  EXPECT_EQ(p.subscribe_interval, std::chrono::milliseconds{100});
+  EXPECT_EQ(channels_for(c), std::vector<std::string>{"trade"});  // no public liquidation channel
+  EXPECT_EQ(venue_protocol(Venue::kBitunix).market_pair("btcusdt"), "BTCUSDT");
+  EXPECT_EQ(venue_protocol(Venue::kBitunix).gaps({"trade"}), GapDetection::kTime);
+  // 10 args per message.
+  c.symbols.clear();
+  for (int i = 0; i < 25; ++i) c.symbols.push_back("S" + std::to_string(i) + "USDT");
+  const LiveFeedPlan many = plan_for(c);
+  ASSERT_EQ(many.subscribe.size(), 3u);
+  EXPECT_TRUE(many.subscribe[2].starts_with(R"({"op":"subscribe","args":[{"symbol":"S20USDT","ch":"trade"},)"));
+  c.symbols = {"BAD\\"};
+  EXPECT_THROW(plan_for(c), std::invalid_argument);
 }
 
 }  // namespace
