@@ -89,9 +89,9 @@ struct FeedRun {
   LiveFeedConfig config;
   IoLoop loop;
   MarketRegistry registry;
-  std::unique_ptr<LiveFeed> feed;
   std::vector<Trade> trades;
   std::string log;
+  std::unique_ptr<LiveFeed> feed;  // last: destroyed first, before what its handlers touch
 };
 
 // A gzip member of `text`, as HTX sends every frame.
