@@ -30,9 +30,9 @@
 //    USDT/USDC futures (Bitget quotes mix sizes in the base coin).
 //  * Ids: v2 `tradeId` (numeric string; not consecutive per symbol, so gaps
 //    are detected by time, not ids). v1 trades carry no id: trade_id = hash
-//    of "instId|ts|price|size|side|k" (the raw strings, k = the trade's
-//    index in its frame, so two equal prints in one frame stay distinct),
-//    flagged kTradeIdHashed.
+//    of "instId|<the row's text from ts to side>|k" (k = the trade's index
+//    in its frame, so two equal prints in one frame stay distinct), flagged
+//    kTradeIdHashed.
 //  * Times: `ts`, ms as a string or a number -> exchange_ts_ns.
 //  * Liquidations: Bitget v2 publishes none on its public websocket (v3
 //    UTA's "liquidation" topic, which aggr-server uses, is not read here).
@@ -221,78 +221,57 @@ class BitgetParser final : public ExchangeParser {
     return fail(ParseError::kMissingField);  // an empty data array
   }
 
-  // v2 object, fields in any order.
+  // v2 object, looked up in Bitget's order (ts, price, size, side, tradeId):
+  // each lookup goes forward from the last one, so a trade in that order is
+  // read in one pass (another order still parses, with a rewind per field
+  // out of place).
   static bool read_v2(ondemand::object& item, Trade& trade, ParseError& error,
                       simdjson::error_code& json_error) noexcept {
     std::string_view side_word;
     std::int64_t ms = 0;
-    bool have_ts = false, have_price = false, have_size = false, have_side = false, have_id = false;
-    for (auto field_result : item) {
-      ondemand::field f;
-      if (auto e = std::move(field_result).get(f)) return json_failed(e, error, json_error);
-      const auto key = f.key();
-      simdjson::error_code e = simdjson::SUCCESS;
-      if (key == "ts") {
-        e = int_or_string(as_result(f.value()), ms);
-        have_ts = true;
-      } else if (key == "price") {
-        e = number_or_string(f.value(), trade.price);
-        have_price = true;
-      } else if (key == "size") {
-        e = number_or_string(f.value(), trade.qty);
-        have_size = true;
-      } else if (key == "side") {
-        e = f.value().get_string().get(side_word);
-        have_side = true;
-      } else if (key == "tradeId") {
-        e = uint_or_string(as_result(f.value()), trade.trade_id);
-        have_id = true;
-      }
-      if (e) return json_failed(e, error, json_error);
-    }
-    if (!have_ts || !have_price || !have_size || !have_side || !have_id) {
-      error = ParseError::kMissingField;
-      return false;
-    }
+    if (auto e = int_or_string(field(item, "ts"), ms)) return json_failed(e, error, json_error);
+    if (auto e = number_or_string(field(item, "price"), trade.price)) return json_failed(e, error, json_error);
+    if (auto e = number_or_string(field(item, "size"), trade.qty)) return json_failed(e, error, json_error);
+    if (auto e = field(item, "side").get_string().get(side_word)) return json_failed(e, error, json_error);
+    if (auto e = uint_or_string(field(item, "tradeId"), trade.trade_id)) return json_failed(e, error, json_error);
     return check(trade, side_word, ms, error);
   }
 
-  // v1 array: [ts, price, size, side].
+  // v1 array: [ts, price, size, side]. The id hashes the row's text from ts
+  // to side as received (contiguous in the frame), the instId and the index.
   static bool read_v1(ondemand::array& item, std::string_view inst, std::size_t index, Trade& trade, ParseError& error,
                       simdjson::error_code& json_error) noexcept {
-    std::string_view raw[4];
+    std::string_view first, last, side_word;
+    std::int64_t ms = 0;
     std::size_t n = 0;
     for (auto element : item) {
       ondemand::value value;
       if (auto e = element.get(value)) return json_failed(e, error, json_error);
-      if (n < 4) {
-        simdjson::error_code e = simdjson::SUCCESS;
-        if (n == 3) {
-          e = value.get_string().get(raw[3]);
-        } else {
-          std::string_view token = value.raw_json_token();
-          while (!token.empty() &&
-                 (token.back() == ' ' || token.back() == '\n' || token.back() == '\r' || token.back() == '\t'))
-            token.remove_suffix(1);
-          if (token.size() >= 2 && token.front() == '"') token = token.substr(1, token.size() - 2);
-          raw[n] = token;
-          if (n == 0) e = int_or_string(as_result(value), trade.exchange_ts_ns);
-          if (n == 1) e = number_or_string(value, trade.price);
-          if (n == 2) e = number_or_string(value, trade.qty);
-        }
-        if (e) return json_failed(e, error, json_error);
+      simdjson::error_code e = simdjson::SUCCESS;
+      switch (n) {
+        case 0:
+          first = value.raw_json_token();
+          e = int_or_string(as_result(value), ms);
+          break;
+        case 1: e = number_or_string(value, trade.price); break;
+        case 2: e = number_or_string(value, trade.qty); break;
+        case 3:
+          last = value.raw_json_token();
+          e = value.get_string().get(side_word);
+          break;
+        default: break;
       }
+      if (e) return json_failed(e, error, json_error);
       ++n;
     }
     if (n < 4) {
       error = ParseError::kMissingField;
       return false;
     }
-    const std::int64_t ms = trade.exchange_ts_ns;
-    trade.trade_id =
-        IdKey{}.add(inst).add(raw[0]).add(raw[1]).add(raw[2]).add(raw[3]).add(static_cast<std::int64_t>(index)).hash();
+    const std::string_view row(first.data(), static_cast<std::size_t>(last.data() + last.size() - first.data()));
+    trade.trade_id = IdKey{}.add(inst).add(row).add(static_cast<std::int64_t>(index)).hash();
     trade.flags = kTradeIdHashed;
-    return check(trade, raw[3], ms, error);
+    return check(trade, side_word, ms, error);
   }
 
   static bool check(Trade& trade, std::string_view side_word, std::int64_t ms, ParseError& error) noexcept {

@@ -120,50 +120,27 @@ class GateioParser final : public ExchangeParser {
     ondemand::object root;
     if (auto e = doc.get_object().get(root)) return fail(root_error(doc, e));
 
-    // Gate sends time, (time_ms,) channel, event, result: one forward pass.
+    // Gate sends time, (time_ms,) channel, event, result: looked up in that
+    // order, one forward pass (another order still parses).
     std::string_view channel_name, event;
-    bool have_channel = false, have_event = false, result_first = false;
-    for (auto field_result : root) {
-      ondemand::field f;
-      if (auto e = std::move(field_result).get(f)) return fail(to_parse_error(e));
-      const auto key = f.key();
-      if (key == "channel") {
-        if (auto e = f.value().get_string().get(channel_name)) return fail(to_parse_error(e));
-        have_channel = true;
-      } else if (key == "event") {
-        if (auto e = f.value().get_string().get(event)) return fail(to_parse_error(e));
-        have_event = true;
-      } else if (key == "result") {
-        if (!have_channel || !have_event) {
-          result_first = true;  // read again below, once channel and event are known
-          continue;
-        }
-        const ParseOutcome early = classify(channel_name, event);
-        if (early != ParseOutcome::kEvents) return early;
-        ondemand::value result = f.value();
-        return read_result(channel_of(channel_name), result, receive_ts_ns, out);
-      }
-    }
-    if (!have_channel) return fail(ParseError::kMissingField);
-    if (!have_event) {
+    if (auto e = field(root, "channel").get_string().get(channel_name)) return fail(to_parse_error(e));
+    const Channel channel = channel_of(channel_name);
+    if (auto e = field(root, "event").get_string().get(event)) {
       // A pong may come without an event; anything else needs one.
-      if (channel_of(channel_name) == Channel::kControl) return skip(SkipKind::kControl);
-      return fail(ParseError::kMissingField);
+      if (e == simdjson::NO_SUCH_FIELD && channel == Channel::kControl) return skip(SkipKind::kControl);
+      return fail(to_parse_error(e));
     }
-    const ParseOutcome early = classify(channel_name, event);
+    const ParseOutcome early = classify(channel, event);
     if (early != ParseOutcome::kEvents) return early;
-    if (!result_first) return fail(ParseError::kMissingField);
-    if (auto e = root.reset().error()) return fail(to_parse_error(e));
     ondemand::value result;
     if (auto e = field(root, "result").get(result)) return fail(to_parse_error(e));
-    return read_result(channel_of(channel_name), result, receive_ts_ns, out);
+    return read_result(channel, result, receive_ts_ns, out);
   }
 
  private:
   // kEvents: a data frame of a trade channel, read on. Anything else: the
   // frame's skip or error.
-  ParseOutcome classify(std::string_view channel_name, std::string_view event) noexcept {
-    const Channel channel = channel_of(channel_name);
+  ParseOutcome classify(Channel channel, std::string_view event) noexcept {
     if (channel == Channel::kUnknown) return fail(ParseError::kUnknownChannel);
     // Subscribe / unsubscribe acks (and their errors) on any channel, pongs.
     if (event != "update" && event != "all") return skip(SkipKind::kControl);
@@ -259,47 +236,20 @@ class GateioParser final : public ExchangeParser {
     return market;
   }
 
-  // Fields in any order (one pass); the market is resolved at the end.
+  // Fields looked up in Gate's order (id, create_time, create_time_ms, side,
+  // currency_pair, amount, price): each lookup goes forward from the last
+  // one, so a frame in that order is read in one pass (another order still
+  // parses, with a rewind per field out of place).
   bool read_spot(ondemand::object& item, Trade& trade, ParseError& error, simdjson::error_code& json_error) {
     std::string_view pair, side_word, time_token;
-    std::int64_t seconds = 0;
-    bool have_id = false, have_price = false, have_amount = false, have_side = false, have_ms = false, have_s = false;
-    for (auto field_result : item) {
-      ondemand::field f;
-      if (auto e = std::move(field_result).get(f)) return json_failed(e, error, json_error);
-      const auto key = f.key();
-      simdjson::error_code e = simdjson::SUCCESS;
-      if (key == "id") {
-        e = uint_or_string(as_result(f.value()), trade.trade_id);
-        have_id = true;
-      } else if (key == "create_time_ms") {
-        time_token = f.value().raw_json_token();
-        have_ms = true;
-      } else if (key == "create_time") {
-        e = int_or_string(as_result(f.value()), seconds);
-        have_s = true;
-      } else if (key == "side") {
-        e = f.value().get_string().get(side_word);
-        have_side = true;
-      } else if (key == "currency_pair") {
-        e = f.value().get_string().get(pair);
-      } else if (key == "amount") {
-        e = number_or_string(f.value(), trade.qty);
-        have_amount = true;
-      } else if (key == "price") {
-        e = number_or_string(f.value(), trade.price);
-        have_price = true;
-      }
-      if (e) return json_failed(e, error, json_error);
-    }
-    if (!have_id || !have_price || !have_amount || !have_side || pair.empty() || (!have_ms && !have_s)) {
-      error = ParseError::kMissingField;
+    if (auto e = uint_or_string(field(item, "id"), trade.trade_id)) return json_failed(e, error, json_error);
+    if (!time_of(item, "create_time_ms", "create_time", time_token, trade.exchange_ts_ns, error, json_error))
       return false;
-    }
+    if (auto e = field(item, "side").get_string().get(side_word)) return json_failed(e, error, json_error);
+    if (auto e = field(item, "currency_pair").get_string().get(pair)) return json_failed(e, error, json_error);
+    if (auto e = number_or_string(field(item, "amount"), trade.qty)) return json_failed(e, error, json_error);
+    if (auto e = number_or_string(field(item, "price"), trade.price)) return json_failed(e, error, json_error);
     error = ParseError::kBadValue;
-    if (have_ms ? !decimal_ms_to_ns(time_token, trade.exchange_ts_ns)
-                : (seconds > 4102444800 || !ms_to_ns(seconds * 1000, trade.exchange_ts_ns)))
-      return false;
     if (!parse_side(side_word, trade.side) || !valid_price(trade.price) || !valid_qty(trade.qty)) return false;
     const ResolvedMarket* market = resolve_spot(pair, error);
     if (market == nullptr) return false;
@@ -308,48 +258,61 @@ class GateioParser final : public ExchangeParser {
     return true;
   }
 
-  // futures.trades (liquidation = false) and futures.public_liquidates.
+  // The time in ms (`ms_key`, a number or a decimal string) or, without it,
+  // in seconds (`s_key`) -> ns. False with error/json_error set.
+  static bool time_of(ondemand::object& item, std::string_view ms_key, std::string_view s_key, std::string_view& token,
+                      std::int64_t& ns, ParseError& error, simdjson::error_code& json_error) noexcept {
+    ondemand::value value;
+    auto e = field(item, ms_key).get(value);
+    if (e == simdjson::SUCCESS) {
+      token = value.raw_json_token();
+      if (!decimal_ms_to_ns(token, ns)) {
+        error = ParseError::kBadValue;
+        return false;
+      }
+      return true;
+    }
+    if (e != simdjson::NO_SUCH_FIELD) return json_failed(e, error, json_error);
+    std::int64_t seconds = 0;
+    if (auto e2 = int_or_string(field(item, s_key), seconds)) return json_failed(e2, error, json_error);
+    if (seconds > 4102444800 || !ms_to_ns(seconds * 1000, ns)) {
+      error = ParseError::kBadValue;
+      return false;
+    }
+    return true;
+  }
+
+  // futures.trades (liquidation = false): size, id, create_time,
+  // create_time_ms, price, contract[, is_internal]; futures.public_liquidates:
+  // price, size, time_ms, contract. Looked up in that order (see read_spot).
   bool read_futures(ondemand::object& item, bool liquidation, Trade& trade, ParseError& error,
                     simdjson::error_code& json_error, bool& internal) {
     std::string_view contract, time_token;
     double size = 0;
-    std::int64_t seconds = 0;
-    bool have_id = false, have_price = false, have_size = false, have_ms = false, have_s = false;
-    for (auto field_result : item) {
-      ondemand::field f;
-      if (auto e = std::move(field_result).get(f)) return json_failed(e, error, json_error);
-      const auto key = f.key();
-      simdjson::error_code e = simdjson::SUCCESS;
-      if (key == "size") {
-        e = number_or_string(f.value(), size);
-        have_size = true;
-      } else if (key == "id" && !liquidation) {
-        e = uint_or_string(as_result(f.value()), trade.trade_id);
-        have_id = true;
-      } else if (key == (liquidation ? "time_ms" : "create_time_ms")) {
-        time_token = f.value().raw_json_token();
-        have_ms = true;
-      } else if (key == (liquidation ? "time" : "create_time")) {
-        e = int_or_string(as_result(f.value()), seconds);
-        have_s = true;
-      } else if (key == "price") {
-        e = number_or_string(f.value(), trade.price);
-        have_price = true;
-      } else if (key == "contract") {
-        e = f.value().get_string().get(contract);
-      } else if (key == "is_internal") {
-        e = f.value().get_bool().get(internal);
-      }
-      if (e) return json_failed(e, error, json_error);
+    if (liquidation) {
+      if (auto e = number_or_string(field(item, "price"), trade.price)) return json_failed(e, error, json_error);
+      if (auto e = number_or_string(field(item, "size"), size)) return json_failed(e, error, json_error);
+      if (!time_of(item, "time_ms", "time", time_token, trade.exchange_ts_ns, error, json_error)) return false;
+    } else {
+      if (auto e = number_or_string(field(item, "size"), size)) return json_failed(e, error, json_error);
+      if (auto e = uint_or_string(field(item, "id"), trade.trade_id)) return json_failed(e, error, json_error);
+      if (!time_of(item, "create_time_ms", "create_time", time_token, trade.exchange_ts_ns, error, json_error))
+        return false;
+      if (auto e = number_or_string(field(item, "price"), trade.price)) return json_failed(e, error, json_error);
     }
-    if ((!liquidation && !have_id) || !have_price || !have_size || contract.empty() || (!have_ms && !have_s)) {
-      error = ParseError::kMissingField;
-      return false;
+    if (auto e = field(item, "contract").get_string().get(contract)) return json_failed(e, error, json_error);
+    if (!liquidation) {
+      // Optional, after "contract" when present: looked up forward only (no
+      // rewind, which would rescan the whole object for every trade).
+      ondemand::value flag;
+      auto e = item.find_field("is_internal").get(flag);
+      if (e == simdjson::SUCCESS) {
+        if (auto e2 = flag.get_bool().get(internal)) return json_failed(e2, error, json_error);
+      } else if (e != simdjson::NO_SUCH_FIELD) {
+        return json_failed(e, error, json_error);
+      }
     }
     error = ParseError::kBadValue;
-    if (have_ms ? !decimal_ms_to_ns(time_token, trade.exchange_ts_ns)
-                : (seconds > 4102444800 || !ms_to_ns(seconds * 1000, trade.exchange_ts_ns)))
-      return false;
     if (!valid_price(trade.price) || !(size != 0) || !std::isfinite(size)) return false;
     // Trades: positive = a taker buy. Liquidations: the order's sign
     // (negative = a sell order, a long liquidated).
