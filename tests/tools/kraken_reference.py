@@ -128,8 +128,9 @@ def futures(path):
 
 def main(mode, path):
     out, ids, times = (spot if mode == 'spot' else futures)(path)
-    out['first_id'], out['last_id'] = ids[0], ids[-1]
-    out['first_ts_ns'], out['last_ts_ns'] = times[0], times[-1]
+    if ids:  # a session of books only (KRAKEN.ws.50.0) has none
+        out['first_id'], out['last_id'] = ids[0], ids[-1]
+        out['first_ts_ns'], out['last_ts_ns'] = times[0], times[-1]
     for k, v in out.items():
         print(f'{k}={v!r}' if isinstance(v, float) else f'{k}={v}')
 
