@@ -134,15 +134,29 @@ class KucoinParser final : public ExchangeParser {
   // general path); an outcome otherwise.
   std::optional<ParseOutcome> parse_match(ondemand::object& root, Topic hint, std::int64_t receive_ts_ns,
                                           EventBuffer& out) {
+    // After an error that leaves the document unreadable (truncated,
+    // unbalanced) nothing more is read from it: counted here, once.
     ondemand::object data;
-    if (field(root, "data").get_object().get(data) != simdjson::SUCCESS) return std::nullopt;
+    if (auto e = field(root, "data").get_object().get(data)) {
+      if (!recoverable(e)) return fail(to_parse_error(e));
+      return std::nullopt;
+    }
     Trade trade;
     ParseError error{};
-    const bool read = read_trade(data, hint == Topic::kFuturesMatch, trade, error);
-    std::string_view type, topic;
-    if (field(root, "topic").get_string().get(topic) != simdjson::SUCCESS || topic_of(topic) != hint ||
-        field(root, "type").get_string().get(type) != simdjson::SUCCESS || type != std::string_view("message"))
+    simdjson::error_code json = simdjson::SUCCESS;
+    const bool read = read_trade(data, hint == Topic::kFuturesMatch, trade, error, json);
+    if (!read && json != simdjson::SUCCESS && !recoverable(json)) return fail(error);
+    std::string_view topic, type;
+    if (auto e = field(root, "topic").get_string().get(topic)) {
+      if (!recoverable(e)) return fail(to_parse_error(e));
       return std::nullopt;
+    }
+    if (topic_of(topic) != hint) return std::nullopt;
+    if (auto e = field(root, "type").get_string().get(type)) {
+      if (!recoverable(e)) return fail(to_parse_error(e));
+      return std::nullopt;
+    }
+    if (type != std::string_view("message")) return std::nullopt;
     if (!read) {
       if (error == ParseError::kUnknownMarket) return market_missed();
       return fail(error);
@@ -161,7 +175,8 @@ class KucoinParser final : public ExchangeParser {
     if (auto e = data_value.get_object().get(data)) return fail(to_parse_error(e));
     Trade trade;
     ParseError error{};
-    if (!read_trade(data, topic == Topic::kFuturesMatch, trade, error)) {
+    simdjson::error_code json = simdjson::SUCCESS;
+    if (!read_trade(data, topic == Topic::kFuturesMatch, trade, error, json)) {
       if (error == ParseError::kUnknownMarket) return market_missed();
       return fail(error);
     }
@@ -169,12 +184,11 @@ class KucoinParser final : public ExchangeParser {
     return emit(trade, out) ? ParseOutcome::kEvents : ParseOutcome::kError;
   }
 
-  bool read_trade(ondemand::object& data, bool futures, Trade& trade, ParseError& error) {
+  bool read_trade(ondemand::object& data, bool futures, Trade& trade, ParseError& error, simdjson::error_code& json) {
     std::string_view symbol, side_word;
     std::uint64_t sequence = 0;
     double price = 0, size = 0;
     std::int64_t ns = 0;
-    simdjson::error_code json = simdjson::SUCCESS;
     if (auto e = field(data, "symbol").get_string().get(symbol)) return json_failed(e, error, json);
     if (auto e = uint_or_string(field(data, "sequence"), sequence)) return json_failed(e, error, json);
     if (auto e = field(data, "side").get_string().get(side_word)) return json_failed(e, error, json);

@@ -49,6 +49,8 @@
 namespace tickflow {
 namespace {
 
+using namespace std::string_view_literals;
+
 constexpr bool valid_ns(std::int64_t ns) noexcept {
   return ns >= 946'684'800'000'000'000 && ns <= 4'102'444'800'000'000'000;
 }
@@ -73,47 +75,67 @@ class PhemexParser final : public ExchangeParser {
     ondemand::object root;
     if (auto e = doc.get_object().get(root)) return fail(root_error(doc, e));
 
-    // The first key tells books, replies and other channels apart without
-    // reading (or skipping twice) a large book.
-    {
-      std::string_view first;
-      bool any = false;
-      for (auto f : root) {
-        ondemand::field fld;
-        if (auto e = std::move(f).get(fld)) return fail(to_parse_error(e));
-        if (auto e = fld.unescaped_key().get(first)) return fail(to_parse_error(e));
-        any = true;
-        break;
+    // One pass over the members in the order they come. A trade frame's
+    // "type" follows its trades, so the frame's last bytes are checked
+    // first: when they read "type":"incremental"} the trades are parsed as
+    // they are met; otherwise (a snapshot: up to 200 trades) they are
+    // skipped and, once the type is known, found again after one rewind.
+    const bool incremental = incremental_tail(frame);
+    std::string_view symbol, type;
+    bool have_symbol = false, have_type = false, any = false;
+    int deferred = 0;  // 1: "trades" seen and skipped, 2: "trades_p"
+    for (auto member : root) {
+      ondemand::field fld;
+      if (auto e = std::move(member).get(fld)) return fail(to_parse_error(e));
+      const ondemand::raw_json_string key = fld.key();
+      any = true;
+      if (key == "symbol"sv) {
+        if (auto e = fld.value().get_string().get(symbol)) return fail(to_parse_error(e));
+        have_symbol = true;
+      } else if (key == "type"sv) {
+        if (auto e = fld.value().get_string().get(type)) return fail(to_parse_error(e));
+        have_type = true;
+      } else if (key == "trades"sv || key == "trades_p"sv) {
+        const bool real_values = key == "trades_p"sv;
+        if (have_symbol && (incremental || (have_type && type == "incremental"sv))) {
+          ondemand::array trades;
+          if (auto e = fld.value().get_array().get(trades)) return fail(to_parse_error(e));
+          return parse_trades(trades, symbol, real_values, receive_ts_ns, out);
+        }
+        deferred = real_values ? 2 : 1;
+      } else if (key == "sequence"sv || key == "timestamp"sv || key == "depth"sv) {
+        // not needed
+      } else if (key == "book"sv || key == "orderbook_p"sv || key == "orderbook"sv) {
+        return skip(SkipKind::kBook);
+      } else if (key == "error"sv || key == "id"sv || key == "result"sv) {
+        return skip(SkipKind::kControl);  // subscribe acks, server.ping answers, errors
+      } else {
+        return skip(SkipKind::kOtherChannel);  // kline, tick, market24h, ...
       }
-      if (!any) return fail(ParseError::kMissingField);
-      if (first == "book" || first == "orderbook_p" || first == "orderbook") return skip(SkipKind::kBook);
-      if (first == "error" || first == "id" || first == "result") return skip(SkipKind::kControl);
-      if (first != "sequence" && first != "symbol" && first != "trades" && first != "trades_p" && first != "type" &&
-          first != "timestamp")
-        return skip(SkipKind::kOtherChannel);
-      if (auto e = root.reset().error()) return fail(to_parse_error(e));
     }
-
-    // "type" follows the trades: look it up first so that a snapshot is
-    // skipped without parsing its (up to 200) trades.
-    std::string_view type;
-    if (auto e = field(root, "type").get_string().get(type)) return fail(to_parse_error(e));
-    std::string_view symbol;
-    if (auto e = field(root, "symbol").get_string().get(symbol)) return fail(to_parse_error(e));
+    if (!any || !have_type || !have_symbol) return fail(ParseError::kMissingField);
+    if (deferred == 0) return skip(SkipKind::kOtherChannel);
+    if (type == "snapshot"sv) return skip(SkipKind::kSnapshot);
+    if (type != "incremental"sv) return fail(ParseError::kBadValue);
+    if (auto e = root.reset().error()) return fail(to_parse_error(e));
     ondemand::array trades;
-    bool real_values = false;  // trades_p
-    {
-      auto e = field(root, "trades").get_array().get(trades);
-      if (e == simdjson::NO_SUCH_FIELD) {
-        e = field(root, "trades_p").get_array().get(trades);
-        real_values = true;
-        if (e == simdjson::NO_SUCH_FIELD) return skip(SkipKind::kOtherChannel);
-      }
-      if (e) return fail(to_parse_error(e));
-    }
-    if (type == "snapshot") return skip(SkipKind::kSnapshot);
-    if (type != "incremental") return fail(ParseError::kBadValue);
+    if (auto e = field(root, deferred == 2 ? "trades_p" : "trades").get_array().get(trades))
+      return fail(to_parse_error(e));
+    return parse_trades(trades, symbol, deferred == 2, receive_ts_ns, out);
+  }
 
+ private:
+  // Does the frame end with "type":"incremental"} (trailing whitespace
+  // aside)? A hint only: the members are still read as JSON.
+  static bool incremental_tail(std::string_view frame) noexcept {
+    while (!frame.empty() &&
+           (frame.back() == ' ' || frame.back() == '\n' || frame.back() == '\r' || frame.back() == '\t'))
+      frame.remove_suffix(1);
+    return frame.ends_with(R"("type":"incremental"})"sv);
+  }
+
+  ParseOutcome parse_trades(ondemand::array& trades, std::string_view symbol, bool real_values,
+                            std::int64_t receive_ts_ns, EventBuffer& out) {
     const ResolvedMarket* market = resolve(symbol, real_values);
     if (market == nullptr) return market_missed();
     const bool spot = !real_values && is_spot_symbol(symbol);
@@ -143,7 +165,6 @@ class PhemexParser final : public ExchangeParser {
     return fail(ParseError::kMissingField);  // an empty trade array
   }
 
- private:
   const ResolvedMarket* resolve(std::string_view symbol, bool real_values) {
     if (real_values) return markets_.resolve(symbol, PairCase::kAsIs, InstrumentKind::kLinear, 1);
     if (is_spot_symbol(symbol)) return markets_.resolve(symbol, PairCase::kAsIs, InstrumentKind::kSpot, 1);
@@ -157,7 +178,7 @@ class PhemexParser final : public ExchangeParser {
     ondemand::array fields;
     if (auto e = element.get_array().get(fields)) return json_failed(e, error, json);
     std::int64_t ns = 0;
-    std::string_view side_word, price_token, qty_token;
+    std::string_view ts_token, side_word, price_token, qty_token;
     double price = 0, qty = 0;
     std::size_t n = 0;
     for (auto value : fields) {
@@ -165,6 +186,7 @@ class PhemexParser final : public ExchangeParser {
       if (auto e = std::move(value).get(v)) return json_failed(e, error, json);
       switch (n++) {
         case 0:
+          ts_token = v.raw_json_token();
           if (auto e = v.get_int64().get(ns)) return json_failed(e, error, json);
           break;
         case 1:
@@ -197,7 +219,8 @@ class PhemexParser final : public ExchangeParser {
     trade.exchange_ts_ns = ns;
     trade.price = price;
     trade.market = market.id;
-    trade.trade_id = IdKey{}.add(symbol).add(ns).add(side_word).add(trim(price_token)).add(trim(qty_token)).hash();
+    trade.trade_id =
+        IdKey{}.add(symbol).add(trim(ts_token)).add(side_word).add(trim(price_token)).add(trim(qty_token)).hash();
     trade.flags = kTradeIdHashed;
     return true;
   }

@@ -196,7 +196,7 @@ std::string bootstrap(const LiveFeedConfig& config, LiveFeedPlan& plan) {
   simdjson::dom::element server;
   if (root["data"]["instanceServers"].at(0).get(server)) return url + ": no data.instanceServers[0]";
   if (server["endpoint"].get_string().get(endpoint)) return url + ": no instanceServers[0].endpoint";
-  if (server["pingInterval"].get_int64().get(ping_ms) || ping_ms < 1000 || ping_ms > 600'000)
+  if (server["pingInterval"].get_int64().get(ping_ms) || ping_ms < 100 || ping_ms > 600'000)
     ping_ms = 18'000;  // absent or implausible: KuCoin's usual value
   std::string host, path;
   std::uint16_t port = 443;
