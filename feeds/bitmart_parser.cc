@@ -31,11 +31,10 @@
 //  * Spot: `side` is the taker side, `size` is base. Time: `ms_t` (ms); a
 //    frame without it falls back to `s_t` x 1000 (aggr-server uses s_t, a
 //    whole second; ms_t is the same instant to the millisecond).
-//  * Spot trades carry no id: trade_id = hash of "symbol|ms|side|size|price|i"
-//    (size and price as their JSON tokens, as sent; i: the trade's index in
-//    its frame, so that two identical prints in one
-//    frame stay two trades), flagged kTradeIdHashed. BitMart sends no trade
-//    history on subscribe, so there is nothing to de-duplicate but resends.
+//  * Spot trades carry no id: trade_id = a hash of symbol, ms, side, size and
+//    price (as their JSON tokens) and i (the trade's index in its frame, so
+//    that two identical prints in one frame stay two trades), flagged
+//    kTradeIdHashed. BitMart sends no trade history on subscribe.
 //  * Futures: side = taker side from `m` (buyer is maker -> sell); without
 //    `m`, from `way` (1-4: buy, 5-8: sell), as aggr-server. `deal_vol` is
 //    contracts: base = deal_vol x contract_size from the instruments table
@@ -125,6 +124,9 @@ Channel channel_of(std::string_view name) noexcept {
   return Channel::kOther;
 }
 
+// A field's value as the *_or_string() helpers take it.
+simdjson::simdjson_result<ondemand::value> value_of(ondemand::field& f) noexcept { return std::move(f.value()); }
+
 class BitmartParser final : public ExchangeParser {
  public:
   BitmartParser(MarketRegistry& registry, ParserOptions options)
@@ -199,9 +201,11 @@ class BitmartParser final : public ExchangeParser {
     Channel channel = Channel::kSpotTrade;
     simdjson::error_code e = simdjson::SUCCESS;
     if (!json.ends_with(kSpotTradeTail)) {
+      // Futures send "group" first; spot control frames have "table" anywhere.
       std::string_view name;
-      e = field(root, "table").get_string().get(name);
-      if (e == simdjson::NO_SUCH_FIELD) e = field(root, "group").get_string().get(name);
+      const bool group_first = json.starts_with(R"({"group":)");
+      e = field(root, group_first ? "group" : "table").get_string().get(name);
+      if (e == simdjson::NO_SUCH_FIELD) e = field(root, group_first ? "table" : "group").get_string().get(name);
       if (e == simdjson::NO_SUCH_FIELD) {
         // Acks, errors and pongs: {"event":..} (spot), {"action":..} (futures).
         if (field(root, "event").error() == simdjson::SUCCESS || field(root, "action").error() == simdjson::SUCCESS)
@@ -272,29 +276,42 @@ class BitmartParser final : public ExchangeParser {
     return Read::kError;
   }
 
-  // One spot/trade element; fields looked up wherever they are.
+  // One spot/trade element, its fields read in one pass whatever their order.
   Read read_spot(ondemand::object& item, std::int64_t index, std::int64_t receive_ts_ns, Trade& trade,
                  ParseError& error, simdjson::error_code& json_error) {
-    std::string_view symbol, side_word;
+    std::string_view symbol, side_word, price_text, size_text;
     double price = 0, size = 0;
-    std::int64_t ms = 0;
-    ondemand::value price_value, size_value;
-    if (auto e = field(item, "symbol").get_string().get(symbol)) return failed(e, error, json_error);
-    if (auto e = field(item, "price").get(price_value)) return failed(e, error, json_error);
-    const std::string_view price_text = price_value.raw_json_token();  // for the id: no double formatting
-    if (auto e = number_or_string(price_value, price)) return failed(e, error, json_error);
-    if (auto e = field(item, "side").get_string().get(side_word)) return failed(e, error, json_error);
-    if (auto e = field(item, "size").get(size_value)) return failed(e, error, json_error);
-    const std::string_view size_text = size_value.raw_json_token();
-    if (auto e = number_or_string(size_value, size)) return failed(e, error, json_error);
-    auto ms_error = int_or_string(field(item, "ms_t"), ms);
-    if (ms_error == simdjson::NO_SUCH_FIELD) {
-      std::int64_t seconds = 0;
-      if (auto e = int_or_string(field(item, "s_t"), seconds)) return failed(e, error, json_error);
-      if (seconds < 0 || seconds > 4102444800) return bad_value(error);
-      ms = seconds * 1000;
-    } else if (ms_error) {
-      return failed(ms_error, error, json_error);
+    std::int64_t ms = -1, seconds = -1;
+    for (auto member : item) {
+      ondemand::field f;
+      if (auto e = std::move(member).get(f)) return failed(e, error, json_error);
+      const ondemand::raw_json_string key = f.key();
+      simdjson::error_code e = simdjson::SUCCESS;
+      if (key == "price") {
+        ondemand::value v = f.value();
+        price_text = v.raw_json_token();
+        e = number_or_string(v, price);
+      } else if (key == "size") {
+        ondemand::value v = f.value();
+        size_text = v.raw_json_token();
+        e = number_or_string(v, size);
+      } else if (key == "side") {
+        e = f.value().get_string().get(side_word);
+      } else if (key == "symbol") {
+        e = f.value().get_string().get(symbol);
+      } else if (key == "ms_t") {
+        e = int_or_string(value_of(f), ms);
+      } else if (key == "s_t") {
+        e = int_or_string(value_of(f), seconds);
+      }
+      if (e) return failed(e, error, json_error);
+    }
+    if (symbol.data() == nullptr || price_text.empty() || size_text.empty() || side_word.data() == nullptr ||
+        (ms < 0 && seconds < 0))
+      return failed(simdjson::NO_SUCH_FIELD, error, json_error);
+    if (ms < 0) {
+      if (seconds > 4102444800) return bad_value(error);
+      ms = seconds * 1000;  // s_t alone: whole seconds
     }
     if (!parse_side(side_word, trade.side) || !valid_price(price) || !valid_qty(size) ||
         !ms_to_ns(ms, trade.exchange_ts_ns))
@@ -306,44 +323,100 @@ class BitmartParser final : public ExchangeParser {
     }
     if (!to_base_qty(*market, size, price, trade.qty, error)) return Read::kError;
     trade.receive_ts_ns = receive_ts_ns;
-    trade.trade_id = IdKey{}.add(symbol).add(ms).add(side_word).add(size_text).add(price_text).add(index).hash();
+    trade.trade_id = spot_id(*market, symbol, ms, trade.side, size_text, price_text, index);
     trade.price = price;
     trade.market = market->id;
     trade.flags = kTradeIdHashed;
     return Read::kTrade;
   }
 
-  // One futures/trade element, fields in BitMart's order.
+  // The id of an id-less spot trade: the symbol's hash (kept per market),
+  // then ms, side, index and the size and price tokens as sent, 8 bytes at a
+  // time, and the murmur3 finalizer. The tokens lie in a padded frame, so
+  // the last word may be loaded whole and masked to the token's bytes.
+  std::uint64_t spot_id(const ResolvedMarket& market, std::string_view symbol, std::int64_t ms, Side side,
+                        std::string_view size_text, std::string_view price_text, std::int64_t index) {
+    if (&market != id_market_) {
+      id_market_ = &market;
+      id_seed_ = hash_trade_id(symbol);
+    }
+    constexpr std::uint64_t kMul = 0xff51afd7ed558ccdull;
+    std::uint64_t h = id_seed_;
+    auto mix = [&](std::uint64_t w) {
+      h = (h ^ w) * kMul;
+      h ^= h >> 32;
+    };
+    auto mix_token = [&](std::string_view t) {
+      std::size_t n = t.size();
+      const char* p = t.data();
+      mix(n);
+      for (; n >= 8; p += 8, n -= 8) {
+        std::uint64_t w;
+        std::memcpy(&w, p, 8);
+        mix(w);
+      }
+      if (n > 0) {
+        std::uint64_t w;
+        std::memcpy(&w, p, 8);
+        mix(w & (~std::uint64_t{0} >> (64 - 8 * n)));
+      }
+    };
+    mix(static_cast<std::uint64_t>(ms) * 4 + static_cast<std::uint64_t>(side));
+    mix(static_cast<std::uint64_t>(index));
+    mix_token(size_text);
+    mix_token(price_text);
+    h ^= h >> 33;
+    h *= 0xc4ceb9fe1a85ec53ull;
+    h ^= h >> 33;
+    return h;
+  }
+
+  // One futures/trade element, its fields read in one pass.
   Read read_futures(ondemand::object& item, std::int64_t receive_ts_ns, Trade& trade, ParseError& error,
                     simdjson::error_code& json_error) {
     std::string_view symbol, created_at;
     std::uint64_t id = 0;
     double price = 0, volume = 0;
-    if (auto e = uint_or_string(field(item, "trade_id"), id)) return failed(e, error, json_error);
-    if (auto e = field(item, "symbol").get_string().get(symbol)) return failed(e, error, json_error);
-    if (auto e = number_or_string(field(item, "deal_price"), price)) return failed(e, error, json_error);
-    if (auto e = number_or_string(field(item, "deal_vol"), volume)) return failed(e, error, json_error);
-    // Side: "m" (buyer is maker), else "way" as aggr-server.
-    bool buyer_is_maker = false;
-    auto m_error = field(item, "m").get_bool().get(buyer_is_maker);
-    if (m_error == simdjson::NO_SUCH_FIELD) {
-      std::int64_t way = 0;
-      if (auto e = field(item, "way").get_int64().get(way)) return failed(e, error, json_error);
-      if (way < 1 || way > 8) return bad_value(error);
-      buyer_is_maker = way > 4;
-    } else if (m_error) {
-      return failed(m_error, error, json_error);
+    std::int64_t way = 0, type = 0;
+    int buyer_is_maker = -1;  // -1: no "m"
+    bool have_id = false, have_price = false, have_volume = false;
+    for (auto member : item) {
+      ondemand::field f;
+      if (auto e = std::move(member).get(f)) return failed(e, error, json_error);
+      const ondemand::raw_json_string key = f.key();
+      simdjson::error_code e = simdjson::SUCCESS;
+      if (key == "trade_id") {
+        e = uint_or_string(value_of(f), id);
+        have_id = true;
+      } else if (key == "symbol") {
+        e = f.value().get_string().get(symbol);
+      } else if (key == "deal_price") {
+        e = number_or_string(f.value(), price);
+        have_price = true;
+      } else if (key == "deal_vol") {
+        e = number_or_string(f.value(), volume);
+        have_volume = true;
+      } else if (key == "m") {
+        bool m = false;
+        e = f.value().get_bool().get(m);
+        buyer_is_maker = m ? 1 : 0;
+      } else if (key == "way") {
+        e = f.value().get_int64().get(way);
+      } else if (key == "created_at") {
+        e = f.value().get_string().get(created_at);
+      } else if (key == "type") {
+        e = f.value().get_int64().get(type);
+      }
+      if (e) return failed(e, error, json_error);
     }
-    if (auto e = field(item, "created_at").get_string().get(created_at)) return failed(e, error, json_error);
+    if (!have_id || !have_price || !have_volume || symbol.data() == nullptr || created_at.data() == nullptr ||
+        (buyer_is_maker < 0 && way == 0))
+      return failed(simdjson::NO_SUCH_FIELD, error, json_error);
     // "type": 1 liquidation, 8 or absent a trade, others are not market trades.
-    std::int64_t type = 0;
-    auto type_error = field(item, "type").get_int64().get(type);
-    if (type_error == simdjson::NO_SUCH_FIELD) {
-      type = 0;
-    } else if (type_error) {
-      return failed(type_error, error, json_error);
-    } else if (type != 1 && type != 8) {
-      return Read::kFiltered;
+    if (type != 0 && type != 1 && type != 8) return Read::kFiltered;
+    if (buyer_is_maker < 0) {  // no "m": "way" as aggr-server
+      if (way < 1 || way > 8) return bad_value(error);
+      buyer_is_maker = way > 4 ? 1 : 0;
     }
     if (!valid_price(price) || !parse_iso8601_ns(created_at, trade.exchange_ts_ns) ||
         !plausible_exchange_ns(trade.exchange_ts_ns))
@@ -358,13 +431,15 @@ class BitmartParser final : public ExchangeParser {
     trade.trade_id = id;
     trade.price = price;
     trade.market = market->id;
-    trade.side = buyer_is_maker ? Side::kSell : Side::kBuy;
+    trade.side = buyer_is_maker == 1 ? Side::kSell : Side::kBuy;
     trade.flags = type == 1 ? kTradeLiquidation : kTradeNone;
     return Read::kTrade;
   }
 
   RawInflater inflater_;
   PaddedFrame inflated_;
+  const ResolvedMarket* id_market_ = nullptr;  // spot_id(): whose symbol hash id_seed_ is
+  std::uint64_t id_seed_ = 0;
 };
 
 }  // namespace
