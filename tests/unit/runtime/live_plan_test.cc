@@ -175,6 +175,19 @@ TEST(LivePlan, VenueTableIsInVenueOrderAndNamesKnownParsers) {
   EXPECT_EQ(i, static_cast<std::size_t>(Venue::kCount));
 }
 
+// Issue 16: every venue aggr-server follows has a live feed; none is left
+// a placeholder (plan == nullptr) or without default channels.
+TEST(LivePlan, EveryVenueHasALiveFeed) {
+  std::size_t live = 0;
+  for (const VenueProtocol& p : venue_protocols()) {
+    EXPECT_NE(p.plan, nullptr) << p.name << " has no live plan";
+    EXPECT_NE(p.default_channels, nullptr) << p.name;
+    live += p.plan != nullptr ? 1 : 0;
+  }
+  EXPECT_EQ(live, static_cast<std::size_t>(Venue::kCount));
+  EXPECT_GE(live_exchange_names().size(), 30u);  // [markets] keys, OKX and OKEX both
+}
+
 TEST(LivePlan, TopicLimitSplitsAnExchangeOverConnections) {
   // Binance: 1024 streams per connection; 600 symbols x (trade, forceOrder)
   // need two connections.
