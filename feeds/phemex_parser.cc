@@ -26,9 +26,11 @@
 //    ParseError::kUnknownInstrument, never guessed (aggr-server reports
 //    such contracts' counts as if they were coins). trades_p quantities
 //    are already base.
-//  * Ids: Phemex trades carry none. trade_id = hash of
-//    "symbol|ts|side|price|qty" (the raw integers or strings), flagged
-//    kTradeIdHashed: stable, so a trade seen twice de-duplicates. Two fills
+//  * Ids: Phemex trades carry none. trade_id = hash_trade_id of the
+//    element's JSON text between its brackets (1625342240710279103,"Buy",
+//    329915000,40) XOR hash_trade_id of the symbol, flagged kTradeIdHashed:
+//    stable for the same bytes, so a trade seen twice hashes alike (the
+//    raw text is hashed in place: no copy, no number formatting). Two fills
 //    of the same order with the same nanosecond, price and size hash alike
 //    and one of them would be dropped as a duplicate (none in the capture).
 //  * Times: the first element, ns since the epoch.
@@ -40,6 +42,8 @@
 // same frame are kept; a structural error ends the frame. Outcome: kEvents
 // when at least one trade was emitted, else kError (an empty trade array is
 // kMissingField). A full EventBuffer is counted once (kOverflow).
+#include <bit>
+#include <cstring>
 #include <string_view>
 
 #include "feeds/exchange_parser.h"
@@ -57,6 +61,35 @@ constexpr bool valid_ns(std::int64_t ns) noexcept {
 
 // Spot symbols start with a lowercase 's' (sBTCUSDT); contracts do not.
 constexpr bool is_spot_symbol(std::string_view symbol) noexcept { return !symbol.empty() && symbol[0] == 's'; }
+
+// hash_trade_id (json_support.h), the same value, with whole words loaded
+// at once instead of byte by byte (~150 instructions less for a 45-byte
+// trade element; json_support.h's version could do the same).
+inline std::uint64_t hash_words(std::string_view id) noexcept {
+  constexpr std::uint64_t kMul = 0xff51afd7ed558ccdull;
+  std::uint64_t h = 0x9e3779b97f4a7c15ull ^ (static_cast<std::uint64_t>(id.size()) * kMul);
+  std::size_t i = 0;
+  for (; i + 8 <= id.size(); i += 8) {
+    std::uint64_t word;
+    std::memcpy(&word, id.data() + i, 8);  // little-endian, as hash_trade_id assembles it
+    h = (h ^ word) * kMul;
+    h ^= h >> 32;
+  }
+  if (i < id.size()) {
+    std::uint64_t word = 0;
+    for (std::size_t k = 0; i + k < id.size(); ++k)
+      word |= static_cast<std::uint64_t>(static_cast<unsigned char>(id[i + k])) << (8 * k);
+    h = (h ^ word) * kMul;
+    h ^= h >> 32;
+  }
+  h ^= h >> 33;
+  h *= 0xff51afd7ed558ccdull;
+  h ^= h >> 33;
+  h *= 0xc4ceb9fe1a85ec53ull;
+  h ^= h >> 33;
+  return h;
+}
+static_assert(std::endian::native == std::endian::little, "hash_words loads little-endian words");
 
 constexpr double kSpotScale = 1e8;      // spot priceEp and base quantity
 constexpr double kContractScale = 1e4;  // contract priceEp
@@ -141,13 +174,14 @@ class PhemexParser final : public ExchangeParser {
     const bool spot = !real_values && is_spot_symbol(symbol);
     const double price_scale = real_values ? 1 : spot ? kSpotScale : kContractScale;
     const double qty_scale = spot ? kSpotScale : 1;
+    const std::uint64_t symbol_hash = hash_trade_id(symbol);
 
     std::size_t events = 0, errors = 0;
     for (auto element : trades) {
       Trade trade;
       ParseError error{};
       simdjson::error_code json = simdjson::SUCCESS;
-      if (read_trade(element, symbol, *market, real_values, price_scale, qty_scale, trade, error, json)) {
+      if (read_trade(element, symbol_hash, *market, real_values, price_scale, qty_scale, trade, error, json)) {
         trade.receive_ts_ns = receive_ts_ns;
         if (!emit(trade, out)) {
           ++errors;
@@ -172,13 +206,13 @@ class PhemexParser final : public ExchangeParser {
   }
 
   // One [ts, side, price, qty] element.
-  bool read_trade(simdjson::simdjson_result<ondemand::value> element, std::string_view symbol,
+  bool read_trade(simdjson::simdjson_result<ondemand::value> element, std::uint64_t symbol_hash,
                   const ResolvedMarket& market, bool real_values, double price_scale, double qty_scale, Trade& trade,
                   ParseError& error, simdjson::error_code& json) {
     ondemand::array fields;
     if (auto e = element.get_array().get(fields)) return json_failed(e, error, json);
     std::int64_t ns = 0;
-    std::string_view ts_token, side_word, price_token, qty_token;
+    std::string_view ts_token, side_word, qty_token;
     double price = 0, qty = 0;
     std::size_t n = 0;
     for (auto value : fields) {
@@ -193,7 +227,6 @@ class PhemexParser final : public ExchangeParser {
           if (auto e = v.get_string().get(side_word)) return json_failed(e, error, json);
           break;
         case 2:
-          price_token = v.raw_json_token();
           if (auto e = real_values ? number_or_string(v, price) : v.get_double().get(price))
             return json_failed(e, error, json);
           break;
@@ -219,14 +252,15 @@ class PhemexParser final : public ExchangeParser {
     trade.exchange_ts_ns = ns;
     trade.price = price;
     trade.market = market.id;
-    trade.trade_id =
-        IdKey{}.add(symbol).add(trim(ts_token)).add(side_word).add(trim(price_token)).add(trim(qty_token)).hash();
+    // The element's text from its first value to the end of its fourth.
+    qty_token = trim(qty_token);
+    const char* const end = qty_token.data() + qty_token.size();
+    trade.trade_id = hash_words({ts_token.data(), static_cast<std::size_t>(end - ts_token.data())}) ^ symbol_hash;
     trade.flags = kTradeIdHashed;
     return true;
   }
 
-  // A raw token may carry trailing whitespace; quotes are kept (they are
-  // part of the spelling and the reference script hashes the same bytes).
+  // A raw token may carry trailing whitespace.
   static std::string_view trim(std::string_view token) noexcept {
     while (!token.empty() &&
            (token.back() == ' ' || token.back() == '\n' || token.back() == '\r' || token.back() == '\t'))

@@ -13,8 +13,10 @@ Prints key=value lines:
                           's': price = priceEp / 1e8, base = qty / 1e8) and
                           the contracts listed below (price = priceEp / 1e4)
   unknown_instrument      trades on contracts not listed below (errors)
-  first_id/last_id        the 64-bit id hash of the first and last trade
-                          (hash of "symbol|ts|side|priceEp|qty")
+  first_id/last_id        the 64-bit id hash of the first and last trade:
+                          hash of the element's JSON text between its
+                          brackets (the capture writes it compactly:
+                          ts,"side",priceEp,qty) XOR hash of the symbol
   first_ts_ns/last_ts_ns  their times
   sum_qty, sum_notional   sum of base quantity and of price * base
   taker_buys              trades with side "Buy"
@@ -88,7 +90,7 @@ def main(path):
                     out["taker_buys"] += side == "Buy"
                     sum_qty += base
                     sum_notional += price * base
-                    t = (hash_id(f"{sym}|{ts}|{side}|{price_ep}|{qty}"), ts)
+                    t = (hash_id(f'{ts},"{side}",{price_ep},{qty}') ^ hash_id(sym), ts)
                     if first is None:
                         first = t
                     last = t

@@ -72,8 +72,8 @@ TEST(PhemexCapture, MatchesIndependentReference) {
   EXPECT_EQ(s[SkipKind::kBook], 43u);
   EXPECT_EQ(s[ParseError::kUnknownInstrument], 8u);
   EXPECT_EQ(s.total_errors(), 8u);
-  EXPECT_EQ(t.first_id, 3776261394147685808u);
-  EXPECT_EQ(t.last_id, 548596805146765218u);
+  EXPECT_EQ(t.first_id, 233390590802108435u);
+  EXPECT_EQ(t.last_id, 434145266561635430u);
   ASSERT_FALSE(t.first_trades.empty());
   // {"sequence":146074875,"symbol":"sSUSHIUSDT","trades":[[1625342244127840967,"Buy",769100000,168200000]],..}
   const Trade& first = t.first_trades[0];
@@ -101,8 +101,10 @@ TEST(PhemexTrades, InverseContractSpotAndUsdtPerpetual) {
   EXPECT_EQ(h.trade(0).exchange_ts_ns, 1714567890400123456);
   EXPECT_EQ(h.trade(0).receive_ts_ns, kRecv);
   EXPECT_EQ(h.trade(0).flags, kTradeIdHashed);
-  // The id is the hash of "symbol|ts|side|priceEp|qty".
-  EXPECT_EQ(h.trade(0).trade_id, hash_trade_id("BTCUSD|1714567890400123456|Sell|632415000|1000"));
+  // The id: the hash of the element's text between its brackets, XOR the
+  // symbol's hash.
+  EXPECT_EQ(h.trade(0).trade_id,
+            hash_trade_id(R"(1714567890400123456,"Sell",632415000,1000)") ^ hash_trade_id("BTCUSD"));
 
   // Spot: priceEp and base quantity both scaled by 10^8.
   ASSERT_EQ(h.parse(R"({"sequence":5,"symbol":"sBTCUSDT","trades":[[1714567890500000000,"Buy",6324150000000,1500000],)"
@@ -126,7 +128,8 @@ TEST(PhemexTrades, InverseContractSpotAndUsdtPerpetual) {
   EXPECT_EQ(h.registry.info(h.trade(0).market).kind, InstrumentKind::kLinear);
   EXPECT_DOUBLE_EQ(h.trade(0).price, 20700.3);
   EXPECT_DOUBLE_EQ(h.trade(0).qty, 0.649);
-  EXPECT_EQ(h.trade(0).trade_id, hash_trade_id(R"(BTCUSDT|1666856076819029800|Sell|"20700.3"|"0.649")"));
+  EXPECT_EQ(h.trade(0).trade_id,
+            hash_trade_id(R"(1666856076819029800,"Sell","20700.3","0.649")") ^ hash_trade_id("BTCUSDT"));
 
   // Linear v1 contract: XRPUSD, 5 XRP a contract, priceScale 4.
   ASSERT_EQ(h.parse(R"({"sequence":6,"symbol":"XRPUSD","trades":[[1714567890600000000,"Buy",5012,100]],)"
