@@ -12,16 +12,21 @@
 // as the venue does (Bitfinex's chanIds, Hyperliquid's and dYdX's
 // subscription replies followed by their history, which the parsers skip),
 // answers the client keepalives, sends the server keepalives a venue
-// expects answered (Deribit's test_request, HTX's gzip {"ping":N}), then
+// expects answered (Deribit's test_request, HTX's gzip {"ping":N},
+// Crypto.com's public/heartbeat), then
 // replays kTradesPerMarket trades per market in the venue's own frame
-// format, re-timed to now (the aggregator runs on the wall clock). The
+// format, re-timed to now (the aggregator runs on the wall clock). KuCoin's
+// connections first ask bullet-public (a local RestTestServer) for their
+// endpoint and token, as they do live. The
 // frame templates below are written from the parsers' banners and the
 // fixtures/captures in tests/data.
 //
 //  * EveryVenueDeliversBarsInOneRun: every server got exactly the plan's
 //    subscribe messages (compared text for text) on one connection; the
 //    venues with server keepalives got their answers back ({"pong":N} for
-//    HTX, public/test for Deribit); /health lists one entry per planned
+//    HTX, public/test for Deribit, public/respond-heartbeat for Crypto.com);
+//    KuCoin asked bullet-public once per connection and connected with its
+//    token; /health lists one entry per planned
 //    connection, all connected; /metrics counts exactly kTradesPerMarket x
 //    markets trades per exchange (history never counted) and no parse
 //    error on any connection (acks, keepalives and trades all understood); after SIGTERM
@@ -49,6 +54,7 @@
 #include "feeds/live_feed.h"
 #include "runtime/live_plan.h"
 #include "tests/integration/influxd_process.h"
+#include "tests/integration/rest_test_server.h"
 #include "tests/integration/tickflow_child.h"
 #include "tests/integration/ws_test_server.h"
 
@@ -384,6 +390,188 @@ std::vector<VenuePlay> venue_plays() {
          if (has(msg, "bts:heartbeat")) return R"({"event":"bts:heartbeat","channel":"","data":{"status":"success"}})";
          return R"({"event":"bts:subscription_succeeded","channel":")" + json_field(msg, "channel") + R"(","data":{}})";
        }});
+
+  // Bitget v2: the trades sent on every subscription are a "snapshot" (history).
+  const auto bitget = [](const char* inst_type) {
+    return [inst_type](const TradeSpec& t) {
+      return R"({"action":"update","arg":{"instType":")" + std::string(inst_type) +
+             R"(","channel":"trade","instId":")" + t.symbol + R"("},"data":[{"ts":")" + std::to_string(t.ms) +
+             R"(","price":")" + num(t.price) + R"(","size":"0.5","side":")" + (t.buy ? "buy" : "sell") +
+             R"(","tradeId":")" + std::to_string(t.id) + R"("}],"ts":)" + std::to_string(t.ms) + "}";
+    };
+  };
+  const auto bitget_history = [](const char* inst_type) {
+    return [inst_type](const std::vector<std::string>& symbols, std::int64_t ms) {
+      std::vector<std::string> out;
+      for (const auto& symbol : symbols)
+        out.push_back(
+            R"({"action":"snapshot","arg":{"instType":")" + std::string(inst_type) +
+            R"(","channel":"trade","instId":")" + symbol + R"("},"data":[{"ts":")" + std::to_string(ms - 60'000) +
+            R"(","price":"100.00","size":"9","side":"sell","tradeId":"7"}],"ts":)" + std::to_string(ms) + "}");
+      return out;
+    };
+  };
+  const auto bitget_answer = [](const std::string& msg) -> std::string {
+    if (msg == "ping") return "pong";
+    return R"({"event":"subscribe","arg":{"instType":"SPOT","channel":"trade","instId":"BTCUSDT"}})";
+  };
+  v.push_back({.exchange = "BITGET",
+               .market = [](const std::string& s) { return "BITGET:" + s + "-SPOT"; },
+               .trade = bitget("SPOT"),
+               .before = bitget_history("SPOT"),
+               .answer = bitget_answer});
+  v.push_back({.exchange = "BITGET_FUTURES",
+               .market = [](const std::string& s) { return "BITGET:" + s; },
+               .trade = bitget("USDT-FUTURES"),
+               .before = bitget_history("USDT-FUTURES"),
+               .answer = bitget_answer});
+
+  const auto gate_answer = [](const std::string& msg) -> std::string {
+    if (msg == R"({"channel":"spot.ping"})") return R"({"time":1,"channel":"spot.pong","event":"","result":null})";
+    if (msg == R"({"channel":"futures.ping"})")
+      return R"({"time":1,"channel":"futures.pong","event":"","result":null})";
+    return R"({"time":1,"channel":")" + json_field(msg, "channel") +
+           R"(","event":"subscribe","result":{"status":"success"}})";
+  };
+  v.push_back({.exchange = "GATEIO",
+               .market = [](const std::string& s) { return "GATEIO:" + s + "-SPOT"; },
+               .trade =
+                   [](const TradeSpec& t) {
+                     return R"({"time":)" + std::to_string(t.ms / 1000) +
+                            R"(,"channel":"spot.trades","event":"update","result":{"id":)" + std::to_string(t.id) +
+                            R"(,"create_time":)" + std::to_string(t.ms / 1000) + R"(,"create_time_ms":")" +
+                            std::to_string(t.ms) + R"(.0000","side":")" + (t.buy ? "buy" : "sell") +
+                            R"(","currency_pair":")" + t.symbol + R"(","amount":"0.5","price":")" + num(t.price) +
+                            R"("}})";
+                   },
+               .answer = gate_answer});
+  v.push_back({.exchange = "GATEIO_FUTURES",
+               .market = [](const std::string& s) { return "GATEIO:" + s; },
+               .trade =
+                   [](const TradeSpec& t) {
+                     return R"({"time":)" + std::to_string(t.ms / 1000) +
+                            R"(,"channel":"futures.trades","event":"update","result":[{"size":)" +
+                            (t.buy ? "50" : "-50") + R"(,"id":)" + std::to_string(t.id) + R"(,"create_time":)" +
+                            std::to_string(t.ms / 1000) + R"(,"create_time_ms":)" + std::to_string(t.ms) +
+                            R"(,"price":")" + num(t.price) + R"(","contract":")" + t.symbol + R"("}]})";
+                   },
+               .answer = gate_answer});
+
+  // KuCoin: the endpoint and token come from bullet-public (the test's REST server).
+  const auto kucoin_answer = [](const std::string& msg) -> std::string {
+    if (has(msg, R"("type":"ping")")) return R"({"id":")" + json_field(msg, "id") + R"(","type":"pong"})";
+    return R"({"id":")" + json_field(msg, "id") + R"(","type":"ack"})";
+  };
+  v.push_back({.exchange = "KUCOIN",
+               .market = [](const std::string& s) { return "KUCOIN:" + s; },
+               .trade =
+                   [](const TradeSpec& t) {
+                     return R"({"type":"message","topic":"/market/match:)" + t.symbol +
+                            R"(","subject":"trade.l3match","data":{"symbol":")" + t.symbol + R"(","sequence":")" +
+                            std::to_string(t.id) + R"(","side":")" + (t.buy ? "buy" : "sell") +
+                            R"(","size":"0.5","price":")" + num(t.price) + R"(","time":")" + std::to_string(t.ms) +
+                            R"(000000","tradeId":"6085c097","takerOrderId":"a","makerOrderId":"b"}})";
+                   },
+               .answer = kucoin_answer,
+               .greeting = {R"({"id":"welcome-1","type":"welcome"})"}});
+  v.push_back({.exchange = "KUCOIN_FUTURES",
+               .market = [](const std::string& s) { return "KUCOIN:" + s; },
+               .trade =
+                   [](const TradeSpec& t) {
+                     return R"({"type":"message","topic":"/contractMarket/execution:)" + t.symbol +
+                            R"(","subject":"match","data":{"symbol":")" + t.symbol + R"(","sequence":)" +
+                            std::to_string(t.id) + R"(,"side":")" + (t.buy ? "buy" : "sell") +
+                            R"(","size":12,"price":")" + num(t.price) + R"(","ts":)" + std::to_string(t.ms) +
+                            R"(000000,"tradeId":"6085c098"}})";
+                   },
+               .answer = kucoin_answer,
+               .greeting = {R"({"id":"welcome-2","type":"welcome"})"}});
+
+  v.push_back({.exchange = "MEXC_FUTURES",
+               .market = [](const std::string& s) { return "MEXC:" + s; },
+               .trade =
+                   [](const TradeSpec& t) {
+                     // Keys in MEXC's (sorted) order.
+                     return R"({"channel":"push.deal","data":[{"M":2,"O":1,"T":)" + std::string(t.buy ? "1" : "2") +
+                            R"(,"p":)" + num(t.price) + R"(,"t":)" + std::to_string(t.ms) + R"(,"v":25}],"symbol":")" +
+                            t.symbol + R"(","ts":)" + std::to_string(t.ms) + "}";
+                   },
+               .answer = [](const std::string& msg) -> std::string {
+                 if (msg == R"({"method":"ping"})") return R"({"channel":"pong","data":1})";
+                 return R"({"channel":"rs.sub.deal","data":"success","ts":1})";
+               }});
+
+  // Crypto.com: the subscribe reply carries recent trades (history); the
+  // server's public/heartbeat must be answered with public/respond-heartbeat.
+  v.push_back(
+      {.exchange = "CRYPTOCOM",
+       .market = [](const std::string& s) { return "CRYPTOCOM:" + s; },
+       .trade =
+           [](const TradeSpec& t) {
+             return R"({"id":-1,"method":"subscribe","code":0,"result":{"instrument_name":")" + t.symbol +
+                    R"(","subscription":"trade.)" + t.symbol + R"(","channel":"trade","data":[{"d":")" +
+                    std::to_string(t.id) + R"(","t":)" + std::to_string(t.ms) + R"(,"tn":")" + std::to_string(t.ms) +
+                    R"(000000","q":"0.5","p":")" + num(t.price) + R"(","s":")" + (t.buy ? "BUY" : "SELL") +
+                    R"(","i":")" + t.symbol + R"(","m":"1"}]}})";
+           },
+       .answer = [](const std::string& msg) -> std::string {
+         const auto at = msg.find("\"id\":");
+         const std::string id = at == std::string::npos ? "0" : msg.substr(at + 5, msg.find(',', at) - at - 5);
+         if (has(msg, "respond-heartbeat")) return {};
+         return R"({"id":)" + id +
+                R"(,"method":"subscribe","code":0,"result":{"instrument_name":"BTC_USDT","subscription":"trade.BTC_USDT",)"
+                R"("channel":"trade","data":[{"d":"7","t":1714567890400,"tn":"1714567890400000000","q":"9",)"
+                R"("p":"100.00","s":"SELL","i":"BTC_USDT","m":"1"}]}})";
+       },
+       .greeting = {R"({"id":1733500000,"method":"public/heartbeat","code":0})"},
+       .keepalive_reply = R"({"id":1733500000,"method":"public/respond-heartbeat"})"});
+
+  // Phemex: spot (s...) on trade.subscribe in scaled integers (10^8), USDT perpetuals on trade_p.
+  v.push_back({.exchange = "PHEMEX",
+               .market = [](const std::string& s) { return "PHEMEX:" + s; },
+               .trade =
+                   [](const TradeSpec& t) {
+                     const std::string side = t.buy ? "Buy" : "Sell";
+                     if (t.symbol.starts_with('s'))
+                       return R"({"sequence":)" + std::to_string(t.id) + R"(,"symbol":")" + t.symbol +
+                              R"(","trades":[[)" + std::to_string(t.ms) + R"(000000,")" + side + R"(",)" +
+                              std::to_string(static_cast<std::int64_t>(t.price * 100) * 1'000'000) +
+                              R"(,50000000]],"type":"incremental"})";
+                     return R"({"sequence":)" + std::to_string(t.id) + R"(,"symbol":")" + t.symbol +
+                            R"(","trades_p":[[)" + std::to_string(t.ms) + R"(000000,")" + side + R"(",")" +
+                            num(t.price) + R"(","0.5"]],"type":"incremental"})";
+                   },
+               .answer = [](const std::string& msg) -> std::string {
+                 if (has(msg, "server.ping")) return R"({"error":null,"id":0,"result":"pong"})";
+                 return R"({"error":null,"id":1,"result":{"status":"success"}})";
+               }});
+
+  v.push_back({.exchange = "POLONIEX",
+               .market = [](const std::string& s) { return "POLONIEX:" + s; },
+               .trade =
+                   [](const TradeSpec& t) {
+                     return R"({"channel":"trades","data":[{"symbol":")" + t.symbol +
+                            R"(","amount":"50","takerSide":")" + (t.buy ? "buy" : "sell") +
+                            R"(","quantity":"0.5","createTime":)" + std::to_string(t.ms) + R"(,"price":")" +
+                            num(t.price) + R"(","id":)" + std::to_string(t.id) + R"(,"ts":)" +
+                            std::to_string(t.ms + 20) + "}]}";
+                   },
+               .answer = [](const std::string& msg) -> std::string {
+                 if (msg == R"({"event":"ping"})") return R"({"event":"pong"})";
+                 return R"({"event":"subscribe","channel":"trades","symbols":["BTC_USDT"]})";
+               }});
+
+  v.push_back({.exchange = "HITBTC",
+               .market = [](const std::string& s) { return "HITBTC:" + s; },
+               .trade =
+                   [](const TradeSpec& t) {
+                     return R"({"ch":"trades","update":{")" + t.symbol + R"(":[{"t":)" + std::to_string(t.ms) +
+                            R"(,"i":)" + std::to_string(t.id) + R"(,"p":")" + num(t.price) + R"(","q":"0.5","s":")" +
+                            (t.buy ? "buy" : "sell") + R"("}]}})";
+                   },
+               .answer = [](const std::string&) -> std::string {
+                 return R"({"result":{"ch":"trades","subscriptions":["BTCUSDT","ETHUSDT"]},"id":1})";
+               }});
   return v;
 }
 
@@ -477,17 +665,36 @@ TEST(AllVenuesRun, EveryVenueDeliversBarsInOneRun) {
   ASSERT_EQ(served.size(), profile.markets.size());
   ASSERT_GE(profile.markets.size(), 12u);
 
+  // KuCoin's bootstrap: bullet-public on a local REST server hands out the
+  // local websocket endpoint and a token, per exchange (spot, futures).
+  std::map<std::string, std::uint16_t> kucoin_ports;
+  for (const Served& s : served)
+    if (s.plan.exchange.starts_with("KUCOIN")) kucoin_ports[s.plan.exchange] = s.server->port();
+  RestTestServer bullet([kucoin_ports](const std::string& target) {
+    for (const auto& [exchange, port] : kucoin_ports)
+      if (target == "/" + exchange + "/api/v1/bullet-public")
+        return RestReply{
+            200, R"({"code":"200000","data":{"token":"tok-)" + exchange +
+                     R"(","instanceServers":[{"endpoint":"wss://127.0.0.1:)" + std::to_string(port) +
+                     R"(/","encrypt":true,"protocol":"websocket","pingInterval":18000,"pingTimeout":10000}]}})"};
+    return RestReply{404, "{}"};
+  });
+
   // The profile, its endpoints and InfluxDB pointed here.
   std::string text = read_file(kProfile);
   text = std::regex_replace(text, std::regex(R"(url = "http://127.0.0.1:8086")"), "url = \"" + influx.url() + "\"");
   text = std::regex_replace(text, std::regex(R"(spool_dir = "[^"]*")"),
                             "spool_dir = \"" + (dir.path / "spool").string() + "\"");
   text = std::regex_replace(text, std::regex(R"(batch_age_ms = 100)"), "batch_age_ms = 20");
-  text += "\n[feeds]\nbackfill = false\nbackoff_initial_ms = 20\nbackoff_max_ms = 500\n";
+  // No reconnect for silence: after the replay the servers only answer pings.
+  text += "\n[feeds]\nbackfill = false\nstale_after_ms = 300000\nbackoff_initial_ms = 20\nbackoff_max_ms = 500\n";
   for (const Served& s : served)
     text += "\n[feeds.endpoints." + s.plan.exchange +
             "]\nhost = \"127.0.0.1\"\nport = " + std::to_string(s.server->port()) + "\nca_file = \"" +
-            s.server->ca_file() + "\"\n";
+            s.server->ca_file() + "\"\n" +
+            (kucoin_ports.count(s.plan.exchange) != 0
+                 ? "bootstrap_url = \"" + bullet.base_url() + "/" + s.plan.exchange + "/api/v1/bullet-public\"\n"
+                 : std::string());
   const fs::path config = dir.path / "all-venues.toml";
   std::ofstream(config) << text;
 
@@ -577,6 +784,18 @@ TEST(AllVenuesRun, EveryVenueDeliversBarsInOneRun) {
     subscribes.resize(std::min(subscribes.size(), s.live.subscribe.size()));
     EXPECT_EQ(subscribes, s.live.subscribe);
   }
+
+  // KuCoin connected where bullet-public said, with its token.
+  for (const auto& [exchange, port] : kucoin_ports) {
+    SCOPED_TRACE(exchange);
+    const auto it =
+        std::find_if(served.begin(), served.end(), [&](const Served& s) { return s.plan.exchange == exchange; });
+    EXPECT_EQ(it->server->targets(), std::vector<std::string>{"/?token=tok-" + exchange});
+  }
+  std::vector<std::string> bullets = bullet.targets();
+  std::sort(bullets.begin(), bullets.end());
+  EXPECT_EQ(bullets,
+            (std::vector<std::string>{"/KUCOIN/api/v1/bullet-public", "/KUCOIN_FUTURES/api/v1/bullet-public"}));
 
   // InfluxDB: 1 s bars for every configured market, the replayed trades in them.
   const auto bars = bars_by_market(influx);
