@@ -655,7 +655,8 @@ const FrameCorpus& binance_us_trades() {
   simdjson::ondemand::document doc = parser.iterate(frame.data(), frame.size(), frame.size() + kFramePadding);
   double sum = 0;
   for (simdjson::ondemand::object t : doc["data"].get_array()) {
-    const std::int64_t ms = t["ms_t"];
+    std::int64_t ms = 0;
+    if (t["ms_t"].get(ms) != simdjson::SUCCESS) ms = std::int64_t(t["s_t"]) * 1000;  // one frame has s_t only
     const double price = t["price"].get_double_in_string();
     std::string_view side = t["side"];
     const double size = t["size"].get_double_in_string();
@@ -670,7 +671,8 @@ const FrameCorpus& binance_us_trades() {
   std::string_view group = doc["group"];
   double sum = static_cast<double>(group.size());
   for (simdjson::ondemand::object t : doc["data"].get_array()) {
-    const std::uint64_t id = t["trade_id"];
+    std::uint64_t id = 0;
+    if (t["trade_id"].get(id) != simdjson::SUCCESS) id = t["trade_id"].get_uint64_in_string();  // sent either way
     std::string_view symbol = t["symbol"];
     const double price = t["deal_price"].get_double_in_string();
     const double vol = t["deal_vol"].get_double_in_string();
@@ -681,7 +683,7 @@ const FrameCorpus& binance_us_trades() {
   }
   return sum;
 }
-// The deflated frames: raw inflate, then the spot code (they are spot/trade frames).
+// The deflated frames: raw inflate, then the spot or futures code.
 [[gnu::noinline]] double naive_bitmart_deflated_one(simdjson::ondemand::parser& parser, std::string_view frame) {
   static z_stream z = [] {
     z_stream s{};
@@ -695,7 +697,9 @@ const FrameCorpus& binance_us_trades() {
   z.next_out = reinterpret_cast<Bytef*>(out.data());
   z.avail_out = static_cast<uInt>(out.size() - kFramePadding);
   if (inflate(&z, Z_FINISH) != Z_STREAM_END) return 0;
-  return naive_bitmart_spot_one(parser, {out.data(), out.size() - kFramePadding - z.avail_out});
+  const std::string_view text(out.data(), out.size() - kFramePadding - z.avail_out);
+  return text.starts_with(R"({"group")") ? naive_bitmart_futures_one(parser, text)
+                                         : naive_bitmart_spot_one(parser, text);
 }
 [[gnu::noinline]] double naive_bitunix_one(simdjson::ondemand::parser& parser, std::string_view frame) {
   simdjson::ondemand::document doc = parser.iterate(frame.data(), frame.size(), frame.size() + kFramePadding);

@@ -66,6 +66,7 @@
 #include "feeds/iso8601.h"
 #include "feeds/json_support.h"
 #include "feeds/parser_factory.h"
+#include "feeds/token_hash.h"
 
 namespace tickflow {
 namespace {
@@ -330,45 +331,20 @@ class BitmartParser final : public ExchangeParser {
     return Read::kTrade;
   }
 
-  // The id of an id-less spot trade: the symbol's hash (kept per market),
-  // then ms, side, index and the size and price tokens as sent, 8 bytes at a
-  // time, and the murmur3 finalizer. The tokens lie in a padded frame, so
-  // the last word may be loaded whole and masked to the token's bytes.
+  // The id of an id-less spot trade (feeds/token_hash.h): the symbol's hash
+  // (kept per market), ms, side, index, then the size and price tokens.
   std::uint64_t spot_id(const ResolvedMarket& market, std::string_view symbol, std::int64_t ms, Side side,
                         std::string_view size_text, std::string_view price_text, std::int64_t index) {
     if (&market != id_market_) {
       id_market_ = &market;
       id_seed_ = hash_trade_id(symbol);
     }
-    constexpr std::uint64_t kMul = 0xff51afd7ed558ccdull;
-    std::uint64_t h = id_seed_;
-    auto mix = [&](std::uint64_t w) {
-      h = (h ^ w) * kMul;
-      h ^= h >> 32;
-    };
-    auto mix_token = [&](std::string_view t) {
-      std::size_t n = t.size();
-      const char* p = t.data();
-      mix(n);
-      for (; n >= 8; p += 8, n -= 8) {
-        std::uint64_t w;
-        std::memcpy(&w, p, 8);
-        mix(w);
-      }
-      if (n > 0) {
-        std::uint64_t w;
-        std::memcpy(&w, p, 8);
-        mix(w & (~std::uint64_t{0} >> (64 - 8 * n)));
-      }
-    };
-    mix(static_cast<std::uint64_t>(ms) * 4 + static_cast<std::uint64_t>(side));
-    mix(static_cast<std::uint64_t>(index));
-    mix_token(size_text);
-    mix_token(price_text);
-    h ^= h >> 33;
-    h *= 0xc4ceb9fe1a85ec53ull;
-    h ^= h >> 33;
-    return h;
+    return TokenHash(id_seed_)
+        .add(static_cast<std::uint64_t>(ms) * 4 + static_cast<std::uint64_t>(side))
+        .add(static_cast<std::uint64_t>(index))
+        .add_token(size_text)
+        .add_token(price_text)
+        .finish();
   }
 
   // One futures/trade element, its fields read in one pass.

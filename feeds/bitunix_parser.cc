@@ -19,9 +19,10 @@
 //    batch of past trades (aggr-server drops it, "ignoreWelcomeMessage"). It
 //    is skipped as SkipKind::kSnapshot; the flag is per market and every
 //    {"op":"connect"} (a new connection, hence a new subscription) re-arms it.
-//  * Ids: Bitunix sends none. trade_id = hash of "symbol|t|s|v|p|i" (v and p
-//    as their JSON tokens; i: the trade's index in its frame, so two
-//    identical prints in one frame stay two trades), flagged kTradeIdHashed.
+//  * Ids: Bitunix sends none. trade_id = a hash (feeds/token_hash.h) of the
+//    symbol, t, s, i (the trade's index in its frame, so two identical
+//    prints in one frame stay two trades) and the v and p tokens, flagged
+//    kTradeIdHashed.
 //  * Time: `t`, ISO 8601 (exact in ns) or a number of ms.
 //  * Liquidations: Bitunix has no public liquidation stream.
 //
@@ -36,6 +37,7 @@
 #include "feeds/iso8601.h"
 #include "feeds/json_support.h"
 #include "feeds/parser_factory.h"
+#include "feeds/token_hash.h"
 
 namespace tickflow {
 namespace {
@@ -148,8 +150,17 @@ class BitunixParser final : public ExchangeParser {
     }
     if (!to_base_qty(market, volume, price, trade.qty, error)) return false;
     trade.receive_ts_ns = receive_ts_ns;
+    if (&market != id_market_) {
+      id_market_ = &market;
+      id_seed_ = hash_trade_id(symbol);
+    }
     trade.trade_id =
-        IdKey{}.add(symbol).add(trade.exchange_ts_ns).add(side_word).add(volume_text).add(price_text).add(index).hash();
+        TokenHash(id_seed_)
+            .add(static_cast<std::uint64_t>(trade.exchange_ts_ns) * 2 + static_cast<std::uint64_t>(trade.side))
+            .add(static_cast<std::uint64_t>(index))
+            .add_token(volume_text)
+            .add_token(price_text)
+            .finish();
     trade.price = price;
     trade.market = market.id;
     trade.flags = kTradeIdHashed;
@@ -159,6 +170,8 @@ class BitunixParser final : public ExchangeParser {
   // Per market id: has its first trade frame (the history batch) been seen
   // on this connection?
   std::vector<std::uint8_t> seen_;
+  const ResolvedMarket* id_market_ = nullptr;  // whose symbol hash id_seed_ is
+  std::uint64_t id_seed_ = 0;
 };
 
 }  // namespace

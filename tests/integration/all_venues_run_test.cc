@@ -115,6 +115,24 @@ std::string gzip(const std::string& text) {
   return out;
 }
 
+// Protobuf wire format, for MEXC spot's deals (feeds/mexc_parser.cc).
+void pb_varint(std::string& out, std::uint64_t v) {
+  while (v >= 0x80) {
+    out += static_cast<char>((v & 0x7f) | 0x80);
+    v >>= 7;
+  }
+  out += static_cast<char>(v);
+}
+void pb_bytes(std::string& out, int field, const std::string& bytes) {
+  pb_varint(out, static_cast<std::uint64_t>(field) << 3 | 2);
+  pb_varint(out, bytes.size());
+  out += bytes;
+}
+void pb_int(std::string& out, int field, std::uint64_t v) {
+  pb_varint(out, static_cast<std::uint64_t>(field) << 3);
+  pb_varint(out, v);
+}
+
 std::string lower(std::string s) {
   for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   return s;
@@ -153,7 +171,8 @@ struct VenuePlay {
   std::function<std::vector<std::string>(const std::vector<std::string>& symbols, std::int64_t ms)> before{};
   std::function<std::string(const std::string& msg)> answer{};
   std::vector<std::string> greeting{};
-  bool gzip_frames = false;
+  bool gzip_frames = false;       // every frame a gzip member in a binary message (HTX)
+  bool binary_frames = false;     // binary messages as they are (MEXC spot's protobuf)
   std::string keepalive_reply{};  // what the client must send back for a server keepalive
 };
 
@@ -572,6 +591,96 @@ std::vector<VenuePlay> venue_plays() {
                .answer = [](const std::string&) -> std::string {
                  return R"({"result":{"ch":"trades","subscriptions":["BTCUSDT","ETHUSDT"]},"id":1})";
                }});
+
+  // Binance's protocol under other ids: Binance US spot (trade), Aster perpetuals (aggTrade, upper-case names).
+  v.push_back({.exchange = "BINANCE_US",
+               .market = [](const std::string& s) { return "BINANCE_US:" + lower(s); },
+               .trade = binance});
+  v.push_back({.exchange = "ASTER",
+               .market = [](const std::string& s) { return "ASTER:" + upper(s); },
+               .trade =
+                   [](const TradeSpec& t) {
+                     return R"({"stream":")" + lower(t.symbol) + R"(@aggTrade","data":{"e":"aggTrade","E":)" +
+                            std::to_string(t.ms) + R"(,"a":)" + std::to_string(t.id) + R"(,"s":")" + upper(t.symbol) +
+                            R"(","p":")" + num(t.price) + R"(","q":"0.50","f":)" + std::to_string(t.id) + R"(,"l":)" +
+                            std::to_string(t.id) + R"(,"T":)" + std::to_string(t.ms) + R"(,"m":)" +
+                            (t.buy ? "false" : "true") + "}}";
+                   }});
+
+  // MEXC spot: deals in protobuf (PushDataV3ApiWrapper, body 314 PublicAggreDealsV3Api).
+  v.push_back({.exchange = "MEXC",
+               .market = [](const std::string& s) { return "MEXC:" + upper(s); },
+               .trade =
+                   [](const TradeSpec& t) {
+                     std::string item, deals, wrapper;
+                     pb_bytes(item, 1, num(t.price));
+                     pb_bytes(item, 2, "0.5");
+                     pb_int(item, 3, t.buy ? 1 : 2);
+                     pb_int(item, 4, static_cast<std::uint64_t>(t.ms));
+                     pb_bytes(deals, 1, item);
+                     pb_bytes(deals, 2, "spot@public.aggre.deals.v3.api.pb@100ms");
+                     pb_bytes(wrapper, 1, "spot@public.aggre.deals.v3.api.pb@100ms@" + upper(t.symbol));
+                     pb_bytes(wrapper, 3, upper(t.symbol));
+                     pb_int(wrapper, 6, static_cast<std::uint64_t>(t.ms));
+                     pb_bytes(wrapper, 314, deals);
+                     return wrapper;
+                   },
+               .answer = [](const std::string& msg) -> std::string {
+                 if (msg == R"({"method":"PING"})") return R"({"id":0,"code":0,"msg":"PONG"})";
+                 return R"({"id":0,"code":0,"msg":"spot@public.aggre.deals.v3.api.pb@100ms@BTCUSDT"})";
+               },
+               .binary_frames = true});
+
+  v.push_back({.exchange = "BITMART",
+               .market = [](const std::string& s) { return "BITMART:" + s; },
+               .trade =
+                   [](const TradeSpec& t) {
+                     return R"({"data":[{"ms_t":)" + std::to_string(t.ms) + R"(,"price":")" + num(t.price) +
+                            R"(","s_t":)" + std::to_string(t.ms / 1000) + R"(,"side":")" + (t.buy ? "buy" : "sell") +
+                            R"(","size":"0.5","symbol":")" + t.symbol + R"("}],"table":"spot/trade"})";
+                   },
+               .answer = [](const std::string& msg) -> std::string {
+                 if (msg == "ping") return "pong";
+                 return R"({"event":"subscribe","topic":"spot/trade:BTC_USDT"})";
+               }});
+  v.push_back(
+      {.exchange = "BITMART_FUTURES",
+       .market = [](const std::string& s) { return "BITMART:" + s; },
+       .trade =
+           [](const TradeSpec& t) {
+             return R"({"group":"futures/trade:)" + t.symbol + R"(","data":[{"trade_id":)" + std::to_string(t.id) +
+                    R"(,"symbol":")" + t.symbol + R"(","deal_price":")" + num(t.price) + R"(","deal_vol":"5","way":)" +
+                    (t.buy ? "1" : "5") + R"(,"m":)" + (t.buy ? "false" : "true") + R"(,"created_at":")" +
+                    iso8601(t.ms, 3) + R"("}]})";
+           },
+       .answer = [](const std::string& msg) -> std::string {
+         if (msg == R"({"action":"ping"})") return "pong";
+         return R"({"action":"subscribe","group":"futures/trade:BTCUSDT","success":true,"request":{"action":"subscribe","args":["futures/trade:BTCUSDT"]}})";
+       }});
+
+  // Bitunix: {"op":"connect"} starts a subscription; the first trade frame of each symbol is history.
+  v.push_back({.exchange = "BITUNIX",
+               .market = [](const std::string& s) { return "BITUNIX:" + s; },
+               .trade =
+                   [](const TradeSpec& t) {
+                     return R"({"ch":"trade","symbol":")" + t.symbol + R"(","ts":)" + std::to_string(t.ms) +
+                            R"(,"data":[{"t":")" + iso8601(t.ms, 3) + R"(","p":")" + num(t.price) +
+                            R"(","v":"0.5","s":")" + (t.buy ? "buy" : "sell") + R"("}]})";
+                   },
+               .before =
+                   [](const std::vector<std::string>& symbols, std::int64_t ms) {
+                     std::vector<std::string> out;
+                     for (const auto& symbol : symbols)
+                       out.push_back(R"({"ch":"trade","symbol":")" + symbol + R"(","ts":)" + std::to_string(ms) +
+                                     R"(,"data":[{"t":")" + iso8601(ms - 60'000, 3) +
+                                     R"(","p":"100.00","v":"9","s":"sell"}]})");
+                     return out;
+                   },
+               .answer = [](const std::string& msg) -> std::string {
+                 if (has(msg, R"("op":"ping")")) return R"({"op":"ping","pong":0,"ping":0})";
+                 return R"({"op":"subscribe","data":{"result":true}})";
+               },
+               .greeting = {R"({"op":"connect","data":{"result":true}})"}});
   return v;
 }
 
@@ -655,7 +764,7 @@ TEST(AllVenuesRun, EveryVenueDeliversBarsInOneRun) {
           .answer = play->answer,
           .is_ping = [ping = s.live.ping_text](const std::string& msg) { return !ping.empty() && msg == ping; },
           .greeting = play->greeting,
-          .binary_frames = play->gzip_frames};
+          .binary_frames = play->gzip_frames || play->binary_frames};
       s.server = std::make_unique<WsTestServer>(WsServerBehavior{.frames = s.frames, .script = std::move(script)});
       s.plan = std::move(c);
       served.push_back(std::move(s));

@@ -32,21 +32,22 @@ void expect_default_markets(const PipelineConfig& c) {
 }
 
 // The shipped profiles (tuning/*.toml but bench-2core-spin): BTC and ETH,
-// spot and perpetual, on twenty venues, every exchange on one feed thread.
+// spot and perpetual, on twenty-four venues, every exchange on one feed thread.
 void expect_venue_markets(const PipelineConfig& c) {
-  ASSERT_EQ(c.markets.size(), 27u);
+  ASSERT_EQ(c.markets.size(), 33u);
   EXPECT_EQ(c.markets.at("BINANCE"), (std::vector<std::string>{"btcusdt", "ethusdt"}));
   EXPECT_EQ(c.markets.at("OKEX"), (std::vector<std::string>{"BTC-USDT", "ETH-USDT", "BTC-USDT-SWAP", "ETH-USDT-SWAP"}));
   EXPECT_EQ(c.markets.at("KRAKEN_FUTURES"), (std::vector<std::string>{"PF_XBTUSD", "PF_ETHUSD"}));
   EXPECT_EQ(c.markets.at("BITFINEX"), (std::vector<std::string>{"tBTCUSD", "tETHUSD", "tBTCF0:USTF0", "tETHF0:USTF0"}));
   EXPECT_EQ(c.markets.at("HYPERLIQUID"), (std::vector<std::string>{"BTC", "ETH"}));
+  EXPECT_EQ(c.markets.at("BITMART_FUTURES"), (std::vector<std::string>{"BTCUSDT"}));
   EXPECT_EQ(c.markets.at("KUCOIN_FUTURES"), (std::vector<std::string>{"XBTUSDTM", "ETHUSDTM"}));
   EXPECT_EQ(c.markets.at("PHEMEX"), (std::vector<std::string>{"sBTCUSDT", "sETHUSDT", "BTCUSDT", "ETHUSDT"}));
   std::size_t symbols = 0, owned = 0;
   for (const auto& [exchange, list] : c.markets) symbols += list.size();
   for (const auto& feed : c.feeds) owned += feed.exchanges.size();
-  EXPECT_EQ(symbols, 62u);
-  EXPECT_EQ(owned, 27u);
+  EXPECT_EQ(symbols, 73u);
+  EXPECT_EQ(owned, 33u);
 }
 
 // name@cpu/wait for every thread, e.g. "tf-feed-0@4/spin tf-agg@-/park".
@@ -64,7 +65,7 @@ TEST(PipelineConfigProfiles, Laptop2CoreParksEverythingUnpinned) {
   expect_venue_markets(c);
   EXPECT_EQ(plan_of(c), "tf-feed-0@-/park tf-agg@-/park tf-writer@-/park");
   ASSERT_EQ(c.feeds.size(), 1u);
-  EXPECT_EQ(c.feeds[0].exchanges.size(), 27u);  // owns every exchange
+  EXPECT_EQ(c.feeds[0].exchanges.size(), 33u);  // owns every exchange
   EXPECT_EQ(c.rings.full_policy, FullRingPolicy::kBlock);
   EXPECT_EQ(c.source, kTuningDir / "laptop-2core.toml");
 }
@@ -81,7 +82,8 @@ TEST(PipelineConfigProfiles, Host4Core) {
   EXPECT_EQ(plan_of(c), "tf-feed-0@1/yield tf-feed-1@2/yield tf-agg@3/yield tf-writer@0/park");
   EXPECT_EQ(c.feeds[1].exchanges,
             (std::vector<std::string>{"OKEX", "COINBASE", "KRAKEN", "KRAKEN_FUTURES", "BITFINEX", "BITMEX", "DERIBIT",
-                                      "BITSTAMP", "MEXC_FUTURES", "CRYPTOCOM", "PHEMEX", "POLONIEX", "HITBTC"}));
+                                      "BITSTAMP", "MEXC_FUTURES", "CRYPTOCOM", "PHEMEX", "POLONIEX", "HITBTC", "MEXC",
+                                      "BITMART", "BITMART_FUTURES"}));
 }
 
 TEST(PipelineConfigProfiles, Host8Core) {
