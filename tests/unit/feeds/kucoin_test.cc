@@ -5,14 +5,17 @@
 // and allocation-free parsing.
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <map>
 #include <memory>
 #include <random>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "feeds/event_buffer.h"
+#include "feeds/live_feed.h"
 #include "feeds/padded_frame.h"
 #include "feeds/parser_factory.h"
 #include "pipeline/market_registry.h"
@@ -278,6 +281,50 @@ TEST(KucoinAllocation, TradePathDoesNotAllocate) {
   }
   EXPECT_EQ(test::allocation_count() - before, 0);
   EXPECT_EQ(h.parser->stats().trades, 1001u);
+}
+
+// ---------------------------------------------------------------------------
+// The live plan (feeds/venues/kucoin.cc).
+
+TEST(KucoinPlan, SpotTopicsOfUpTo100SymbolsPacedWithABootstrap) {
+  LiveFeedConfig config;
+  config.venue = Venue::kKucoinSpot;
+  for (int i = 0; i < 101; ++i) config.symbols.push_back("C" + std::to_string(i) + "-USDT");
+  const LiveFeedPlan plan = plan_for(config);
+  ASSERT_EQ(plan.subscribe.size(), 2u);  // 100 symbols, then 1
+  EXPECT_TRUE(plan.subscribe[0].starts_with(R"({"id":"1","type":"subscribe","topic":"/market/match:C0-USDT,C1-USDT,)"));
+  EXPECT_TRUE(plan.subscribe[0].ends_with(R"(C99-USDT","response":true})"));
+  EXPECT_EQ(plan.subscribe[1], R"({"id":"2","type":"subscribe","topic":"/market/match:C100-USDT","response":true})");
+  EXPECT_EQ(plan.parser_name, "KUCOIN");
+  EXPECT_NE(plan.bootstrap, nullptr);
+  EXPECT_EQ(plan.subscribe_interval, std::chrono::milliseconds{110});
+  EXPECT_EQ(plan.ping_interval, std::chrono::milliseconds{18'000});  // until a bootstrap says otherwise
+  EXPECT_EQ(plan.ping_text, R"({"id":"tickflow","type":"ping"})");
+  EXPECT_EQ(channels_for(config), (std::vector<std::string>{"match"}));  // no liquidations on KuCoin
+  config.liquidations = false;
+  EXPECT_EQ(channels_for(config), (std::vector<std::string>{"match"}));
+  config.symbols.assign(401, "BTC-USDT");
+  EXPECT_THROW(plan_for(config), std::invalid_argument);  // 400 topics per connection
+  config.symbols = {"BTC\"-USDT"};
+  EXPECT_THROW(plan_for(config), std::invalid_argument);
+  config.symbols = {"BTC-USDT"};
+  config.channels = {"level2"};
+  EXPECT_THROW(plan_for(config), std::invalid_argument);
+}
+
+TEST(KucoinPlan, AFailedBootstrapSaysWhyAndKeepsThePlan) {
+  LiveFeedConfig config;
+  config.venue = Venue::kKucoinSpot;
+  config.symbols = {"BTC-USDT"};
+  config.connect_timeout = std::chrono::milliseconds{500};
+  config.bootstrap_url = "http://127.0.0.1:1/api/v1/bullet-public";  // nothing listens on port 1
+  LiveFeedPlan plan = plan_for(config);
+  const LiveFeedPlan before = plan;
+  const std::string error = plan.bootstrap(config, plan);
+  EXPECT_NE(error.find("http://127.0.0.1:1/api/v1/bullet-public"), std::string::npos) << error;
+  EXPECT_EQ(plan.host, before.host);
+  EXPECT_EQ(plan.port, before.port);
+  EXPECT_EQ(plan.target, before.target);
 }
 
 }  // namespace

@@ -5,15 +5,18 @@
 // allocation-free parsing.
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <map>
 #include <memory>
 #include <random>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "feeds/event_buffer.h"
 #include "feeds/json_support.h"
+#include "feeds/live_feed.h"
 #include "feeds/padded_frame.h"
 #include "feeds/parser_factory.h"
 #include "pipeline/market_registry.h"
@@ -278,6 +281,30 @@ TEST(PhemexAllocation, TradePathDoesNotAllocate) {
   }
   EXPECT_EQ(test::allocation_count() - before, 0);
   EXPECT_EQ(h.parser->stats().trades, 1001u);
+}
+
+// ---------------------------------------------------------------------------
+// The live plan (feeds/venues/phemex.cc).
+
+TEST(PhemexPlan, OneSubscriptionPerSymbolPacedAndAtMost20) {
+  LiveFeedConfig config;
+  config.venue = Venue::kPhemex;
+  config.symbols = {"BTCUSD", "sBTCUSDT", "BTCUSDT"};
+  const LiveFeedPlan plan = plan_for(config);
+  EXPECT_EQ(plan.host, "ws.phemex.com");
+  EXPECT_EQ(plan.port, 443);
+  EXPECT_EQ(plan.target, "/");
+  EXPECT_EQ(plan.subscribe,
+            (std::vector<std::string>{R"({"id":1,"method":"trade.subscribe","params":["BTCUSD"]})",
+                                      R"({"id":2,"method":"trade.subscribe","params":["sBTCUSDT"]})",
+                                      R"({"id":3,"method":"trade_p.subscribe","params":["BTCUSDT"]})"}));
+  EXPECT_EQ(plan.subscribe_interval, std::chrono::milliseconds{100});
+  EXPECT_EQ(plan.ping_interval, std::chrono::milliseconds{5'000});
+  EXPECT_EQ(plan.ping_text, R"({"id":0,"method":"server.ping","params":[]})");
+  EXPECT_EQ(plan.bootstrap, nullptr);
+  EXPECT_EQ(channels_for(config), (std::vector<std::string>{"trade"}));  // no public liquidation stream
+  config.symbols.assign(21, "BTCUSD");
+  EXPECT_THROW(plan_for(config), std::invalid_argument);
 }
 
 }  // namespace

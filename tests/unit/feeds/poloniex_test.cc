@@ -5,13 +5,16 @@
 // allocation-free parsing.
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <memory>
 #include <random>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "feeds/event_buffer.h"
+#include "feeds/live_feed.h"
 #include "feeds/padded_frame.h"
 #include "feeds/parser_factory.h"
 #include "pipeline/market_registry.h"
@@ -202,6 +205,28 @@ TEST(PoloniexAllocation, TradePathDoesNotAllocate) {
     h.parser->parse(frame.view(), kRecv, h.out);
   }
   EXPECT_EQ(test::allocation_count() - before, 0);
+}
+
+// ---------------------------------------------------------------------------
+// The live plan (feeds/venues/poloniex.cc).
+
+TEST(PoloniexPlan, OneSubscriptionPerSymbolPacedWithClientPings) {
+  LiveFeedConfig config;
+  config.venue = Venue::kPoloniex;
+  config.symbols = {"BTC_USDT", "ETH_USDT"};
+  const LiveFeedPlan plan = plan_for(config);
+  EXPECT_EQ(plan.host, "ws.poloniex.com");
+  EXPECT_EQ(plan.port, 443);
+  EXPECT_EQ(plan.target, "/ws/public");
+  EXPECT_EQ(plan.subscribe,
+            (std::vector<std::string>{R"({"event":"subscribe","channel":["trades"],"symbols":["BTC_USDT"]})",
+                                      R"({"event":"subscribe","channel":["trades"],"symbols":["ETH_USDT"]})"}));
+  EXPECT_EQ(plan.subscribe_interval, std::chrono::milliseconds{100});
+  EXPECT_EQ(plan.ping_interval, std::chrono::milliseconds{20'000});
+  EXPECT_EQ(plan.ping_text, R"({"event":"ping"})");
+  EXPECT_EQ(channels_for(config), (std::vector<std::string>{"trades"}));  // spot: no liquidations
+  config.symbols = {"BTC\"USDT"};
+  EXPECT_THROW(plan_for(config), std::invalid_argument);
 }
 
 }  // namespace
