@@ -40,6 +40,18 @@ constexpr std::array kInstruments{
     // (api/v4/futures/usdt/contracts).
     InstrumentSpec{"GATEIO", "BTC_USDT", K::kLinear, 0.0001, "BTC", "USDT"},
     InstrumentSpec{"GATEIO", "ETH_USDT", K::kLinear, 0.01, "ETH", "USDT"},
+    // KuCoin futures (api-futures.kucoin.com/api/v1/contracts/active
+    // `multiplier`): linear ..USDTM size is contracts of `multiplier` base;
+    // inverse ..USDM (multiplier -1) is 1 USD per contract.
+    InstrumentSpec{"KUCOIN", "XBTUSDTM", K::kLinear, 0.001, "BTC", "USDT"},
+    InstrumentSpec{"KUCOIN", "ETHUSDTM", K::kLinear, 0.01, "ETH", "USDT"},
+    InstrumentSpec{"KUCOIN", "XBTUSDM", K::kInverse, 1, "BTC", "USD"},
+    // Phemex contracts (api.phemex.com/public/products `contractSize`). Price
+    // scales of trade.subscribe (feeds/phemex_parser.cc): contracts priceEp =
+    // price * 10^4 (priceScale 4), quantities in contracts; spot (sBTCUSDT)
+    // priceEp = price * 10^8 and base quantity * 10^8; trade_p (BTCUSDT) real.
+    InstrumentSpec{"PHEMEX", "BTCUSD", K::kInverse, 1, "BTC", "USD"},
+    InstrumentSpec{"PHEMEX", "XRPUSD", K::kLinear, 5, "XRP", "USD"},
 };
 
 }  // namespace
