@@ -412,8 +412,7 @@ TEST(FlowStatsRun, RunWritesFlowStatisticsEqualToTheBars) {
           } else if (field == "ds" || field == "df" || field == "volume") {
             // Same two terms, same order: bit for bit, unless a bar was
             // amended: then within the rounding of the interval's volume.
-            ok = replaced == 0 ? actual == value
-                               : std::fabs(actual - value) <= 1e-14 * std::max(1.0, e.window_volume);
+            ok = replaced == 0 ? actual == value : std::fabs(actual - value) <= 1e-14 * std::max(1.0, e.window_volume);
           } else if (field == "close") {
             // (c1 v1 + c2 v2) / (v1 + v2): the compiler may fuse a product
             // and a sum (FMA) on either side, a rounding apart.
