@@ -651,7 +651,7 @@ const FrameCorpus& binance_us_trades() {
   return c;
 }
 
-[[gnu::noinline]] double naive_bitmart_spot_one(simdjson::ondemand::parser& parser, std::string_view frame) {
+[[gnu::noinline]] double bitmart_spot_naive_parse_one(simdjson::ondemand::parser& parser, std::string_view frame) {
   simdjson::ondemand::document doc = parser.iterate(frame.data(), frame.size(), frame.size() + kFramePadding);
   double sum = 0;
   for (simdjson::ondemand::object t : doc["data"].get_array()) {
@@ -666,7 +666,7 @@ const FrameCorpus& binance_us_trades() {
   std::string_view table = doc["table"];
   return sum + static_cast<double>(table.size());
 }
-[[gnu::noinline]] double naive_bitmart_futures_one(simdjson::ondemand::parser& parser, std::string_view frame) {
+[[gnu::noinline]] double bitmart_futures_naive_parse_one(simdjson::ondemand::parser& parser, std::string_view frame) {
   simdjson::ondemand::document doc = parser.iterate(frame.data(), frame.size(), frame.size() + kFramePadding);
   std::string_view group = doc["group"];
   double sum = static_cast<double>(group.size());
@@ -684,7 +684,7 @@ const FrameCorpus& binance_us_trades() {
   return sum;
 }
 // The deflated frames: raw inflate, then the spot or futures code.
-[[gnu::noinline]] double naive_bitmart_deflated_one(simdjson::ondemand::parser& parser, std::string_view frame) {
+[[gnu::noinline]] double bitmart_deflated_naive_parse_one(simdjson::ondemand::parser& parser, std::string_view frame) {
   static z_stream z = [] {
     z_stream s{};
     inflateInit2(&s, -MAX_WBITS);
@@ -698,10 +698,10 @@ const FrameCorpus& binance_us_trades() {
   z.avail_out = static_cast<uInt>(out.size() - kFramePadding);
   if (inflate(&z, Z_FINISH) != Z_STREAM_END) return 0;
   const std::string_view text(out.data(), out.size() - kFramePadding - z.avail_out);
-  return text.starts_with(R"({"group")") ? naive_bitmart_futures_one(parser, text)
-                                         : naive_bitmart_spot_one(parser, text);
+  return text.starts_with(R"({"group")") ? bitmart_futures_naive_parse_one(parser, text)
+                                         : bitmart_spot_naive_parse_one(parser, text);
 }
-[[gnu::noinline]] double naive_bitunix_one(simdjson::ondemand::parser& parser, std::string_view frame) {
+[[gnu::noinline]] double bitunix_naive_parse_one(simdjson::ondemand::parser& parser, std::string_view frame) {
   simdjson::ondemand::document doc = parser.iterate(frame.data(), frame.size(), frame.size() + kFramePadding);
   std::string_view ch = doc["ch"];
   std::string_view symbol = doc["symbol"];
@@ -719,7 +719,7 @@ const FrameCorpus& binance_us_trades() {
   return sum;
 }
 // Aster's aggTrade: the Binance futures baseline's fields, "a" for the id.
-[[gnu::noinline]] double naive_aster_one(simdjson::ondemand::parser& parser, std::string_view frame) {
+[[gnu::noinline]] double aster_naive_parse_one(simdjson::ondemand::parser& parser, std::string_view frame) {
   simdjson::ondemand::document doc = parser.iterate(frame.data(), frame.size(), frame.size() + kFramePadding);
   simdjson::ondemand::object data = doc["data"];
   const std::int64_t time = data["T"];
@@ -730,28 +730,28 @@ const FrameCorpus& binance_us_trades() {
   return price * qty + static_cast<double>(time) + static_cast<double>(id) + (m ? 1 : 0);
 }
 // Binance US: the Binance baseline (naive_parse_one) over Binance US frames.
-[[gnu::noinline]] double naive_binance_us_one(simdjson::ondemand::parser& parser, std::string_view frame) {
+[[gnu::noinline]] double binance_us_naive_parse_one(simdjson::ondemand::parser& parser, std::string_view frame) {
   const NaiveTrade t = naive_parse_one(parser, frame);
   return t.price * t.qty + static_cast<double>(t.id);
 }
 void BM_SimdjsonNaive_BINANCE_US(benchmark::State& state) {
-  run_naive(state, binance_us_trades(), &naive_binance_us_one);
+  run_naive(state, binance_us_trades(), &binance_us_naive_parse_one);
 }
 BENCHMARK(BM_SimdjsonNaive_BINANCE_US);
 void BM_ParseFixture_BINANCE_US(benchmark::State& state) { run_parser(state, "BINANCE_US", binance_us_trades()); }
 BENCHMARK(BM_ParseFixture_BINANCE_US);
-void BM_SimdjsonNaive_ASTER(benchmark::State& state) { run_naive(state, aster_trades(), &naive_aster_one); }
+void BM_SimdjsonNaive_ASTER(benchmark::State& state) { run_naive(state, aster_trades(), &aster_naive_parse_one); }
 BENCHMARK(BM_SimdjsonNaive_ASTER);
 void BM_ParseFixture_ASTER(benchmark::State& state) { run_parser(state, "ASTER", aster_trades()); }
 BENCHMARK(BM_ParseFixture_ASTER);
 void BM_SimdjsonNaive_BITMART(benchmark::State& state) {
-  run_naive(state, bitmart_spot_trades(), &naive_bitmart_spot_one);
+  run_naive(state, bitmart_spot_trades(), &bitmart_spot_naive_parse_one);
 }
 BENCHMARK(BM_SimdjsonNaive_BITMART);
 void BM_ParseFixture_BITMART(benchmark::State& state) { run_parser(state, "BITMART", bitmart_spot_trades()); }
 BENCHMARK(BM_ParseFixture_BITMART);
 void BM_SimdjsonNaive_BITMART_FUTURES(benchmark::State& state) {
-  run_naive(state, bitmart_futures_trades(), &naive_bitmart_futures_one);
+  run_naive(state, bitmart_futures_trades(), &bitmart_futures_naive_parse_one);
 }
 BENCHMARK(BM_SimdjsonNaive_BITMART_FUTURES);
 void BM_ParseFixture_BITMART_FUTURES(benchmark::State& state) {
@@ -759,14 +759,14 @@ void BM_ParseFixture_BITMART_FUTURES(benchmark::State& state) {
 }
 BENCHMARK(BM_ParseFixture_BITMART_FUTURES);
 void BM_SimdjsonNaive_BITMART_Deflated(benchmark::State& state) {
-  run_naive(state, bitmart_deflated_trades(), &naive_bitmart_deflated_one);
+  run_naive(state, bitmart_deflated_trades(), &bitmart_deflated_naive_parse_one);
 }
 BENCHMARK(BM_SimdjsonNaive_BITMART_Deflated);
 void BM_ParseFixture_BITMART_Deflated(benchmark::State& state) {
   run_parser(state, "BITMART", bitmart_deflated_trades());
 }
 BENCHMARK(BM_ParseFixture_BITMART_Deflated);
-void BM_SimdjsonNaive_BITUNIX(benchmark::State& state) { run_naive(state, bitunix_trades(), &naive_bitunix_one); }
+void BM_SimdjsonNaive_BITUNIX(benchmark::State& state) { run_naive(state, bitunix_trades(), &bitunix_naive_parse_one); }
 BENCHMARK(BM_SimdjsonNaive_BITUNIX);
 void BM_ParseFixture_BITUNIX(benchmark::State& state) { run_parser(state, "BITUNIX", bitunix_trades()); }
 BENCHMARK(BM_ParseFixture_BITUNIX);
