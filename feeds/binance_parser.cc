@@ -253,7 +253,10 @@ class BinanceParser final : public ExchangeParser {
     std::int64_t time_ms = 0;
     double qty = 0;
     bool buyer_is_maker = false;
-    const bool time_first = venue_ == Venue::kFutures;  // futures send T before s/t
+    // Futures trades send T before s/t; aggTrade sends it after q (e, E, a,
+    // s, p, q, f, l, T, m) and has no X.
+    const bool futures_trade = venue_ == Venue::kFutures && kind == StreamKind::kTrade;
+    const bool time_first = futures_trade;
     if (time_first) {
       if (auto error = field(data, "T").get_int64().get(time_ms)) return fail(to_parse_error(error));
     }
@@ -264,7 +267,7 @@ class BinanceParser final : public ExchangeParser {
     if (!time_first) {
       if (auto error = field(data, "T").get_int64().get(time_ms)) return fail(to_parse_error(error));
     }
-    if (venue_ == Venue::kFutures) {
+    if (futures_trade) {
       // "X" sits between q and m when present.
       ondemand::raw_json_string x;
       auto error = field(data, "X").get_raw_json_string().get(x);
