@@ -116,7 +116,9 @@ bool infer_market_assets(std::string_view name, std::string& base, std::string& 
   if (exchange == "CRYPTOCOM" && p.ends_with("-PERP")) p.resize(p.size() - 5);
   if (exchange == "BITFINEX" && !has(p, ':')) {
     // BTCF0USTF0: the colon the parser dropped goes back after the first F0.
-    if (const auto f0 = p.find("F0"); f0 != std::string::npos && f0 + 2 < p.size()) p.insert(f0 + 2, ":");
+    // Concatenated, not p.insert(): GCC 12's -Wrestrict misfires on insert at -O2.
+    if (const auto f0 = p.find("F0"); f0 != std::string::npos && f0 + 2 < p.size())
+      p = p.substr(0, f0 + 2) + ":" + p.substr(f0 + 2);
   }
   return infer_base_quote(p, base, quote);
 }
