@@ -61,9 +61,6 @@
 namespace tickflow {
 namespace {
 
-// A field's value as the simdjson_result the json_support.h readers take.
-inline simdjson::simdjson_result<ondemand::value> as_result(ondemand::value value) noexcept { return value; }
-
 enum class Channel : std::uint8_t { kSpotTrades, kFuturesTrades, kLiquidations, kControl, kBook, kOther, kUnknown };
 
 Channel channel_of(std::string_view channel) noexcept {
