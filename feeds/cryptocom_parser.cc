@@ -32,9 +32,16 @@
 //  * qty: `q` is in base units for spot and for perpetuals (Crypto.com's
 //    derivatives are quoted in base quantity): no contract conversion.
 //    "-PERP" instruments are registered as linear with size 1.
-//  * trade_id: `d`, a numeric string, used as is (ids rise but skip: gaps
-//    are detected by time, venues/cryptocom.cc). A non-numeric `d` is
-//    hashed and flagged kTradeIdHashed.
+//  * trade_id: `d`, a numeric string, its value (a non-numeric `d` is
+//    hashed). Every trade is flagged kTradeIdHashed: the ids are unique but
+//    not a per-instrument sequence (one counter across all instruments, so
+//    a quiet instrument's next id can be millions on, past LiveFeed's
+//    implausible-id window), and Crypto.com documents no order for the
+//    trades inside one push (its REST history is newest first), where
+//    LiveFeed's "id above the last one" de-duplication would drop all but
+//    the newest. Flagged, they pass through both; nothing is resent on a
+//    reconnect (the subscribe reply's history is skipped as a snapshot).
+//    Gaps are detected by time (venues/cryptocom.cc).
 //  * exchange_ts_ns: `t` (ms).
 //  * Market: result.instrument_name (sent once per frame before data).
 //  * A bad trade inside data is counted by reason and skipped; the good ones
@@ -217,12 +224,9 @@ class CryptoComParser final : public ExchangeParser {
       error = ParseError::kBadValue;
       return false;
     }
-    trade.flags = kTradeNone;
+    trade.flags = kTradeIdHashed;  // not a sequence: see the banner
     const auto [end, ec] = std::from_chars(id.data(), id.data() + id.size(), trade.trade_id);
-    if (ec != std::errc{} || end != id.data() + id.size()) {
-      trade.trade_id = hash_trade_id(id);
-      trade.flags |= kTradeIdHashed;
-    }
+    if (ec != std::errc{} || end != id.data() + id.size()) trade.trade_id = hash_trade_id(id);
     trade.price = price;
     trade.qty = qty;
     trade.market = market.id;

@@ -44,17 +44,20 @@
 //    the shipped instruments table (feeds/instruments.cc) or not at all:
 //    an unlisted contract is ParseError::kUnknownInstrument, never guessed.
 //  * Ids: futures deals carry none, and spot's tradeId is not documented as
-//    numeric. trade_id is the tradeId's value when it is a plain unsigned
-//    integer, otherwise a hash of it, otherwise (absent) a hash of
-//    "symbol|time|price|qty|side" as sent; hashed ids are flagged
+//    numeric. Spot: trade_id is the tradeId's value when it is a plain
+//    unsigned integer, otherwise a hash of it, otherwise (absent) a hash of
+//    "symbol|time|price|qty|side" as sent. Futures: a hash of the deal's
+//    time, price, volume and side as parsed (deal_id()). Hashed ids are flagged
 //    kTradeIdHashed (LiveFeed passes hashed ids through de-duplication:
 //    MEXC resends nothing on subscribe, so nothing is counted twice). Gap
 //    detection: by time only (venues/mexc.cc).
 //  * No public liquidation stream on either venue.
 //  * One frame may carry several deals: a bad deal is counted by reason and
 //    skipped, the good ones are kept (kEvents if any was emitted).
+#include <bit>
 #include <charconv>
 #include <cstdint>
+#include <cstring>
 #include <string_view>
 #include <utility>
 
@@ -347,111 +350,214 @@ class MexcFuturesParser final : public ExchangeParser {
       return fail(to_parse_error(error));
     ondemand::object root;
     if (auto error = doc.get_object().get(root)) return fail(root_error(doc, error));
-    std::string_view channel;
-    if (auto error = field(root, "channel").get_string().get(channel)) return fail(to_parse_error(error));
-    if (channel != "push.deal") {
-      if (channel.starts_with("rs.") || channel == "pong") return skip(SkipKind::kControl);
-      if (channel.starts_with("push.depth")) return skip(SkipKind::kBook);
-      if (channel.starts_with("push.")) return skip(SkipKind::kOtherChannel);
-      return fail(ParseError::kUnknownChannel);
-    }
-    // MEXC sends "symbol" after "data": look it up first (skipping data),
-    // then come back for the deals.
+    // One pass: MEXC sends "channel" first, then "data", then "symbol". The
+    // deals are read into a small stack buffer and converted once the
+    // symbol (the contract terms) is known. A frame with more deals than
+    // the buffer holds (never seen: pushes are batched every few ms), or
+    // with "data" before "channel", reads them in a second pass.
+    Pending pending;
     std::string_view symbol;
-    if (auto error = field(root, "symbol").get_string().get(symbol)) return fail(to_parse_error(error));
-    const ResolvedMarket* market = markets_.resolve(symbol, PairCase::kAsIs, InstrumentKind::kUnknown, 0);
-    if (market == nullptr) return market_missed();
-    ondemand::value data;
-    if (auto error = field(root, "data").get(data)) return fail(to_parse_error(error));
-    ondemand::json_type type;
-    if (auto error = data.type().get(type)) return fail(to_parse_error(error));
-
-    std::size_t emitted = 0, bad = 0;
-    auto one = [&](ondemand::object& item) -> bool {  // false: the frame ends
-      Trade trade;
-      ParseError error{};
-      simdjson::error_code json_error = simdjson::SUCCESS;
-      if (!read_deal(item, symbol, *market, trade, error, json_error)) {
-        count_error(error);
-        ++bad;
-        return json_error == simdjson::SUCCESS || recoverable(json_error);
-      }
-      trade.receive_ts_ns = receive_ts_ns;
-      if (!emit(trade, out)) {
-        ++bad;
-        return false;
-      }
-      ++emitted;
-      return true;
-    };
-    if (type == ondemand::json_type::object) {
-      ondemand::object item;
-      if (auto error = data.get_object().get(item)) return fail(to_parse_error(error));
-      one(item);
-    } else if (type == ondemand::json_type::array) {
-      ondemand::array list;
-      if (auto error = data.get_array().get(list)) return fail(to_parse_error(error));
-      for (auto element : list) {
-        ondemand::object item;
-        if (auto error = element.get_object().get(item)) {
-          count_error(to_parse_error(error));
-          ++bad;
-          if (!recoverable(error)) break;
+    bool deal_channel = false, have_channel = false, have_data = false, data_first = false;
+    for (auto result : root) {
+      ondemand::field f;
+      if (auto error = std::move(result).get(f)) return fail(to_parse_error(error));
+      const auto key = f.key();
+      if (key == "channel") {
+        std::string_view channel;
+        if (auto error = f.value().get_string().get(channel)) return fail(to_parse_error(error));
+        if (channel != "push.deal") {
+          if (channel.starts_with("rs.") || channel == "pong") return skip(SkipKind::kControl);
+          if (channel.starts_with("push.depth")) return skip(SkipKind::kBook);
+          if (channel.starts_with("push.")) return skip(SkipKind::kOtherChannel);
+          return fail(ParseError::kUnknownChannel);
+        }
+        have_channel = deal_channel = true;
+      } else if (key == "data") {
+        have_data = true;
+        if (!have_channel) {
+          data_first = true;  // unknown kind yet: read in the second pass
           continue;
         }
-        if (!one(item)) break;
+        if (auto error = read_data(f.value(), pending)) return fail(to_parse_error(error));
+        if (pending.structural) return ParseOutcome::kError;  // counted once, by read_data
+      } else if (key == "symbol") {
+        if (auto error = f.value().get_string().get(symbol)) return fail(to_parse_error(error));
       }
-    } else {
-      return fail(ParseError::kBadType);
     }
-    if (emitted > 0) return ParseOutcome::kEvents;
-    if (bad > 0) return ParseOutcome::kError;
-    return fail(ParseError::kMissingField);  // an empty data array
+    if (!deal_channel) return fail(ParseError::kMissingField);
+    if (data_first) {
+      doc.rewind();
+      ondemand::object again;
+      ondemand::value data;
+      if (auto error = doc.get_object().get(again)) return fail(to_parse_error(error));
+      if (auto error = field(again, "data").get(data)) return fail(to_parse_error(error));
+      if (auto error = read_data(data, pending)) return fail(to_parse_error(error));
+      if (pending.structural) return ParseOutcome::kError;
+    }
+    if (!have_data || symbol.empty()) return fail(ParseError::kMissingField);
+    if (pending.size == 0 && !pending.overflowed)
+      return pending.bad > 0 ? ParseOutcome::kError : fail(ParseError::kMissingField);  // no good deal
+    const ResolvedMarket* market = resolve(symbol);
+    if (market == nullptr) return pending.bad > 0 ? ParseOutcome::kError : market_missed();
+    bool full = false;
+    for (std::size_t i = 0; i < pending.size && !full; ++i)
+      full = !convert_and_emit(pending.deals[i], *market, receive_ts_ns, out, pending);
+    if (pending.overflowed && !full) {
+      doc.rewind();
+      ondemand::object again;
+      ondemand::array list;
+      if (doc.get_object().get(again) == simdjson::SUCCESS &&
+          field(again, "data").get_array().get(list) == simdjson::SUCCESS) {
+        std::size_t index = 0;
+        for (auto element : list) {
+          if (index++ < Pending::kCapacity) continue;  // converted above
+          ondemand::object item;
+          if (auto error = element.get_object().get(item)) {
+            count_error(to_parse_error(error));
+            ++pending.bad;
+            if (!recoverable(error)) break;
+            continue;
+          }
+          Deal deal;
+          if (!read_deal(item, deal)) {
+            count_error(deal.error);
+            ++pending.bad;
+            if (deal.structural) break;
+            continue;
+          }
+          if (!convert_and_emit(deal, *market, receive_ts_ns, out, pending)) break;
+        }
+      }
+    }
+    if (pending.emitted > 0) return ParseOutcome::kEvents;
+    return ParseOutcome::kError;  // every deal counted by reason (or kOverflow)
   }
 
  private:
-  bool read_deal(ondemand::object& item, std::string_view symbol, const ResolvedMarket& market, Trade& trade,
-                 ParseError& error, simdjson::error_code& json_error) noexcept {
-    double price = 0, contracts = 0;
-    std::int64_t taker = 0, ms = 0;
-    enum : unsigned { kP = 1, kV = 2, kT = 4, kTime = 8, kAll = 15 };
-    unsigned seen = 0;
-    for (auto result : item) {
-      ondemand::field f;
-      if (auto e = std::move(result).get(f)) return json_failed(e, error, json_error);
-      const auto key = f.key();
-      simdjson::error_code e = simdjson::SUCCESS;
-      if (key == "p") {
-        e = number_or_string(f.value(), price);
-        seen |= kP;
-      } else if (key == "v") {
-        e = number_or_string(f.value(), contracts);
-        seen |= kV;
-      } else if (key == "T") {
-        e = f.value().get_int64().get(taker);
-        seen |= kT;
-      } else if (key == "t") {
-        e = f.value().get_int64().get(ms);
-        seen |= kTime;
+  // Trivial on purpose: the 64-deal buffer costs nothing to set up per frame.
+  struct Deal {
+    double price, contracts;
+    std::int64_t taker, ms;
+    ParseError error;  // why read_deal() refused it
+    bool structural;   // the deal's JSON could not be read to its end
+  };
+  struct Pending {
+    static constexpr std::size_t kCapacity = 64;
+    Deal deals[kCapacity];
+    std::size_t size = 0, bad = 0, emitted = 0;
+    bool overflowed = false;
+    bool structural = false;  // the data value could not be read to its end
+  };
+
+  const ResolvedMarket* resolve(std::string_view symbol) {
+    return markets_.resolve(symbol, PairCase::kAsIs, InstrumentKind::kUnknown, 0);
+  }
+
+  // data: an array of deals, or (the older documented form) one deal.
+  simdjson::error_code read_data(ondemand::value data, Pending& pending) noexcept {
+    ondemand::json_type type;
+    if (auto error = data.type().get(type)) return error;
+    if (type == ondemand::json_type::object) {
+      ondemand::object item;
+      if (auto error = data.get_object().get(item)) return error;
+      add(item, pending);
+      return simdjson::SUCCESS;
+    }
+    if (type != ondemand::json_type::array) return simdjson::INCORRECT_TYPE;
+    ondemand::array list;
+    if (auto error = data.get_array().get(list)) return error;
+    for (auto element : list) {
+      if (pending.size == Pending::kCapacity) {
+        pending.overflowed = true;
+        return simdjson::SUCCESS;  // the rest is skipped here, read in the second pass
       }
-      if (e) return json_failed(e, error, json_error);
+      ondemand::object item;
+      if (auto error = element.get_object().get(item)) {
+        count_error(to_parse_error(error));
+        ++pending.bad;
+        if (!recoverable(error)) {
+          pending.structural = true;
+          return simdjson::SUCCESS;
+        }
+        continue;
+      }
+      if (!add(item, pending)) return simdjson::SUCCESS;
     }
-    if (seen != kAll) {
-      error = ParseError::kMissingField;
+    return simdjson::SUCCESS;
+  }
+
+  // False: the document cannot be read further.
+  bool add(ondemand::object& item, Pending& pending) noexcept {
+    Deal& deal = pending.deals[pending.size];
+    if (read_deal(item, deal)) {
+      ++pending.size;
+      return true;
+    }
+    count_error(deal.error);
+    ++pending.bad;
+    if (deal.structural) pending.structural = true;
+    return !deal.structural;
+  }
+
+  // A deal's fields, in the order MEXC sends them (keys sorted: M, O, T, p,
+  // t, v); a missing one is looked up from the start once.
+  static bool read_deal(ondemand::object& item, Deal& deal) noexcept {
+    deal.structural = false;
+    auto failed = [&deal](simdjson::error_code e) {
+      deal.error = to_parse_error(e);
+      deal.structural = !recoverable(e);
+      return false;
+    };
+    if (auto e = field(item, "T").get_int64().get(deal.taker)) return failed(e);
+    if (auto e = field(item, "p").get_double().get(deal.price)) return failed(e);
+    if (auto e = field(item, "t").get_int64().get(deal.ms)) return failed(e);
+    if (auto e = field(item, "v").get_double().get(deal.contracts)) return failed(e);
+    if ((deal.taker != 1 && deal.taker != 2) || !valid_price(deal.price) || !valid_qty(deal.contracts)) {
+      deal.error = ParseError::kBadValue;
       return false;
     }
-    if ((taker != 1 && taker != 2) || !valid_price(price) || !valid_qty(contracts) ||
-        !ms_to_ns(ms, trade.exchange_ts_ns)) {
-      error = ParseError::kBadValue;
-      return false;
-    }
-    if (!to_base_qty(market, contracts, price, trade.qty, error)) return false;
-    trade.side = taker == 1 ? Side::kBuy : Side::kSell;
-    trade.price = price;
-    trade.market = market.id;
-    trade.flags = kTradeIdHashed;
-    trade.trade_id = IdKey{}.add(symbol).add(ms).add(price).add(contracts).add(taker).hash();
     return true;
+  }
+
+  // False: the event buffer is full (kOverflow counted).
+  bool convert_and_emit(const Deal& deal, const ResolvedMarket& market, std::int64_t receive_ts_ns, EventBuffer& out,
+                        Pending& pending) noexcept {
+    Trade trade;
+    ParseError error{};
+    if (!ms_to_ns(deal.ms, trade.exchange_ts_ns)) {
+      count_error(ParseError::kBadValue);
+      ++pending.bad;
+      return true;
+    }
+    if (!to_base_qty(market, deal.contracts, deal.price, trade.qty, error)) {
+      count_error(error);
+      ++pending.bad;
+      return true;
+    }
+    trade.side = deal.taker == 1 ? Side::kBuy : Side::kSell;
+    trade.price = deal.price;
+    trade.market = market.id;
+    trade.receive_ts_ns = receive_ts_ns;
+    trade.flags = kTradeIdHashed;
+    trade.trade_id = deal_id(deal);
+    if (!emit(trade, out)) {
+      ++pending.bad;
+      return false;
+    }
+    ++pending.emitted;
+    return true;
+  }
+
+  // No id on the wire: a hash of the deal's values (time, price, volume,
+  // side: 4 words through hash_trade_id), stable across runs and builds.
+  // De-duplication and gaps are per market, so the market need not be in it.
+  static std::uint64_t deal_id(const Deal& deal) noexcept {
+    char key[32];
+    const std::uint64_t words[4] = {static_cast<std::uint64_t>(deal.ms), std::bit_cast<std::uint64_t>(deal.price),
+                                    std::bit_cast<std::uint64_t>(deal.contracts),
+                                    static_cast<std::uint64_t>(deal.taker)};
+    std::memcpy(key, words, sizeof key);
+    return hash_trade_id({key, sizeof key});
   }
 };
 

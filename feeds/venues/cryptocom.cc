@@ -17,8 +17,9 @@
 //
 // The reply to a subscribe request carries recent trades (history: counted
 // as snapshots, never delivered). Liquidations: Crypto.com publishes no
-// public liquidation stream. Ids: trade ids (`d`) rise but skip, so a
-// reconnect reports a time gap. 200 channels per connection is our own cap
+// public liquidation stream. Ids: trade ids (`d`) are one counter across
+// all instruments (the parser flags them unsequenced: no de-duplication,
+// none needed), so a reconnect reports a time gap. 200 channels per connection is our own cap
 // (Crypto.com documents none for the market socket); longer lists are split
 // by the runtime. Crypto.com asks clients to wait 1 s after connecting
 // before the first request; LiveFeedPlan has no such delay yet, so the

@@ -68,7 +68,7 @@ TEST(CryptoComFixture, MatchesIndependentReference) {
   EXPECT_DOUBLE_EQ(first.price, 63241.30);
   EXPECT_DOUBLE_EQ(first.qty, 0.015);
   EXPECT_EQ(first.side, Side::kBuy);
-  EXPECT_EQ(first.flags, kTradeNone);
+  EXPECT_EQ(first.flags, kTradeIdHashed);  // numeric, but not a sequence (parser banner)
   EXPECT_EQ(first.exchange_ts_ns, 1714567890400 * 1'000'000);
   EXPECT_EQ(first.receive_ts_ns, 1714567890700000000);
   EXPECT_EQ(t.first_trades[1].side, Side::kSell);
@@ -185,6 +185,7 @@ TEST(CryptoComTrades, SnapshotsErrorsAndMixedFrames) {
             ParseOutcome::kEvents);
   ASSERT_EQ(h.out.size(), 2u);
   EXPECT_EQ(h.trade(0).trade_id, 10u);
+  EXPECT_EQ(h.trade(0).flags, kTradeIdHashed);
   EXPECT_EQ(h.trade(1).trade_id, hash_trade_id("x12"));
   EXPECT_EQ(h.trade(1).flags, kTradeIdHashed);
   EXPECT_EQ(h.trade(1).side, Side::kSell);
