@@ -784,12 +784,17 @@ struct HitbtcTag {};
                                              MexcFuturesTag) {
   simdjson::ondemand::document doc = parser.iterate(frame.data(), frame.size(), frame.size() + kFramePadding);
   NaiveTrade t{};
-  for (auto deal : doc["data"].get_array()) {
-    simdjson::ondemand::object o = deal;
+  auto read = [&t](simdjson::ondemand::object o) {
     t.buyer_is_maker = std::int64_t(o["T"]) == 2;
     t.price = o["p"];
     t.time_ms = o["t"];
     t.qty = o["v"];
+  };
+  simdjson::ondemand::value data = doc["data"];
+  if (data.type() == simdjson::ondemand::json_type::object) {  // the older one-deal form
+    read(data.get_object());
+  } else {
+    for (auto deal : data.get_array()) read(deal.get_object());
   }
   t.id = std::string_view(doc["symbol"]).size();
   return t;
