@@ -11,6 +11,7 @@
 
 #include "pipeline/symbol_groups.h"
 #include "runtime/live_pipeline_impl.h"
+#include "runtime/live_plan.h"
 #include "runtime/logging.h"
 #include "runtime/thread_affinity.h"
 
@@ -272,7 +273,7 @@ void start_strategy(LivePipeline::Impl& p, const InfluxWriterOptions& writer_opt
     // Every base asset the config subscribes on both a spot and a perp market.
     MarketRegistry names;
     for (const auto& [exchange, symbols] : cfg.markets)
-      for (const std::string& symbol : symbols) names.intern(exchange + ":" + symbol);
+      for (const std::string& symbol : symbols) names.intern(live_market_name(exchange, symbol));
     const SymbolGroups groups(names);
     for (GroupId g = 0; g < groups.size(); ++g)
       if (!groups.spot_markets(g).empty() && !groups.perp_markets(g).empty())

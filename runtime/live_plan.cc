@@ -4,6 +4,8 @@
 #include <algorithm>
 #include <map>
 
+#include "feeds/parser_factory.h"
+
 namespace tickflow {
 namespace {
 
@@ -30,6 +32,17 @@ const std::vector<std::string>& live_exchange_names() {
     return v;
   }();
   return names;
+}
+
+std::string live_market_name(const std::string& exchange, const std::string& symbol) {
+  for (const VenueProtocol* p : endpoints_of(canonical_exchange(exchange))) {
+    if (p->carries != nullptr && !p->carries(symbol)) continue;
+    MarketRegistry scratch;
+    const auto parser = make_parser(p->parser, scratch);
+    if (!parser) break;
+    return parser->exchange() + ":" + (p->market_pair ? p->market_pair(symbol) : symbol);
+  }
+  return exchange + ":" + symbol;
 }
 
 std::vector<PlannedConnection> plan_live_connections(const PipelineConfig& config, const std::string& exchange) {

@@ -33,4 +33,11 @@ std::vector<PlannedConnection> plan_live_connections(const PipelineConfig& confi
 // Exchanges `tickflow run` can connect to.
 const std::vector<std::string>& live_exchange_names();
 
+// The market name the feeds will give `symbol` of `exchange` (a [markets]
+// key and symbol): the parser's exchange id and the venue's spelling of the
+// pair ("GATEIO", "BTC_USDT" -> "GATEIO:BTC_USDT-SPOT"; "BYBIT_SPOT",
+// "BTCUSDT" -> "BYBIT:BTCUSDT-SPOT"). Without a live endpoint for it:
+// exchange + ":" + symbol.
+std::string live_market_name(const std::string& exchange, const std::string& symbol);
+
 }  // namespace tickflow

@@ -188,6 +188,17 @@ TEST(LivePlan, EveryVenueHasALiveFeed) {
   EXPECT_GE(live_exchange_names().size(), 30u);  // [markets] keys, OKX and OKEX both
 }
 
+// The names the strategy groups by must be the ones the feeds will write.
+TEST(LivePlan, LiveMarketNamesAreWhatTheParsersWrite) {
+  EXPECT_EQ(live_market_name("BINANCE", "BTCUSDT"), "BINANCE:btcusdt");
+  EXPECT_EQ(live_market_name("BYBIT_SPOT", "BTCUSDT"), "BYBIT:BTCUSDT-SPOT");
+  EXPECT_EQ(live_market_name("BYBIT", "BTCUSDT"), "BYBIT:BTCUSDT");
+  EXPECT_EQ(live_market_name("OKX", "BTC-USDT-SWAP"), "OKEX:BTC-USDT-SWAP");
+  EXPECT_EQ(live_market_name("GATEIO", "BTC_USDT"), "GATEIO:BTC_USDT-SPOT");
+  EXPECT_EQ(live_market_name("GATEIO_FUTURES", "BTC_USDT"), "GATEIO:BTC_USDT");
+  EXPECT_EQ(live_market_name("BINANCE_DELIVERY", "btcusd_perp"), "BINANCE_DELIVERY:btcusd_perp");  // no live endpoint
+}
+
 TEST(LivePlan, TopicLimitSplitsAnExchangeOverConnections) {
   // Binance: 1024 streams per connection; 600 symbols x (trade, forceOrder)
   // need two connections.
