@@ -2,8 +2,8 @@
 # scripts/live.sh: the main job. On a fresh Debian 12 machine (as root, with
 # internet): install what is missing, build, start (or reuse) a project-local
 # InfluxDB in var/influxdb on 127.0.0.1:8086, and run the live pipeline with
-# tuning/laptop-2core.toml: Binance, Bybit, OKX and Coinbase, BTC and ETH,
-# spot and perpetual. 1 s bars and rollups land in the database
+# tuning/laptop-2core.toml: BTC and ETH, spot and perpetual, on 24 venues
+# (feeds/README.md), liquidations on. 1 s bars and rollups land in the database
 # significant_trades; undeliverable batches wait in var/spool.
 #
 #   scripts/live.sh                                   # Ctrl-C stops it cleanly
