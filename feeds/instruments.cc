@@ -30,16 +30,12 @@ constexpr std::array kInstruments{
     InstrumentSpec{"OKEX", "ETH-USD-SWAP", K::kInverse, 10, "ETH", "USD"},
     InstrumentSpec{"OKEX", "UNI-USD-SWAP", K::kInverse, 10, "UNI", "USD"},
     InstrumentSpec{"OKEX", "BTC-USD-220527", K::kInverse, 100, "BTC", "USD"},
-    // MEXC futures (MEXC:BTC_USDT): push.deal `v` is contracts of contract/detail `contractSize` (base).
-    InstrumentSpec{"MEXC", "BTC_USDT", K::kLinear, 0.0001, "BTC", "USDT"},
-    InstrumentSpec{"MEXC", "ETH_USDT", K::kLinear, 0.01, "ETH", "USDT"},
     // BitMart USDT-margined futures: deal_vol is contracts of contract_size
     // (api-cloud-v2.bitmart.com/contract/public/details).
     InstrumentSpec{"BITMART", "BTCUSDT", K::kLinear, 0.001, "BTC", "USDT"},
-    // Gate.io USDT perpetuals: size is contracts of quanto_multiplier base
-    // (api/v4/futures/usdt/contracts).
-    InstrumentSpec{"GATEIO", "BTC_USDT", K::kLinear, 0.0001, "BTC", "USDT"},
-    InstrumentSpec{"GATEIO", "ETH_USDT", K::kLinear, 0.01, "ETH", "USDT"},
+    // MEXC futures (MEXC:BTC_USDT): push.deal `v` is contracts of contract/detail `contractSize` (base).
+    InstrumentSpec{"MEXC", "BTC_USDT", K::kLinear, 0.0001, "BTC", "USDT"},
+    InstrumentSpec{"MEXC", "ETH_USDT", K::kLinear, 0.01, "ETH", "USDT"},
     // KuCoin futures (api-futures.kucoin.com/api/v1/contracts/active
     // `multiplier`): linear ..USDTM size is contracts of `multiplier` base;
     // inverse ..USDM (multiplier -1) is 1 USD per contract.
@@ -52,6 +48,10 @@ constexpr std::array kInstruments{
     // priceEp = price * 10^8 and base quantity * 10^8; trade_p (BTCUSDT) real.
     InstrumentSpec{"PHEMEX", "BTCUSD", K::kInverse, 1, "BTC", "USD"},
     InstrumentSpec{"PHEMEX", "XRPUSD", K::kLinear, 5, "XRP", "USD"},
+    // Gate.io USDT perpetuals: size is contracts of quanto_multiplier base
+    // (api/v4/futures/usdt/contracts).
+    InstrumentSpec{"GATEIO", "BTC_USDT", K::kLinear, 0.0001, "BTC", "USDT"},
+    InstrumentSpec{"GATEIO", "ETH_USDT", K::kLinear, 0.01, "ETH", "USDT"},
 };
 
 }  // namespace

@@ -28,14 +28,14 @@ constexpr std::array kFamilies{
     Family{"KRAKEN", &make_kraken_parser},             // spot ws v1 trade arrays: KRAKEN:XBT/USD
     Family{"KRAKEN_FUTURES", &make_kraken_parser},     // futures ws v1: KRAKEN:PI_XBTUSD
     Family{"BITMEX", &make_bitmex_parser},             // trade + liquidation tables: BITMEX:<symbol>
-    Family{"KUCOIN", &make_kucoin_parser},             // spot /market/match: KUCOIN:BTC-USDT
-    Family{"KUCOIN_FUTURES", &make_kucoin_parser},     // /contractMarket/execution: KUCOIN:XBTUSDTM
-    Family{"PHEMEX", &make_phemex_parser},             // trade(_p).subscribe: PHEMEX:BTCUSD, sBTCUSDT, BTCUSDT
-    Family{"POLONIEX", &make_poloniex_parser},         // v3 trades channel: POLONIEX:BTC_USDT
     Family{"MEXC", &make_mexc_parser},                 // spot, protobuf aggre.deals: MEXC:<symbol>
     Family{"MEXC_FUTURES", &make_mexc_parser},         // contract push.deal: MEXC:<symbol> (BTC_USDT)
     Family{"CRYPTOCOM", &make_cryptocom_parser},       // Exchange v1 trade.*: CRYPTOCOM:<instrument>
     Family{"HITBTC", &make_hitbtc_parser},             // ws v3 trades: HITBTC:<symbol>
+    Family{"KUCOIN", &make_kucoin_parser},             // spot /market/match: KUCOIN:BTC-USDT
+    Family{"KUCOIN_FUTURES", &make_kucoin_parser},     // /contractMarket/execution: KUCOIN:XBTUSDTM
+    Family{"PHEMEX", &make_phemex_parser},             // trade(_p).subscribe: PHEMEX:BTCUSD, sBTCUSDT, BTCUSDT
+    Family{"POLONIEX", &make_poloniex_parser},         // v3 trades channel: POLONIEX:BTC_USDT
     Family{"BINANCE_US", &make_binance_parser},        // Binance spot protocol: BINANCE_US:btcusd
     Family{"ASTER", &make_binance_parser},             // Binance USD-M protocol: ASTER:BTCUSDT
     Family{"BITMART", &make_bitmart_parser},           // spot/trade: BITMART:BTC_USDT (raw deflate or text)

@@ -47,6 +47,10 @@ std::unique_ptr<ExchangeParser> make_bitmart_parser(std::string_view exchange, M
                                                     ParserOptions options);  // BITMART, BITMART_FUTURES
 std::unique_ptr<ExchangeParser> make_bitunix_parser(std::string_view exchange, MarketRegistry& registry,
                                                     ParserOptions options);
+std::unique_ptr<ExchangeParser> make_bitget_parser(std::string_view exchange, MarketRegistry& registry,
+                                                   ParserOptions options);  // BITGET, BITGET_FUTURES
+std::unique_ptr<ExchangeParser> make_gateio_parser(std::string_view exchange, MarketRegistry& registry,
+                                                   ParserOptions options);  // GATEIO, GATEIO_FUTURES
 std::unique_ptr<ExchangeParser> make_dydx_parser(std::string_view exchange, MarketRegistry& registry,
                                                  ParserOptions options);
 std::unique_ptr<ExchangeParser> make_hyperliquid_parser(std::string_view exchange, MarketRegistry& registry,
