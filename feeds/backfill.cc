@@ -90,6 +90,7 @@ VenueApi api_for(const TradeGap& gap) {
       return {"https://api-futures.kucoin.com", "/api/v1/trade/history", F::kKucoinFutures, 100};
     case Venue::kHtxSpot: return {"https://api.huobi.pro", "/market/history/trade", F::kHtx, 2000};
     case Venue::kHtxSwap:
+    case Venue::kHtxLinearSwap:
       return {"https://api.hbdm.com",
               gap.symbol.ends_with("-USD") ? "/swap-ex/market/history/trade" : "/linear-swap-ex/market/history/trade",
               F::kHtx, 2000};
@@ -201,7 +202,8 @@ std::string window_url(const TradeGap& gap, const VenueApi& api, const std::stri
     case Venue::kKucoinSpot:
     case Venue::kKucoinFutures: return url + "?symbol=" + s;
     case Venue::kHtxSpot: return url + "?symbol=" + s + "&size=" + limit;
-    case Venue::kHtxSwap: return url + "?contract_code=" + s + "&size=" + limit;
+    case Venue::kHtxSwap:
+    case Venue::kHtxLinearSwap: return url + "?contract_code=" + s + "&size=" + limit;
     case Venue::kKraken: return url + "?pair=" + s + "&since=" + lo + "&count=" + limit;
     case Venue::kKrakenFutures: return url + "?symbol=" + s + "&lastTime=" + hi;
     case Venue::kBitmex:

@@ -22,9 +22,9 @@ const std::array<const VenueProtocol*, static_cast<std::size_t>(Venue::kCount)> 
     &venues::kBitmex,      &venues::kBitfinex,       &venues::kDeribit,      &venues::kDydx,
     &venues::kHyperliquid, &venues::kMexcSpot,       &venues::kMexcFutures,  &venues::kCryptoCom,
     &venues::kBitstamp,    &venues::kPhemex,         &venues::kPoloniex,     &venues::kHitbtc,
-    &venues::kBitmartSpot, &venues::kBitmartFutures, &venues::kBitunix,
+    &venues::kBitmartSpot, &venues::kBitmartFutures, &venues::kBitunix,      &venues::kHtxLinearSwap,
 };
-static_assert(static_cast<std::size_t>(Venue::kBitunix) + 1 == static_cast<std::size_t>(Venue::kCount));
+static_assert(static_cast<std::size_t>(Venue::kHtxLinearSwap) + 1 == static_cast<std::size_t>(Venue::kCount));
 
 // The table as values, for venue_protocols(): built once, on first use.
 const std::vector<VenueProtocol>& all() {

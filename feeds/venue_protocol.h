@@ -58,7 +58,7 @@ enum class Venue : std::uint8_t {
   kKucoinSpot,
   kKucoinFutures,
   kHtxSpot,
-  kHtxSwap,  // coin-margined and USDT-margined swaps
+  kHtxSwap,  // coin-margined swaps (BTC-USD): /swap-ws
   kKraken,
   kKrakenFutures,
   kBitmex,
@@ -76,6 +76,7 @@ enum class Venue : std::uint8_t {
   kBitmartSpot,
   kBitmartFutures,
   kBitunix,
+  kHtxLinearSwap,  // USDT-margined swaps (BTC-USDT): /linear-swap-ws
   kCount
 };
 std::string_view to_string(Venue venue) noexcept;

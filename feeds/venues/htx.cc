@@ -10,11 +10,11 @@
 // channel, {"sub":"market.btcusdt.trade.detail","id":"btcusdt"} (channel
 // "trade.detail"), as aggr-server sends them.
 //
-// One connection serves one URL, so one HUOBI_SWAP connection carries
-// either coin-margined or USDT-margined codes: a config mixing both is
-// refused here (std::invalid_argument, naming the fix) rather than
-// half-subscribed. Serving both at once needs a second Venue for the
-// linear endpoint (feeds/venue_protocol.h; not this file's to add).
+// One connection serves one URL, so HUOBI_SWAP has two endpoints: kHtxSwap
+// carries the coin-margined codes (-USD) and kHtxLinearSwap the
+// USDT-margined ones; a config may list both kinds, and gets a connection
+// for each. A connection handed both kinds anyway is refused
+// (std::invalid_argument) rather than half-subscribed.
 //
 // Keepalive: HTX sends {"ping":N} every 5 s and drops a client that leaves
 // two unanswered; the parser leaves {"pong":N} as its pending reply and
@@ -57,7 +57,8 @@ void plan_spot(const LiveFeedConfig& config, const std::vector<std::string>& cha
   subscribe_each(symbols, channels, plan);
 }
 
-bool coin_margined(std::string_view code) { return code.ends_with("-USD"); }
+bool coin_margined(std::string_view code) { return code.ends_with("-USD") || code.ends_with("-usd"); }
+bool usdt_margined(std::string_view code) { return !coin_margined(code); }
 
 void plan_swap(const LiveFeedConfig& config, const std::vector<std::string>& channels, LiveFeedPlan& plan) {
   std::vector<std::string> codes;  // contract codes are upper case: BTC-USDT
@@ -100,6 +101,19 @@ const VenueProtocol kHtxSwap{
     .name = "htx-swap",
     .exchange = "HUOBI_SWAP",
     .parser = "HUOBI_SWAP",
+    .carries = &coin_margined,
+    .default_channels = &trade_channel,
+    .plan = &plan_swap,
+    .market_pair = &swap_pair,
+    .gaps = &swap_gaps,
+};
+
+const VenueProtocol kHtxLinearSwap{
+    .venue = Venue::kHtxLinearSwap,
+    .name = "htx-linear-swap",
+    .exchange = "HUOBI_SWAP",
+    .parser = "HUOBI_SWAP",
+    .carries = &usdt_margined,
     .default_channels = &trade_channel,
     .plan = &plan_swap,
     .market_pair = &swap_pair,

@@ -18,7 +18,7 @@ extern const VenueProtocol kAster;                                     // aster.
 extern const VenueProtocol kBitgetSpot, kBitgetFutures;                // bitget.cc
 extern const VenueProtocol kGateioSpot, kGateioFutures;                // gateio.cc
 extern const VenueProtocol kKucoinSpot, kKucoinFutures;                // kucoin.cc
-extern const VenueProtocol kHtxSpot, kHtxSwap;                         // htx.cc
+extern const VenueProtocol kHtxSpot, kHtxSwap, kHtxLinearSwap;         // htx.cc
 extern const VenueProtocol kKraken, kKrakenFutures;                    // kraken.cc
 extern const VenueProtocol kBitmex;                                    // bitmex.cc
 extern const VenueProtocol kBitfinex;                                  // bitfinex.cc

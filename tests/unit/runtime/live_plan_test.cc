@@ -199,6 +199,20 @@ TEST(LivePlan, LiveMarketNamesAreWhatTheParsersWrite) {
   EXPECT_EQ(live_market_name("BINANCE_DELIVERY", "btcusd_perp"), "BINANCE_DELIVERY:btcusd_perp");  // no live endpoint
 }
 
+// HTX serves coin-margined and USDT-margined swaps on different URLs: one
+// [markets] list of both kinds becomes one connection per endpoint.
+TEST(LivePlan, HtxSwapsSplitByMargin) {
+  const auto plan = plan_live_connections(
+      config_of("[markets]\nHUOBI_SWAP = [\"BTC-USD\", \"BTC-USDT\", \"ETH-USDT\"]\n"), "HUOBI_SWAP");
+  ASSERT_EQ(plan.size(), 2u);
+  EXPECT_EQ(plan[0].feed.venue, Venue::kHtxSwap);
+  EXPECT_EQ(plan[0].feed.symbols, (Symbols{"BTC-USD"}));
+  EXPECT_EQ(plan_for(plan[0].feed).target, "/swap-ws");
+  EXPECT_EQ(plan[1].feed.venue, Venue::kHtxLinearSwap);
+  EXPECT_EQ(plan[1].feed.symbols, (Symbols{"BTC-USDT", "ETH-USDT"}));
+  EXPECT_EQ(plan_for(plan[1].feed).target, "/linear-swap-ws");
+}
+
 TEST(LivePlan, TopicLimitSplitsAnExchangeOverConnections) {
   // Binance: 1024 streams per connection; 600 symbols x (trade, forceOrder)
   // need two connections.
