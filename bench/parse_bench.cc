@@ -343,8 +343,7 @@ struct PoloniexTag {};
   return t;
 }
 
-[[gnu::noinline]] NaiveTrade naive_parse_one(simdjson::ondemand::parser& parser, std::string_view frame,
-                                             PoloniexTag) {
+[[gnu::noinline]] NaiveTrade naive_parse_one(simdjson::ondemand::parser& parser, std::string_view frame, PoloniexTag) {
   simdjson::ondemand::document doc = parser.iterate(frame.data(), frame.size(), frame.size() + kFramePadding);
   NaiveTrade t{};
   for (auto trade : doc["data"].get_array()) {
@@ -800,8 +799,7 @@ struct HitbtcTag {};
   return t;
 }
 
-[[gnu::noinline]] NaiveTrade naive_parse_one(simdjson::ondemand::parser& parser, std::string_view frame,
-                                             CryptoComTag) {
+[[gnu::noinline]] NaiveTrade naive_parse_one(simdjson::ondemand::parser& parser, std::string_view frame, CryptoComTag) {
   simdjson::ondemand::document doc = parser.iterate(frame.data(), frame.size(), frame.size() + kFramePadding);
   NaiveTrade t{};
   simdjson::ondemand::object result = doc["result"];
@@ -851,13 +849,9 @@ const FrameCorpus& hitbtc_trades() {
 }
 void BM_ParseFixture_MEXC(benchmark::State& state) { run_parser(state, "MEXC", mexc_trades()); }
 BENCHMARK(BM_ParseFixture_MEXC);
-void BM_SimdjsonNaive_MEXC_FUTURES(benchmark::State& state) {
-  run_naive<MexcFuturesTag>(state, mexc_futures_trades());
-}
+void BM_SimdjsonNaive_MEXC_FUTURES(benchmark::State& state) { run_naive<MexcFuturesTag>(state, mexc_futures_trades()); }
 BENCHMARK(BM_SimdjsonNaive_MEXC_FUTURES);
-void BM_ParseFixture_MEXC_FUTURES(benchmark::State& state) {
-  run_parser(state, "MEXC_FUTURES", mexc_futures_trades());
-}
+void BM_ParseFixture_MEXC_FUTURES(benchmark::State& state) { run_parser(state, "MEXC_FUTURES", mexc_futures_trades()); }
 BENCHMARK(BM_ParseFixture_MEXC_FUTURES);
 void BM_SimdjsonNaive_CRYPTOCOM(benchmark::State& state) { run_naive<CryptoComTag>(state, cryptocom_trades()); }
 BENCHMARK(BM_SimdjsonNaive_CRYPTOCOM);
