@@ -128,7 +128,9 @@ void check(const Capture& c, const fs::path& path, const fs::path& dir) {
   ASSERT_TRUE(want.count("trades")) << "the reference printed no trades figure";
   EXPECT_EQ(got.trades, std::stoull(want.at("trades")));
   EXPECT_EQ(got.liquidations, want.count("liquidations") ? std::stoull(want.at("liquidations")) : 0u);
-  if (want.count("taker_buys")) EXPECT_EQ(got.taker_buys, std::stoull(want.at("taker_buys")));
+  if (want.count("taker_buys")) {
+    EXPECT_EQ(got.taker_buys, std::stoull(want.at("taker_buys")));
+  }
   if (want.count("sum_qty")) {
     const double expected = std::stod(want.at("sum_qty"));
     EXPECT_NEAR(got.sum_qty, expected, 1e-9 * std::max(1.0, std::abs(expected)));
