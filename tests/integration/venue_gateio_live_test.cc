@@ -197,8 +197,11 @@ TEST(VenueGateioLive, FuturesTradesAndLiquidationsReconnectAndDeduplicate) {
   EXPECT_EQ(s[SkipKind::kBook], 2u);
   EXPECT_EQ(s.total_errors(), 0u);
   const std::vector<std::uint64_t> ids = {100, 200, 0, 101, 102, 201, 103};
-  for (std::size_t i = 0; i < ids.size(); ++i)
-    if (i != 2) EXPECT_EQ(run.trades[i].trade_id, ids[i]) << i;
+  for (std::size_t i = 0; i < ids.size(); ++i) {
+    if (i != 2) {
+      EXPECT_EQ(run.trades[i].trade_id, ids[i]) << i;
+    }
+  }
   const Trade& liq = run.trades[2];
   EXPECT_TRUE(liq.is_liquidation());
   EXPECT_EQ(liq.side, Side::kSell);  // a long liquidated
