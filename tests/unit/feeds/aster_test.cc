@@ -2,7 +2,7 @@
 // ASTER (feeds/binance_parser.cc): a fixture derived from the bundled
 // Binance USD-M capture (tests/data/fixtures/aster.txt: the trades rewritten
 // as aggTrade, forceOrder frames hand-written) checked against an independent
-// reference (tests/tools/aster_reference.py), aggr-server's upper-case market
+// reference (tests/tools/binance_fixture_reference.py), aggr-server's upper-case market
 // names, liquidations and allocation-free parsing. The live plan
 // (feeds/venues/aster.cc) is in aster_plan_test.cc.
 #include <gtest/gtest.h>
@@ -34,7 +34,7 @@ constexpr std::string_view kForceOrder =
 TEST(AsterFixture, MatchesIndependentReference) {
   if (!test::python_available()) GTEST_SKIP() << "python3 not available";
   const std::string path = test::test_data("fixtures/aster.txt");
-  const auto ref = test::run_reference("aster_reference.py", "'" + path + "'");
+  const auto ref = test::run_reference("binance_fixture_reference.py", "'" + path + "'");
   ASSERT_FALSE(ref.empty()) << "reference script failed";
   MarketRegistry registry;
   auto parser = make_parser("ASTER", registry);

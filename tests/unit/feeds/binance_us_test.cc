@@ -2,7 +2,7 @@
 // BINANCE_US (feeds/binance_parser.cc): a fixture derived from the bundled
 // Binance spot capture (tests/data/fixtures/binance_us.txt: the pair renamed
 // btcusd) checked against an independent reference
-// (tests/tools/binance_us_reference.py), market names and allocation-free
+// (tests/tools/binance_fixture_reference.py), market names and allocation-free
 // parsing. The live plan (feeds/venues/binance_us.cc) is in
 // binance_us_plan_test.cc.
 #include <gtest/gtest.h>
@@ -30,7 +30,7 @@ constexpr std::string_view kTrade =
 TEST(BinanceUsFixture, MatchesIndependentReference) {
   if (!test::python_available()) GTEST_SKIP() << "python3 not available";
   const std::string path = test::test_data("fixtures/binance_us.txt");
-  const auto ref = test::run_reference("binance_us_reference.py", "'" + path + "'");
+  const auto ref = test::run_reference("binance_fixture_reference.py", "'" + path + "'");
   ASSERT_FALSE(ref.empty()) << "reference script failed";
   MarketRegistry registry;
   auto parser = make_parser("BINANCE_US", registry);

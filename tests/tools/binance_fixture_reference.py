@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
-"""Reference figures for a Binance US (Binance spot protocol) capture or fixture,
+"""Reference figures for an Aster (Binance USD-M clone) capture or fixture,
 computed the simple way (stdlib only: json, gzip), independently of
-feeds/binance_parser.cc, for tests/unit/feeds/binance_us_test.cc.
+feeds/binance_parser.cc, for tests/unit/feeds/aster_test.cc and
+tests/unit/feeds/binance_us_test.cc (both venues speak Binance's format).
 
-Usage: binance_us_reference.py <file>   (plain or gzip `<recv_ns> <frame>` lines;
+Usage: binance_fixture_reference.py <file>   (plain or gzip `<recv_ns> <frame>` lines;
 '#' lines are comments)
 
 Rules: aggTrade and trade events are trades (q is base, m = buyer is maker ->
