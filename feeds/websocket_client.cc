@@ -295,8 +295,7 @@ class Session : public std::enable_shared_from_this<Session> {
     deadline_timer_.async_wait([self = shared_from_this(), phase = phase_](const error_code& ec) {
       if (ec || self->done_ || self->phase_ != phase) return;
       switch (phase) {
-        case Phase::kResolving:
-          return self->finish(WsCloseReason::kConnectTimeout, "resolving " + self->config_.host);
+        case Phase::kResolving: return self->finish(WsCloseReason::kConnectTimeout, "resolving " + self->config_.host);
         case Phase::kConnecting: return self->finish(WsCloseReason::kConnectTimeout, self->endpoint_text());
         case Phase::kTls: return self->finish(WsCloseReason::kHandshakeTimeout, "TLS: " + self->endpoint_text());
         case Phase::kUpgrade: return self->finish(WsCloseReason::kHandshakeTimeout, "websocket upgrade");
@@ -326,9 +325,8 @@ class Session : public std::enable_shared_from_this<Session> {
     if (ec) return finish(WsCloseReason::kResolve, config_.host + ": " + ec.message());
     phase_ = Phase::kConnecting;
     arm_deadline(config_.connect_timeout);
-    net::async_connect(socket_, results, [self = shared_from_this()](const error_code& e, const tcp::endpoint&) {
-      self->on_connect(e);
-    });
+    net::async_connect(socket_, results,
+                       [self = shared_from_this()](const error_code& e, const tcp::endpoint&) { self->on_connect(e); });
   }
 
   void on_connect(const error_code& ec) {
@@ -372,8 +370,9 @@ class Session : public std::enable_shared_from_this<Session> {
     std::string detail = endpoint_text() + ": ";
     const int saved_errno = errno;
     std::string ssl_text = take_ssl_error();
-    if (ssl_text.empty()) ssl_text = err == SSL_ERROR_SYSCALL && saved_errno != 0 ? std::strerror(saved_errno)
-                                                                                  : "connection closed by peer";
+    if (ssl_text.empty())
+      ssl_text =
+          err == SSL_ERROR_SYSCALL && saved_errno != 0 ? std::strerror(saved_errno) : "connection closed by peer";
     detail += ssl_text;
     const long verify = SSL_get_verify_result(ssl_);
     if (verify != X509_V_OK) detail += std::string(" (") + X509_verify_cert_error_string(verify) + ")";
@@ -566,9 +565,7 @@ class Session : public std::enable_shared_from_this<Session> {
         in_message_ = false;
         return deliver_copy(fragments_.view(), receive_ts_ns);
       }
-      case WsOpcode::kPing:
-        send_frame(WsOpcode::kPong, std::string_view(payload, size));
-        return !done_;
+      case WsOpcode::kPing: send_frame(WsOpcode::kPong, std::string_view(payload, size)); return !done_;
       case WsOpcode::kPong: return true;
       case WsOpcode::kClose: {
         std::string detail = "close code ";
@@ -599,7 +596,8 @@ class Session : public std::enable_shared_from_this<Session> {
     char* after = payload + size;
     std::memcpy(saved, after, kFramePadding);
     std::memset(after, 0, kFramePadding);
-    if (owner_ != nullptr && owner_->handlers.on_frame) owner_->handlers.on_frame(std::string_view(payload, size), receive_ts_ns);
+    if (owner_ != nullptr && owner_->handlers.on_frame)
+      owner_->handlers.on_frame(std::string_view(payload, size), receive_ts_ns);
     std::memcpy(after, saved, kFramePadding);
     return !done_;
   }
@@ -610,7 +608,8 @@ class Session : public std::enable_shared_from_this<Session> {
     if (compressed_) {
       const std::string error = inflater_.inflate_message(message, inflated_, config_.max_message_bytes);
       if (error == "too big") {
-        finish(WsCloseReason::kMessageTooBig, "limit " + std::to_string(config_.max_message_bytes) + " bytes (inflated)");
+        finish(WsCloseReason::kMessageTooBig,
+               "limit " + std::to_string(config_.max_message_bytes) + " bytes (inflated)");
         return false;
       }
       if (!error.empty()) {
@@ -659,7 +658,8 @@ class Session : public std::enable_shared_from_this<Session> {
     if (write_waiting_ || done_) return;
     while (sent_ < outbox_.size()) {
       ERR_clear_error();
-      const int n = SSL_write(ssl_, outbox_.data() + sent_, static_cast<int>(std::min<std::size_t>(outbox_.size() - sent_, 1 << 20)));
+      const int n = SSL_write(ssl_, outbox_.data() + sent_,
+                              static_cast<int>(std::min<std::size_t>(outbox_.size() - sent_, 1 << 20)));
       if (n > 0) {
         sent_ += static_cast<std::size_t>(n);
         continue;
@@ -772,8 +772,11 @@ void WebSocketClient::Impl::start_session() {
       SSL_CTX_set_verify(tls->ctx, SSL_VERIFY_PEER, nullptr);
       SSL_CTX_set_mode(tls->ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
       // Read whole records (and what follows them) per recv, not header
-      // then body: about half the system calls at a busy stream's rate.
+      // then body.
       SSL_CTX_set_read_ahead(tls->ctx, 1);
+      // With read-ahead, one recv fills this much: several records per
+      // system call when the stream is busy.
+      SSL_CTX_set_default_read_buffer_len(tls->ctx, 128 * 1024);
       const int ok = config.ca_file.empty() ? SSL_CTX_set_default_verify_paths(tls->ctx)
                                             : SSL_CTX_load_verify_locations(tls->ctx, config.ca_file.c_str(), nullptr);
       if (ok != 1) {

@@ -73,6 +73,20 @@ class FeedChannel {
     return sent;
   }
 
+  // Writing in place: claim() returns up to `n` free slots (fewer, or none,
+  // when the ring is fuller than that; nothing waits or drops here), the
+  // caller writes events into them, then commit(k) publishes the first k
+  // with the same bookkeeping and wake-up as publish(). A claim not
+  // committed is simply claimed again next time.
+  SpscRing<FeedEvent>::WriteSpan claim(std::size_t n) noexcept { return ring_.try_claim(n); }
+  void commit(std::size_t k) noexcept {
+    ring_.publish(k);
+    pushed_ += k;
+    published_.store(pushed_, std::memory_order_release);
+    counters_.published.store(pushed_, std::memory_order_relaxed);
+    doorbell_.notify();
+  }
+
   // The producer will publish nothing more; the aggregator drains and sees
   // closed() once it has taken everything.
   void close() noexcept {

@@ -25,6 +25,11 @@
 // clock_tick_ns has passed since its last push: quiet markets close on time
 // in replay as they do live. This is the only difference between the paths.
 //
+// One copy per event: with room in the ring (the common case) events are
+// written straight into its slots (FeedChannel::claim/commit); the outbox
+// is the fallback when the ring is nearly full, where the channel's
+// full-ring policy (block or drop) applies.
+//
 // Allocation-free after warm-up: the outbox and the announced-market bitmap
 // are sized at construction. Not thread-safe: one publisher per producer
 // thread.
@@ -68,35 +73,25 @@ class FeedPublisher {
   }
 
   void publish(Connection& connection, const EventBuffer& events, std::int64_t receive_ns) {
-    outbox_.clear();
-    std::int64_t newest = connection.watermark_ns;
-    for (const FeedEvent& e : events) {
-      if (e.type == FeedEventType::kTrade) {
-        announce(connection, e.trade.market, receive_ns);
-        outbox_.push_back(e);
-        if (!(e.trade.flags & kTradeLiquidation)) newest = std::max(newest, e.trade.exchange_ts_ns);
-      } else if (e.type == FeedEventType::kStatus) {
-        outbox_.push_back(e);
-      } else if (e.type == FeedEventType::kQuote && e.quote.exchange_ts_ns > 0) {
-        newest = std::max(newest, e.quote.exchange_ts_ns);
-      }
+    // Each event may be preceded by one kConnected, and one watermark may
+    // follow: with that many slots free (the common case), the events are
+    // written straight into the ring's slots, one copy; otherwise they go
+    // through the outbox and the channel's full-ring policy.
+    const std::size_t bound = 2 * events.size() + 1;
+    std::size_t pushed = 0;
+    if (const auto span = channel_.claim(bound); span.size() >= bound) [[likely]] {
+      SpanOut out{span};
+      fill(connection, events, receive_ns, out);
+      pushed = out.size();
+      if (pushed != 0) channel_.commit(pushed);
+    } else {
+      outbox_.clear();
+      fill(connection, events, receive_ns, outbox_);
+      pushed = outbox_.size();
+      if (pushed != 0) channel_.publish(outbox_.data(), pushed);
     }
-    const bool moved = newest > connection.watermark_ns;
-    const bool tick =
-        options_.clock_tick_ns > 0 && outbox_.empty() && receive_ns - last_push_receive_ns_ >= options_.clock_tick_ns;
-    if (connection.watermarks && (moved || tick)) {
-      connection.watermark_ns = newest;  // a tick: unchanged, only the clock moves
-      FeedStatus watermark;
-      watermark.kind = FeedStatusKind::kWatermark;
-      watermark.market = kInvalidMarket;
-      watermark.connection = connection.id;
-      watermark.watermark_ns = newest;
-      watermark.receive_ts_ns = receive_ns;
-      outbox_.push_back(FeedEvent::of(watermark));
-    }
-    if (outbox_.empty()) return;
+    if (pushed == 0) return;
     last_push_receive_ns_ = receive_ns;
-    channel_.publish(outbox_.data(), outbox_.size());
     if (!options_.measure_latency) return;
     const std::int64_t now = realtime_ns();
     receive_to_publish_.record(static_cast<std::uint64_t>(std::max<std::int64_t>(0, now - receive_ns)));
@@ -107,7 +102,47 @@ class FeedPublisher {
   SharedHistogram& receive_to_publish() noexcept { return receive_to_publish_; }
 
  private:
-  void announce(const Connection& connection, MarketId market, std::int64_t receive_ns) {
+  // Claimed ring slots seen as an output sequence.
+  struct SpanOut {
+    SpscRing<FeedEvent>::WriteSpan span;
+    std::size_t n = 0;
+    void push_back(const FeedEvent& e) noexcept { span[n++] = e; }
+    std::size_t size() const noexcept { return n; }
+  };
+
+  // What one frame's events become, in order (see the banner), into `out`
+  // (the ring's slots or the outbox).
+  template <typename Out>
+  void fill(Connection& connection, const EventBuffer& events, std::int64_t receive_ns, Out& out) {
+    std::int64_t newest = connection.watermark_ns;
+    for (const FeedEvent& e : events) {
+      if (e.type == FeedEventType::kTrade) {
+        announce(connection, e.trade.market, receive_ns, out);
+        out.push_back(e);
+        if (!(e.trade.flags & kTradeLiquidation)) newest = std::max(newest, e.trade.exchange_ts_ns);
+      } else if (e.type == FeedEventType::kStatus) {
+        out.push_back(e);
+      } else if (e.type == FeedEventType::kQuote && e.quote.exchange_ts_ns > 0) {
+        newest = std::max(newest, e.quote.exchange_ts_ns);
+      }
+    }
+    const bool moved = newest > connection.watermark_ns;
+    const bool tick =
+        options_.clock_tick_ns > 0 && out.size() == 0 && receive_ns - last_push_receive_ns_ >= options_.clock_tick_ns;
+    if (connection.watermarks && (moved || tick)) {
+      connection.watermark_ns = newest;  // a tick: unchanged, only the clock moves
+      FeedStatus watermark;
+      watermark.kind = FeedStatusKind::kWatermark;
+      watermark.market = kInvalidMarket;
+      watermark.connection = connection.id;
+      watermark.watermark_ns = newest;
+      watermark.receive_ts_ns = receive_ns;
+      out.push_back(FeedEvent::of(watermark));
+    }
+  }
+
+  template <typename Out>
+  void announce(const Connection& connection, MarketId market, std::int64_t receive_ns, Out& out) {
     if (market >= announced_.size() || announced_[market]) return;
     announced_[market] = 1;
     if (!connection.watermarks) return;  // the backfill does not own markets
@@ -116,7 +151,7 @@ class FeedPublisher {
     connected.market = market;
     connected.connection = connection.id;
     connected.receive_ts_ns = receive_ns;
-    outbox_.push_back(FeedEvent::of(connected));
+    out.push_back(FeedEvent::of(connected));
   }
 
   FeedChannel& channel_;
