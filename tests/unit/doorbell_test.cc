@@ -90,7 +90,7 @@ class EveryWaitKind : public ::testing::TestWithParam<WaitKind> {};
 TEST_P(EveryWaitKind, ReturnsFalseAtTheDeadlineWhenNothingArrives) {
   SpscRing<int> ring(16);
   Doorbell bell;
-  const WaitStrategy wait{GetParam(), 64, 2};
+  const WaitStrategy wait{GetParam(), /*spin_ns=*/1500, /*yield_iterations=*/2};
   const auto t0 = Clock::now();
   EXPECT_FALSE(wait.wait_for([&] { return !ring.empty_approx(); }, milliseconds(100), &bell));
   const auto elapsed = Clock::now() - t0;
@@ -101,7 +101,7 @@ TEST_P(EveryWaitKind, ReturnsFalseAtTheDeadlineWhenNothingArrives) {
 TEST_P(EveryWaitKind, WakesWhenAnItemArrives) {
   SpscRing<int> ring(16);
   Doorbell bell;
-  const WaitStrategy wait{GetParam(), 64, 2};
+  const WaitStrategy wait{GetParam(), /*spin_ns=*/1500, /*yield_iterations=*/2};
   std::thread producer([&] {
     std::this_thread::sleep_for(milliseconds(20));
     ASSERT_TRUE(ring.try_push(5));
@@ -116,7 +116,7 @@ TEST_P(EveryWaitKind, WakesWhenAnItemArrives) {
 
 TEST_P(EveryWaitKind, ParkWithoutDoorbellDegradesInsteadOfHanging) {
   SpscRing<int> ring(16);
-  const WaitStrategy wait{GetParam(), 8, 1};
+  const WaitStrategy wait{GetParam(), /*spin_ns=*/200, /*yield_iterations=*/1};
   EXPECT_FALSE(wait.wait_for([&] { return !ring.empty_approx(); }, milliseconds(30), nullptr));
 }
 
