@@ -89,12 +89,18 @@
 
 namespace tickflow {
 
-// How a consumer of T learns that items are published (see "Design"): true
-// for small items, whose consumer reads the producer's head index while it
-// is busy and polls the slot's seq only once it has found the ring empty;
-// false for items of 32 bytes or more, whose consumer polls only seq.
+// How a single-item consumer of T learns that items are published (see
+// "Design"): after it has found this many items in a row by polling their
+// slots' seq words, it counts as busy and reads the producer's head index
+// instead, one load that may reveal many items and lets it prefetch them;
+// once the head says empty it polls seq again. Small items (under 32 bytes)
+// turn busy after one item, since one head load may reveal a line or more
+// of them; larger ones after two, so that a consumer that takes one item at
+// a time (a ping-pong, a trickle of events) never pays a head load.
 template <typename T>
-inline constexpr bool kRingReadsHeadWhenBusy = sizeof(T) < 32;
+inline constexpr std::uint32_t kRingHeadReadStreak = sizeof(T) < 32 ? 1 : 2;
+template <typename T>
+inline constexpr bool kRingReadsHeadWhenBusy = kRingHeadReadStreak<T> == 1;
 
 // One ring slot: the item and the word that publishes it. `seq` is the
 // slot's absolute position + 1 once the item at that position is written,
@@ -180,7 +186,7 @@ class SpscRing {
     Slot& slot = producer_.slots[head & producer_.mask];
     slot.value = item;
     slot.seq.store(head + 1, std::memory_order_release);
-    prefetch_for_write(head + 1 + kPrefetchSlots, capacity);
+    prefetch_for_write(head + 1);
     producer_.head.store(head + 1, std::memory_order_release);
     return true;
   }
@@ -197,7 +203,9 @@ class SpscRing {
       producer_.cached_tail = consumer_.tail.load(std::memory_order_acquire);
       free = static_cast<std::size_t>(capacity - (head - producer_.cached_tail));
     }
-    return make_span<Slot>(producer_.slots, producer_.mask, head, std::min(free, max_items));
+    const std::size_t n = std::min(free, max_items);
+    prefetch_for_write(head + n);
+    return make_span<Slot>(producer_.slots, producer_.mask, head, n);
   }
 
   // Makes the first `n` claimed slots visible to the consumer: one seq store
@@ -252,7 +260,9 @@ class SpscRing {
     // before it stores head, and try_pop may already have taken that slot.
     if (consumer_.cached_head <= tail) consumer_.cached_head = producer_.head.load(std::memory_order_acquire);
     const std::size_t avail = consumer_.cached_head > tail ? static_cast<std::size_t>(consumer_.cached_head - tail) : 0;
-    return make_span<const Slot>(consumer_.slots, consumer_.mask, tail, std::min(avail, max_items));
+    const std::size_t n = std::min(avail, max_items);
+    prefetch_for_read(tail + n);
+    return make_span<const Slot>(consumer_.slots, consumer_.mask, tail, n);
   }
 
   // Frees the first `n` items of the last peek() (or the item front()
@@ -319,62 +329,98 @@ class SpscRing {
 
   // Whether the item at absolute position `tail` is published.
   //  * Below the cached head it is: an earlier head load said so.
-  //  * Small items, consumer busy (its last read found an item): reload the
-  //    head, one cross-core load that may reveal a line or more of items,
-  //    and prefetch a published slot further on.
+  //  * Busy consumer (its last kRingHeadReadStreak reads found their item
+  //    at the first look): reload the head, one cross-core load that may
+  //    reveal many items, and prefetch published slots further on.
   //  * Otherwise poll the slot's own seq: the one line the item arrives in,
   //    so an idle consumer learns of a new item with one transfer, where a
-  //    head read would cost two (head line, then slot line). Large items
-  //    always take this path.
+  //    head read would cost two (head line, then slot line).
   bool readable(std::uint64_t tail) noexcept {
     if (tail < consumer_.cached_head) {
-      if constexpr (kRingReadsHeadWhenBusy<T>) prefetch_for_read(tail + kPrefetchSlots);
+      prefetch_for_read(tail + 1);
       return true;
     }
-    if constexpr (kRingReadsHeadWhenBusy<T>) {
-      if (!consumer_.idle) {
-        consumer_.cached_head = producer_.head.load(std::memory_order_acquire);
-        if (tail < consumer_.cached_head) return true;
-        consumer_.idle = true;
+    if (consumer_.streak >= kRingHeadReadStreak<T>) {
+      consumer_.cached_head = producer_.head.load(std::memory_order_acquire);
+      if (tail < consumer_.cached_head) {
+        prefetch_for_read(tail + 1);
+        return true;
       }
+      consumer_.streak = 0;
     }
-    if (consumer_.slots[tail & consumer_.mask].seq.load(std::memory_order_acquire) != tail + 1) return false;
-    consumer_.idle = false;
+    if (consumer_.slots[tail & consumer_.mask].seq.load(std::memory_order_acquire) != tail + 1) {
+      consumer_.streak = 0;
+      return false;
+    }
+    ++consumer_.streak;
     return true;
   }
 
-  // Starts fetching slot `position` from the producer's cache, if the
-  // producer has already published it (and so will not write its line
-  // again this lap). In lockstep nothing is that far ahead and this is a
-  // compare; when the consumer trails, its loads stop waiting one cross-core
-  // miss per line. (Prefetching slot[tail] itself, before it is published,
-  // was measured and rejected: it steals the line the producer is writing,
-  // and 8-byte throughput halved.)
-  void prefetch_for_read(std::uint64_t position) const noexcept {
-    if (consumer_.cached_head - position - 1 < consumer_.mask + 1) {  // tail <= position < cached_head
-      __builtin_prefetch(&consumer_.slots[position & consumer_.mask], /*rw=*/0, /*locality=*/3);
-    }
+  // The prefetches below work in 64-byte lines, numbered through the
+  // unwrapped sequence of slots (absolute line L holds bytes [64L, 64L + 64)
+  // of positions' slots laid end to end), so "each line once" survives the
+  // wrap. Intel's spatial prefetcher may pull a line's 128-byte pair partner
+  // too; AMD's does not, so every line is asked for on its own. A prefetch
+  // is only a hint: these functions decide speed, never correctness.
+  static constexpr std::uint64_t kPrefetchLine = 64;
+
+  const char* line_address(const Slot* slots, std::uint64_t mask, std::uint64_t line) const noexcept {
+    const std::uint64_t ring_bytes = (mask + 1) * sizeof(Slot);
+    const std::uint64_t offset = line * kPrefetchLine;
+    if constexpr ((sizeof(Slot) & (sizeof(Slot) - 1)) == 0)
+      return reinterpret_cast<const char*>(slots) + (offset & (ring_bytes - 1));
+    else
+      return reinterpret_cast<const char*>(slots) + offset % ring_bytes;
   }
 
-  // Asks the core to take ownership of the line holding slot `position` now,
-  // so that the store that fills it later does not stall on a cross-core
-  // read-for-ownership. Only slots the consumer is known to have finished
-  // with are prefetched: touching an unread slot would steal its line from
-  // the consumer just before it reads it.
+  // Starts fetching, from the producer's cache, the lines of published slots
+  // from position `from` up to kPrefetchBytes on, each line once. Only whole
+  // lines below the cached head: the producer will not write those again
+  // this lap, so taking them costs it nothing. For a slot of two lines or
+  // more, only the lines that hold the item (a busy consumer never reads
+  // seq). In lockstep nothing is that far ahead and this is a compare; when
+  // the consumer trails, its loads stop waiting one cross-core miss per
+  // line. (Prefetching slot[tail] itself, before it is published, was
+  // measured and rejected: it steals the line the producer is writing, and
+  // 8-byte throughput halved.)
+  void prefetch_for_read(std::uint64_t from) noexcept {
+    const std::uint64_t end = std::min(consumer_.cached_head, from + kPrefetchSlots) * sizeof(Slot);
+    std::uint64_t line = std::max(consumer_.prefetched_line, from * sizeof(Slot) / kPrefetchLine);
+    if ((line + 1) * kPrefetchLine > end) return;
+    for (; (line + 1) * kPrefetchLine <= end; ++line) {
+      if constexpr (sizeof(Slot) >= 2 * kPrefetchLine && (sizeof(Slot) & (sizeof(Slot) - 1)) == 0) {
+        if (((line * kPrefetchLine) & (sizeof(Slot) - 1)) >= sizeof(T)) continue;  // a seq-only line
+      }
+      __builtin_prefetch(line_address(consumer_.slots, consumer_.mask, line), /*rw=*/0, /*locality=*/3);
+    }
+    consumer_.prefetched_line = line;
+  }
+
+  // Asks the core to take ownership of the lines of free slots from position
+  // `from` up to kPrefetchBytes on, each line once, so that the store that
+  // fills a slot later does not stall on a cross-core read-for-ownership.
+  // Only whole lines of slots the consumer is known to have finished with
+  // (below the cached tail + capacity): touching an unread slot would steal
+  // its line from the consumer just before it reads it.
   //
   // PREFETCHW is written as inline assembly because GCC emits it for
   // __builtin_prefetch(p, 1) only with -mprfchw, which -march=x86-64-v3 does
   // not imply. Intel CPUs before Broadwell decode this opcode (0F 0D /1) as a
   // NOP, so it is safe on every x86-64.
-  void prefetch_for_write(std::uint64_t position, std::uint64_t capacity) const noexcept {
-    if (position - producer_.cached_tail < capacity) {
-      const Slot* slot = &producer_.slots[position & producer_.mask];
+  void prefetch_for_write(std::uint64_t from) noexcept {
+    const std::uint64_t end =
+        std::min(producer_.cached_tail + producer_.mask + 1, from + kPrefetchSlots) * sizeof(Slot);
+    std::uint64_t line = std::max(producer_.prefetched_line, from * sizeof(Slot) / kPrefetchLine);
+    if ((line + 1) * kPrefetchLine > end) return;
+    for (; (line + 1) * kPrefetchLine <= end; ++line) {
+      const char* address = line_address(producer_.slots, producer_.mask, line);
 #if defined(__x86_64__)
-      asm volatile("prefetchw %0" : : "m"(*reinterpret_cast<const char*>(slot)));
+      asm volatile("prefetchw %0" : : "m"(*address));
 #else
-      __builtin_prefetch(slot, /*rw=*/1, /*locality=*/3);
+      __builtin_prefetch(address, /*rw=*/1, /*locality=*/3);
 #endif
     }
+    producer_.prefetched_line = line;
   }
 
   // The span of `n` slots starting at absolute index `start`, split in two
@@ -397,6 +443,7 @@ class SpscRing {
   struct alignas(kCacheLineSize) ProducerBlock {
     std::atomic<std::uint64_t> head{0};  // next slot to write; published with release
     std::uint64_t cached_tail = 0;       // producer's last view of consumer.tail
+    std::uint64_t prefetched_line = 0;   // lines below this were prefetched for writing (prefetch_for_write)
     Slot* slots = nullptr;               // read-only copy: the push path reads only this line
     std::uint64_t mask = 0;              // read-only copy
     // alignas pads the rest of the 128 bytes, so consumer state (next
@@ -407,7 +454,8 @@ class SpscRing {
   struct alignas(kCacheLineSize) ConsumerBlock {
     std::atomic<std::uint64_t> tail{0};  // next slot to read; released with release
     std::uint64_t cached_head = 0;       // consumer's last view of producer.head
-    bool idle = false;                   // the last read found the ring empty
+    std::uint64_t prefetched_line = 0;   // lines below this were prefetched for reading (prefetch_for_read)
+    std::uint32_t streak = 0;            // items found by seq in a row (kRingHeadReadStreak)
     Slot* slots = nullptr;               // read-only copy: the pop path reads only this line
     std::uint64_t mask = 0;              // read-only copy
   };

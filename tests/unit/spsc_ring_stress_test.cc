@@ -23,8 +23,9 @@ struct Item {
   std::uint64_t seq = 0;
   std::uint64_t check = 0;
 };
-// The same, filling a cache line: rings of items this size publish through
-// only the slots' sequence words (kRingReadsHeadWhenBusy is false), a
+// The same, filling a cache line: a single-item consumer of items this size
+// polls the slots' sequence words and reads the head only after two items in
+// a row (kRingHeadReadStreak is 2, kRingReadsHeadWhenBusy false), a
 // different consumer path from the 16-byte item's.
 struct alignas(64) LineItem {
   std::uint64_t seq = 0;
@@ -150,7 +151,7 @@ TEST(SpscRingStress, ParkedConsumerMissesNoWakeUpAcrossThousandsOfSleeps) {
   constexpr std::uint64_t kPerBurst = 100;
   SpscRing<Item> ring(256);
   Doorbell bell;
-  WaitStrategy park{WaitKind::kPark, /*spin_iterations=*/16, /*yield_iterations=*/0};
+  WaitStrategy park{WaitKind::kPark, /*spin_ns=*/400, /*yield_iterations=*/0};
 
   std::thread producer([&] {
     XorShift rng{99};
@@ -192,7 +193,7 @@ TEST(SpscRingStress, OneDoorbellServesSeveralRings) {
   constexpr std::uint64_t kPerProducer = 200'000;
   SpscRing<Item> ring_a(512), ring_b(512);
   Doorbell bell;
-  const WaitStrategy park{WaitKind::kPark, 64, 1};
+  const WaitStrategy park{WaitKind::kPark, /*spin_ns=*/1500, /*yield_iterations=*/1};
 
   auto produce = [&](SpscRing<Item>& ring, std::uint64_t seed) {
     XorShift rng{seed};
