@@ -8,6 +8,12 @@
 //    per-operation latency samples; steady_clock would add ~25 ns per read.
 //  * report_latency() publishes a LatencyHistogram as p50/p99/p99.9/max
 //    counters, since Google Benchmark only knows per-iteration means.
+//  * Every run's context (the header Google Benchmark prints, and the
+//    "context" of --benchmark_format=json) names the CPU: /proc/cpuinfo's
+//    model name, vendor, family, model and stepping (a VM may only say
+//    "AMD EPYC"), and the measured cost of one PAUSE with the poll interval
+//    it gives (ringbuffers/cpu_relax.h). bench/README.md keeps one table per
+//    CPU model, and figures from two models are not comparable.
 #pragma once
 
 #include <benchmark/benchmark.h>
@@ -15,14 +21,58 @@
 
 #include <chrono>
 #include <cstdint>
+#include <cstdio>
+#include <fstream>
+#include <string>
 #include <thread>
 #include <vector>
 
 #include "pipeline/latency_histogram.h"
 #include "ringbuffers/cache_line.h"
+#include "ringbuffers/cpu_relax.h"
 #include "runtime/thread_affinity.h"
 
 namespace tickflow::bench {
+
+// "AMD EPYC (AuthenticAMD family 26 model 2 stepping 1)" from /proc/cpuinfo's
+// first processor; "unknown" without one.
+inline std::string cpu_model_description() {
+  std::ifstream in("/proc/cpuinfo");
+  std::string line, name, vendor, family, model, stepping;
+  const auto value = [&line] {
+    const auto colon = line.find(':');
+    return colon == std::string::npos ? std::string() : line.substr(line.find_first_not_of(" \t", colon + 1));
+  };
+  while (std::getline(in, line) && !line.empty()) {  // the first processor's block ends at a blank line
+    const std::string key = line.substr(0, line.find_first_of("\t:"));
+    if (key == "model name")
+      name = value();
+    else if (key == "vendor_id")
+      vendor = value();
+    else if (key == "cpu family")
+      family = value();
+    else if (key == "model")
+      model = value();
+    else if (key == "stepping")
+      stepping = value();
+  }
+  if (name.empty() && vendor.empty()) return "unknown";
+  return name + " (" + vendor + " family " + family + " model " + model + " stepping " + stepping + ")";
+}
+
+// Adds the CPU and its PAUSE calibration to the benchmark context, once per
+// process, before main (an inline variable's initialiser runs once however
+// many files include this header).
+inline bool add_cpu_context() {
+  benchmark::AddCustomContext("cpu_model", cpu_model_description());
+  const PauseCalibration& pause = pause_calibration();
+  char text[96];
+  std::snprintf(text, sizeof text, "%.1f ns%s; poll interval %u PAUSEs = %.0f ns", pause.pause_ns,
+                pause.measured ? "" : " (fallback: not measurable)", pause.pauses_per_poll, pause.poll_interval_ns());
+  benchmark::AddCustomContext("pause", text);
+  return true;
+}
+inline const bool kCpuContextAdded = add_cpu_context();
 
 // A flag the two threads of a benchmark share, alone on its 128-byte block.
 // A plain local std::atomic<bool> would sit on the benchmark thread's stack

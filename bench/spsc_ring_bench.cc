@@ -7,10 +7,11 @@
 //   BM_SpscRing_RoundTrip<T>        ping-pong over two rings; ns per round trip
 //   BM_BoostSpsc_RoundTrip<T>       the same over two boost queues
 //
-// Throughput runs take the poll interval as an argument (poll_pauses): how
-// long the consumer pauses after finding the queue empty, and the producer
-// after finding it full. kPausesPerPoll (8) is the product's spin loop, 1 the
-// tightest poll.
+// Throughput runs take the poll interval as an argument (poll_ns): how long
+// the consumer pauses after finding the queue empty, and the producer after
+// finding it full, converted to PAUSEs with this process's measured PAUSE
+// cost (cpu_relax.h). kPollIntervalNs (185) is the product's spin loop; 0
+// means one PAUSE, the tightest poll.
 // T is Item8 (one uint64) or Item64 (one cache line, the size of a FeedEvent).
 // The benchmark thread produces (or pings) on CPU A, a worker consumes (or
 // echoes) on CPU B. Each run checks that every item arrived, in order, before
@@ -69,10 +70,11 @@ struct BoostRing {
 template <typename Queue, typename T, bool kBatched>
 void run_throughput(benchmark::State& state) {
   // How long the consumer pauses after finding the queue empty, and the
-  // producer after finding it full (the same for every queue):
-  // kPausesPerPoll is the product's spin poll interval (cpu_relax.h), 1 the
-  // tightest poll.
-  const auto poll_pauses = static_cast<unsigned>(state.range(0));
+  // producer after finding it full (the same for every queue), in ns:
+  // kPollIntervalNs is the product's spin poll interval (cpu_relax.h), 0
+  // one PAUSE, the tightest poll.
+  const std::uint32_t poll_pauses = pauses_for_ns(pause_calibration().pause_ns, static_cast<double>(state.range(0)));
+  state.counters["poll_pauses"] = poll_pauses;
   Queue queue;
   SharedFlag stop;
   std::uint64_t consumed = 0;
@@ -208,7 +210,7 @@ void BM_BoostSpsc_RoundTrip(benchmark::State& state) {
 // Median of 5 repetitions; wall time, since two threads do the work.
 #define TICKFLOW_RING_BENCH(fn, T) \
   BENCHMARK_TEMPLATE(fn, T)->UseRealTime()->Repetitions(5)->ReportAggregatesOnly(true)->MinTime(0.2)
-#define TICKFLOW_RING_THROUGHPUT(fn, T) TICKFLOW_RING_BENCH(fn, T)->ArgName("poll_pauses")->Arg(kPausesPerPoll)->Arg(1)
+#define TICKFLOW_RING_THROUGHPUT(fn, T) TICKFLOW_RING_BENCH(fn, T)->ArgName("poll_ns")->Arg(kPollIntervalNs)->Arg(0)
 
 TICKFLOW_RING_THROUGHPUT(BM_SpscRing_Throughput, Item8);
 TICKFLOW_RING_THROUGHPUT(BM_SpscRing_BatchThroughput, Item8);
