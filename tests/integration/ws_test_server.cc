@@ -153,6 +153,10 @@ struct WsTestServer::Impl {
     websocket::permessage_deflate pmd;
     pmd.server_enable = true;
     ws.set_option(pmd);
+    if (behavior.fragment_bytes > 0) {
+      ws.auto_fragment(true);
+      ws.write_buffer_bytes(behavior.fragment_bytes);
+    }
     ws.accept(request, ec);
     if (ec) return;
     ws.text(true);

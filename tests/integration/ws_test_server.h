@@ -81,6 +81,9 @@ struct WsServerBehavior {
   bool refuse_tls = false;                // every connection is closed right after the TCP accept
   bool silent_tls = false;                // every connection is accepted and never answered (handshake timeout)
   std::optional<WsVenueScript> script{};  // set: replaces `protocol`
+  // > 0: every message goes out as frames of at most this many payload
+  // bytes (a first frame and continuations), as some servers send them.
+  std::size_t fragment_bytes = 0;
 };
 
 class WsTestServer {
