@@ -1,9 +1,10 @@
 // feeds/websocket_client.h
 //
-// WebSocketClient: one outgoing `wss://` connection (Boost.Beast over
-// OpenSSL) behind a narrow interface. No Boost type appears here: Beast costs
-// ~20 s of compile time per translation unit in release, so it lives in
-// websocket_client.cc alone and everything else includes this header.
+// WebSocketClient: one outgoing `wss://` connection (Asio's loop and
+// timers, OpenSSL on the socket, our own RFC 6455 layer) behind a narrow
+// interface. No Boost type appears here: Asio is costly to compile, so it
+// lives in websocket_client.cc alone and everything else includes this
+// header.
 //
 // IoLoop is the event loop (an asio::io_context in disguise) that one feed
 // thread runs; several clients may share one loop. Every callback runs on
@@ -12,10 +13,12 @@
 //
 // One connection attempt: resolve -> TCP connect (connect_timeout) -> TLS
 // handshake with SNI and certificate + host name verification
-// (handshake_timeout) -> websocket upgrade with permessage-deflate offered
-// (handshake_timeout) -> on_open. Then every received message (text or
-// binary) is copied once into a padded scratch buffer and handed to
-// on_frame. The first failure ends the attempt: the socket is closed and
+// (handshake_timeout) -> websocket upgrade, permessage-deflate offered only
+// when asked (handshake_timeout) -> on_open. Then each readiness wake-up
+// reads the socket until it would block, and every complete message (text
+// or binary) in what was read is handed to on_frame where it lies in the
+// receive buffer (fragmented or compressed ones are joined or inflated
+// into a padded buffer first). The first failure ends the attempt: the socket is closed and
 // on_close is called exactly once with the reason. The client never
 // reconnects by itself; LiveFeed decides when (backoff) and calls open().
 #pragma once
@@ -91,7 +94,10 @@ struct WebSocketConfig {
   // (tests trust their self-signed certificate this way). Verification is
   // always on.
   std::string ca_file;
-  bool permessage_deflate = true;
+  // Offer permessage-deflate (RFC 7692). Off by default: trade messages are
+  // small, and inflating them costs more CPU per message than parsing
+  // them; a trading host has bandwidth to spare, not microseconds.
+  bool permessage_deflate = false;
   std::chrono::milliseconds connect_timeout{10'000};
   std::chrono::milliseconds handshake_timeout{10'000};
   // No message for this long ends the connection with kStale. 0: never.
