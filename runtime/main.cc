@@ -19,6 +19,7 @@
 #include "runtime/run_command.h"
 #include "runtime/thread_affinity.h"
 #include "runtime/tuning_command.h"
+#include "tuning/host_check.h"
 
 #ifndef TICKFLOW_VERSION
 #define TICKFLOW_VERSION "0.0.0"
@@ -52,6 +53,7 @@ int run_host_info() {
   std::printf("asymmetric fence:    %s\n", tickflow::AsymmetricFence::init()
                                                ? "membarrier (producers' wake check is a compiler barrier)"
                                                : "unavailable: producers pay a full fence per notify");
+  for (const std::string& line : tickflow::spin_report(tickflow::pause_calibration())) std::printf("%s\n", line.c_str());
   return 0;
 }
 

@@ -245,6 +245,22 @@ std::vector<std::string> host_report(const HostInfo& host) {
   return out;
 }
 
+std::vector<std::string> spin_report(const PauseCalibration& pause, std::uint32_t spin_ns) {
+  std::vector<std::string> out;
+  char buffer[128];
+  std::snprintf(buffer, sizeof buffer, "%.1f ns (%s)", pause.pause_ns,
+                pause.measured ? "measured at start-up" : "not measurable: assumed, the Xeon's");
+  out.push_back(line("pause", buffer));
+  std::snprintf(buffer, sizeof buffer, "%u PAUSEs = %.0f ns (target %u ns)", pause.pauses_per_poll,
+                pause.poll_interval_ns(), kPollIntervalNs);
+  out.push_back(line("poll interval", buffer));
+  const std::uint32_t polls = spin_polls(spin_ns);
+  std::snprintf(buffer, sizeof buffer, "%u polls = %.1f us (target %u ns)", polls,
+                polls * pause.poll_interval_ns() / 1000.0, spin_ns);
+  out.push_back(line("spin before yield", buffer));
+  return out;
+}
+
 std::vector<std::string> profile_report(const PipelineConfig& config, const HostInfo& host, const CpuPlan& plan) {
   std::vector<std::string> out;
   out.push_back(line("profile", config.source.empty() ? "(defaults)" : config.source.string()));

@@ -16,6 +16,10 @@
 // run` refuses it and names the CPUs; `--unpinned` runs it anyway); softer
 // findings (a spinning thread on a core the kernel also schedules other work
 // on, two threads pinned to one CPU, more spinners than CPUs) are warnings.
+//
+// spin_report() is `tickflow host`'s view of the spin loops: the PAUSE cost
+// this process measured (ringbuffers/cpu_relax.h) and the poll interval and
+// spin budget it turns into, as PAUSE counts and as nanoseconds.
 #pragma once
 
 #include <filesystem>
@@ -25,6 +29,8 @@
 #include <vector>
 
 #include "config/pipeline_config.h"
+#include "ringbuffers/pause_calibration.h"
+#include "ringbuffers/wait_strategy.h"
 
 namespace tickflow {
 
@@ -82,5 +88,12 @@ std::vector<std::string> host_report(const HostInfo& host);
 // The profile's side: its thread plan, then what it needs from the host and
 // whether the host gives it (problems and warnings from check_cpus()).
 std::vector<std::string> profile_report(const PipelineConfig& config, const HostInfo& host, const CpuPlan& plan);
+
+// The spin loops' calibration, one line per item, e.g. for an 18.2 ns PAUSE:
+//   "pause:              18.2 ns (measured at start-up)"
+//   "poll interval:      10 PAUSEs = 182 ns (target 185 ns)"
+//   "spin before yield:  33 polls = 6.0 us (target 6000 ns)"
+// `spin_ns`: the WaitStrategy budget to describe (its default unless given).
+std::vector<std::string> spin_report(const PauseCalibration& pause, std::uint32_t spin_ns = kDefaultSpinNs);
 
 }  // namespace tickflow

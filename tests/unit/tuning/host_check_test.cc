@@ -103,6 +103,22 @@ TEST_F(FakeSysfs, EmptyRootHasNothingExposed) {
   EXPECT_EQ(host_report(host)[0], "cpus online:        not exposed");
 }
 
+TEST(SpinReport, ShowsThePauseCostAndWhatItBecomes) {
+  // This AMD EPYC's PAUSE (family 26): 10 per 185 ns poll, 33 polls of 182 ns.
+  EXPECT_EQ(spin_report(calibration_from(18.2)), (std::vector<std::string>{
+                                                     "pause:              18.2 ns (measured at start-up)",
+                                                     "poll interval:      10 PAUSEs = 182 ns (target 185 ns)",
+                                                     "spin before yield:  33 polls = 6.0 us (target 6000 ns)",
+                                                 }));
+  // Unmeasurable: the Xeon's 23 ns is assumed, and said so.
+  EXPECT_EQ(spin_report(calibration_from(0.0), 1000), (std::vector<std::string>{
+                                                          "pause:              23.0 ns (not measurable: assumed, "
+                                                          "the Xeon's)",
+                                                          "poll interval:      8 PAUSEs = 184 ns (target 185 ns)",
+                                                          "spin before yield:  6 polls = 1.1 us (target 1000 ns)",
+                                                      }));
+}
+
 TEST(HostCheck, ThisMachineIsReadable) {
   const HostInfo host = read_host_info();
   EXPECT_FALSE(host.allowed_cpus.empty());
