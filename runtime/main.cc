@@ -53,7 +53,8 @@ int run_host_info() {
   std::printf("asymmetric fence:    %s\n", tickflow::AsymmetricFence::init()
                                                ? "membarrier (producers' wake check is a compiler barrier)"
                                                : "unavailable: producers pay a full fence per notify");
-  for (const std::string& line : tickflow::spin_report(tickflow::pause_calibration())) std::printf("%s\n", line.c_str());
+  for (const std::string& line : tickflow::spin_report(tickflow::pause_calibration()))
+    std::printf("%s\n", line.c_str());
   return 0;
 }
 
