@@ -273,7 +273,7 @@ std::string toml_string(const std::string& s) { return "\"" + s + "\""; }
 
 struct Options {
   std::string config, data, tickflow, e2e, sink = "null", on_start, exec_prefix, vis_metric, influxd_script;
-  int repeat = 10, runs = 1;
+  int repeat = 10, runs = 1, frames_per_write = 0;
   double pace = 0;
   double timeout_s = 0;
   bool no_e2e = false, keep = false, unpinned = true;
@@ -421,7 +421,9 @@ LiveResult run_live(const Options& o, const LiveFrames& frames, const fs::path& 
   LiveResult r;
   const fs::path run_dir = dir / ("run" + std::to_string(run_index));
   fs::create_directories(run_dir);
-  ReplayServer server(frames, {.repeats = o.repeat, .pace = o.pace, .cert_dir = run_dir.string()});
+  ReplayServer server(
+      frames,
+      {.repeats = o.repeat, .pace = o.pace, .frames_per_write = o.frames_per_write, .cert_dir = run_dir.string()});
   const int http_port = free_port();
   std::vector<std::pair<std::string, std::string>> overrides = {
       {"markets.BINANCE", "[\"btcusdt\", \"ethusdt\"]"},
@@ -645,6 +647,8 @@ int run(int argc, char** argv) {
   app.add_option("--repeat", o.repeat, "Serve the frames N times (default 10: 512,520 frames)")
       ->check(CLI::Range(1, 1000));
   app.add_option("--pace", o.pace, "0: maximum speed (default); N: N x the captured pace")->check(CLI::Range(0.0, 1e6));
+  app.add_option("--frames-per-write", o.frames_per_write,
+                 "Maximum speed: N frames per SSL_write (1: one TLS record per frame); 0: 1 MiB writes (default)");
   app.add_option("--runs", o.runs, "Runs (e2e baseline, then tickflow run), medians reported")
       ->check(CLI::Range(1, 100));
   app.add_option("--sink", o.sink, "null: --no-influx (default) | influx: a local influxd (scripts/influxd.sh)")
@@ -720,6 +724,7 @@ int run(int argc, char** argv) {
   field("\"profile\": \"" + fs::path(o.config).filename().string() + "\"");
   field("\"sink\": \"" + o.sink + "\"");
   field("\"pace\": " + fmt(o.pace, 2));
+  field("\"frames_per_write\": " + std::to_string(o.frames_per_write));
   field("\"frames\": " + std::to_string(lives.front().frames));
   field("\"runs\": " + std::to_string(lives.size()));
   std::string per_run = "[";

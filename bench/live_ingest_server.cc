@@ -317,9 +317,17 @@ void ReplayServer::child_main(int notify_fd) {
     }
     sync.arrive_and_wait();
 
-    if (!paced) {
+    if (!paced && options_.frames_per_write <= 0) {
       if (!c.write_all(stream.bytes.data(), stream.bytes.size()))
         fail(frames_.venues[venue] + ": write: " + ssl_error());
+    } else if (!paced) {
+      const auto step = static_cast<std::size_t>(options_.frames_per_write);
+      for (std::size_t i = 0; i < stream.frame_end.size(); i += step) {
+        const std::uint64_t from = i == 0 ? 0 : stream.frame_end[i - 1];
+        const std::uint64_t to = stream.frame_end[std::min(i + step, stream.frame_end.size()) - 1];
+        if (!c.write_all(stream.bytes.data() + from, to - from))
+          fail(frames_.venues[venue] + ": write: " + ssl_error());
+      }
     } else {
       const std::int64_t start = start_ns.load();
       std::size_t i = 0;

@@ -22,8 +22,9 @@
 //   until every venue is connected. Only then does it render the frames
 //   (re-timed from the wall clock at that moment), report kStarted with the
 //   start time, and write. Rendering is outside the measured window.
-// - pace == 0: the whole stream goes out in 1 MiB SSL_write calls as fast
-//   as the client reads; client frames are read only afterwards.
+// - pace == 0: the whole stream goes out in 1 MiB SSL_write calls (or
+//   frames_per_write frames per call) as fast as the client reads; client
+//   frames are read only afterwards.
 //   pace > 0: frames go out at their captured spacing / pace, every frame
 //   that is due in one SSL_write, and client frames are read in between.
 // - Client pings are answered with pongs, a close with a close; text
@@ -48,7 +49,11 @@ namespace tickflow::bench {
 
 struct ReplayOptions {
   int repeats = 10;
-  double pace = 0;         // 0: maximum speed; N: N x the captured pace
+  double pace = 0;  // 0: maximum speed; N: N x the captured pace
+  // Maximum speed: 0 writes the stream in 1 MiB SSL_write calls (16 KiB TLS
+  // records, many frames each); N writes N frames per SSL_write (1: one
+  // record per frame, as an exchange that writes each message on its own).
+  int frames_per_write = 0;
   std::string cert_dir{};  // where cert.pem / key.pem are made
 };
 

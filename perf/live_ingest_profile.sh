@@ -69,17 +69,18 @@ EOF
 fi
 
 if ((callgrind)); then
-  echo "== callgrind (--repeat 1): $out/callgrind.out.*"
-  "$li" --no-e2e --repeat 1 --timeout-s 600 \
-    --exec-prefix "valgrind --tool=callgrind --separate-threads=yes --callgrind-out-file=$out/callgrind.out.%p" \
+  echo "== callgrind (--repeat 1, collected from the first frame to the last trade in): $out/callgrind.out.*"
+  "$li" --no-e2e --repeat 1 --timeout-s 900 \
+    --exec-prefix "valgrind --tool=callgrind --separate-threads=yes --collect-atstart=no --callgrind-out-file=$out/callgrind.out.%p" \
+    --on-start "callgrind_control -i on {pid} >/dev/null; trap 'callgrind_control -i off {pid} >/dev/null; exit 0' INT; while :; do sleep 0.2; done" \
     >"$out/callgrind-run.json" 2>"$out/callgrind-run.txt" || true
-  # The feed thread's file: the one whose functions include the websocket client.
-  for f in "$out"/callgrind.out.*; do
+  frames=$(field "$out/callgrind-run.json" frames)
+  # The feed thread's file: the one where LiveFeed::on_frame runs.
+  for f in "$out"/callgrind.out.*-*; do
     if callgrind_annotate "$f" 2>/dev/null | grep -q 'LiveFeed::on_frame'; then
-      callgrind_annotate --inclusive=no "$f" 2>/dev/null | head -60 >"$out/callgrind-feed.txt"
-      callgrind_annotate --inclusive=yes "$f" 2>/dev/null | head -80 >"$out/callgrind-feed-inclusive.txt"
       echo "feed thread: $f"
-      head -30 "$out/callgrind-feed.txt"
+      python3 perf/live_ingest_breakdown.py --callgrind "$f" --frames "$frames" | tee "$out/callgrind-feed.txt"
+      callgrind_annotate --inclusive=no "$f" 2>/dev/null | head -60 >"$out/callgrind-feed-functions.txt"
     fi
   done
 fi
