@@ -35,7 +35,7 @@ enum class WsOpcode : std::uint8_t {
 constexpr bool is_control(WsOpcode op) noexcept { return (static_cast<std::uint8_t>(op) & 0x8) != 0; }
 
 struct WsFrameHeader {
-  std::size_t header_bytes = 0;    // 2 .. 14
+  std::size_t header_bytes = 0;  // 2 .. 14
   std::uint64_t payload_bytes = 0;
   WsOpcode opcode = WsOpcode::kText;
   bool fin = true;
@@ -115,8 +115,7 @@ inline void append_ws_client_frame(WsOpcode opcode, std::string_view payload, st
                                  static_cast<unsigned char>(mask_key >> 24)};
   for (int i = 0; i < 4; ++i) p[at + i] = mask[i];
   at += 4;
-  for (std::size_t i = 0; i < payload.size(); ++i)
-    p[at + i] = static_cast<unsigned char>(payload[i]) ^ mask[i & 3];
+  for (std::size_t i = 0; i < payload.size(); ++i) p[at + i] = static_cast<unsigned char>(payload[i]) ^ mask[i & 3];
 }
 
 }  // namespace tickflow

@@ -90,8 +90,8 @@ bool read_extensions(std::string_view value, bool offered, WsUpgradeResponse& ou
 
 }  // namespace
 
-WsUpgradeRequest make_ws_upgrade_request(std::string_view host_header, std::string_view target,
-                                         bool offer_deflate, const unsigned char (&nonce)[16]) {
+WsUpgradeRequest make_ws_upgrade_request(std::string_view host_header, std::string_view target, bool offer_deflate,
+                                         const unsigned char (&nonce)[16]) {
   WsUpgradeRequest request;
   request.key = base64(nonce, 16);
   std::string& t = request.text;

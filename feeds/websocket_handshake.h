@@ -28,8 +28,8 @@ struct WsUpgradeRequest {
 
 // `nonce` is 16 random bytes (RFC 6455 4.1). `host_header` is "host" or
 // "host:port" when the port is not the scheme's default.
-WsUpgradeRequest make_ws_upgrade_request(std::string_view host_header, std::string_view target,
-                                         bool offer_deflate, const unsigned char (&nonce)[16]);
+WsUpgradeRequest make_ws_upgrade_request(std::string_view host_header, std::string_view target, bool offer_deflate,
+                                         const unsigned char (&nonce)[16]);
 
 // base64(SHA-1(key + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11")).
 std::string ws_accept_for(std::string_view key);
