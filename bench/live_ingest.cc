@@ -273,7 +273,7 @@ std::string toml_string(const std::string& s) { return "\"" + s + "\""; }
 
 struct Options {
   std::string config, data, tickflow, e2e, sink = "null", on_start, exec_prefix, vis_metric, influxd_script;
-  int repeat = 10, runs = 1, frames_per_write = 0;
+  int repeat = 10, runs = 1, frames_per_write = 0, hook_delay_ms = 1500;
   double pace = 0;
   double timeout_s = 0;
   bool no_e2e = false, keep = false, unpinned = true;
@@ -421,9 +421,12 @@ LiveResult run_live(const Options& o, const LiveFrames& frames, const fs::path& 
   LiveResult r;
   const fs::path run_dir = dir / ("run" + std::to_string(run_index));
   fs::create_directories(run_dir);
-  ReplayServer server(
-      frames,
-      {.repeats = o.repeat, .pace = o.pace, .frames_per_write = o.frames_per_write, .cert_dir = run_dir.string()});
+  ReplayServer server(frames, {.repeats = o.repeat,
+                               .pace = o.pace,
+                               .frames_per_write = o.frames_per_write,
+                               .gated = !o.on_start.empty(),
+                               .gate_ms = o.hook_delay_ms,
+                               .cert_dir = run_dir.string()});
   const int http_port = free_port();
   std::vector<std::pair<std::string, std::string>> overrides = {
       {"markets.BINANCE", "[\"btcusdt\", \"ethusdt\"]"},
@@ -500,11 +503,39 @@ LiveResult run_live(const Options& o, const LiveFrames& frames, const fs::path& 
     }
   };
 
-  // Wait for both connections and the first frame.
+  // --on-start: the hook, in a process group of its own (SIGINT at the end).
+  auto start_hook = [&]() -> pid_t {
+    int feed_tid = 0;
+    for (const auto& [tid, t] : snapshot(pid).threads)
+      if (t.name.rfind("tf-feed", 0) == 0) feed_tid = tid;
+    std::string cmd = o.on_start;
+    for (const auto& [from, to] : std::vector<std::pair<std::string, std::string>>{
+             {"{pid}", std::to_string(pid)}, {"{feed_tid}", std::to_string(feed_tid)}, {"{dir}", run_dir.string()}})
+      for (std::size_t at; (at = cmd.find(from)) != std::string::npos;) cmd.replace(at, from.size(), to);
+    const pid_t hook = ::fork();
+    if (hook == 0) {
+      ::setpgid(0, 0);
+      ::execl("/bin/sh", "sh", "-c", cmd.c_str(), static_cast<char*>(nullptr));
+      ::_exit(127);
+    }
+    std::fprintf(stderr, "live_ingest: --on-start: %s (pid %d)\n", cmd.c_str(), hook);
+    return hook;
+  };
+
+  // Wait for both connections and the first frame. With --on-start the
+  // hook starts first (when the server is ready) and gets --hook-delay-ms
+  // to attach before the first frame.
   ReplayServer::Event started;
+  pid_t hook = -1;
   const auto connect_deadline = Clock::now() + std::chrono::seconds(180);
   while (Clock::now() < connect_deadline) {
     started = server.wait_event(std::chrono::milliseconds(500));
+    if (started.kind == ReplayServer::EventKind::kReady) {
+      hook = start_hook();
+      std::this_thread::sleep_for(std::chrono::milliseconds(o.hook_delay_ms));
+      server.go();
+      continue;
+    }
     if (started.kind != ReplayServer::EventKind::kTimeout) break;
     if (!alive()) break;
   }
@@ -519,23 +550,6 @@ LiveResult run_live(const Options& o, const LiveFrames& frames, const fs::path& 
   }
   const CpuSnapshot before = snapshot(pid);
   const auto wall_before = Clock::now();
-  pid_t hook = -1;
-  if (!o.on_start.empty()) {
-    int feed_tid = 0;
-    for (const auto& [tid, t] : before.threads)
-      if (t.name.rfind("tf-feed", 0) == 0) feed_tid = tid;
-    std::string cmd = o.on_start;
-    for (const auto& [from, to] : std::vector<std::pair<std::string, std::string>>{
-             {"{pid}", std::to_string(pid)}, {"{feed_tid}", std::to_string(feed_tid)}, {"{dir}", run_dir.string()}})
-      for (std::size_t at; (at = cmd.find(from)) != std::string::npos;) cmd.replace(at, from.size(), to);
-    hook = ::fork();
-    if (hook == 0) {
-      ::setpgid(0, 0);
-      ::execl("/bin/sh", "sh", "-c", cmd.c_str(), static_cast<char*>(nullptr));
-      ::_exit(127);
-    }
-    std::fprintf(stderr, "live_ingest: --on-start: %s (pid %d)\n", cmd.c_str(), hook);
-  }
 
   const std::uint64_t expected = frames.frames.size() * static_cast<std::uint64_t>(o.repeat);
   const double span_s = o.pace > 0 ? static_cast<double>(frames.period_ms) * o.repeat / 1000.0 / o.pace : 0.0;
@@ -579,7 +593,7 @@ LiveResult run_live(const Options& o, const LiveFrames& frames, const fs::path& 
   for (const auto& [tid, t] : after.threads) {
     const auto it = before.threads.find(tid);
     const std::int64_t ns = t.ns - (it != before.threads.end() ? it->second.ns : 0);
-    r.cpu_s[thread_group(t.name)] += static_cast<double>(ns) / 1e9;
+    r.cpu_s[tid == pid ? "main" : thread_group(t.name)] += static_cast<double>(ns) / 1e9;
     r.cpu_total_s += static_cast<double>(ns) / 1e9;
   }
   r.cpu_total_ticks_s =
@@ -658,6 +672,7 @@ int run(int argc, char** argv) {
   app.add_flag("--no-e2e", o.no_e2e, "Skip the in-memory baseline");
   app.add_option("--on-start", o.on_start,
                  "Shell command at the first frame ({pid} {feed_tid} {dir}); SIGINT at the end");
+  app.add_option("--hook-delay-ms", o.hook_delay_ms, "--on-start: wait this long for it before the first frame");
   app.add_option("--exec-prefix", o.exec_prefix, "Run tickflow under this command (valgrind ...)");
   app.add_option("--vis-metric", o.vis_metric, "The bar-visibility metric (--pace)");
   app.add_option("--timeout-s", o.timeout_s, "Give up after this long from the first frame (default: span + 300 s)");

@@ -177,20 +177,25 @@ ReplayServer::~ReplayServer() {
     ::waitpid(child_, nullptr, 0);
   }
   if (notify_fd_ >= 0) ::close(notify_fd_);
+  if (go_fd_ >= 0) ::close(go_fd_);
   for (int fd : listeners_) ::close(fd);
 }
 
 void ReplayServer::start() {
-  int pipe_fds[2];
-  if (::pipe2(pipe_fds, O_CLOEXEC) != 0) throw std::runtime_error("live_ingest: pipe");
+  int pipe_fds[2], go_fds[2];
+  if (::pipe2(pipe_fds, O_CLOEXEC) != 0 || ::pipe2(go_fds, O_CLOEXEC) != 0)
+    throw std::runtime_error("live_ingest: pipe");
   child_ = ::fork();
   if (child_ < 0) throw std::runtime_error("live_ingest: fork");
   if (child_ == 0) {
     ::close(pipe_fds[0]);
-    child_main(pipe_fds[1]);
+    ::close(go_fds[1]);
+    child_main(pipe_fds[1], go_fds[0]);
   }
   ::close(pipe_fds[1]);
+  ::close(go_fds[0]);
   notify_fd_ = pipe_fds[0];
+  go_fd_ = go_fds[1];
   for (int fd : listeners_) ::close(fd);  // the child holds them
   listeners_.clear();
 }
@@ -203,7 +208,9 @@ ReplayServer::Event ReplayServer::wait_event(std::chrono::milliseconds timeout) 
       const std::string line = pending_.substr(0, eol);
       pending_.erase(0, eol + 1);
       Event e;
-      if (line.rfind("S ", 0) == 0) {
+      if (line == "R") {
+        e.kind = EventKind::kReady;
+      } else if (line.rfind("S ", 0) == 0) {
         e.kind = EventKind::kStarted;
         e.realtime_ns = std::stoll(line.substr(2));
       } else if (line == "D") {
@@ -226,7 +233,9 @@ ReplayServer::Event ReplayServer::wait_event(std::chrono::milliseconds timeout) 
   }
 }
 
-void ReplayServer::child_main(int notify_fd) {
+void ReplayServer::go() { (void)!::write(go_fd_, "g", 1); }
+
+void ReplayServer::child_main(int notify_fd, int go_fd) {
   ::signal(SIGPIPE, SIG_IGN);
   std::mutex notify_mutex;
   auto notify = [&](const std::string& line) {
@@ -293,7 +302,7 @@ void ReplayServer::child_main(int notify_fd) {
       if (paced) {
         // Rendering takes ~0.1 s per repeat here; start after it. The
         // least-lagged trade goes out 1 ms after its exchange time.
-        const std::int64_t start_ms = now_ms + 500 + 150 * options_.repeats;
+        const std::int64_t start_ms = now_ms + 500 + 150 * options_.repeats + (options_.gated ? options_.gate_ms : 0);
         start_ns = start_ms * 1'000'000;
         shift_ms = start_ms + frames_.min_lead_ms - 1;
       } else {
@@ -306,6 +315,11 @@ void ReplayServer::child_main(int notify_fd) {
         render_stream(frames_, static_cast<std::uint32_t>(venue), options_.repeats, shift_ms.load());
     sync.arrive_and_wait();
     if (venue == 0) {
+      if (options_.gated) {
+        notify("R");
+        char g;
+        if (::read(go_fd, &g, 1) != 1) fail("no go");
+      }
       if (paced) {
         const std::int64_t at = start_ns.load();
         const timespec ts{static_cast<time_t>(at / 1'000'000'000), static_cast<long>(at % 1'000'000'000)};

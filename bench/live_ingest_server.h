@@ -10,6 +10,7 @@
 //   server.start();                       // fork; the child accepts and waits
 //   ... start the client ...
 //   ReplayServer::Event e = server.wait_event(timeout);   // kStarted, then kDone
+//   (options.gated: kReady first; go() then starts the replay)
 //
 // Promises:
 // - Listening sockets are bound on 127.0.0.1 (free ports) in the
@@ -54,12 +55,17 @@ struct ReplayOptions {
   // records, many frames each); N writes N frames per SSL_write (1: one
   // record per frame, as an exchange that writes each message on its own).
   int frames_per_write = 0;
+  // Wait for go() after reporting kReady (connections up, frames rendered):
+  // time for a profiler to attach before the first frame. Pace mode plans
+  // its start this much later.
+  bool gated = false;
+  int gate_ms = 0;
   std::string cert_dir{};  // where cert.pem / key.pem are made
 };
 
 class ReplayServer {
  public:
-  enum class EventKind { kStarted, kDone, kError, kTimeout };
+  enum class EventKind { kReady, kStarted, kDone, kError, kTimeout };
   struct Event {
     EventKind kind = EventKind::kTimeout;
     std::int64_t realtime_ns = 0;  // kStarted: when the first byte went out
@@ -74,11 +80,12 @@ class ReplayServer {
   int port(std::size_t venue) const { return ports_.at(venue); }
   std::string ca_file() const { return options_.cert_dir + "/cert.pem"; }
   void start();
+  void go();  // gated: let the replay start
   Event wait_event(std::chrono::milliseconds timeout);
   pid_t pid() const noexcept { return child_; }
 
  private:
-  [[noreturn]] void child_main(int notify_fd);
+  [[noreturn]] void child_main(int notify_fd, int go_fd);
 
   const LiveFrames& frames_;
   ReplayOptions options_;
@@ -86,6 +93,7 @@ class ReplayServer {
   std::vector<int> ports_;
   pid_t child_ = -1;
   int notify_fd_ = -1;
+  int go_fd_ = -1;
   std::string pending_;
 };
 
