@@ -394,6 +394,12 @@ Timeframe read_timeframe(const Context& ctx, const toml::node& at, const std::st
 void read_bars(const Context& ctx, TableReader& r, BarConfig& bars) {
   if (auto v = r.integer("lateness_ms", 0, 60'000)) bars.lateness = std::chrono::milliseconds(*v);
   if (auto v = r.integer("quiet_delay_ms", 0, 600'000)) bars.quiet_delay = std::chrono::milliseconds(*v);
+  if (auto v = r.integer("live_lateness_ms", 0, 60'000)) bars.live_lateness = std::chrono::milliseconds(*v);
+  if (auto v = r.string("quiet_close")) {
+    if (*v != "lag" && *v != "fixed") r.fail("quiet_close", "expected \"lag\" or \"fixed\", got '" + *v + "'");
+    bars.quiet_close_from_lag = *v == "lag";
+  }
+  if (auto v = r.integer("quiet_lag_margin_ms", 0, 60'000)) bars.quiet_lag_margin = std::chrono::milliseconds(*v);
   if (auto v = r.integer("amend_horizon_s", 0, 7 * 86'400)) bars.amend_horizon = std::chrono::seconds(*v);
   if (auto v = r.boolean("flow_stats")) bars.flow_stats = *v;
   if (auto v = r.string("checkpoint")) {
@@ -451,6 +457,7 @@ void read_influx(const Context& ctx, TableReader& r, InfluxConfig& influx) {
   if (auto v = r.boolean("gzip")) influx.gzip = *v;
   if (auto v = r.integer("batch_lines", 1, 1'000'000)) influx.batch_lines = static_cast<std::size_t>(*v);
   if (auto v = r.integer("batch_age_ms", 1, 60'000)) influx.batch_age = std::chrono::milliseconds(*v);
+  if (auto v = r.boolean("seal_on_close")) influx.seal_on_close = *v;
   if (const toml::table* retention = r.table("retention")) {
     influx.retention.clear();
     for (auto&& [key, value] : *retention) {

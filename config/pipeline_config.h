@@ -79,6 +79,15 @@ struct BarConfig {
   std::chrono::milliseconds lateness{BarBuilderConfig{}.lateness_ns / 1'000'000};
   // Wall-clock close for markets that go quiet.
   std::chrono::milliseconds quiet_delay{BarBuilderConfig{}.quiet_close_delay_ns / 1'000'000};
+  // `tickflow run` (the wall clock) closes on time and amends the rare
+  // straggler: its lateness is live_lateness (`lateness` stays the event
+  // clock's: replay, backtest), measured on real captures (bench/README.md,
+  // "Bar visibility"); quiet markets close after their connection's
+  // observed lag + quiet_lag_margin (quiet_close = "lag"), at most
+  // quiet_delay, or after quiet_delay ("fixed").
+  std::chrono::milliseconds live_lateness{50};
+  bool quiet_close_from_lag = true;
+  std::chrono::milliseconds quiet_lag_margin{BarBuilderConfig{}.quiet_lag_margin_ns / 1'000'000};
   // Later trades are dropped and counted.
   std::chrono::seconds amend_horizon{BarBuilderConfig{}.amend_horizon_ns / 1'000'000'000};
   std::vector<Timeframe> rollups = default_rollup_timeframes();
@@ -98,6 +107,9 @@ struct InfluxConfig {
   bool gzip = true;
   std::size_t batch_lines = 5000;
   std::chrono::milliseconds batch_age{100};
+  // Live: seal the batch as soon as every market has closed another second
+  // (runtime/influx_writer.h, "Seal on close"); batch_age still bounds it.
+  bool seal_on_close = true;
   std::map<std::string, std::string> retention{
       {"1s", "7d"}};                              // canonical timeframe name -> InfluxQL duration; unlisted: INF
   std::string credentials_file;                   // empty: INFLUX_USERNAME / INFLUX_PASSWORD from the environment

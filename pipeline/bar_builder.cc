@@ -42,6 +42,9 @@ BarBuilder::BarBuilder(const BarBuilderConfig& config, BarSink& sink) : config_(
   if (config.gap_hold_ns < 0 || config.gap_hold_ns > 3600 * kNanosPerSecond)
     throw std::invalid_argument("BarBuilder: the gap hold must be 0 to 1 h, got " + std::to_string(config.gap_hold_ns) +
                                 " ns");
+  if (config.quiet_lag_margin_ns < 0 || config.quiet_lag_margin_ns > 60 * kNanosPerSecond)
+    throw std::invalid_argument("BarBuilder: the quiet-close lag margin must be 0 to 60 s, got " +
+                                std::to_string(config.quiet_lag_margin_ns) + " ns");
   if (config.amend_horizon_ns < 0 || config.amend_horizon_ns > kMaxHorizonS * kNanosPerSecond)
     throw std::invalid_argument("BarBuilder: the amendment horizon must be 0 to 1 day, got " +
                                 std::to_string(config.amend_horizon_ns) + " ns");
@@ -122,6 +125,10 @@ void BarBuilder::ensure_ring(MarketId market) {
   hot_[market].slots = cold.ring.get();
   hot_[market].mask = ring_size_ - 1;
   active_.push_back(market);
+  // Per-market clock closes: the new market's first deadline is set by the
+  // sweep at the next clock reading. (The fixed delay shares one deadline
+  // for every market, which the next sweep also applies to this one.)
+  if (config_.quiet_close_from_lag) next_sweep_ns_ = std::numeric_limits<std::int64_t>::min();
 }
 
 void BarBuilder::set_connection(MarketId market, std::uint16_t connection) {
@@ -238,15 +245,56 @@ void BarBuilder::emit_final(MarketId market, const Slot& slot) {
   sink_.on_bar(make_bar(market, slot, kBarFinal));
 }
 
+std::int64_t BarBuilder::observed_lag_ns(std::uint16_t connection) const noexcept {
+  return connection < lags_.size() ? lags_[connection].estimate() : kNoTime;
+}
+
+std::int64_t BarBuilder::quiet_close_after_ns(MarketId market) const noexcept {
+  const std::int64_t fixed = config_.lateness_ns + config_.quiet_close_delay_ns;
+  if (!config_.quiet_close_from_lag || market >= config_.max_markets) return fixed;
+  const std::int32_t connection = cold_[market].connection;
+  if (connection < 0) return fixed;
+  const std::int64_t lag = observed_lag_ns(static_cast<std::uint16_t>(connection));
+  if (lag == kNoTime) return fixed;
+  // Never later than the fixed delay; an exchange clock far ahead of ours
+  // (a negative lag) moves the close at most a minute earlier.
+  const std::int64_t wait =
+      std::clamp(lag + config_.quiet_lag_margin_ns, -60 * kNanosPerSecond, config_.quiet_close_delay_ns);
+  return config_.lateness_ns + wait;
+}
+
+void BarBuilder::observe_lag(std::uint16_t connection, std::int64_t receive_ns, std::int64_t watermark_ns) {
+  if (receive_ns <= 0 || watermark_ns <= 0) return;
+  if (lags_.size() <= connection) lags_.resize(std::size_t{connection} + 1);  // once per connection
+  ConnectionLag& lag = lags_[connection];
+  const std::int64_t before = lag.estimate();
+  if (lag.window_start_ns == kNoTime) {
+    lag.window_start_ns = receive_ns;
+  } else if (receive_ns - lag.window_start_ns >= kLagWindowNs) {
+    // The window ends: it becomes the previous one, unless a whole window
+    // passed without a watermark (then nothing recent is known before this).
+    lag.previous_max_ns = receive_ns - lag.window_start_ns >= 2 * kLagWindowNs ? kNoTime : lag.current_max_ns;
+    lag.current_max_ns = kNoTime;
+    lag.window_start_ns = receive_ns;
+  }
+  lag.current_max_ns = std::max(lag.current_max_ns, receive_ns - watermark_ns);
+  // A smaller lag brings the connection's clock closes forward: re-plan
+  // them at the next clock reading. A larger one only delays them; the
+  // sweep planned earlier then finds nothing to close and plans again.
+  if (lag.estimate() < before) next_sweep_ns_ = std::numeric_limits<std::int64_t>::min();
+}
+
 void BarBuilder::sweep(std::int64_t now_ns) {
   // Every second whose end + lateness + quiet delay has passed on the clock
   // is closed, for every market: the quiet ones get their bars out, and
   // downstream windows close even when a market stopped trading.
   // Held markets close nothing until their hold ends (kBackfilled, or its
-  // deadline here).
+  // deadline here). With quiet_close_from_lag each market has its own delay
+  // (its connection's lag), so its own frontier and deadline.
+  const bool per_market = config_.quiet_close_from_lag;
   const std::int64_t slack = config_.lateness_ns + config_.quiet_close_delay_ns;
   const std::int64_t frontier = floor_div(now_ns - slack, kNanosPerSecond);
-  std::int64_t next = end_plus(frontier, slack);
+  std::int64_t next = per_market ? std::numeric_limits<std::int64_t>::max() : end_plus(frontier, slack);
   for (MarketId market : active_) {
     MarketCold& cold = cold_[market];
     if (cold.pending_gaps > 0) [[unlikely]] {
@@ -257,7 +305,14 @@ void BarBuilder::sweep(std::int64_t now_ns) {
       ++cold.counters.gap_hold_timeouts;
       release_hold(market, /*covered=*/false, /*timed_out=*/true);
     }
-    if (frontier > hot_[market].closed_until_s) close_to(market, frontier);
+    if (!per_market) {
+      if (frontier > hot_[market].closed_until_s) close_to(market, frontier);
+      continue;
+    }
+    const std::int64_t own_slack = quiet_close_after_ns(market);
+    const std::int64_t own_frontier = floor_div(now_ns - own_slack, kNanosPerSecond);
+    if (own_frontier > hot_[market].closed_until_s) close_to(market, own_frontier);
+    next = std::min(next, end_plus(own_frontier, own_slack));
   }
   next_sweep_ns_ = next;
 }
@@ -335,6 +390,8 @@ void BarBuilder::mark_interrupted(const FeedStatus& status) {
 void BarBuilder::on_status(const FeedStatus& status) {
   switch (status.kind) {
     case FeedStatusKind::kWatermark:
+      if (config_.quiet_close_from_lag && status.market == kInvalidMarket)
+        observe_lag(status.connection, status.receive_ts_ns, status.watermark_ns);
       if (status.market != kInvalidMarket) {
         if (status.market < config_.max_markets) raise_watermark(status.market, status.watermark_ns);
       } else if (status.connection < connections_.size()) {

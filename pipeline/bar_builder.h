@@ -25,6 +25,19 @@
 //    exchange time may find its second closed, and amends it. Live, the clock
 //    is the wall clock; in replay it is the receive time of the frame being
 //    processed, so the output depends only on the input;
+//  * by clock, from the connection's observed lag (quiet_close_from_lag,
+//    live only): instead of the fixed quiet delay, a market on a connection
+//    waits end + lateness_ns + lag + quiet_lag_margin_ns, where lag is the
+//    largest (receive time - exchange time) of the connection's watermarks
+//    (FeedStatus kWatermark for the connection: its newest exchange time
+//    and the receive time of the frame that moved it) over the current and
+//    the previous lag window (kLagWindowNs, 2 s of receive time), and never
+//    more than quiet_close_delay_ns. The lag is signed: an exchange clock
+//    ahead of ours makes it negative, and the close comes earlier on our
+//    clock. A trade later than that amends its second (see "Late trades").
+//    Markets without a connection, or whose connection sent no watermark
+//    yet, keep the fixed delay. Replay and backtest leave it off: their
+//    output stays what the event clock and the fixed delay make it;
 //  * by flush() at the end of input: every open bar is emitted.
 //
 // Late trades: a trade for a second already closed amends it. The whole
@@ -73,6 +86,7 @@
 // Not thread-safe: one BarBuilder lives on the aggregator thread.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <memory>
 #include <vector>
@@ -90,6 +104,9 @@ struct BarBuilderConfig {
   std::int64_t amend_horizon_ns = 600 * kNanosPerSecond;
   std::int64_t quiet_close_delay_ns = 2 * kNanosPerSecond;
   std::int64_t gap_hold_ns = 0;  // > 0: hold a market's open seconds from kGap to kBackfilled, at most this long
+  // Live: quiet markets close after their connection's observed lag (see the banner).
+  bool quiet_close_from_lag = false;
+  std::int64_t quiet_lag_margin_ns = 20'000'000;
 };
 
 struct BarCounters {
@@ -134,6 +151,16 @@ class BarBuilder {
     if (now_ns >= next_sweep_ns_) [[unlikely]]
       sweep(now_ns);
   }
+  // The clock at which advance_clock() will next close something (a
+  // waiting caller may sleep until then); INT64_MIN: at its next reading.
+  std::int64_t next_clock_close_ns() const noexcept { return next_sweep_ns_; }
+  // The lag a quiet market of `connection` is closed after (lateness and
+  // margin excluded), kNoTime when none was observed (the fixed delay).
+  std::int64_t observed_lag_ns(std::uint16_t connection) const noexcept;
+  // How long after its second's end a quiet `market` closes on the clock.
+  std::int64_t quiet_close_after_ns(MarketId market) const noexcept;
+
+  static constexpr std::int64_t kLagWindowNs = 2 * kNanosPerSecond;
 
   // End of input: closes every second that has a trade, emitting its bar.
   void flush();
@@ -244,7 +271,18 @@ class BarBuilder {
   std::vector<MarketCold> cold_;
   std::vector<MarketId> active_;  // markets with a ring, in order of first sight (the clock sweeps them)
   std::vector<std::vector<MarketId>> connections_;  // connection id -> its markets
-  std::int64_t next_sweep_ns_ = INT64_MIN;          // the clock that closes the next second of quiet markets
+  // Observed lag per connection (quiet_close_from_lag): the largest
+  // receive - exchange time of its watermarks in the window that started at
+  // window_start_ns and in the one before (kNoTime: none).
+  struct ConnectionLag {
+    std::int64_t window_start_ns = kNoTime;
+    std::int64_t current_max_ns = kNoTime;
+    std::int64_t previous_max_ns = kNoTime;
+    std::int64_t estimate() const noexcept { return std::max(current_max_ns, previous_max_ns); }
+  };
+  std::vector<ConnectionLag> lags_;  // by connection id
+  void observe_lag(std::uint16_t connection, std::int64_t receive_ns, std::int64_t watermark_ns);
+  std::int64_t next_sweep_ns_ = INT64_MIN;  // the clock that closes the next second of quiet markets
   std::uint64_t ignored_trades_ = 0;
 };
 

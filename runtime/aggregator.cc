@@ -5,6 +5,8 @@
 
 #include <algorithm>
 #include <exception>
+#include <limits>
+#include <utility>
 
 namespace tickflow {
 // 1 s bars go to the output, then to the rollups (whose bars go to the
@@ -24,14 +26,18 @@ class Aggregator::Chain final : public BarSink {
     if (engine_) engine_->on_bar(bar);
   }
   void on_closed(MarketId market, std::int64_t closed_until_s) override {
+    closed_any_ = true;
     if (rollups_) rollups_->on_closed(market, closed_until_s);
     if (flow_) flow_->on_closed(market, closed_until_s);
     if (engine_) engine_->on_closed(market, closed_until_s);
     if (market < max_markets_) closed_until_s_[market].store(closed_until_s, std::memory_order_relaxed);
   }
   void set_engine(StrategyEngine* engine) noexcept { engine_ = engine; }
+  // Whether a frontier moved since the last call.
+  bool take_closed_any() noexcept { return std::exchange(closed_any_, false); }
 
  private:
+  bool closed_any_ = false;
   BarSink& output_;
   Rollups* rollups_ = nullptr;
   FlowStage* flow_ = nullptr;
@@ -78,6 +84,10 @@ Aggregator::Aggregator(AggregatorOptions options, const MarketRegistry& registry
   config.quiet_close_delay_ns = options_.quiet_close_delay_ns;
   config.amend_horizon_ns = options_.amend_horizon_ns;
   config.gap_hold_ns = options_.gap_hold_ns;
+  // The event clock (replay, backtest) keeps the fixed delay: its output
+  // must not depend on how a connection lagged.
+  config.quiet_close_from_lag = options_.quiet_close_from_lag && options_.wall_clock;
+  config.quiet_lag_margin_ns = options_.quiet_lag_margin_ns;
   builder_ = std::make_unique<BarBuilder>(config, *chain_);
 }
 
@@ -200,6 +210,33 @@ void Aggregator::maybe_checkpoint() noexcept {
   keeper_->commit_offer(bars_handed_ ? bars_handed_() : 0, now_ns_);
 }
 
+void Aggregator::maybe_all_closed() {
+  // Every second closed on every market that has a frontier: the lowest
+  // frontier. Recomputed only when some frontier moved (about once per
+  // market per second), over the markets seen.
+  if (!on_all_closed_ || !chain_->take_closed_any()) return;
+  std::int64_t lowest = std::numeric_limits<std::int64_t>::max();
+  const std::size_t seen = markets_seen_.load(std::memory_order_relaxed);
+  for (std::size_t id = 0; id < seen; ++id) {
+    if (!seen_[id]) continue;
+    const std::int64_t closed = builder_->closed_until_s(static_cast<MarketId>(id));
+    if (closed != BarBuilder::kNoTime) lowest = std::min(lowest, closed);
+  }
+  if (lowest == std::numeric_limits<std::int64_t>::max() || lowest <= all_closed_s_) return;
+  all_closed_s_ = lowest;
+  on_all_closed_(lowest);
+}
+
+std::chrono::nanoseconds Aggregator::idle_wait() const noexcept {
+  // Live with per-market clock closes: no longer than until the next one.
+  const std::chrono::nanoseconds idle = options_.idle_wake;
+  if (!options_.wall_clock || !options_.quiet_close_from_lag) return idle;
+  const std::int64_t next = builder_->next_clock_close_ns();
+  if (next == std::numeric_limits<std::int64_t>::min()) return std::chrono::nanoseconds(0);
+  const std::int64_t until = next - realtime_ns();
+  return std::chrono::nanoseconds(std::clamp<std::int64_t>(until, 0, idle.count()));
+}
+
 void Aggregator::maybe_publish_counters() noexcept {
   // Every 100 ms of the clock: readers see statistics, not a live feed.
   if (now_ns_ < next_publish_ns_) return;
@@ -261,6 +298,7 @@ void Aggregator::run() noexcept {
         if (options_.wall_clock) now_ns_ = realtime_ns();
         if (flow_) flow_->poll(now_ns_);
         poll_strategy();
+        maybe_all_closed();
         maybe_publish_counters();
         maybe_checkpoint();
         continue;
@@ -277,7 +315,7 @@ void Aggregator::run() noexcept {
             }
             return all_closed;
           },
-          options_.idle_wake, &doorbell_);
+          idle_wait(), &doorbell_);
       ++wakeups_;
       if (options_.wall_clock) {
         now_ns_ = realtime_ns();
@@ -285,6 +323,7 @@ void Aggregator::run() noexcept {
       }
       if (flow_) flow_->poll(now_ns_);
       poll_strategy();
+      maybe_all_closed();
       maybe_publish_counters();
       maybe_checkpoint();
     }

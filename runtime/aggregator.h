@@ -27,6 +27,15 @@
 // that goes silent still has its bars closed; in replay mode the clock is
 // the events' receive time only, so the result depends on the input alone.
 //
+// Closing on time (live). options.quiet_close_from_lag closes quiet markets
+// after their connection's observed lag rather than the fixed quiet delay
+// (pipeline/bar_builder.h); a parked aggregator then sleeps no longer than
+// until the builder's next clock close (next_clock_close_ns()), so a quiet
+// bar closes within a millisecond of its deadline, not at the next 50 ms
+// idle wake. set_on_all_closed() hears, on this thread, each time every
+// market has closed a further second: the writer seals its batch then
+// rather than waiting out its age (runtime/influx_writer.h).
+//
 // Latency. With measure_latency, every trade records (now - its frame's
 // receive time) once its bar is updated: "frame receive -> bar updated",
 // including the feed ring.
@@ -77,6 +86,10 @@ struct AggregatorOptions {
   std::int64_t quiet_close_delay_ns = BarBuilderConfig{}.quiet_close_delay_ns;
   std::int64_t amend_horizon_ns = BarBuilderConfig{}.amend_horizon_ns;
   std::int64_t gap_hold_ns = 0;  // > 0 with a REST backfill: hold a market's seconds from kGap to kBackfilled
+  // Live only (wall_clock): quiet markets close after their connection's
+  // observed lag + this margin, at most quiet_close_delay_ns (bar_builder.h).
+  bool quiet_close_from_lag = false;
+  std::int64_t quiet_lag_margin_ns = BarBuilderConfig{}.quiet_lag_margin_ns;
   std::vector<Timeframe> rollups = default_rollup_timeframes();
   WaitStrategy wait{};                      // when every input is empty
   bool wall_clock = true;                   // live: advance the clock with CLOCK_REALTIME when idle
@@ -154,6 +167,11 @@ class Aggregator {
     bars_handed_ = std::move(bars_handed);
   }
 
+  // Before run(): `listener(s)` runs on the aggregator thread each time
+  // every market with a closed frontier has closed every second before s
+  // (s grows; after the bars of those seconds went to the output).
+  void set_on_all_closed(std::function<void(std::int64_t)> listener) { on_all_closed_ = std::move(listener); }
+
   // Sets the inputs (before run()): the channels are made with this
   // aggregator's doorbell, so they may come after it.
   void set_inputs(std::vector<FeedChannel*> inputs) { inputs_ = std::move(inputs); }
@@ -194,6 +212,8 @@ class Aggregator {
   void publish_counters(std::int64_t now_ns) noexcept;
   void maybe_publish_counters() noexcept;
   void maybe_checkpoint() noexcept;
+  void maybe_all_closed();
+  std::chrono::nanoseconds idle_wait() const noexcept;
 
   AggregatorOptions options_;
   const MarketRegistry& registry_;
@@ -218,6 +238,8 @@ class Aggregator {
   std::int64_t next_publish_ns_ = 0;
   CheckpointKeeper* keeper_ = nullptr;
   std::function<std::uint64_t()> bars_handed_;
+  std::function<void(std::int64_t)> on_all_closed_;
+  std::int64_t all_closed_s_ = BarBuilder::kNoTime;  // the last second told to on_all_closed_
   std::int64_t next_checkpoint_ns_ = 0;
   std::uint64_t events_ = 0, trades_ = 0, backfilled_ = 0, gaps_ = 0, disconnects_ = 0;
   std::uint64_t batches_ = 0, wakeups_ = 0;

@@ -89,6 +89,7 @@ void InfluxWriter::publish_snapshot(bool wait) noexcept {
   snapshot_.pending_batches = sink_->pending_batches();
   snapshot_.points_unsaved = sink_->points_unsaved();
   snapshot_.ack_delay = sink_->ack_delay();
+  for (std::size_t k = 0; k < kBarKinds; ++k) snapshot_.bar_visible[k] = sink_->bar_visible(static_cast<BarKind>(k));
   snapshot_.last_progress = sink_->last_progress();
   snapshot_.last_status = sink_->last_status();
   snapshot_.spool_disk_bytes = sink_->spool_disk_bytes();
@@ -116,6 +117,13 @@ void InfluxWriter::on_bar(const Bar& bar) {
   doorbell_.notify();
 }
 
+void InfluxWriter::on_all_closed(std::int64_t until_s) noexcept {
+  // After the bars of those seconds were pushed (release: the writer that
+  // sees the value finds them in the ring).
+  all_closed_s_.store(until_s, std::memory_order_release);
+  doorbell_.notify();
+}
+
 bool InfluxWriter::finish(std::chrono::steady_clock::time_point deadline) {
   if (!thread_.joinable()) return delivered_all_;
   deadline_ = deadline;
@@ -137,12 +145,22 @@ void InfluxWriter::run() noexcept {
     if (!sink_) return;  // no InfluxDB: bars are not this thread's business
     const Bar& bar = stamped.bar;
     if (!encoder_.has_market(bar.market)) encoder_.set_market(bar.market, names_[bar.market]);
-    sink_->add_bar(bar, encoder_, ++ordinal);
+    BarKind kind = BarKind::kUntracked;
+    if (bar.timeframe_s == 1 && !bar.is_amendment() && !bar.is_provisional()) {
+      if (last_final_s_.size() <= bar.market)
+        last_final_s_.resize(std::size_t{bar.market} + 1, INT64_MIN);  // new market
+      std::int64_t& last = last_final_s_[bar.market];
+      kind = last == bar.open_time_s - 1 ? BarKind::kBusy : BarKind::kQuiet;
+      last = bar.open_time_s;
+    }
+    sink_->add_bar(bar, encoder_, ++ordinal, kind);
     close_to_handed_.record(static_cast<std::uint64_t>(std::max<std::int64_t>(0, now_ns - stamped.handed_ns)));
   };
   for (;;) {
     std::size_t n = 0;
     now_ns = realtime_ns();
+    // Before draining: every bar handed before this value is in the ring.
+    const std::int64_t all_closed = all_closed_s_.load(std::memory_order_acquire);
     // Signals first: a trader waits on them, the bars' batch does not.
     const std::size_t signals = take_signals(now_ns, 64);
     std::size_t flows = 0;
@@ -158,6 +176,11 @@ void InfluxWriter::run() noexcept {
     }
     popped += n;
     taken_ = popped;
+    // Seal on close: once the ring holds none of the bars handed before it.
+    if (sink_ && all_closed > sealed_s_ && ring_.empty_approx()) {
+      sealed_s_ = all_closed;
+      sink_->seal_now();
+    }
     if (sink_) sink_->poll();
     settled_.store(sink_ ? sink_->settled_bars() : popped, std::memory_order_release);
     if (dispatch_) dispatch_->poll(now_ns);
@@ -181,7 +204,8 @@ void InfluxWriter::run() noexcept {
     wait.wait_for(
         [&] {
           return pushed_.load(std::memory_order_acquire) != popped || stopping_.load(std::memory_order_acquire) ||
-                 (signals_ != nullptr && !signals_->empty_approx()) || !flow_ring_.empty_approx();
+                 (signals_ != nullptr && !signals_->empty_approx()) || !flow_ring_.empty_approx() ||
+                 (sink_ && all_closed_s_.load(std::memory_order_acquire) > sealed_s_ && ring_.empty_approx());
         },
         idle ? std::chrono::milliseconds(200) : std::chrono::milliseconds(10), &doorbell_);
   }

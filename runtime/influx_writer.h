@@ -25,6 +25,19 @@
 // when it adds the bar to a batch. The sink's own ack_delay histogram is the
 // next stage, "handed to the sink -> acknowledged".
 //
+// Seal on close (live): on_all_closed(s), from the aggregator thread once
+// every market has closed every second before s, makes the writer seal the
+// sink's open batches as soon as it has taken every bar handed before the
+// call, instead of waiting for their age (InfluxSinkConfig::max_batch_age,
+// which remains the bound when some market's frontier lags).
+//
+// Bar visibility (InfluxSink, "Bar visibility"): each first emission of a
+// 1 s bar is tracked from its end to InfluxDB's acknowledgement, split by
+// market kind: busy when the same market's previous 1 s bar was for the
+// second just before (it trades every second, so its bars close on its
+// watermark), quiet otherwise (its bars close on the clock). Amendments
+// and rollups are not tracked. snapshot().bar_visible[kind].
+//
 // Observability: the sink's statistics live on the writer thread; every
 // 250 ms the writer copies them into a snapshot (try_lock: it never waits
 // for a reader), which snapshot() returns to any thread.
@@ -114,7 +127,8 @@ struct InfluxWriterSnapshot {
   std::uint64_t points_unsaved = 0;
   std::uint64_t bars_taken = 0;
   std::uint64_t flows_taken = 0;
-  LatencyHistogram ack_delay;  // handed to the sink -> acknowledged
+  LatencyHistogram ack_delay;               // handed to the sink -> acknowledged
+  LatencyHistogram bar_visible[kBarKinds];  // 1 s bar end -> acknowledged, by BarKind
   std::string last_problem;
 };
 
@@ -135,6 +149,9 @@ class InfluxWriter final : public BarSink {
   // `on_thread_start` runs first on the new thread (name, pinning).
   void start(std::function<void()> on_thread_start = {});
   void on_bar(const Bar& bar) override;  // aggregator thread
+  // Aggregator thread: every market has closed every second before
+  // `until_s` (see "Seal on close"). Never waits.
+  void on_all_closed(std::int64_t until_s) noexcept;
   // Aggregator thread: pushes `s` into the signal ring and wakes the
   // writer. Never waits: false (counted, signals_ring_full()) when the ring
   // is full, which only a stuck writer thread can cause.
@@ -193,9 +210,12 @@ class InfluxWriter final : public BarSink {
   std::uint64_t handed_ = 0;  // aggregator side
   alignas(128) std::atomic<std::uint64_t> pushed_{0};
   alignas(128) std::atomic<bool> stopping_{false};
-  std::atomic<std::uint64_t> settled_{0};            // writer side: stored with release
-  std::atomic<std::uint64_t> signals_ring_full_{0};  // aggregator side
-  std::atomic<std::uint64_t> flows_dropped_{0};      // aggregator side
+  std::atomic<std::uint64_t> settled_{0};              // writer side: stored with release
+  std::atomic<std::uint64_t> signals_ring_full_{0};    // aggregator side
+  std::atomic<std::uint64_t> flows_dropped_{0};        // aggregator side
+  std::atomic<std::int64_t> all_closed_s_{INT64_MIN};  // aggregator side: on_all_closed()
+  std::int64_t sealed_s_ = INT64_MIN;                  // writer side: the last all_closed_s_ acted on
+  std::vector<std::int64_t> last_final_s_;             // writer side: newest 1 s final bar per market
   std::chrono::steady_clock::time_point deadline_{};
   bool delivered_all_ = false;
 };

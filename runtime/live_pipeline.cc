@@ -140,8 +140,10 @@ LivePipeline::LivePipeline(PipelineConfig config, LivePipelineOptions options) :
     // Aggregator, channels, backfill, writer.
     AggregatorOptions agg;
     agg.max_markets = max_markets;
-    agg.lateness_ns = std::chrono::nanoseconds(cfg.bars.lateness).count();
+    agg.lateness_ns = std::chrono::nanoseconds(cfg.bars.live_lateness).count();  // the wall clock's
     agg.quiet_close_delay_ns = std::chrono::nanoseconds(cfg.bars.quiet_delay).count();
+    agg.quiet_close_from_lag = cfg.bars.quiet_close_from_lag;
+    agg.quiet_lag_margin_ns = std::chrono::nanoseconds(cfg.bars.quiet_lag_margin).count();
     agg.amend_horizon_ns = std::chrono::nanoseconds(cfg.bars.amend_horizon).count();
     agg.rollups = cfg.bars.rollups;
     agg.flow_stats = cfg.bars.flow_stats;
@@ -179,6 +181,8 @@ LivePipeline::LivePipeline(PipelineConfig config, LivePipelineOptions options) :
       p.writer = std::make_unique<InfluxWriter>(make_influx_sink_config(cfg), LineProtocolOptions{},
                                                 p.aggregator->names(), writer);
       p.forwarder.set_target(p.writer.get());
+      if (cfg.influx.seal_on_close)
+        p.aggregator->set_on_all_closed([w = p.writer.get()](std::int64_t s) { w->on_all_closed(s); });
     }
     if (cfg.strategy.enabled) start_strategy(p, writer, max_markets);
   }

@@ -223,6 +223,12 @@ HttpResponse LivePipeline::metrics() const {
                         p.writer->close_to_handed());
     out.latency_summary("tickflow_latency_sink_to_ack_seconds", "Handed to the sink -> acknowledged by InfluxDB", {},
                         w.ack_delay);
+    // runtime/influx_writer.h, "Bar visibility": busy markets traded in the
+    // second before, quiet ones did not.
+    for (const auto& [kind, name] : {std::pair{BarKind::kBusy, "busy"}, std::pair{BarKind::kQuiet, "quiet"}})
+      out.latency_summary("tickflow_bar_visible_seconds",
+                          "A 1 s bar's end -> InfluxDB acknowledged the write that made it queryable", {{"kind", name}},
+                          w.bar_visible[static_cast<std::size_t>(kind)]);
   }
   if (p.signal_publisher) {
     const SignalPublisherCounters& c = p.signal_publisher->counters();
@@ -438,6 +444,16 @@ std::string LivePipeline::summary() const {
            std::to_string(w.stats.points_refused) + " refused (NaN/Inf) of " + std::to_string(w.stats.points_accepted) +
            " accepted; " + std::to_string(w.points_in_spool) + " points (" + std::to_string(w.pending_batches) +
            " batches) still spooled\n";
+    for (const auto& [kind, name] : {std::pair{BarKind::kBusy, "busy"}, std::pair{BarKind::kQuiet, "quiet"}}) {
+      const LatencyHistogram& h = w.bar_visible[static_cast<std::size_t>(kind)];
+      if (h.count() == 0) continue;
+      char line[160];
+      std::snprintf(line, sizeof line,
+                    "bar visible (%s): %llu bars, p50 %.1f ms, p99 %.1f ms, max %.1f ms after their end\n", name,
+                    static_cast<unsigned long long>(h.count()), static_cast<double>(h.percentile(0.5)) / 1e6,
+                    static_cast<double>(h.percentile(0.99)) / 1e6, static_cast<double>(h.max()) / 1e6);
+      out += line;
+    }
     const std::string note = sink_outcome().text;
     if (!note.empty()) out += "influx: " + note + "\n";
   }

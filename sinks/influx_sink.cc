@@ -109,7 +109,7 @@ void InfluxSink::add_line(std::string_view rp, std::string_view precision, std::
   line_added(it);
 }
 
-void InfluxSink::add_bar(const Bar& bar, const BarLineEncoder& encoder, std::uint64_t ordinal) {
+void InfluxSink::add_bar(const Bar& bar, const BarLineEncoder& encoder, std::uint64_t ordinal, BarKind kind) {
   if (ordinal != 0) last_bar_ = std::max(last_bar_, ordinal);
   if (!bar_is_finite(bar)) {
     ++stats_.points_refused;
@@ -119,8 +119,34 @@ void InfluxSink::add_bar(const Bar& bar, const BarLineEncoder& encoder, std::uin
   }
   const OpenBatch it = batch_for(rp_for(bar.timeframe_s), "s");
   if (ordinal != 0 && it->second.first_bar == 0) it->second.first_bar = ordinal;
+  if (kind != BarKind::kUntracked) {
+    // Before line_added(), which may seal and send the batch.
+    auto& visible = it->second.visible;
+    const std::int64_t end_s = bar.open_time_s + bar.timeframe_s;
+    auto entry =
+        std::find_if(visible.rbegin(), visible.rend(), [&](const Batch::Visible& v) { return v.end_s == end_s; });
+    if (entry == visible.rend()) {
+      visible.push_back({end_s, {0, 0}});
+      entry = visible.rbegin();
+    }
+    ++entry->count[static_cast<std::size_t>(kind)];
+  }
   encoder.append(it->second.lines, bar);
   line_added(it);
+}
+
+void InfluxSink::seal_now() {
+  for (auto it = open_.begin(); it != open_.end(); ++it) seal(it);
+}
+
+void InfluxSink::record_visible(const Batch& batch) {
+  const std::int64_t now_ns =
+      std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+  for (const Batch::Visible& v : batch.visible) {
+    const auto delay = static_cast<std::uint64_t>(std::max<std::int64_t>(0, now_ns - v.end_s * 1'000'000'000));
+    for (std::size_t kind = 0; kind < kBarKinds; ++kind)
+      for (std::uint32_t i = 0; i < v.count[kind]; ++i) bar_visible_[kind].record(delay);
+  }
 }
 
 std::vector<RetentionPolicySpec> retention_policies(const std::vector<Timeframe>& rollups,
@@ -426,7 +452,11 @@ bool InfluxSink::ensure_schema() {
 
 InfluxSink::Outcome InfluxSink::send(const Batch& batch) {
   if (!ensure_schema()) return Outcome::kRetry;
-  return send_lines(batch, batch.lines, batch.count, 0);
+  const std::uint64_t dead_before = stats_.points_dead_lettered;
+  const Outcome outcome = send_lines(batch, batch.lines, batch.count, 0);
+  if (outcome == Outcome::kDone && stats_.points_dead_lettered == dead_before && !batch.visible.empty())
+    record_visible(batch);
+  return outcome;
 }
 
 InfluxSink::Outcome InfluxSink::send_lines(const Batch& batch, std::string_view lines, std::uint64_t count, int depth) {

@@ -9,7 +9,17 @@
 //
 // Batching: a batch is sealed when it reaches `batch_lines` lines or when its
 // oldest line is `max_batch_age` old (default 100 ms), so a closed 1 s bar is
-// queryable well within a second. One POST carries one retention policy.
+// queryable well within a second, or when the writer calls seal_now() (live:
+// every market has closed another second, so nothing more for it will come
+// soon). One POST carries one retention policy.
+//
+// Bar visibility: a bar added with a BarKind (the writer passes one for each
+// first emission of a 1 s bar) is counted when InfluxDB acknowledges its
+// batch: bar_visible(kind) holds (acknowledgement wall time - the bar's end),
+// the delay a user sees between a second's end and its bar being
+// queryable. Only batches acknowledged whole, straight from memory, count:
+// a batch that went through the disk spool, or had lines dead-lettered,
+// does not (its delay is the outage's, reported elsewhere).
 //
 // What each answer does (../shared/docs/influxdb.md has the why):
 //   204                         delivered
@@ -101,6 +111,10 @@ struct RetentionPolicySpec {
 std::vector<RetentionPolicySpec> retention_policies(const std::vector<Timeframe>& rollups,
                                                     const std::map<std::string, std::string>& durations);
 
+// What bar_visible() is split by (runtime/influx_writer.h defines them).
+enum class BarKind : std::uint8_t { kBusy = 0, kQuiet = 1, kUntracked = 2 };
+inline constexpr std::size_t kBarKinds = 2;
+
 struct InfluxSinkConfig {
   InfluxEndpoint endpoint;
   std::size_t batch_lines = 5000;
@@ -156,7 +170,13 @@ class InfluxSink {
   // precision s. A bar with a non-finite field is refused and counted.
   // `ordinal` (1, 2, 3, ... in the caller's order; 0: not tracked) feeds
   // settled_bars().
-  void add_bar(const Bar& bar, const BarLineEncoder& encoder, std::uint64_t ordinal = 0);
+  // `kind` other than kUntracked: count the bar in bar_visible(kind) once
+  // acknowledged (see "Bar visibility").
+  void add_bar(const Bar& bar, const BarLineEncoder& encoder, std::uint64_t ordinal = 0,
+               BarKind kind = BarKind::kUntracked);
+
+  // Seals every open batch now and sends it (if nothing older waits).
+  void seal_now();
 
   // Adds one group's flow statistics to retention policy aggr_<tf> (the
   // bars' of the same timeframe), measurement flow_<tf>, precision s
@@ -190,6 +210,10 @@ class InfluxSink {
   std::uint64_t spool_pending_bytes() const noexcept;
   // Delay from a batch's oldest line being added to its 204, in ns.
   const LatencyHistogram& ack_delay() const noexcept { return ack_delay_; }
+  // A 1 s bar's end -> the 204 of its batch, in ns (see "Bar visibility").
+  const LatencyHistogram& bar_visible(BarKind kind) const noexcept {
+    return bar_visible_[static_cast<std::size_t>(kind) % kBarKinds];
+  }
   // The last configuration or transport problem, for the summary; cleared
   // when writes succeed again after failing.
   const std::string& last_problem() const noexcept { return last_problem_; }
@@ -220,6 +244,13 @@ class InfluxSink {
     Clock::time_point oldest{};       // when its first line came: seals it by age
     std::int64_t oldest_wall_ns = 0;  // the same in wall time: survives the spool, for ack_delay
     std::uint64_t first_bar = 0;      // ordinal of its first tracked bar (0: none)
+    // Tracked bars by end second and kind: bars come in about time order,
+    // so this holds a few entries, one per second in the batch.
+    struct Visible {
+      std::int64_t end_s;
+      std::uint32_t count[kBarKinds];
+    };
+    std::vector<Visible> visible;
   };
   enum class Outcome { kDone, kRetry };
 
@@ -266,6 +297,8 @@ class InfluxSink {
   std::string reported_problem_;  // not logged again until it changes
   InfluxSinkStats stats_;
   LatencyHistogram ack_delay_;
+  LatencyHistogram bar_visible_[kBarKinds];
+  void record_visible(const Batch& batch);
   std::string scratch_;
   std::map<std::uint32_t, std::string> rp_by_timeframe_;  // 60 -> "aggr_1m"
   // Health and recovery.
