@@ -17,6 +17,7 @@
 #pragma once
 
 #include <benchmark/benchmark.h>
+#include <sys/resource.h>
 #include <x86intrin.h>
 
 #include <chrono>
@@ -73,6 +74,15 @@ inline bool add_cpu_context() {
   return true;
 }
 inline const bool kCpuContextAdded = add_cpu_context();
+
+// Times the calling thread has been preempted so far (involuntary context
+// switches). Two-thread benchmarks report the sum over both threads as
+// "preempted": on a shared host a run in which a thread lost its core
+// measures the scheduler, not the code (bench/README.md, "Rings").
+inline long thread_preemptions() noexcept {
+  rusage usage{};
+  return getrusage(RUSAGE_THREAD, &usage) == 0 ? usage.ru_nivcsw : 0;
+}
 
 // A flag the two threads of a benchmark share, alone on its 128-byte block.
 // A plain local std::atomic<bool> would sit on the benchmark thread's stack

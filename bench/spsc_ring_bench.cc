@@ -79,10 +79,12 @@ void run_throughput(benchmark::State& state) {
   SharedFlag stop;
   std::uint64_t consumed = 0;
   bool ordered = true;
+  long consumer_preempted = 0;
   // Captures by value what it reads in its loop: a reference would point
   // into the producer's stack frame, next to the item it is pushing.
-  std::thread consumer([&queue, &stop, &consumed, &ordered, poll_pauses] {
+  std::thread consumer([&queue, &stop, &consumed, &ordered, &consumer_preempted, poll_pauses] {
     pin_role(1);
+    const long preempted_before = thread_preemptions();
     std::uint64_t expected = 0;
     bool in_order = true;
     while (!stop.value.load(std::memory_order_relaxed)) {
@@ -104,9 +106,11 @@ void run_throughput(benchmark::State& state) {
     }
     consumed = expected;
     ordered = in_order;
+    consumer_preempted = thread_preemptions() - preempted_before;
   });
 
   ScopedPin pin(0);
+  const long producer_preempted_before = thread_preemptions();
   std::uint64_t seq = 0;
   for (auto _ : state) {
     const std::uint64_t end = seq + kItemsPerIteration;
@@ -130,8 +134,10 @@ void run_throughput(benchmark::State& state) {
     // producer is done writing.
     while (!queue.drained()) spin_pause();
   }
+  const long producer_preempted = thread_preemptions() - producer_preempted_before;
   stop.value.store(true);
   consumer.join();
+  state.counters["preempted"] = static_cast<double>(producer_preempted + consumer_preempted);
 
   if (!ordered || consumed != seq) {
     state.SkipWithError("items lost or reordered");
@@ -160,8 +166,10 @@ template <typename Queue, typename T>
 void run_round_trip(benchmark::State& state) {
   Queue ping, pong;
   SharedFlag stop;
+  long echo_preempted = 0;
   std::thread echo([&] {
     pin_role(1);
+    const long preempted_before = thread_preemptions();
     T v;
     while (!stop.value.load(std::memory_order_relaxed)) {
       if (ping.pop(v)) {
@@ -170,9 +178,11 @@ void run_round_trip(benchmark::State& state) {
         cpu_relax();
       }
     }
+    echo_preempted = thread_preemptions() - preempted_before;
   });
 
   ScopedPin pin(0);
+  const long pinger_preempted_before = thread_preemptions();
   LatencyHistogram histogram;
   std::uint64_t seq = 0;
   bool ok = true;
@@ -188,8 +198,10 @@ void run_round_trip(benchmark::State& state) {
     histogram.record(t1 - t0);
     ok &= back.seq == seq++;
   }
+  const long pinger_preempted = thread_preemptions() - pinger_preempted_before;
   stop.value.store(true);
   echo.join();
+  state.counters["preempted"] = static_cast<double>(pinger_preempted + echo_preempted);
   if (!ok) {
     state.SkipWithError("round trip returned the wrong item");
     return;
