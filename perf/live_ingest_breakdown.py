@@ -34,7 +34,7 @@ RULES = [
     ("publish (FeedPublisher, ring, doorbell)", r"FeedPublisher|FeedChannel|SpscRing|Doorbell|publish"),
     ("TLS record layer (OpenSSL)", r"libssl|libcrypto|^SSL_|ossl_|ssl3_|tls1?_|aesni|gcm|EVP_|BIO_|CRYPTO_"),
     ("handler dispatch (asio, std::function, shared_ptr)", r"asio::|executor|_Sp_counted|shared_ptr|std::function|_Function_handler|io_context|IoLoop|scheduler|reactor|async_base|work_guard|bind_front|handler_ptr|allocate_stable"),
-    ("websocket framing", r"websocket|WebSocket|utf8|frame_reader|read_frame|ws_frame|unmask|Session::on_read|FrameReader|Websocket"),
+    ("websocket framing", r"websocket|WebSocket|utf8|frame_reader|read_frame|ws_frame|unmask|Session::on_read|Session::read_pass|hand_on_frames|on_frame_bytes|deliver_in_place|deliver_copy|make_room|decode_ws_frame|FrameReader"),
     ("allocation", r"malloc|_int_free|_int_malloc|cfree|operator new|operator delete|tcache"),
     ("clock (clock_gettime)", r"clock_gettime|vdso|realtime_ns"),
 ]

@@ -3,7 +3,10 @@
 # over bench/live_ingest runs at maximum speed (bench/README.md, "The live
 # edge"):
 #
-#   perf/live_ingest_profile.sh [-b BUILD_DIR] [-o OUTDIR] [-r REPEAT] [--no-strace] [--no-callgrind]
+#   perf/live_ingest_profile.sh [-b BUILD_DIR] [-o OUTDIR] [-r REPEAT] [--no-strace] [--no-callgrind] [-- LIVE_INGEST_ARGS]
+#
+# (e.g. -- --tickflow OTHER/tickflow --config OTHER/tuning/laptop-2core.toml
+# --frames-per-write 1 to profile another build, or one TLS record per frame)
 #
 # 1. perf record -e cpu-clock -g (999 Hz, frame pointers) on every thread of
 #    the tickflow process, from the first frame to the last trade in; then
@@ -29,7 +32,8 @@ while (($#)); do
     -r) repeat=$2; shift 2 ;;
     --no-strace) strace=0; shift ;;
     --no-callgrind) callgrind=0; shift ;;
-    -h | --help) sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    --) shift; break ;;
+    -h | --help) sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "live_ingest_profile.sh: unknown argument $1" >&2; exit 2 ;;
   esac
 done
@@ -40,7 +44,7 @@ li=$build/bench/live_ingest
 field() { python3 -c "import json,sys; print(json.load(open(sys.argv[1])).get(sys.argv[2], 0))" "$1" "$2"; }
 
 echo "== perf record: $out/perf.data"
-"$li" --no-e2e --repeat "$repeat" \
+"$li" "$@" --no-e2e --repeat "$repeat" \
   --on-start "exec perf record -q -e cpu-clock -F 999 -g -p {pid} -o $out/perf.data" \
   >"$out/perf-run.json" 2>"$out/perf-run.txt"
 perf script -i "$out/perf.data" -F comm,tid,ip,sym,dso 2>/dev/null >"$out/perf.script"
@@ -53,7 +57,7 @@ cat "$out/breakdown-tf-feed-0.txt"
 
 if ((strace)); then
   echo "== strace -c -f: $out/strace.txt"
-  "$li" --no-e2e --repeat "$repeat" --on-start "exec strace -c -f -p {pid} -o $out/strace.txt" \
+  "$li" "$@" --no-e2e --repeat "$repeat" --on-start "exec strace -c -f -p {pid} -o $out/strace.txt" \
     >"$out/strace-run.json" 2>"$out/strace-run.txt"
   frames=$(field "$out/strace-run.json" frames)
   python3 - "$out/strace.txt" "$frames" <<'EOF'
@@ -70,8 +74,8 @@ fi
 
 if ((callgrind)); then
   echo "== callgrind (--repeat 1, collected from the first frame to the last trade in): $out/callgrind.out.*"
-  "$li" --no-e2e --repeat 1 --timeout-s 900 \
-    --exec-prefix "valgrind --tool=callgrind --separate-threads=yes --collect-atstart=no --callgrind-out-file=$out/callgrind.out.%p" \
+  "$li" "$@" --no-e2e --repeat 1 --timeout-s 900 \
+    --exec-prefix "valgrind --tool=callgrind --separate-threads=yes --instr-atstart=no --callgrind-out-file=$out/callgrind.out.%p" \
     --on-start "callgrind_control -i on {pid} >/dev/null; trap 'callgrind_control -i off {pid} >/dev/null; exit 0' INT; while :; do sleep 0.2; done" \
     >"$out/callgrind-run.json" 2>"$out/callgrind-run.txt" || true
   frames=$(field "$out/callgrind-run.json" frames)
