@@ -1,7 +1,7 @@
 // feeds/websocket_client.cc: the websocket client (see websocket_client.h).
 //
 // Asio runs the event loop, the resolver, the TCP connect and the timers.
-// TLS is OpenSSL on the socket itself (SSL_set_fd, non-blocking), and the
+// TLS is OpenSSL on the socket itself (a BIO of ours, non-blocking), and the
 // websocket layer (opening handshake, frames, control frames, permessage-
 // deflate) is ours: feeds/websocket_handshake.h, feeds/websocket_frame.h.
 //
@@ -25,11 +25,13 @@
 
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <openssl/bio.h>
 #include <openssl/err.h>
 #include <openssl/rand.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 #include <openssl/x509_vfy.h>
+#include <sys/socket.h>
 #include <zlib.h>
 
 #include <boost/asio/connect.hpp>
@@ -40,6 +42,7 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <cerrno>
+#include <cstdint>
 #include <cstring>
 #include <deque>
 #include <utility>
@@ -126,6 +129,39 @@ std::string take_ssl_error() {
   }
   ERR_clear_error();
   return text;
+}
+
+// The socket under OpenSSL. OpenSSL's own socket BIO writes with write(),
+// which raises SIGPIPE when the peer has gone: that would kill whatever
+// process embeds the client (a test, a tool) unless it ignores the signal.
+// This one sends with MSG_NOSIGNAL and is otherwise the same: recv/send on
+// the non-blocking descriptor, EAGAIN as "retry". The descriptor is the BIO's
+// data; the socket owns it (Asio closes it).
+BIO_METHOD* socket_bio_method() {
+  static BIO_METHOD* const method = [] {
+    BIO_METHOD* m = BIO_meth_new(BIO_get_new_index() | BIO_TYPE_SOURCE_SINK | BIO_TYPE_DESCRIPTOR, "tickflow socket");
+    BIO_meth_set_create(m, [](BIO* b) {
+      BIO_set_init(b, 1);
+      return 1;
+    });
+    BIO_meth_set_read(m, [](BIO* b, char* out, int size) {
+      const int fd = static_cast<int>(reinterpret_cast<std::intptr_t>(BIO_get_data(b)));
+      const ssize_t n = ::recv(fd, out, static_cast<std::size_t>(size), 0);
+      BIO_clear_retry_flags(b);
+      if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) BIO_set_retry_read(b);
+      return static_cast<int>(n);
+    });
+    BIO_meth_set_write(m, [](BIO* b, const char* in, int size) {
+      const int fd = static_cast<int>(reinterpret_cast<std::intptr_t>(BIO_get_data(b)));
+      const ssize_t n = ::send(fd, in, static_cast<std::size_t>(size), MSG_NOSIGNAL);
+      BIO_clear_retry_flags(b);
+      if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) BIO_set_retry_write(b);
+      return static_cast<int>(n);
+    });
+    BIO_meth_set_ctrl(m, [](BIO*, int cmd, long, void*) -> long { return cmd == BIO_CTRL_FLUSH ? 1 : 0; });
+    return m;
+  }();
+  return method;
 }
 
 // One shared OpenSSL client context (CA store loaded once).
@@ -336,8 +372,10 @@ class Session : public std::enable_shared_from_this<Session> {
     socket_.non_blocking(true, ignored);
     socket_.set_option(tcp::no_delay(true), ignored);  // subscribes and pongs are small and must not wait
     ssl_ = SSL_new(tls_->ctx);
-    if (ssl_ == nullptr || SSL_set_fd(ssl_, socket_.native_handle()) != 1)
-      return finish(WsCloseReason::kTlsHandshake, endpoint_text() + ": " + take_ssl_error());
+    BIO* bio = ssl_ != nullptr ? BIO_new(socket_bio_method()) : nullptr;
+    if (bio == nullptr) return finish(WsCloseReason::kTlsHandshake, endpoint_text() + ": " + take_ssl_error());
+    BIO_set_data(bio, reinterpret_cast<void*>(static_cast<std::intptr_t>(socket_.native_handle())));
+    SSL_set_bio(ssl_, bio, bio);  // the SSL object owns the BIO from here
     if (is_ip_literal(config_.host)) {
       // RFC 6066: no SNI for IP literals; the certificate must name the IP.
       X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl_), config_.host.c_str());
