@@ -15,15 +15,21 @@
 //    serial cross-core transfers (head line, then slot line), and a
 //    consumer that keeps up reloads the head every few items, each reload
 //    dragging the producer's hottest line across cores.
-//  * A busy consumer of small items (under 32 bytes, kRingReadsHeadWhenBusy)
-//    still reads the head: one load may reveal a line or more of items. A
-//    consumer of large items (FeedEvent, bars), one per line, never does:
-//    the head line would only add a transfer per item.
+//  * A busy single-item consumer still reads the head: one load may reveal
+//    many items, which it then reads (and prefetches) without touching their
+//    seq lines. "Busy" is kRingHeadReadStreak items in a row found at the
+//    first look: one for small items (under 32 bytes, kRingReadsHeadWhenBusy),
+//    two for large ones (FeedEvent, bars), so that a consumer taking one
+//    large item at a time (a ping-pong, a trickle) never pays a head load,
+//    while one that trails stops paying two line misses (item, seq) per item.
+//    Until issue 17 large items never read the head; on an AMD EPYC that
+//    left 64-byte throughput at 1.1x boost (bench/README.md, "Rings").
 //  * What it buys against boost::lockfree::spsc_queue, measured in the same
 //    run, is in bench/README.md ("Rings"), with the command and the CPU.
 //  * The cost is slot size: a slot is {T, 8-byte seq} rounded up to T's
 //    alignment, so a 64-byte, 64-aligned FeedEvent takes a 128-byte slot
-//    (one adjacent-line pair, which the spatial prefetcher moves as a unit)
+//    (one adjacent-line pair, which Intel's spatial prefetcher moves as a
+//    unit; AMD moves two lines, and the prefetches ask for both)
 //    and an 8-byte item a 16-byte slot; a 65,536-event ring is 8 MiB.
 //  * Producer state and consumer state live on separate 128-byte blocks
 //    (see cache_line.h for why 128), so the two threads never write the same
@@ -45,7 +51,10 @@
 //    they are indexed or iterated, never memcpy'd.
 //  * The producer issues PREFETCHW ~2 KiB ahead, only into slots the consumer
 //    is known to have finished with, so the store that fills a slot does not
-//    stall on a read-for-ownership. A plain read prefetch (what
+//    stall on a read-for-ownership; the consumer prefetches published lines
+//    ~2 KiB ahead. Both work line by line, each 64-byte line once, from the
+//    single-item and the batch calls alike: AMD cores do not pair lines the
+//    way Intel's spatial prefetcher does. A plain read prefetch (what
 //    __builtin_prefetch(p, 1) emits without -mprfchw) would fetch a shared
 //    copy and the store would still miss.
 //  * All slots are value-initialised at construction, which also faults in
