@@ -176,6 +176,52 @@ TEST(SpscRing, CarriesWholeCacheLineItemsIntact) {
   }
 }
 
+// A single-item consumer switches from polling seq to reading the head after
+// kRingHeadReadStreak items in a row (1 for small items, 2 for cache-line
+// items). Whatever path it is on, claimed but unpublished slots must stay
+// invisible, across the wrap, for both sizes.
+template <typename T>
+void check_streak_paths_hide_unpublished_claims() {
+  SpscRing<T> ring(8);
+  std::uint64_t next_in = 0, next_out = 0;
+  for (int round = 0; round < 40; ++round) {
+    const std::size_t burst = 1 + static_cast<std::size_t>(round) % 5;  // streaks of 1..5
+    for (std::size_t i = 0; i < burst; ++i) {
+      T item;
+      item.seq = next_in++;
+      ASSERT_TRUE(ring.try_push(item));
+    }
+    // Claim two more and publish only the first: the second must not be read
+    // even by a consumer that has just reloaded the head.
+    auto span = ring.try_claim(2);
+    ASSERT_EQ(span.size(), 2u);
+    span[0].seq = next_in++;
+    span[1].seq = 999'999;
+    ring.publish(1);
+    for (std::size_t i = 0; i <= burst; ++i) {
+      T out;
+      ASSERT_TRUE(ring.try_pop(out)) << round << " " << i;
+      EXPECT_EQ(out.seq, next_out++);
+    }
+    T out;
+    EXPECT_FALSE(ring.try_pop(out)) << round;
+    EXPECT_EQ(ring.front(), nullptr) << round;
+    EXPECT_TRUE(ring.peek().empty()) << round;
+  }
+  EXPECT_EQ(next_out, next_in);
+  EXPECT_EQ(next_out, 40u + (1 + 2 + 3 + 4 + 5) * 8u);  // 40 rounds, bursts 1..5 eight times, +1 each
+}
+
+struct Small {
+  std::uint64_t seq = 0;
+};
+
+TEST(SpscRing, HeadReadsAfterAStreakNeverRevealUnpublishedClaims) {
+  static_assert(kRingHeadReadStreak<Small> == 1 && kRingHeadReadStreak<Line> == 2);
+  check_streak_paths_hide_unpublished_claims<Small>();
+  check_streak_paths_hide_unpublished_claims<Line>();
+}
+
 TEST(SpscRing, SlotsAreCacheLineAlignedAndStateBlocksSeparate) {
   SpscRing<Line> ring(8);
   auto span = ring.try_claim(1);
