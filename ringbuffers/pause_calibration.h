@@ -37,9 +37,9 @@ namespace tickflow {
 // The product's poll interval in spin loops: how long a thread that found a
 // ring empty (or full) pauses before it looks again. Polling faster than a
 // cache line can cross cores buys no latency but steals the line the other
-// side is writing. 185 ns was 8 PAUSEs on the Xeon where it was first tuned;
-// bench/README.md ("Rings") shows it is still the best of those measured on
-// this AMD host, where it takes 10 PAUSEs.
+// side is writing. 185 ns was 8 PAUSEs on the Xeon where it was tuned (about
+// two cross-core transfers there); on this AMD host it is 10 PAUSEs, and a
+// 1-PAUSE poll did not win consistently (bench/README.md, "Rings").
 inline constexpr std::uint32_t kPollIntervalNs = 185;
 
 // Used when the measurement fails: the Xeon's PAUSE, the cost the original
