@@ -81,7 +81,7 @@ if ((callgrind)); then
   frames=$(field "$out/callgrind-run.json" frames)
   # The feed thread's file: the one where LiveFeed::on_frame runs.
   for f in "$out"/callgrind.out.*-*; do
-    if callgrind_annotate "$f" 2>/dev/null | grep -q 'LiveFeed::on_frame'; then
+    if callgrind_annotate --inclusive=yes "$f" 2>/dev/null | grep -q 'LiveFeed::on_frame'; then
       echo "feed thread: $f"
       python3 perf/live_ingest_breakdown.py --callgrind "$f" --frames "$frames" | tee "$out/callgrind-feed.txt"
       callgrind_annotate --inclusive=no "$f" 2>/dev/null | head -60 >"$out/callgrind-feed-functions.txt"
