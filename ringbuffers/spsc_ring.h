@@ -26,6 +26,10 @@
 //    left 64-byte throughput at 1.1x boost (bench/README.md, "Rings").
 //  * What it buys against boost::lockfree::spsc_queue, measured in the same
 //    run, is in bench/README.md ("Rings"), with the command and the CPU.
+//    Open (issue 17): on the AMD EPYC host, a single-item consumer of 8-byte
+//    items can settle into keeping pace with the producer, reading each line
+//    while it is being written, at 0.2-0.5x boost; bench/README.md ("Why the
+//    ratio collapses") has the counters and the variants tried.
 //  * The cost is slot size: a slot is {T, 8-byte seq} rounded up to T's
 //    alignment, so a 64-byte, 64-aligned FeedEvent takes a 128-byte slot
 //    (one adjacent-line pair, which Intel's spatial prefetcher moves as a
