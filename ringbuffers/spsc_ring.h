@@ -26,10 +26,18 @@
 //    left 64-byte throughput at 1.1x boost (bench/README.md, "Rings").
 //  * What it buys against boost::lockfree::spsc_queue, measured in the same
 //    run, is in bench/README.md ("Rings"), with the command and the CPU.
-//    Open (issue 17): on the AMD EPYC host, a single-item consumer of 8-byte
-//    items can settle into keeping pace with the producer, reading each line
-//    while it is being written, at 0.2-0.5x boost; bench/README.md ("Why the
-//    ratio collapses") has the counters and the variants tried.
+//  * A busy consumer that drains the ring keeps reading the head for
+//    kHeadPollsAfterDrain polls before it polls slot[tail]'s seq again:
+//    that slot is the one the producer writes next, and polling it pulls
+//    the line away from the producer on every poll, so each of its stores
+//    waited for a cross-core transfer and a consumer that kept up held the
+//    producer to that pace (AMD EPYC, 8-byte items: 14 M items/s against
+//    250 M/s in the other steady state). And a busy consumer that finds
+//    fewer than kSlipBytes of items ahead pauses one poll interval before
+//    it reads them (FastForward's "temporal slipping"), so that it reads
+//    finished lines. Neither changes what try_pop returns, only when; an
+//    idle consumer (a ping-pong, a trickle) still learns of an item from
+//    its seq line alone. bench/README.md ("Rings") has the figures.
 //  * The cost is slot size: a slot is {T, 8-byte seq} rounded up to T's
 //    alignment, so a 64-byte, 64-aligned FeedEvent takes a 128-byte slot
 //    (one adjacent-line pair, which Intel's spatial prefetcher moves as a
@@ -99,6 +107,7 @@
 #include <type_traits>
 
 #include "ringbuffers/cache_line.h"
+#include "ringbuffers/cpu_relax.h"
 
 namespace tickflow {
 
@@ -353,13 +362,41 @@ class SpscRing {
       prefetch_for_read(tail + 1);
       return true;
     }
-    if (consumer_.streak >= kRingHeadReadStreak<T>) {
+    if (consumer_.streak >= kRingHeadReadStreak<T> || consumer_.head_polls != 0) {
       consumer_.cached_head = producer_.head.load(std::memory_order_acquire);
       if (tail < consumer_.cached_head) {
+        if (consumer_.cached_head - tail < kSlipSlots) [[unlikely]] {
+          // Temporal slipping (FastForward, Giacomoni et al., PPoPP 2008):
+          // a busy consumer this close behind would read the lines the
+          // producer is still writing, and each store of the producer's
+          // would then wait for its line to come back: the pair settles
+          // into one or two cross-core transfers per item (measured on an
+          // AMD EPYC: 14 M items/s against 250 M/s when the consumer
+          // trails). One poll interval lets the producer move on, so the
+          // consumer reads finished lines; the item is still returned, so
+          // try_pop's answer does not change, only when it is given.
+          spin_pause();
+          consumer_.cached_head = producer_.head.load(std::memory_order_acquire);
+        }
         prefetch_for_read(tail + 1);
+        consumer_.streak = kRingHeadReadStreak<T>;  // busy again
+        consumer_.head_polls = 0;
         return true;
       }
-      consumer_.streak = 0;
+      // Just drained: keep asking the head for a few polls before polling
+      // the seq of slot[tail], which is the very slot the producer writes
+      // next: polling it pulls that line away from the producer once per
+      // poll, so its next store waits for a cross-core transfer, and a
+      // consumer that keeps up then holds the producer to that pace.
+      if (consumer_.streak != 0) {
+        consumer_.streak = 0;
+        consumer_.head_polls = kHeadPollsAfterDrain;
+        return false;
+      }
+      if (consumer_.head_polls != 0) {
+        --consumer_.head_polls;
+        return false;
+      }
     }
     if (consumer_.slots[tail & consumer_.mask].seq.load(std::memory_order_acquire) != tail + 1) {
       consumer_.streak = 0;
@@ -368,6 +405,12 @@ class SpscRing {
     ++consumer_.streak;
     return true;
   }
+
+  // How far behind the producer a busy single-item consumer keeps (see
+  // readable()): kSlipBytes of slots, at least one.
+  static constexpr std::size_t kSlipBytes = 2048;
+  static constexpr std::uint32_t kHeadPollsAfterDrain = 8;
+  static constexpr std::uint64_t kSlipSlots = sizeof(Slot) >= kSlipBytes ? 1 : kSlipBytes / sizeof(Slot);
 
   // The prefetches below work in 64-byte lines, numbered through the
   // unwrapped sequence of slots (absolute line L holds bytes [64L, 64L + 64)
@@ -469,6 +512,7 @@ class SpscRing {
     std::uint64_t cached_head = 0;       // consumer's last view of producer.head
     std::uint64_t prefetched_line = 0;   // lines below this were prefetched for reading (prefetch_for_read)
     std::uint32_t streak = 0;            // items found by seq in a row (kRingHeadReadStreak)
+    std::uint32_t head_polls = 0;        // polls left that read the head, not seq (kHeadPollsAfterDrain)
     Slot* slots = nullptr;               // read-only copy: the pop path reads only this line
     std::uint64_t mask = 0;              // read-only copy
   };

@@ -222,6 +222,40 @@ TEST(SpscRing, HeadReadsAfterAStreakNeverRevealUnpublishedClaims) {
   check_streak_paths_hide_unpublished_claims<Line>();
 }
 
+// A consumer that has just drained reads the head for a few polls instead
+// of the next slot's seq, and one close behind the producer pauses a poll
+// interval before it reads on (readable()): neither may hide an item that
+// is published. Bursts of 0..39 items, each popped at once, in order, then
+// the ring reports empty; 64 bursts cross the drained and slip paths of
+// both item sizes many times.
+template <typename T>
+void check_drained_consumer_sees_every_item() {
+  SpscRing<T> ring(64);
+  std::uint64_t next = 0, expected = 0;
+  for (std::size_t burst = 0; burst < 64; ++burst) {
+    const std::size_t n = (burst * 7) % 40;
+    for (std::size_t i = 0; i < n; ++i) {
+      T item{};
+      item.seq = next++;
+      ASSERT_TRUE(ring.try_push(item));
+    }
+    for (std::size_t i = 0; i < n; ++i) {
+      T out{};
+      ASSERT_TRUE(ring.try_pop(out)) << "burst " << burst << " item " << i;
+      ASSERT_EQ(out.seq, expected++);
+    }
+    T none{};
+    EXPECT_FALSE(ring.try_pop(none));
+    EXPECT_FALSE(ring.try_pop(none));
+  }
+  EXPECT_EQ(expected, next);
+}
+
+TEST(SpscRing, ADrainedConsumerSeesEveryPublishedItemAtOnce) {
+  check_drained_consumer_sees_every_item<Small>();
+  check_drained_consumer_sees_every_item<Line>();
+}
+
 TEST(SpscRing, SlotsAreCacheLineAlignedAndStateBlocksSeparate) {
   SpscRing<Line> ring(8);
   auto span = ring.try_claim(1);
