@@ -15,7 +15,7 @@
 //      in) or on a schedule of their own (Binance forceOrder: the latest
 //      liquidation of each second), so their times say nothing about which
 //      trades are still to come.
-// and, live, records "frame receive -> event published" per frame.
+// and, live, records "frame receive -> event published" for every 8th frame.
 //
 // The event clock. Live, the aggregator reads the wall clock; in replay and
 // backtest it runs on the receive times the events carry (clock_tick_ns >
@@ -92,7 +92,9 @@ class FeedPublisher {
     }
     if (pushed == 0) return;
     last_push_receive_ns_ = receive_ns;
-    if (!options_.measure_latency) return;
+    // One publish in kLatencySampleEvery is timed: a clock read per frame
+    // was ~10 % of the feed thread; every 8th frame has the same quantiles.
+    if (!options_.measure_latency || ++published_frames_ % kLatencySampleEvery != 0) return;
     const std::int64_t now = realtime_ns();
     receive_to_publish_.record(static_cast<std::uint64_t>(std::max<std::int64_t>(0, now - receive_ns)));
     receive_to_publish_.maybe_publish(now);
@@ -157,6 +159,8 @@ class FeedPublisher {
   FeedChannel& channel_;
   const Options options_;
   std::int64_t last_push_receive_ns_ = INT64_MIN / 2;
+  static constexpr std::uint64_t kLatencySampleEvery = 8;
+  std::uint64_t published_frames_ = 0;
   std::vector<std::uint8_t> announced_;
   std::vector<FeedEvent> outbox_;
   SharedHistogram receive_to_publish_;
