@@ -6,6 +6,7 @@
 
 #include "feeds/log_escape.h"
 #include "feeds/parser_factory.h"
+#include "ringbuffers/single_writer.h"
 
 namespace tickflow {
 
@@ -186,21 +187,9 @@ void LiveFeed::on_open() {
   if (on_events_) on_events_(events_);
 }
 
-namespace {
-
-// The per-frame counters have one writer, this feed's loop thread, and
-// readers elsewhere (metrics, health). A relaxed load and store is then
-// exact, and costs what a plain add does; fetch_add would be a locked
-// read-modify-write (~20 cycles) on every frame for nothing.
-inline void bump(std::atomic<std::uint64_t>& counter, std::uint64_t n = 1) noexcept {
-  counter.store(counter.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
-}
-
-}  // namespace
-
 void LiveFeed::on_frame(std::string_view frame, std::int64_t receive_ts_ns) {
-  bump(counters_.frames);
-  bump(counters_.bytes, frame.size());
+  single_writer_add(counters_.frames);
+  single_writer_add(counters_.bytes, frame.size());
   if (frame_tap_) frame_tap_(frame, receive_ts_ns);
   events_.clear();
   const ParseOutcome outcome = parser_->parse(frame, receive_ts_ns, events_);
@@ -219,18 +208,18 @@ void LiveFeed::on_frame(std::string_view frame, std::int64_t receive_ts_ns) {
   // Trades the allowlist or a full registry refused, counted by the resolver.
   const MarketResolver& markets = parser_->markets();
   if (markets.unconfigured() != unconfigured_seen_) [[unlikely]] {
-    bump(counters_.unconfigured, markets.unconfigured() - unconfigured_seen_);
+    single_writer_add(counters_.unconfigured, markets.unconfigured() - unconfigured_seen_);
     unconfigured_seen_ = markets.unconfigured();
   }
   if (markets.full() != full_seen_) [[unlikely]] {
-    bump(counters_.market_overflow, markets.full() - full_seen_);
+    single_writer_add(counters_.market_overflow, markets.full() - full_seen_);
     full_seen_ = markets.full();
   }
   if (const std::string_view reply = parser_->pending_reply(); !reply.empty()) [[unlikely]] {
     // A server keepalive the venue wants answered (a ping, a heartbeat request).
     client_->send_text(std::string(reply));
     parser_->clear_reply();
-    bump(counters_.replies);
+    single_writer_add(counters_.replies);
   }
   if (outcome != ParseOutcome::kEvents) return;
   // De-duplication: a trade whose numeric id is not above its market's last
@@ -312,10 +301,10 @@ void LiveFeed::on_frame(std::string_view frame, std::int64_t receive_ts_ns) {
       push_event(deduped_, e);
     }
   }
-  if (implausible_ids != 0) bump(counters_.implausible_ids, implausible_ids);
-  if (overflow != 0) bump(counters_.market_overflow, overflow);
-  if (duplicates != 0) bump(counters_.duplicates, duplicates);
-  bump(counters_.trades, trades);
+  if (implausible_ids != 0) single_writer_add(counters_.implausible_ids, implausible_ids);
+  if (overflow != 0) single_writer_add(counters_.market_overflow, overflow);
+  if (duplicates != 0) single_writer_add(counters_.duplicates, duplicates);
+  single_writer_add(counters_.trades, trades);
   const EventBuffer& out = rebuilt ? deduped_ : events_;
   if (!out.empty() && on_events_) on_events_(out);
 }

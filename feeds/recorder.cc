@@ -142,7 +142,7 @@ class CaptureRecorder::Writer {
     const std::string_view frame = record.substr(sizeof receive_ns);
     if (frame.empty() || receive_ns < kMinReceiveNs || std::memchr(frame.data(), '\n', frame.size()) != nullptr ||
         std::memchr(frame.data(), '\r', frame.size()) != nullptr) [[unlikely]] {
-      bump(counters_.dropped_malformed);
+      single_writer_add(counters_.dropped_malformed);
       return;
     }
     const std::int64_t hour = receive_ns / kNanosPerHour;
@@ -203,7 +203,7 @@ class CaptureRecorder::Writer {
       }
       gzbuffer(gz_, kGzipBufferBytes);
     }
-    bump(counters_.files_opened);
+    single_writer_add(counters_.files_opened);
     return true;
   }
 
@@ -264,8 +264,8 @@ class CaptureRecorder::Writer {
       }
       file_size_ += static_cast<off_t>(total);
     }
-    add(counters_.frames_written, frames);
-    add(counters_.bytes_written, total);
+    single_writer_add(counters_.frames_written, frames);
+    single_writer_add(counters_.bytes_written, total);
   }
 
   bool write_all(std::string_view data) noexcept {
@@ -287,16 +287,12 @@ class CaptureRecorder::Writer {
   }
 
   void report(std::string message) {
-    bump(counters_.write_errors);
+    single_writer_add(counters_.write_errors);
     std::lock_guard lock(error_mutex_);
     last_error_ = std::move(message);
   }
 
-  void lose(std::uint64_t frames) { add(counters_.frames_lost, frames); }
-
-  static void add(std::atomic<std::uint64_t>& counter, std::uint64_t n) noexcept {
-    counter.store(counter.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
-  }
+  void lose(std::uint64_t frames) { single_writer_add(counters_.frames_lost, frames); }
 
   const RecorderOptions& options_;
   SpscByteRing& ring_;

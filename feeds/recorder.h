@@ -64,6 +64,7 @@
 #include "ringbuffers/byte_ring.h"
 #include "ringbuffers/cache_line.h"
 #include "ringbuffers/doorbell.h"
+#include "ringbuffers/single_writer.h"
 
 namespace tickflow {
 
@@ -115,23 +116,23 @@ class CaptureRecorder {
   // the frame is dropped. Never blocks, allocates or throws.
   bool record(std::int64_t receive_ts_ns, std::string_view frame) noexcept {
     if (!feed_.accepting.load(std::memory_order_relaxed)) [[unlikely]] {
-      bump(feed_.dropped_stopped);
+      single_writer_add(feed_.dropped_stopped);
       return false;
     }
     if (frame.size() > max_frame_bytes_) [[unlikely]] {
-      bump(feed_.dropped_oversize);
+      single_writer_add(feed_.dropped_oversize);
       return false;
     }
     char* at = ring_.try_claim(sizeof receive_ts_ns + frame.size());
     if (at == nullptr) [[unlikely]] {
-      bump(feed_.dropped_full);
+      single_writer_add(feed_.dropped_full);
       wake_threshold_crossed();
       return false;
     }
     std::memcpy(at, &receive_ts_ns, sizeof receive_ts_ns);
     if (!frame.empty()) std::memcpy(at + sizeof receive_ts_ns, frame.data(), frame.size());
     ring_.publish();
-    bump(feed_.recorded);
+    single_writer_add(feed_.recorded);
     if (ring_.fill_exceeds(wake_fill_bytes_)) [[unlikely]]
       wake_threshold_crossed();
     return true;
@@ -160,10 +161,6 @@ class CaptureRecorder {
  private:
   class Writer;  // file I/O, zlib and the thread: recorder.cc
 
-  // Single-writer counters: a relaxed load and store, no locked RMW.
-  static void bump(std::atomic<std::uint64_t>& counter) noexcept {
-    counter.store(counter.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
-  }
   void wake_threshold_crossed() noexcept { doorbell_.notify(); }
 
   RecorderOptions options_;

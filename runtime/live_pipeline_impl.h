@@ -20,6 +20,7 @@
 #include "feeds/websocket_client.h"
 #include "pipeline/bar_sink.h"
 #include "pipeline/market_registry.h"
+#include "ringbuffers/single_writer.h"
 #include "runtime/aggregator.h"
 #include "runtime/checkpoint_keeper.h"
 #include "runtime/feed_channel.h"
@@ -43,7 +44,7 @@ class BarForwarder final : public BarSink {
  public:
   void set_target(BarSink* target) noexcept { target_ = target; }
   void on_bar(const Bar& bar) override {
-    bars_.store(bars_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+    single_writer_add(bars_);
     if (target_) target_->on_bar(bar);
   }
   void on_flow(const FlowRecord& record) override {
