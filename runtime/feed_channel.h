@@ -64,12 +64,7 @@ class FeedChannel {
     std::size_t sent = ring_.try_push_n(events, n);
     if (sent != n) [[unlikely]]
       sent = publish_slow(events, n, sent);
-    if (sent != 0) {
-      pushed_ += sent;
-      published_.store(pushed_, std::memory_order_release);
-      counters_.published.store(pushed_, std::memory_order_relaxed);
-      doorbell_.notify();
-    }
+    if (sent != 0) announce(sent);
     return sent;
   }
 
@@ -81,10 +76,7 @@ class FeedChannel {
   SpscRing<FeedEvent>::WriteSpan claim(std::size_t n) noexcept { return ring_.try_claim(n); }
   void commit(std::size_t k) noexcept {
     ring_.publish(k);
-    pushed_ += k;
-    published_.store(pushed_, std::memory_order_release);
-    counters_.published.store(pushed_, std::memory_order_relaxed);
-    doorbell_.notify();
+    announce(k);
   }
 
   // The producer will publish nothing more; the aggregator drains and sees
@@ -118,6 +110,15 @@ class FeedChannel {
   FullRingPolicy policy() const noexcept { return policy_; }
 
  private:
+  // `n` more events are in the ring: the aggregator's wake-up copy of the
+  // position, the counter, and the doorbell.
+  void announce(std::size_t n) noexcept {
+    pushed_ += n;
+    published_.store(pushed_, std::memory_order_release);
+    counters_.published.store(pushed_, std::memory_order_relaxed);
+    doorbell_.notify();
+  }
+
   std::size_t publish_slow(const FeedEvent* events, std::size_t n, std::size_t sent) noexcept {
     counters_.full_events.fetch_add(1, std::memory_order_relaxed);
     if (policy_ == FullRingPolicy::kBlock) {
