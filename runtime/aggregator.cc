@@ -144,9 +144,7 @@ void Aggregator::handle(const FeedEvent& e) {
       ++trades_;
       if (t.flags & kTradeBackfill) ++backfilled_;
       if (t.market < options_.max_markets) last_trade_ns_[t.market].store(t.receive_ts_ns, std::memory_order_relaxed);
-      // One trade in kLatencySampleEvery is timed: the clock read was 35-39 %
-      // of this thread's CPU when every trade was (bench/README.md, "The
-      // live edge"), and every 8th trade's latency has the same quantiles.
+      // One trade in kLatencySampleEvery is timed (shared_histogram.h).
       if (options_.measure_latency && trades_ % kLatencySampleEvery == 0) {
         const std::int64_t now = realtime_ns();
         receive_to_bar_.record(static_cast<std::uint64_t>(std::max<std::int64_t>(0, now - t.receive_ts_ns)));

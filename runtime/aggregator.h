@@ -232,7 +232,6 @@ class Aggregator {
   std::unique_ptr<std::atomic<std::int64_t>[]> last_trade_ns_;
   AggregatorCounters counters_;
   SharedHistogram receive_to_bar_;  // every kLatencySampleEvery-th trade
-  static constexpr std::uint64_t kLatencySampleEvery = 8;
   std::atomic<std::size_t> markets_seen_{0};
   std::atomic<bool> finished_{false};
   std::int64_t now_ns_ = 0;  // the clock, as last read

@@ -92,8 +92,7 @@ class FeedPublisher {
     }
     if (pushed == 0) return;
     last_push_receive_ns_ = receive_ns;
-    // One publish in kLatencySampleEvery is timed: a clock read per frame
-    // was ~10 % of the feed thread; every 8th frame has the same quantiles.
+    // One publish in kLatencySampleEvery is timed (shared_histogram.h).
     if (!options_.measure_latency || ++published_frames_ % kLatencySampleEvery != 0) return;
     const std::int64_t now = realtime_ns();
     receive_to_publish_.record(static_cast<std::uint64_t>(std::max<std::int64_t>(0, now - receive_ns)));
@@ -159,7 +158,6 @@ class FeedPublisher {
   FeedChannel& channel_;
   const Options options_;
   std::int64_t last_push_receive_ns_ = INT64_MIN / 2;
-  static constexpr std::uint64_t kLatencySampleEvery = 8;
   std::uint64_t published_frames_ = 0;
   std::vector<std::uint8_t> announced_;
   std::vector<FeedEvent> outbox_;

@@ -19,6 +19,12 @@
 
 namespace tickflow {
 
+// The pipeline's per-event latency histograms (frame receive -> published,
+// receive -> bar) time one event in this many: a clock read per event was
+// 35-39 % of the aggregator's CPU (bench/README.md, "The live edge"), and
+// every 8th event's latency has the same quantiles.
+inline constexpr std::uint64_t kLatencySampleEvery = 8;
+
 class SharedHistogram {
  public:
   explicit SharedHistogram(std::int64_t interval_ns = 250'000'000) : interval_ns_(interval_ns) {}
