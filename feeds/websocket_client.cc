@@ -687,7 +687,8 @@ class Session : public std::enable_shared_from_this<Session> {
     return !done_;
   }
 
-  // A message that is not one plain frame: fragments joined, or compressed.
+  // A message that is not one plain frame: `message` is fragments_ (the
+  // fragments joined, padded already) or one compressed frame in place.
   bool deliver_copy(std::string_view message, std::int64_t receive_ts_ns) {
     std::string_view out = message;
     if (compressed_) {
@@ -702,9 +703,6 @@ class Session : public std::enable_shared_from_this<Session> {
         return false;
       }
       out = inflated_.view();
-    } else if (message.data() != fragments_.data()) {
-      fragments_.assign(message);
-      out = fragments_.view();
     }
     compressed_ = false;
     if (owner_ != nullptr && owner_->handlers.on_frame) owner_->handlers.on_frame(out, receive_ts_ns);
