@@ -6,8 +6,6 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <openssl/err.h>
-#include <openssl/evp.h>
-#include <openssl/sha.h>
 #include <openssl/ssl.h>
 #include <poll.h>
 #include <signal.h>
@@ -26,6 +24,9 @@
 #include <string_view>
 #include <thread>
 
+#include "feeds/websocket_frame.h"
+#include "feeds/websocket_handshake.h"
+
 namespace tickflow::bench {
 namespace {
 
@@ -41,15 +42,6 @@ std::string ssl_error() {
   if (e == 0) return std::strerror(errno);
   ERR_error_string_n(e, buf, sizeof buf);
   return buf;
-}
-
-std::string websocket_accept(std::string_view key) {
-  const std::string text = std::string(key) + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
-  unsigned char digest[SHA_DIGEST_LENGTH];
-  SHA1(reinterpret_cast<const unsigned char*>(text.data()), text.size(), digest);
-  unsigned char out[64];
-  const int n = EVP_EncodeBlock(out, digest, SHA_DIGEST_LENGTH);
-  return std::string(reinterpret_cast<char*>(out), static_cast<std::size_t>(n));
 }
 
 // One accepted connection in the child, non-blocking after the upgrade.
@@ -94,38 +86,31 @@ struct Conn {
   }
 
   // Parses complete client frames (masked): pings get pongs, close a close.
+  // A header RFC 6455 forbids ends the connection.
   void parse() {
     std::size_t at = 0;
-    while (in.size() - at >= 2) {
-      const auto b0 = static_cast<unsigned char>(in[at]), b1 = static_cast<unsigned char>(in[at + 1]);
-      std::size_t header = 2;
-      std::uint64_t len = b1 & 0x7f;
-      if (len == 126) {
-        if (in.size() - at < 4) break;
-        len = (std::uint64_t{static_cast<unsigned char>(in[at + 2])} << 8) | static_cast<unsigned char>(in[at + 3]);
-        header = 4;
-      } else if (len == 127) {
-        if (in.size() - at < 10) break;
-        len = 0;
-        for (int i = 0; i < 8; ++i)
-          len = (len << 8) | static_cast<unsigned char>(in[at + 2 + static_cast<std::size_t>(i)]);
-        header = 10;
+    for (;;) {
+      WsFrameHeader h;
+      const auto* p = reinterpret_cast<const unsigned char*>(in.data()) + at;
+      const WsDecode decoded = decode_ws_frame_header(p, in.size() - at, h);
+      if (decoded == WsDecode::kNeedMore) break;
+      if (decoded == WsDecode::kInvalid) {
+        closed = true;
+        at = in.size();
+        break;
       }
-      const bool masked = (b1 & 0x80) != 0;
-      const std::size_t mask_at = at + header;
-      if (masked) header += 4;
-      if (in.size() - at < header + len) break;
-      std::string payload = in.substr(at + header, len);
-      if (masked)
-        for (std::size_t i = 0; i < payload.size(); ++i) payload[i] ^= in[mask_at + (i & 3)];
-      const int opcode = b0 & 0x0f;
-      if (opcode == 0x9 || opcode == 0x8) {
-        replies.push_back(static_cast<char>(opcode == 0x9 ? 0x8a : 0x88));
+      if (in.size() - at < h.header_bytes + h.payload_bytes) break;
+      std::string payload = in.substr(at + h.header_bytes, h.payload_bytes);
+      if (h.masked)
+        for (std::size_t i = 0; i < payload.size(); ++i)
+          payload[i] = static_cast<char>(payload[i] ^ static_cast<char>(h.mask_key >> (8 * (i & 3))));
+      if (h.opcode == WsOpcode::kPing || h.opcode == WsOpcode::kClose) {
+        replies.push_back(static_cast<char>(h.opcode == WsOpcode::kPing ? 0x8a : 0x88));
         replies.push_back(static_cast<char>(std::min<std::size_t>(payload.size(), 125)));
         replies.append(payload, 0, 125);
-        if (opcode == 0x8) closed = true;
+        if (h.opcode == WsOpcode::kClose) closed = true;
       }
-      at += header + len;
+      at += h.header_bytes + h.payload_bytes;
     }
     in.erase(0, at);
   }
@@ -291,7 +276,7 @@ void ReplayServer::child_main(int notify_fd, int go_fd) {
     const std::string response =
         "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
         "Sec-WebSocket-Accept: " +
-        websocket_accept(request.substr(begin, end - begin)) + "\r\n\r\n";
+        ws_accept_for(request.substr(begin, end - begin)) + "\r\n\r\n";
     if (SSL_write(c.ssl, response.data(), static_cast<int>(response.size())) <= 0) fail("upgrade answer");
     ::fcntl(c.fd, F_SETFL, ::fcntl(c.fd, F_GETFL) | O_NONBLOCK);
 
