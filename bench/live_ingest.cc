@@ -30,7 +30,7 @@
 //   --pace 0 (default)  maximum speed: CPU per frame, per thread; e2e baseline
 //   --pace N            N x the captured pace (1: about 6 minutes per repeat):
 //                       also reads the bar-visibility histogram from /metrics
-//                       (name in /tmp/h17/vis-metric.txt, or --vis-metric)
+//                       (tickflow_bar_visible_seconds, or --vis-metric)
 //
 // Profiling hooks: --on-start 'CMD' runs CMD through /bin/sh at the first
 // frame, with {pid}, {feed_tid} and {dir} replaced, and sends its process
@@ -650,9 +650,7 @@ int run(int argc, char** argv) {
   o.tickflow = (self_dir.parent_path() / "runtime" / "tickflow").string();
   o.e2e = (self_dir / "e2e").string();
   o.influxd_script = std::string(TICKFLOW_SOURCE_DIR) + "/scripts/influxd.sh";
-  // The first word of the file the bar-visibility work names its metric in.
-  std::istringstream(read_text("/tmp/h17/vis-metric.txt")) >> o.vis_metric;
-  if (o.vis_metric.empty()) o.vis_metric = "tickflow_bar_visible_seconds";
+  o.vis_metric = "tickflow_bar_visible_seconds";
   CLI::App app{
       "live_ingest: tickflow run fed by a local TLS websocket server, CPU per frame per thread, against "
       "bench/e2e in the same run (bench/README.md, \"The live edge\")"};
