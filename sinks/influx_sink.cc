@@ -11,6 +11,7 @@
 
 #include "pipeline/flow_line.h"
 #include "pipeline/timeframe.h"
+#include "pipeline/wall_clock.h"
 
 namespace tickflow {
 namespace {
@@ -140,8 +141,7 @@ void InfluxSink::seal_now() {
 }
 
 void InfluxSink::record_visible(const Batch& batch) {
-  const std::int64_t now_ns =
-      std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+  const std::int64_t now_ns = realtime_ns();  // the clock bar ends are on
   for (const Batch::Visible& v : batch.visible) {
     const auto delay = static_cast<std::uint64_t>(std::max<std::int64_t>(0, now_ns - v.end_s * 1'000'000'000));
     for (std::size_t kind = 0; kind < kBarKinds; ++kind)
@@ -178,8 +178,7 @@ void InfluxSink::add_flow(const FlowRecord& record) {
 
 void InfluxSink::start_batch(Batch& batch) {
   batch.oldest = Clock::now();
-  batch.oldest_wall_ns =
-      std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+  batch.oldest_wall_ns = realtime_ns();
 }
 
 void InfluxSink::seal(OpenBatch it) {
