@@ -20,6 +20,10 @@ PACKAGES=(
   libtomlplusplus-dev libcli11-dev libhiredis-dev
   # test servers, started by the integration tests on loopback ports
   influxdb redis-server
+  # operations (issue 18): Prometheus rules are unit-tested with promtool and a
+  # real prometheus scrapes a running pipeline; headless Chromium renders the
+  # status page; lintian checks the .deb (dpkg-dev: dpkg-shlibdeps for CPack)
+  prometheus chromium lintian dpkg-dev
   # profiling
   valgrind
   # tests: independent reference figures for captures (tests/tools/*.py, stdlib only)
@@ -49,7 +53,7 @@ apt-get update -qq
 apt-get install -y -qq --no-install-recommends "${missing[@]}"
 # The Debian packages start these daemons on install; tests run their own
 # instances on free ports, so the system-wide ones are not needed.
-for svc in influxdb redis-server; do
+for svc in influxdb redis-server prometheus; do
   if command -v systemctl >/dev/null 2>&1; then systemctl disable --now "$svc" >/dev/null 2>&1 || true; fi
 done
 echo "setup: done"
