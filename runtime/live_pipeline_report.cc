@@ -12,6 +12,7 @@
 
 #include "runtime/live_pipeline.h"
 #include "runtime/live_pipeline_impl.h"
+#include "runtime/process_metrics.h"
 #include "runtime/prometheus_text.h"
 
 namespace tickflow {
@@ -83,6 +84,42 @@ std::vector<std::string> sink_problems(const InfluxConfig& config, const InfluxW
   return out;
 }
 
+// The ages /health judges staleness by, and its limits, so alert rules
+// (tuning/prometheus/tickflow-rules.yml) compare the same figures with the
+// same config. Ages count from the start while there is nothing yet, as
+// /health's do: a fresh process is not stale for its first limit.
+void freshness_metrics(PrometheusText& out, const LivePipeline::Impl& p, std::int64_t now) {
+  out.gauge("tickflow_health_max_trade_age_seconds", "metrics.max_trade_age_ms: a market is stale beyond this", {},
+            seconds(std::chrono::nanoseconds(p.config.metrics.max_trade_age).count()));
+  out.gauge("tickflow_health_max_bar_age_seconds", "metrics.max_bar_age_ms: a market lacks bars beyond this", {},
+            seconds(std::chrono::nanoseconds(p.config.metrics.max_bar_age).count()));
+  const std::size_t markets = std::min<std::size_t>(p.registry.size(), 1024);
+  for (const auto& thread : p.feeds)
+    for (const FeedConnection& c : thread->connections) {
+      std::int64_t last_trade = 0;
+      for (std::size_t id = 0; id < markets; ++id)
+        last_trade = std::max(last_trade, c.feed->last_trade_receive_ns(static_cast<MarketId>(id)));
+      out.gauge("tickflow_feed_last_trade_age_seconds", "Seconds since the connection's newest trade",
+                {{"exchange", c.plan.exchange},
+                 {"venue", std::string(to_string(c.plan.feed.venue))},
+                 {"connection", std::to_string(c.id)}},
+                seconds(now - std::max(last_trade, p.started_ns)));
+    }
+  for (std::size_t id = 0; id < markets; ++id) {
+    const auto market = static_cast<MarketId>(id);
+    std::int64_t last_trade = 0;
+    for (const auto& thread : p.feeds)
+      for (const FeedConnection& c : thread->connections)
+        last_trade = std::max(last_trade, c.feed->last_trade_receive_ns(market));
+    const PrometheusText::Labels labels = {{"market", p.registry.info(market).name}};
+    out.gauge("tickflow_market_last_trade_age_seconds", "Seconds since the market's newest trade was received", labels,
+              seconds(now - std::max(last_trade, p.started_ns)));
+    if (p.aggregator)
+      out.gauge("tickflow_market_last_bar_age_seconds", "Seconds since the end of the market's newest closed 1 s bar",
+                labels, seconds(now - std::max(p.aggregator->closed_until_s(market) * 1'000'000'000, p.started_ns)));
+  }
+}
+
 }  // namespace
 
 HttpResponse LivePipeline::metrics() const {
@@ -90,6 +127,8 @@ HttpResponse LivePipeline::metrics() const {
   PrometheusText out;
   const std::int64_t now = realtime_ns();
   out.gauge("tickflow_uptime_seconds", "Seconds since the pipeline started", {}, seconds(now - p.started_ns));
+  append_process_metrics(out);
+  freshness_metrics(out, p, now);
 
   for (const auto& thread : p.feeds) {
     for (const FeedConnection& c : thread->connections) {
