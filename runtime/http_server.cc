@@ -212,6 +212,7 @@ class Session : public std::enable_shared_from_this<Session> {
     response.result(static_cast<unsigned>(reply.status));
     response.set(http::field::server, "tickflow");
     response.set(http::field::content_type, reply.content_type);
+    for (const auto& [name, value] : reply.headers) response.set(name, value);
     response.keep_alive(keep_alive);
     if (head) {
       response.content_length(reply.body.size());  // what GET would send

@@ -46,6 +46,8 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 namespace tickflow {
 
@@ -53,6 +55,9 @@ struct HttpResponse {
   int status = 200;
   std::string content_type = "text/plain; charset=utf-8";
   std::string body;
+  // More header fields (name, value), e.g. Cache-Control; set after the
+  // server's own, so a name given here replaces the server's value.
+  std::vector<std::pair<std::string, std::string>> headers{};
 };
 
 // Called with the request's method ("GET" or "HEAD") and target ("/metrics?x=1",

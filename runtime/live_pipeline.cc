@@ -13,6 +13,7 @@
 #include "runtime/live_pipeline_impl.h"
 #include "runtime/live_plan.h"
 #include "runtime/logging.h"
+#include "runtime/status_page.h"
 #include "runtime/thread_affinity.h"
 
 namespace tickflow {
@@ -249,9 +250,10 @@ LivePipeline::LivePipeline(PipelineConfig config, LivePipelineOptions options) :
           const std::string_view path = target.substr(0, target.find('?'));
           if (path == "/metrics") return metrics();
           if (path == "/health") return health();
+          if (path == "/" || path == "/index.html") return status_page_response();
           HttpResponse not_found;
           not_found.status = 404;
-          not_found.body = "not found: try /health or /metrics\n";
+          not_found.body = "not found: try / (the status page), /health or /metrics\n";
           return not_found;
         },
         http_options);
