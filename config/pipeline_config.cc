@@ -938,6 +938,11 @@ PipelineConfig parse_pipeline_config(std::string_view toml_text, const std::file
     if (auto v = sr.integer("deadline_ms", 100, 600'000)) config.shutdown_deadline = std::chrono::milliseconds(*v);
     sr.finish();
   }
+  if (const toml::table* memory = r.table("memory")) {
+    TableReader mr(ctx, *memory, "memory");
+    if (auto v = mr.boolean("lock")) config.memory.lock = *v;
+    mr.finish();
+  }
   r.finish();
   return config;
 }

@@ -5,7 +5,7 @@
 // tuning/*.toml are such files). Which markets to subscribe to, how many feed
 // threads own which exchanges, where each thread runs and how it waits, ring
 // sizes and what a full ring does, bar timing, the InfluxDB sink and its
-// spool, the metrics endpoint, the SqueezeFlow strategy's parameters and
+// spool, the metrics endpoint, memory locking, the SqueezeFlow strategy's parameters and
 // symbols, and where its signals go (InfluxDB, a JSONL file, Redis).
 //
 // Promises:
@@ -196,6 +196,16 @@ struct SignalSinksConfig {
   RedisSinkConfig redis_config;
 };
 
+// How the process holds its memory ([memory]).
+struct MemoryConfig {
+  // mlockall(MCL_CURRENT | MCL_FUTURE) at start-up, before the feeds
+  // connect, after which the pipeline's tables are prefaulted
+  // (runtime/memory_lock.h): no page of the hot path is ever paged out or
+  // first touched under load. Needs RLIMIT_MEMLOCK (LimitMEMLOCK=infinity in
+  // tuning/tickflow.service) or CAP_IPC_LOCK; start-up fails otherwise.
+  bool lock = false;
+};
+
 struct PipelineConfig {
   std::filesystem::path source;                             // the file it was loaded from (empty: defaults)
   std::map<std::string, std::vector<std::string>> markets;  // exchange -> symbols, as the exchange spells them
@@ -208,6 +218,7 @@ struct PipelineConfig {
   MetricsConfig metrics;
   LiveFeedsConfig live;
   std::chrono::milliseconds shutdown_deadline{5000};  // SIGINT/SIGTERM: drain and flush within this
+  MemoryConfig memory;
   StrategyConfig strategy;
   SignalSinksConfig signals;
 

@@ -14,6 +14,8 @@
 #include "runtime/live_pipeline_impl.h"
 #include "runtime/process_metrics.h"
 #include "runtime/prometheus_text.h"
+#include "strategy/signal.h"
+#include "strategy/utc_time.h"
 
 namespace tickflow {
 namespace {
@@ -118,6 +120,63 @@ void freshness_metrics(PrometheusText& out, const LivePipeline::Impl& p, std::in
       out.gauge("tickflow_market_last_bar_age_seconds", "Seconds since the end of the market's newest closed 1 s bar",
                 labels, seconds(now - std::max(p.aggregator->closed_until_s(market) * 1'000'000'000, p.started_ns)));
   }
+}
+
+// /health's "strategy": whether it runs, each group's evaluations, the age
+// of its last evaluation and its last signal (the signal's own JSON, led by
+// "time" and "side"), and Redis delivery: "off" (not configured), "ok" (the
+// sink holds a connection), "down" (its last attempt failed: retried with
+// the next signal). Redis "failed" counts signals Redis never got (TTL run
+// out, queue full, a command refused); "attempts_failed" the connects and
+// transactions that failed and were retried. Redis down goes to `warnings`:
+// the market data is fine, so the status stays.
+std::string strategy_json(const LivePipeline::Impl& p, std::int64_t now, std::vector<std::string>& warnings) {
+  const bool enabled = p.strategy != nullptr && p.signal_publisher != nullptr;
+  std::string out = std::string("{\"enabled\":") + (enabled ? "true" : "false") + ",\"groups\":[";
+  if (enabled) {
+    const SignalPublisher& sp = *p.signal_publisher;
+    for (std::size_t g = 0; g < sp.groups() && g < p.strategy->groups(); ++g) {
+      if (g > 0) out += ",";
+      const std::int64_t last_eval = sp.last_evaluation_ns(g);
+      out += "{\"symbol\":\"" + json_escape(p.strategy->base(g)) + "\",\"signal_symbol\":\"" +
+             json_escape(p.strategy->symbol(g)) + "\",\"evaluations\":" + std::to_string(sp.evaluations(g)) +
+             ",\"last_evaluation_age_s\":" +
+             (last_eval == 0 ? std::string("null") : json_number(seconds(std::max<std::int64_t>(0, now - last_eval)))) +
+             ",\"last_signal\":";
+      Signal s;
+      if (sp.last_signal(g, s)) {
+        const std::string json = to_json(s);
+        out += "{\"time\":\"" + iso8601_utc(s.timestamp_s) + "\",\"side\":\"" + std::string(to_string(s.action)) +
+               "\"," + json.substr(1);
+      } else {
+        out += "null";
+      }
+      out += "}";
+    }
+  }
+  out += "],\"redis\":";
+  const bool configured = p.config.signals.redis;
+  if (!enabled || !configured || !p.signal_dispatch || !p.writer) {
+    out += std::string("{\"configured\":") + (configured ? "true" : "false") +
+           ",\"state\":\"off\",\"delivered\":0,\"failed\":0,\"pending\":0,\"attempts_failed\":0,"
+           "\"last_error\":null}";
+    return out + "}";
+  }
+  const SignalDispatchCounters d = p.writer->signal_counters();
+  const std::string error = p.signal_dispatch->redis_last_error();
+  const RedisSinkConfig& rc = p.config.signals.redis_config;
+  if (!d.redis_connected)
+    warnings.push_back("redis at " + rc.host + ":" + std::to_string(rc.port) + " is down (" +
+                       (error.empty() ? std::string("not connected") : error) +
+                       "): " + std::to_string(d.redis_pending) + " signal(s) queued for it; the other sinks deliver");
+  out += std::string("{\"configured\":true,\"state\":\"") + (d.redis_connected ? "ok" : "down") + "\",\"host\":\"" +
+         json_escape(rc.host) + "\",\"port\":" + std::to_string(rc.port) +
+         ",\"delivered\":" + std::to_string(d.redis_delivered) +
+         ",\"failed\":" + std::to_string(d.redis_expired + d.redis_dropped_full + d.redis_command_errors) +
+         ",\"pending\":" + std::to_string(d.redis_pending) +
+         ",\"attempts_failed\":" + std::to_string(d.redis_connect_failures + d.redis_retries) +
+         ",\"last_error\":" + (error.empty() ? std::string("null") : "\"" + json_escape(error) + "\"") + "}";
+  return out + "}";
 }
 
 }  // namespace
@@ -388,6 +447,13 @@ HttpResponse LivePipeline::health() const {
            ",\"last_problem\":\"" + json_escape(w.last_problem) + "\"}";
   }
 
+  std::vector<std::string> warnings;
+  const std::string strategy = strategy_json(p, now, warnings);
+  std::string warnings_json = "[";
+  for (const std::string& warning : warnings)
+    warnings_json += (warnings_json.size() > 1 ? ",\"" : "\"") + json_escape(warning) + "\"";
+  warnings_json += "]";
+
   std::string problems_json = "[";
   for (const std::string& problem : problems)
     problems_json += (problems_json.size() > 1 ? ",\"" : "\"") + json_escape(problem) + "\"";
@@ -406,7 +472,8 @@ HttpResponse LivePipeline::health() const {
   response.content_type = "application/json";
   response.body = std::string("{\"status\":\"") + status + "\",\"reason\":\"" + json_escape(reason) +
                   "\",\"uptime_s\":" + json_number(seconds(now - p.started_ns)) + ",\"problems\":" + problems_json +
-                  ",\"feeds\":" + feeds + ",\"markets\":" + market_json + ",\"sink\":" + sink + "}\n";
+                  ",\"warnings\":" + warnings_json + ",\"feeds\":" + feeds + ",\"markets\":" + market_json +
+                  ",\"sink\":" + sink + ",\"strategy\":" + strategy + "}\n";
   return response;
 }
 

@@ -16,6 +16,7 @@
 #include "config/pipeline_config.h"
 #include "runtime/live_pipeline.h"
 #include "runtime/logging.h"
+#include "runtime/memory_lock.h"
 #include "tuning/host_check.h"
 
 namespace tickflow {
@@ -129,6 +130,28 @@ int run_live(const RunOptions& o, bool record) {
   std::unique_ptr<LivePipeline> pipeline;
   try {
     pipeline = std::make_unique<LivePipeline>(config, options);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "%s: %s\n", command, e.what());
+    return 2;
+  }
+  if (config.memory.lock) {
+    // Built, not started: locking now populates every table and ring the
+    // pipeline has made, and everything mapped later (thread stacks, a new
+    // market's slots) as it is mapped; the feeds connect only after this
+    // (runtime/memory_lock.h).
+    try {
+      const MemoryLockOutcome locked = lock_process_memory(config.source.string());
+      if (locked.locked)
+        spdlog::info("memory: locked ({} MiB resident and locked; every later mapping is locked as it is made)",
+                     locked.locked_bytes / (1024 * 1024));
+      else
+        spdlog::warn("memory: {}", locked.note);
+    } catch (const MemoryLockError& e) {
+      std::fprintf(stderr, "%s: %s\n", command, e.what());
+      return 2;
+    }
+  }
+  try {
     pipeline->start();
   } catch (const std::exception& e) {
     std::fprintf(stderr, "%s: %s\n", command, e.what());

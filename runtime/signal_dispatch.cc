@@ -1,8 +1,10 @@
 // runtime/signal_dispatch.cc
 #include "runtime/signal_dispatch.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <cstring>
 #include <limits>
 #include <thread>
 
@@ -13,16 +15,31 @@ namespace tickflow {
 
 namespace {
 constexpr std::int64_t kNsPerSecond = 1'000'000'000;
+constexpr std::string_view kRedisRecovered = "redis: delivering again";  // RedisSignalSink::poll()
 }  // namespace
 
 SignalDispatch::SignalDispatch(SignalDispatchOptions options) : options_(std::move(options)) {
   if (!options_.jsonl.empty()) jsonl_ = std::make_unique<SignalJsonlFile>(options_.jsonl, options_.log);
   if (options_.redis) {
     RedisSinkConfig config = *options_.redis;
-    if (!config.log) config.log = options_.log;
+    // Every line of the sink goes through redis_problem(): /health keeps
+    // the latest, and the start-up one is said once, with its consequences.
+    std::function<void(std::string_view)> sink_log = config.log ? config.log : options_.log;
+    if (sink_log) options_.log = sink_log;
+    config.log = [this](std::string_view line) { redis_problem(line); };
+    const std::string where = config.host + ":" + std::to_string(config.port);
+    const std::size_t capacity = config.queue_capacity;
     redis_ = std::make_unique<RedisSignalSink>(std::move(config));
     // At start, not at the first signal: a bad password shows at once.
-    redis_->connect_now(RedisSignalSink::wall_now_ns());
+    redis_starting_ = true;
+    const bool connected = redis_->connect_now(RedisSignalSink::wall_now_ns());
+    redis_starting_ = false;
+    if (!connected)
+      problem((redis_start_line_.empty() ? "redis: cannot connect to " + where : redis_start_line_) +
+              " -- at start-up: signals still go to the other sinks, and are queued for Redis (at most " +
+              std::to_string(capacity) +
+              ", each until its TTL) and retried as they come; the pipeline runs on (this is not logged again "
+              "until the problem changes; /health shows strategy.redis)");
     copy_redis_counters();
   }
   line_.reserve(kSignalLineCapacity);
@@ -114,6 +131,7 @@ SignalDispatchCounters SignalDispatch::counters() const noexcept {
   c.redis_auth_failures = get(counters_.redis_auth_failures);
   c.redis_command_errors = get(counters_.redis_command_errors);
   c.redis_pending = get(counters_.redis_pending);
+  c.redis_connected = redis_connected_.load(std::memory_order_relaxed);
   return c;
 }
 
@@ -129,6 +147,32 @@ void SignalDispatch::copy_redis_counters() noexcept {
   set(counters_.redis_auth_failures, r.auth_failures);
   set(counters_.redis_command_errors, r.command_errors);
   set(counters_.redis_pending, redis_->pending());
+  redis_connected_.store(redis_->connected(), std::memory_order_relaxed);
+}
+
+void SignalDispatch::redis_problem(std::string_view message) noexcept {
+  // The sink's recovery line ends the problem: /health's last_error is null again.
+  ProblemText t{};
+  if (message != kRedisRecovered) {
+    const std::size_t n = std::min(message.size(), sizeof t.text - 1);
+    std::memcpy(t.text, message.data(), n);
+    t.text[n] = '\0';
+  }
+  redis_error_.store(t);
+  if (redis_starting_) {
+    try {
+      redis_start_line_.assign(message);
+    } catch (...) {
+    }
+    return;
+  }
+  problem(message);
+}
+
+std::string SignalDispatch::redis_last_error() const {
+  ProblemText t{};
+  if (!redis_error_.load(t)) return {};
+  return t.text;
 }
 
 void SignalDispatch::problem(std::string_view message) noexcept {

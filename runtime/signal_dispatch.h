@@ -25,6 +25,12 @@
 //  * counters() may be called from any thread (relaxed atomics, copied after
 //    each call on the writer thread): what /metrics shows.
 //
+// Redis absent or refusing at start-up: ONE warning line (the sink's own
+// problem line, with what happens now: signals queued, retried as they
+// come, the other sinks unaffected, the pipeline running on); the same
+// failure is not logged again for each signal (the sink logs a problem only
+// when it changes). redis_connected() and redis_last_error() tell /health.
+//
 // Threads: constructed on any thread (opens the JSONL file: throws
 // std::runtime_error naming the path if it cannot; with Redis, connects and
 // authenticates once, RedisSignalSink::connect_now(), so a wrong password or
@@ -42,6 +48,7 @@
 #include <string>
 #include <string_view>
 
+#include "runtime/seqlock_slot.h"
 #include "sinks/redis_signal_sink.h"
 #include "strategy/signal.h"
 #include "strategy/signal_jsonl.h"
@@ -73,6 +80,7 @@ struct SignalDispatchCounters {
   std::uint64_t redis_auth_failures = 0;   // of which: password refused, or wanted and unset
   std::uint64_t redis_command_errors = 0;  // EXEC replied with an error (not retried)
   std::uint64_t redis_pending = 0;         // queued now
+  bool redis_connected = false;            // the sink holds a connection (its last attempt worked)
 };
 
 class SignalDispatch {
@@ -104,10 +112,18 @@ class SignalDispatch {
 
   // Any thread.
   SignalDispatchCounters counters() const noexcept;
+  // The Redis sink's latest problem ("" when none since it last delivered,
+  // or no Redis), truncated to 255 bytes.
+  std::string redis_last_error() const;
 
  private:
   void copy_redis_counters() noexcept;
   void problem(std::string_view message) noexcept;
+  void redis_problem(std::string_view message) noexcept;
+
+  struct ProblemText {
+    char text[256];
+  };
 
   SignalDispatchOptions options_;
   InfluxSink* influx_ = nullptr;
@@ -121,6 +137,10 @@ class SignalDispatch {
         redis_command_errors{0}, redis_pending{0};
   };
   Atomics counters_;
+  std::atomic<bool> redis_connected_{false};
+  SeqlockSlot<ProblemText> redis_error_;
+  bool redis_starting_ = false;  // inside the constructor's connect: hold the sink's line
+  std::string redis_start_line_;
 };
 
 }  // namespace tickflow

@@ -12,16 +12,22 @@
 //
 // Debug mode: every evaluation of one group goes to a DecisionCsv.
 //
-// Promises: on_entry/on_exit/on_evaluation never allocate (the CSV writes
-// into stdio's buffer); counters are readable from any thread (relaxed).
-// Threads: the aggregator's; counters any.
+// Per group, for /health: evaluations, the wall time of the last one, and
+// the last signal (a SeqlockSlot: the aggregator never waits for a reader).
+//
+// Promises: on_entry/on_exit/on_evaluation never allocate and never lock
+// (the CSV writes into stdio's buffer); counters and the per-group state are
+// readable from any thread.
+// Threads: the aggregator's; counters and group state any.
 #pragma once
 
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <vector>
 
+#include "runtime/seqlock_slot.h"
 #include "strategy/decision_csv.h"
 #include "strategy/strategy_engine.h"
 
@@ -56,7 +62,25 @@ class SignalPublisher final : public StrategyListener {
   const SignalPublisherCounters& counters() const noexcept { return counters_; }
   std::size_t open_positions() const noexcept { return open_; }
 
+  // --- any thread: one group's state (group < groups()) ---
+  std::size_t groups() const noexcept { return groups_count_; }
+  std::uint64_t evaluations(std::size_t group) const noexcept {
+    return groups_[group].evaluations.load(std::memory_order_relaxed);
+  }
+  // Wall clock (epoch ns) of its last evaluation; 0: none yet.
+  std::int64_t last_evaluation_ns(std::size_t group) const noexcept {
+    return groups_[group].last_evaluation_ns.load(std::memory_order_relaxed);
+  }
+  // Its last signal (entry or exit) into `out`; false when it has had none.
+  bool last_signal(std::size_t group, Signal& out) const noexcept { return groups_[group].last_signal.load(out); }
+
  private:
+  struct GroupState {
+    std::atomic<std::uint64_t> evaluations{0};
+    std::atomic<std::int64_t> last_evaluation_ns{0};
+    SeqlockSlot<Signal> last_signal;
+  };
+
   void publish(std::size_t group, const Decision& d) noexcept;
 
   const StrategyEngine& engine_;
@@ -67,6 +91,8 @@ class SignalPublisher final : public StrategyListener {
   DecisionCsv* debug_ = nullptr;
   std::size_t debug_group_ = SIZE_MAX;
   SignalPublisherCounters counters_;
+  std::size_t groups_count_;
+  std::unique_ptr<GroupState[]> groups_;  // by group, made at construction
 };
 
 }  // namespace tickflow

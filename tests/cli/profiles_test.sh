@@ -19,10 +19,30 @@ check() {  # check DESCRIPTION COMMAND...
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
+# Every profile runs the strategy (issue 18); the host ones also lock their
+# memory and deliver to Redis, which is absent here: exactly one warning.
+check_signals() {  # check_signals NAME PROFILE (reads $tmp/out)
+  local name=$1 profile=$2
+  check "$name: the strategy runs on BTC and ETH" grep -q "strategy: SqueezeFlow on BTCUSDT, ETHUSDT" "$tmp/out"
+  check "$name: its JSONL file was opened" test -f "$tmp/$name-signals.jsonl"
+  if grep -q '^\[signals.redis\]' "$profile"; then
+    local warnings
+    warnings=$(grep -c "redis: " "$tmp/out")
+    check "$name: Redis absent: one warning line about it (got $warnings)" test "$warnings" -eq 1
+    check "$name: ... which says the pipeline runs on" grep -q "redis: .*the pipeline runs on" "$tmp/out"
+  fi
+  if grep -q '^lock = true' "$profile"; then
+    check "$name: memory locked (or, in a sanitizer build, why not)" grep -Eq "memory: (locked|\[memory\] lock ignored)" "$tmp/out"
+  fi
+}
+
 for profile in "$src"/tuning/*.toml; do
   name=$(basename "$profile" .toml)
   cfg="$tmp/$name.toml"
-  cp "$profile" "$cfg"
+  # Signals to a JSONL file here, not in /var/lib/tickflow; Redis (the host
+  # profiles') at 127.0.0.1:1, where nothing listens: Redis absent, which
+  # must cost one warning and nothing else.
+  sed -e "s|^jsonl = .*|jsonl = \"$tmp/$name-signals.jsonl\"|" -e 's|^port = 6379$|port = 1|' "$profile" >"$cfg"
   # Endpoint overrides for every exchange in [markets].
   exchanges=$(awk '/^\[markets\]/{m=1;next} /^\[/{m=0} m && /^[A-Z_]+ *=/{print $1}' "$profile")
   for x in $exchanges; do
@@ -35,6 +55,7 @@ for profile in "$src"/tuning/*.toml; do
     rc=$?
     check "$name fits this host: runs and exits 0 (got $rc)" test $rc -eq 0
     check "$name: clean shutdown logged" grep -q "clean shutdown" "$tmp/out"
+    check_signals "$name" "$profile"
   else
     timeout 60 "$bin" run --config "$cfg" --duration 1 --no-influx --no-http >"$tmp/out" 2>&1
     rc=$?
@@ -46,6 +67,7 @@ for profile in "$src"/tuning/*.toml; do
     rc=$?
     check "$name --unpinned: runs and exits 0 (got $rc)" test $rc -eq 0
     check "$name --unpinned: says it runs unpinned" grep -q "running every thread unpinned" "$tmp/out"
+    check_signals "$name" "$profile"
   fi
 done
 

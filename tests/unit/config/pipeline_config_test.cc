@@ -178,7 +178,28 @@ TEST(PipelineConfigErrors, UnknownKeySuggestsTheClosest) {
       << far;
   EXPECT_EQ(error_of("colour = 1\n"),
             "test.toml:1:1: colour: unknown key (known keys: markets threads rings bars "
-            "influx metrics feeds strategy signals shutdown)");
+            "influx metrics feeds strategy signals shutdown memory)");
+}
+
+TEST(PipelineConfigMemory, LockIsOffByDefaultAndReadFromItsTable) {
+  EXPECT_FALSE(parse_pipeline_config("", "empty.toml").memory.lock);
+  EXPECT_TRUE(parse_pipeline_config("[memory]\nlock = true\n", "m.toml").memory.lock);
+  EXPECT_FALSE(parse_pipeline_config("[memory]\nlock = false\n", "m.toml").memory.lock);
+  EXPECT_EQ(error_of("[memory]\nlock = \"yes\"\n"),
+            "test.toml:2:8: memory.lock: expected a boolean (true or false), got a string");
+  EXPECT_EQ(error_of("[memory]\nlocked = true\n"), "test.toml:2:1: memory.locked: unknown key (did you mean 'lock'?)");
+  EXPECT_EQ(error_of("memory = 1\n"), "test.toml:1:10: memory: expected a table, got an integer");
+}
+
+// Host profiles lock their memory; the laptop (and the bench) profile does
+// not: a desktop's RLIMIT_MEMLOCK is a few MiB and nothing there is latency-
+// critical enough to pin hundreds of MiB of RAM.
+TEST(PipelineConfigProfiles, HostProfilesLockMemory) {
+  for (const char* name : {"host-4core.toml", "host-8core.toml", "host-16core-isolated.toml"}) {
+    SCOPED_TRACE(name);
+    EXPECT_TRUE(load_pipeline_config(kTuningDir / name).memory.lock);
+  }
+  EXPECT_FALSE(load_pipeline_config(kTuningDir / "laptop-2core.toml").memory.lock);
 }
 
 TEST(PipelineConfigErrors, WrongType) {

@@ -322,5 +322,33 @@ TEST(StrategyConfigProfiles, LaptopProfileCarriesStrategyAndSignals) {
   EXPECT_FALSE(c.signals.redis);
 }
 
+// Issue 18: signals on by default. Every shipped profile evaluates the
+// strategy on BTC and ETH and writes its signals to InfluxDB and a JSONL
+// file; the host profiles deliver to Redis too (password: REDIS_PASSWORD).
+TEST(StrategyConfigProfiles, EveryShippedProfileTradesAndDeliversSignals) {
+  int profiles = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(kTuningDir)) {
+    if (entry.path().extension() != ".toml") continue;
+    SCOPED_TRACE(entry.path().string());
+    const PipelineConfig c = load_pipeline_config(entry.path());
+    ++profiles;
+    EXPECT_TRUE(c.strategy.enabled);
+    ASSERT_EQ(c.strategy.symbols.size(), 2u);
+    EXPECT_EQ(c.strategy.symbols[0].base, "BTC");
+    EXPECT_EQ(c.strategy.symbols[1].base, "ETH");
+    EXPECT_TRUE(c.signals.influx);
+    EXPECT_TRUE(c.influx.enabled);
+    EXPECT_FALSE(c.signals.jsonl.empty());
+    const bool host = entry.path().filename().string().starts_with("host-");
+    EXPECT_EQ(c.signals.redis, host);
+    if (host) {
+      EXPECT_EQ(c.signals.jsonl, "/var/lib/tickflow/signals.jsonl");  // StateDirectory= of tickflow.service
+      EXPECT_EQ(c.signals.redis_config.host, "127.0.0.1");
+      EXPECT_EQ(c.signals.redis_config.port, 6379);
+    }
+  }
+  EXPECT_GE(profiles, 5);
+}
+
 }  // namespace
 }  // namespace tickflow
