@@ -795,6 +795,11 @@ TEST(AllVenuesRun, EveryVenueDeliversBarsInOneRun) {
   text = std::regex_replace(text, std::regex(R"(spool_dir = "[^"]*")"),
                             "spool_dir = \"" + (dir.path / "spool").string() + "\"");
   text = std::regex_replace(text, std::regex(R"(batch_age_ms = 100)"), "batch_age_ms = 20");
+  // Signals (the strategy is on in every profile): the JSONL file here, and
+  // Redis at a port where nothing listens: absent, which costs a warning.
+  text = std::regex_replace(text, std::regex(R"(jsonl = "[^"]*")"),
+                            "jsonl = \"" + (dir.path / "signals.jsonl").string() + "\"");
+  text = std::regex_replace(text, std::regex(R"(port = 6379)"), "port = 1");
   // No reconnect for silence: after the replay the servers only answer pings.
   text += "\n[feeds]\nbackfill = false\nstale_after_ms = 300000\nbackoff_initial_ms = 20\nbackoff_max_ms = 500\n";
   for (const Served& s : served)
@@ -866,6 +871,17 @@ TEST(AllVenuesRun, EveryVenueDeliversBarsInOneRun) {
     }
     EXPECT_EQ(feeds, served.size()) << health.body;
     for (const Served& s : served) EXPECT_EQ(connected[s.plan.exchange], 1) << s.plan.exchange << "\n" << health.body;
+    // The profile's strategy: BTC and ETH; Redis configured and down (a
+    // warning, not a problem: the status stays 200).
+    simdjson::dom::element strategy = doc["strategy"];
+    EXPECT_TRUE(bool(strategy["enabled"].get_bool())) << health.body;
+    std::vector<std::string> groups;
+    for (simdjson::dom::element g : strategy["groups"].get_array())
+      groups.emplace_back(std::string_view(g["symbol"].get_string()));
+    EXPECT_EQ(groups, (std::vector<std::string>{"BTC", "ETH"})) << health.body;
+    EXPECT_TRUE(bool(strategy["redis"]["configured"].get_bool())) << health.body;
+    EXPECT_EQ(std::string_view(strategy["redis"]["state"].get_string()), "down") << health.body;
+    EXPECT_EQ(doc["warnings"].get_array().size(), 1u) << health.body;
   }
 
   // /metrics: exactly the replayed trades per exchange; history and keepalives are not trades.
