@@ -11,10 +11,16 @@ set -u
 bin=$1
 src=$2
 failures=0
-check() {  # check DESCRIPTION COMMAND...
+check() {  # check DESCRIPTION COMMAND... (a failure shows the run's output: $tmp/out)
   local what=$1
   shift
-  if "$@"; then echo "ok   $what"; else echo "FAIL $what"; failures=$((failures + 1)); fi
+  if "$@"; then
+    echo "ok   $what"
+  else
+    echo "FAIL $what"
+    failures=$((failures + 1))
+    [[ -f "$tmp/out" ]] && sed 's/^/     | /' "$tmp/out" | grep -v "0 frames, 0 trades"
+  fi
 }
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
@@ -47,6 +53,10 @@ for profile in "$src"/tuning/*.toml; do
   exchanges=$(awk '/^\[markets\]/{m=1;next} /^\[/{m=0} m && /^[A-Z_]+ *=/{print $1}' "$profile")
   for x in $exchanges; do
     printf '\n[feeds.endpoints.%s]\nhost = "127.0.0.1"\nport = 1\n' "$x" >>"$cfg"
+    # KuCoin asks a REST endpoint for its websocket first: there too (else a
+    # DNS lookup of api.kucoin.com, which can hold its feed thread, and so
+    # the shutdown, for seconds on a host without a resolver).
+    [[ $x == KUCOIN* ]] && printf 'bootstrap_url = "http://127.0.0.1:1/api/v1/bullet-public"\n' >>"$cfg"
   done
   "$bin" tuning check --config "$cfg" >"$tmp/check" 2>&1
   fits=$?

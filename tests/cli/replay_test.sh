@@ -171,7 +171,9 @@ check "--config laptop-2core: its rollups, every measurement" \
   test "$(cut -d, -f1 "$tmp/config.lp" | sort -u | tr '\n' ' ')" = "trades_15m trades_1h trades_1m trades_1s trades_30m trades_4h trades_5m "
 check "--config laptop-2core: the same bars as the defaults" cmp -s "$tmp/bars.lp" "$tmp/config.lp"
 # A profile with other rollups: they show up; --timeframes still wins.
-sed 's/^rollups = .*/rollups = ["1h", "1m"]/' "$profiles/laptop-2core.toml" >"$tmp/rollups.toml"
+# (The strategy off: its timeframes, 5m to 4h, must be rollups while it is on.)
+sed -e 's/^rollups = .*/rollups = ["1h", "1m"]/' -e 's/^enabled = true/enabled = false/' "$profiles/laptop-2core.toml" \
+  >"$tmp/rollups.toml"
 "$bin" replay --quiet --config "$tmp/rollups.toml" --bars-out - BINANCE="$trades/spot_btcusdt.gz" 2>/dev/null >"$tmp/c2.lp"
 check "--config rollups = [1h, 1m]" test "$(cut -d, -f1 "$tmp/c2.lp" | sort -u | tr '\n' ' ')" = "trades_1h trades_1m trades_1s "
 check "--config rollups: same bars as --timeframes 1h,1m" cmp -s "$tmp/some.lp" "$tmp/c2.lp"
