@@ -32,12 +32,15 @@
 //    the line away from the producer on every poll, so each of its stores
 //    waited for a cross-core transfer and a consumer that kept up held the
 //    producer to that pace (AMD EPYC, 8-byte items: 14 M items/s against
-//    250 M/s in the other steady state). And a busy consumer that finds
-//    fewer than kSlipBytes of items ahead pauses one poll interval before
-//    it reads them (FastForward's "temporal slipping"), so that it reads
-//    finished lines. Neither changes what try_pop returns, only when; an
-//    idle consumer (a ping-pong, a trickle) still learns of an item from
-//    its seq line alone. bench/README.md ("Rings") has the figures.
+//    250 M/s in the other steady state).
+//  * A streaming consumer learns of the next run of items from the seq of
+//    a slot ~2 KiB ahead, not from the head (which the producer stores on
+//    every push), keeps ~2 KiB behind the producer (FastForward's "temporal
+//    slipping") and reads whole lines only, so the two threads never fight
+//    over a line the producer is still writing (learn_published()). None
+//    of this changes what try_pop returns, only when; an idle consumer (a
+//    ping-pong, a trickle) still learns of an item from its seq line alone.
+//    bench/README.md ("Rings") has the figures.
 //  * The cost is slot size: a slot is {T, 8-byte seq} rounded up to T's
 //    alignment, so a 64-byte, 64-aligned FeedEvent takes a 128-byte slot
 //    (one adjacent-line pair, which Intel's spatial prefetcher moves as a
@@ -79,7 +82,10 @@
 //    `slot.seq.load(acquire) == pos + 1` and then reads slot.value, or does
 //    `head.load(acquire)` and then reads the values of the slots below it.
 //    Either release/acquire pair makes the value writes happen-before the
-//    reads. The head store comes after the seq stores of the slots it
+//    reads. A consumer may also learn of a run from the seq of its last
+//    slot: the producer stores seqs in position order, so that acquire
+//    makes the values (and seqs) of every earlier slot visible too.
+//    The head store comes after the seq stores of the slots it
 //    covers; the reverse lag (a seq already stored, head not yet) is why a
 //    consumer may be past a freshly loaded head, and why peek() clamps.
 //  * Consumer: reads slot.value, then `tail.store(release)`. Producer:
@@ -186,6 +192,9 @@ class SpscRing {
     producer_.mask = capacity_ - 1;
     consumer_.slots = slots_;
     consumer_.mask = capacity_ - 1;
+    // A slip of half the ring or more would keep a consumer waiting for
+    // items the producer cannot write until it reads on.
+    consumer_.slip_slots = capacity_ >= 4 * kSlipSlots ? kSlipSlots : 1;
   }
 
   ~SpscRing() { ::operator delete (slots_, std::align_val_t{kCacheLineSize}); }
@@ -280,7 +289,7 @@ class SpscRing {
     // words, without looking at head, so the cached copy may be behind
     // tail. Even a fresh head may be: the producer stores a slot's seq
     // before it stores head, and try_pop may already have taken that slot.
-    if (consumer_.cached_head <= tail) consumer_.cached_head = producer_.head.load(std::memory_order_acquire);
+    if (consumer_.cached_head <= tail) learn_published(tail, /*idle_slip_polls=*/0, /*streaming_slip_polls=*/0);
     const std::size_t avail = consumer_.cached_head > tail ? static_cast<std::size_t>(consumer_.cached_head - tail) : 0;
     const std::size_t n = std::min(avail, max_items);
     prefetch_for_read(tail + n);
@@ -350,10 +359,10 @@ class SpscRing {
   }
 
   // Whether the item at absolute position `tail` is published.
-  //  * Below the cached head it is: an earlier head load said so.
+  //  * Below the cached head it is: an earlier look said so.
   //  * Busy consumer (its last kRingHeadReadStreak reads found their item
-  //    at the first look): reload the head, one cross-core load that may
-  //    reveal many items, and prefetch published slots further on.
+  //    at the first look): learn_published() finds a run of published
+  //    slots ahead, and read_ahead() prefetches them.
   //  * Otherwise poll the slot's own seq: the one line the item arrives in,
   //    so an idle consumer learns of a new item with one transfer, where a
   //    head read would cost two (head line, then slot line).
@@ -363,21 +372,7 @@ class SpscRing {
       return true;
     }
     if (consumer_.streak >= kRingHeadReadStreak<T> || consumer_.head_polls != 0) {
-      consumer_.cached_head = producer_.head.load(std::memory_order_acquire);
-      if (tail < consumer_.cached_head) {
-        if (consumer_.cached_head - tail < kSlipSlots) [[unlikely]] {
-          // Temporal slipping (FastForward, Giacomoni et al., PPoPP 2008):
-          // a busy consumer this close behind would read the lines the
-          // producer is still writing, and each store of the producer's
-          // would then wait for its line to come back: the pair settles
-          // into one or two cross-core transfers per item (measured on an
-          // AMD EPYC: 14 M items/s against 250 M/s when the consumer
-          // trails). One poll interval lets the producer move on, so the
-          // consumer reads finished lines; the item is still returned, so
-          // try_pop's answer does not change, only when it is given.
-          spin_pause();
-          consumer_.cached_head = producer_.head.load(std::memory_order_acquire);
-        }
+      if (learn_published(tail, /*idle_slip_polls=*/1, kSlipPolls)) {
         prefetch_for_read(tail + 1);
         consumer_.streak = kRingHeadReadStreak<T>;  // busy again
         consumer_.head_polls = 0;
@@ -406,11 +401,76 @@ class SpscRing {
     return true;
   }
 
-  // How far behind the producer a busy single-item consumer keeps (see
-  // readable()): kSlipBytes of slots, at least one.
+  // Moves cached_head past `tail` if anything there is published, and says
+  // whether it did. Used when the cached copy says empty, by a busy
+  // single-item consumer and by peek(). `slip` is kSlipSlots (2 KiB of
+  // slots), or 1 in a ring too small for slipping (under 4 * kSlipSlots).
+  //  * A streaming consumer (its last look found at least slip / 2 items)
+  //    first reads the seq of the slot that ends the whole line about
+  //    `slip` slots ahead. Slots are published in order, so if that one is,
+  //    everything up to it is: one load that reveals a 2 KiB run, from a
+  //    line the producer has finished with. The head, which the producer
+  //    stores on every push, is left alone: reading it takes that line away
+  //    and the producer's next store waits for it to come back. A consumer
+  //    that read the head every few dozen items held an AMD EPYC producer
+  //    to ~50 M items/s, and the pair stayed in that state; with the probe
+  //    it runs at ~300 M/s (bench/README.md, "Rings").
+  //  * Otherwise, or when that slot is not yet published, it reads the head.
+  //    Fewer than `slip` items ahead means the consumer is right behind the
+  //    producer and would read the lines it is still writing; a busy
+  //    try_pop/front consumer then waits (temporal slipping: FastForward,
+  //    Giacomoni et al., PPoPP 2008): kSlipPolls poll intervals when
+  //    streaming and one otherwise, re-reading only the far slot's seq,
+  //    then the head once. peek() does not wait (its caller decides how to
+  //    wait). Nothing published is withheld for longer than that, so a
+  //    trickle still gets every item.
+  //  * A streaming consumer stops at the last whole line below the head
+  //    when that is past `tail`: the line holding the head is the one the
+  //    producer is writing, and reading it now would take it away mid-line.
+  //    The rest comes with the next look.
+  bool learn_published(std::uint64_t tail, std::uint32_t idle_slip_polls, std::uint32_t streaming_slip_polls) noexcept {
+    const std::uint64_t slip = consumer_.slip_slots;
+    const std::uint64_t line_end = (tail + slip) & ~kLineSlotMask;
+    const std::uint64_t far = line_end > tail ? line_end - 1 : tail + slip - 1;
+    if (consumer_.streaming && published(far)) {
+      consumer_.cached_head = far + 1;
+      return true;
+    }
+    std::uint64_t head = producer_.head.load(std::memory_order_acquire);
+    if (head <= tail) {
+      consumer_.streaming = false;
+      return false;
+    }
+    if (head - tail < slip) [[unlikely]] {
+      bool far_published = false;
+      const std::uint32_t polls = consumer_.streaming ? streaming_slip_polls : idle_slip_polls;
+      for (std::uint32_t poll = 0; poll < polls && !far_published; ++poll) {
+        spin_pause();
+        far_published = published(far);
+      }
+      if (polls != 0) head = far_published ? far + 1 : producer_.head.load(std::memory_order_acquire);
+    }
+    const std::uint64_t whole_lines = head & ~kLineSlotMask;
+    consumer_.cached_head = consumer_.streaming && whole_lines > tail ? whole_lines : head;
+    consumer_.streaming = consumer_.cached_head - tail >= slip / 2 && slip > 1;
+    return true;
+  }
+
+  bool published(std::uint64_t position) const noexcept {
+    return consumer_.slots[position & consumer_.mask].seq.load(std::memory_order_acquire) == position + 1;
+  }
+
+  // How far behind the producer a busy consumer keeps (learn_published()):
+  // kSlipBytes of slots, at least one; how many poll intervals a streaming
+  // consumer waits for them; how many polls a drained busy consumer reads
+  // the head before it polls seq again; and the slot-index mask of a 64-byte
+  // line (0 when a slot spans a line or more).
   static constexpr std::size_t kSlipBytes = 2048;
+  static constexpr std::uint32_t kSlipPolls = 8;
   static constexpr std::uint32_t kHeadPollsAfterDrain = 8;
   static constexpr std::uint64_t kSlipSlots = sizeof(Slot) >= kSlipBytes ? 1 : kSlipBytes / sizeof(Slot);
+  static constexpr std::uint64_t kLineSlotMask =
+      sizeof(Slot) < 64 && 64 % sizeof(Slot) == 0 ? 64 / sizeof(Slot) - 1 : 0;
 
   // The prefetches below work in 64-byte lines, numbered through the
   // unwrapped sequence of slots (absolute line L holds bytes [64L, 64L + 64)
@@ -513,6 +573,8 @@ class SpscRing {
     std::uint64_t prefetched_line = 0;   // lines below this were prefetched for reading (prefetch_for_read)
     std::uint32_t streak = 0;            // items found by seq in a row (kRingHeadReadStreak)
     std::uint32_t head_polls = 0;        // polls left that read the head, not seq (kHeadPollsAfterDrain)
+    bool streaming = false;              // last look found >= slip_slots / 2 items (learn_published)
+    std::uint64_t slip_slots = 1;        // kSlipSlots, at most half the ring (read-only after construction)
     Slot* slots = nullptr;               // read-only copy: the pop path reads only this line
     std::uint64_t mask = 0;              // read-only copy
   };

@@ -256,6 +256,52 @@ TEST(SpscRing, ADrainedConsumerSeesEveryPublishedItemAtOnce) {
   check_drained_consumer_sees_every_item<Line>();
 }
 
+// A consumer that streams (learns of runs from a slot ~2 KiB ahead, reads
+// whole lines only, keeps its distance from the producer) still gets every
+// item once the producer stops: the partial line at the end of a burst and
+// a single late item are never withheld. Both read paths, both item sizes,
+// in a ring big enough to stream (>= 4 * 2 KiB of slots).
+template <typename T>
+void check_streaming_consumer_gets_the_tail_of_every_burst() {
+  SpscRing<T> ring(4096);
+  std::uint64_t pushed = 0;
+  std::uint64_t next = 0;
+  auto push = [&](std::uint64_t n) {
+    for (std::uint64_t i = 0; i < n; ++i) {
+      T item{};
+      item.seq = pushed++;
+      ASSERT_TRUE(ring.try_push(item));
+    }
+  };
+  // Bursts that end mid-line and mid-slip; a lone item; then enough laps
+  // that the far probe lands on slots of earlier laps.
+  for (const std::uint64_t burst : {1000u, 3u, 1u, 257u, 129u, 1u, 4095u, 2u, 4096u, 7u}) {
+    push(burst);
+    // try_pop: every item of the burst, in order, with no further pushes.
+    for (std::uint64_t i = 0; i < burst / 2; ++i) {
+      T out{};
+      ASSERT_TRUE(ring.try_pop(out)) << "burst " << burst << " item " << i;
+      ASSERT_EQ(out.seq, next++);
+    }
+    // peek/release for the rest of it.
+    while (next < pushed) {
+      const auto span = ring.peek(100);
+      ASSERT_FALSE(span.empty()) << "burst " << burst << " withheld at " << next;
+      span.for_each([&](const T& v) { EXPECT_EQ(v.seq, next++); });
+      ring.release(span.size());
+    }
+    T none{};
+    EXPECT_FALSE(ring.try_pop(none));
+    EXPECT_TRUE(ring.peek().empty());
+  }
+  EXPECT_EQ(next, pushed);
+}
+
+TEST(SpscRing, AStreamingConsumerGetsTheTailOfEveryBurst) {
+  check_streaming_consumer_gets_the_tail_of_every_burst<Small>();
+  check_streaming_consumer_gets_the_tail_of_every_burst<Line>();
+}
+
 TEST(SpscRing, SlotsAreCacheLineAlignedAndStateBlocksSeparate) {
   SpscRing<Line> ring(8);
   auto span = ring.try_claim(1);
