@@ -230,6 +230,7 @@ struct Options {
 };
 
 struct Pass {
+  std::int64_t started_wall_ns = 0;
   std::vector<Emitted> emitted;
   std::vector<PacedFrame> paced;
   SignalDispatchCounters dispatch;
@@ -319,6 +320,7 @@ Pass run_pass(const PipelineConfig& config, const Options& o, int scenario,
   });
 
   Pass out;
+  out.started_wall_ns = realtime_ns();
   out.paced.reserve(100'000);
   std::thread feed_thread([&] {
     apply_thread_config(config.feeds.front().thread, false);
@@ -457,8 +459,10 @@ int main(int argc, char** argv) {
       for (const Emitted& e : second.emitted) {
         const auto frame = std::find_if(second.paced.begin(), second.paced.end(),
                                         [&](const PacedFrame& f) { return f.recv_ns == e.closing_recv_ns; });
+        // This run's message: scenarios share their first hours, so an id
+        // (symbol, second, action) can come again in a later run.
         const auto message = std::find_if(messages.begin(), messages.end(), [&](const Subscriber::Message& m) {
-          return m.json.find(e.signal_id) != std::string::npos;
+          return m.wall_ns >= second.started_wall_ns && m.json.find(e.signal_id) != std::string::npos;
         });
         if (frame == second.paced.end() || message == messages.end()) {
           std::fprintf(
