@@ -182,6 +182,11 @@ class SpscRing {
   // How far ahead of its writes the producer prefetches, in slots: ~2 KiB,
   // far enough to cover one cross-core miss at full speed.
   static constexpr std::size_t kPrefetchBytes = 2048;
+
+  // How many poll intervals a streaming single-item consumer waits for a
+  // 2 KiB run before it takes less (learn_published()); peek()'s
+  // `slip_polls` for a consumer that wants the same.
+  static constexpr std::uint32_t kSlipPolls = 8;
   static constexpr std::size_t kPrefetchSlots = sizeof(Slot) >= kPrefetchBytes ? 1 : kPrefetchBytes / sizeof(Slot);
 
   // `capacity` must be a power of two >= 2. The check throws: construction is
@@ -283,13 +288,20 @@ class SpscRing {
   // Up to `max_items` readable items, oldest first, without removing them.
   // The producer's index is reloaded only when the cached copy says empty, so
   // a consumer that polls in a loop gets what is cheaply known first.
-  ReadSpan peek(std::size_t max_items = SIZE_MAX) noexcept {
+  // `slip_polls`: how many poll intervals (~185 ns each) a streaming consumer
+  // that finds less than ~2 KiB of items ahead may wait for more before it
+  // takes what there is (learn_published()). 0, the default, never waits: a
+  // latency-first consumer (the aggregator) takes an event the moment it is
+  // published. kSlipPolls trades up to ~1.5 us at the end of a burst for
+  // throughput: the consumer keeps its distance from the producer and stops
+  // taking the lines it is writing (bench/README.md, "Rings").
+  ReadSpan peek(std::size_t max_items = SIZE_MAX, std::uint32_t slip_polls = 0) noexcept {
     const std::uint64_t tail = consumer_.tail.load(std::memory_order_relaxed);
     // `<=`, not `==`: try_pop and front() advance tail by the slots' seq
     // words, without looking at head, so the cached copy may be behind
     // tail. Even a fresh head may be: the producer stores a slot's seq
     // before it stores head, and try_pop may already have taken that slot.
-    if (consumer_.cached_head <= tail) learn_published(tail, /*idle_slip_polls=*/0, /*streaming_slip_polls=*/0);
+    if (consumer_.cached_head <= tail) learn_published(tail, /*idle_slip_polls=*/0, slip_polls);
     const std::size_t avail = consumer_.cached_head > tail ? static_cast<std::size_t>(consumer_.cached_head - tail) : 0;
     const std::size_t n = std::min(avail, max_items);
     prefetch_for_read(tail + n);
@@ -421,8 +433,8 @@ class SpscRing {
   //    try_pop/front consumer then waits (temporal slipping: FastForward,
   //    Giacomoni et al., PPoPP 2008): kSlipPolls poll intervals when
   //    streaming and one otherwise, re-reading only the far slot's seq,
-  //    then the head once. peek() does not wait (its caller decides how to
-  //    wait). Nothing published is withheld for longer than that, so a
+  //    then the head once. peek() waits only as long as its caller allows
+  //    (by default not at all). Nothing published is withheld for longer than that, so a
   //    trickle still gets every item.
   //  * A streaming consumer stops at the last whole line below the head
   //    when that is past `tail`: the line holding the head is the one the
@@ -466,7 +478,6 @@ class SpscRing {
   // the head before it polls seq again; and the slot-index mask of a 64-byte
   // line (0 when a slot spans a line or more).
   static constexpr std::size_t kSlipBytes = 2048;
-  static constexpr std::uint32_t kSlipPolls = 8;
   static constexpr std::uint32_t kHeadPollsAfterDrain = 8;
   static constexpr std::uint64_t kSlipSlots = sizeof(Slot) >= kSlipBytes ? 1 : kSlipBytes / sizeof(Slot);
   static constexpr std::uint64_t kLineSlotMask =

@@ -116,7 +116,18 @@ void stress_every_api() {
           got = 1;
         }
         break;
-      case 2: got = ring.consume(check, 1 + rng.next() % 96); break;
+      case 2: {
+        const std::uint64_t r = rng.next();
+        if (r & 1) {
+          got = ring.consume(check, 1 + (r >> 1) % 96);
+        } else {  // a throughput consumer: may slip (wait) at a burst's end
+          const auto span = ring.peek(1 + (r >> 1) % 96, SpscRing<Item>::kSlipPolls);
+          span.for_each(check);
+          ring.release(span.size());
+          got = span.size();
+        }
+        break;
+      }
       case 3:
         got = ring.try_pop_n(buffer.data(), 1 + rng.next() % 96);
         for (std::size_t i = 0; i < got; ++i) check(buffer[i]);
