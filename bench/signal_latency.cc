@@ -44,8 +44,8 @@
 // the aggregator had taken when SqueezeFlow emitted it (paced frames arrive
 // one at a time into a parked aggregator). Measured:
 //   trade_to_signal   that frame published on the feed ring -> signal
-//                     handed to the writer ring (bar close, rollups, flow
-//                     statistics, the strategy's step)
+//                     made, about to go to the writer ring (bar close,
+//                     rollups, flow statistics, the strategy's step)
 //   signal_to_redis   -> Redis executed the transaction (writer wake, JSONL
 //                     append, MULTI/EXEC round trip)
 //   trade_to_redis    the sum: the "trade -> signal acknowledged"
@@ -127,21 +127,24 @@ class TimedListener final : public StrategyListener {
       : inner_(inner), engine_(engine), aggregator_(aggregator) {
     emitted.reserve(1024);
   }
+  // The clock is read before the signal goes to the writer's ring: the
+  // writer may deliver it before this thread gets further.
   bool on_entry(std::size_t group, const Decision& d) override {
+    const std::int64_t now = realtime_ns();
     const bool taken = inner_.on_entry(group, d);
-    if (taken) note(group, d);
+    if (taken) note(group, d, now);
     return taken;
   }
   void on_exit(std::size_t group, const Decision& d) override {
+    const std::int64_t now = realtime_ns();
     inner_.on_exit(group, d);
-    note(group, d);
+    note(group, d, now);
   }
   void on_evaluation(std::size_t group, const Decision& d) override { inner_.on_evaluation(group, d); }
   std::vector<Emitted> emitted;
 
  private:
-  void note(std::size_t group, const Decision& d) {
-    const std::int64_t now = realtime_ns();
+  void note(std::size_t group, const Decision& d, std::int64_t now) {
     std::int64_t newest = 0;
     for (MarketId m = 0; m < aggregator_.markets_seen(); ++m) newest = std::max(newest, aggregator_.last_trade_ns(m));
     const Signal s = engine_.make_signal(group, d);
