@@ -222,7 +222,7 @@ class SpscRing {
     Slot& slot = producer_.slots[head & producer_.mask];
     slot.value = item;
     slot.seq.store(head + 1, std::memory_order_release);
-    prefetch_for_write(head + 1);
+    prefetch_for_write(head + 1, kPrefetchSlots);
     producer_.head.store(head + 1, std::memory_order_release);
     return true;
   }
@@ -240,7 +240,10 @@ class SpscRing {
       free = static_cast<std::size_t>(capacity - (head - producer_.cached_tail));
     }
     const std::size_t n = std::min(free, max_items);
-    prefetch_for_write(head + n);
+    // The claimed slots themselves too, not only those after them: a claim
+    // wider than the look-ahead would otherwise write lines nobody asked
+    // for, one store miss at a time.
+    prefetch_for_write(head, n + kPrefetchSlots);
     return make_span<Slot>(producer_.slots, producer_.mask, head, n);
   }
 
@@ -301,10 +304,10 @@ class SpscRing {
     // words, without looking at head, so the cached copy may be behind
     // tail. Even a fresh head may be: the producer stores a slot's seq
     // before it stores head, and try_pop may already have taken that slot.
-    if (consumer_.cached_head <= tail) learn_published(tail, /*idle_slip_polls=*/0, slip_polls);
+    if (consumer_.cached_head <= tail) learn_published(tail, /*idle_slip_polls=*/0, slip_polls, /*probe_far=*/false);
     const std::size_t avail = consumer_.cached_head > tail ? static_cast<std::size_t>(consumer_.cached_head - tail) : 0;
     const std::size_t n = std::min(avail, max_items);
-    prefetch_for_read(tail + n);
+    prefetch_for_read(tail, n + kPrefetchSlots);  // the span's own lines too (see try_claim)
     return make_span<const Slot>(consumer_.slots, consumer_.mask, tail, n);
   }
 
@@ -380,12 +383,12 @@ class SpscRing {
   //    head read would cost two (head line, then slot line).
   bool readable(std::uint64_t tail) noexcept {
     if (tail < consumer_.cached_head) {
-      prefetch_for_read(tail + 1);
+      prefetch_for_read(tail + 1, kPrefetchSlots);
       return true;
     }
     if (consumer_.streak >= kRingHeadReadStreak<T> || consumer_.head_polls != 0) {
-      if (learn_published(tail, /*idle_slip_polls=*/1, kSlipPolls)) {
-        prefetch_for_read(tail + 1);
+      if (learn_published(tail, /*idle_slip_polls=*/1, kSlipPolls, /*probe_far=*/true)) {
+        prefetch_for_read(tail + 1, kPrefetchSlots);
         consumer_.streak = kRingHeadReadStreak<T>;  // busy again
         consumer_.head_polls = 0;
         return true;
@@ -417,16 +420,20 @@ class SpscRing {
   // whether it did. Used when the cached copy says empty, by a busy
   // single-item consumer and by peek(). `slip` is kSlipSlots (2 KiB of
   // slots), or 1 in a ring too small for slipping (under 4 * kSlipSlots).
-  //  * A streaming consumer (its last look found at least slip / 2 items)
-  //    first reads the seq of the slot that ends the whole line about
-  //    `slip` slots ahead. Slots are published in order, so if that one is,
+  //  * A streaming single-item consumer (its last look found at least
+  //    slip / 2 items; `probe_far`) first reads the seq of the slot that
+  //    ends the whole line about `slip` slots ahead. Slots are published in order, so if that one is,
   //    everything up to it is: one load that reveals a 2 KiB run, from a
   //    line the producer has finished with. The head, which the producer
   //    stores on every push, is left alone: reading it takes that line away
   //    and the producer's next store waits for it to come back. A consumer
   //    that read the head every few dozen items held an AMD EPYC producer
   //    to ~50 M items/s, and the pair stayed in that state; with the probe
-  //    it runs at ~300 M/s (bench/README.md, "Rings").
+  //    it runs at ~300 M/s (bench/README.md, "Rings"). peek() does not
+  //    probe: a batch producer publishes a claim's seqs in one burst after
+  //    its values, and a probe of a slot in that claim takes its seq line
+  //    away mid-burst (64-byte batches ran at ~35 M/s with the probe, ~100
+  //    M/s without; 8-byte batches did not care).
   //  * Otherwise, or when that slot is not yet published, it reads the head.
   //    Fewer than `slip` items ahead means the consumer is right behind the
   //    producer and would read the lines it is still writing; a busy
@@ -434,17 +441,18 @@ class SpscRing {
   //    Giacomoni et al., PPoPP 2008): kSlipPolls poll intervals when
   //    streaming and one otherwise, re-reading only the far slot's seq,
   //    then the head once. peek() waits only as long as its caller allows
-  //    (by default not at all). Nothing published is withheld for longer than that, so a
-  //    trickle still gets every item.
+  //    (by default not at all). Nothing published is withheld for longer
+  //    than that, so a trickle still gets every item.
   //  * A streaming consumer stops at the last whole line below the head
   //    when that is past `tail`: the line holding the head is the one the
   //    producer is writing, and reading it now would take it away mid-line.
   //    The rest comes with the next look.
-  bool learn_published(std::uint64_t tail, std::uint32_t idle_slip_polls, std::uint32_t streaming_slip_polls) noexcept {
+  bool learn_published(std::uint64_t tail, std::uint32_t idle_slip_polls, std::uint32_t streaming_slip_polls,
+                       bool probe_far) noexcept {
     const std::uint64_t slip = consumer_.slip_slots;
     const std::uint64_t line_end = (tail + slip) & ~kLineSlotMask;
     const std::uint64_t far = line_end > tail ? line_end - 1 : tail + slip - 1;
-    if (consumer_.streaming && published(far)) {
+    if (probe_far && consumer_.streaming && published(far)) {
       consumer_.cached_head = far + 1;
       return true;
     }
@@ -500,8 +508,9 @@ class SpscRing {
       return reinterpret_cast<const char*>(slots) + offset % ring_bytes;
   }
 
-  // Starts fetching, from the producer's cache, the lines of published slots
-  // from position `from` up to kPrefetchBytes on, each line once. Only whole
+  // Starts fetching, from the producer's cache, the lines of the `count`
+  // published slots from position `from` on (the next kPrefetchBytes, and a
+  // batch's own span), each line once. Only whole
   // lines below the cached head: the producer will not write those again
   // this lap, so taking them costs it nothing. For a slot of two lines or
   // more, only the lines that hold the item (a busy consumer never reads
@@ -510,8 +519,8 @@ class SpscRing {
   // line. (Prefetching slot[tail] itself, before it is published, was
   // measured and rejected: it steals the line the producer is writing, and
   // 8-byte throughput halved.)
-  void prefetch_for_read(std::uint64_t from) noexcept {
-    const std::uint64_t end = std::min(consumer_.cached_head, from + kPrefetchSlots) * sizeof(Slot);
+  void prefetch_for_read(std::uint64_t from, std::uint64_t count) noexcept {
+    const std::uint64_t end = std::min(consumer_.cached_head, from + count) * sizeof(Slot);
     std::uint64_t line = std::max(consumer_.prefetched_line, from * sizeof(Slot) / kPrefetchLine);
     if ((line + 1) * kPrefetchLine > end) return;
     for (; (line + 1) * kPrefetchLine <= end; ++line) {
@@ -523,8 +532,9 @@ class SpscRing {
     consumer_.prefetched_line = line;
   }
 
-  // Asks the core to take ownership of the lines of free slots from position
-  // `from` up to kPrefetchBytes on, each line once, so that the store that
+  // Asks the core to take ownership of the lines of the `count` free slots
+  // from position `from` on (the next kPrefetchBytes, and a claim's own
+  // span), each line once, so that the store that
   // fills a slot later does not stall on a cross-core read-for-ownership.
   // Only whole lines of slots the consumer is known to have finished with
   // (below the cached tail + capacity): touching an unread slot would steal
@@ -534,9 +544,8 @@ class SpscRing {
   // __builtin_prefetch(p, 1) only with -mprfchw, which -march=x86-64-v3 does
   // not imply. Intel CPUs before Broadwell decode this opcode (0F 0D /1) as a
   // NOP, so it is safe on every x86-64.
-  void prefetch_for_write(std::uint64_t from) noexcept {
-    const std::uint64_t end =
-        std::min(producer_.cached_tail + producer_.mask + 1, from + kPrefetchSlots) * sizeof(Slot);
+  void prefetch_for_write(std::uint64_t from, std::uint64_t count) noexcept {
+    const std::uint64_t end = std::min(producer_.cached_tail + producer_.mask + 1, from + count) * sizeof(Slot);
     std::uint64_t line = std::max(producer_.prefetched_line, from * sizeof(Slot) / kPrefetchLine);
     if ((line + 1) * kPrefetchLine > end) return;
     for (; (line + 1) * kPrefetchLine <= end; ++line) {
