@@ -24,8 +24,7 @@ SignalDispatch::SignalDispatch(SignalDispatchOptions options) : options_(std::mo
     RedisSinkConfig config = *options_.redis;
     // Every line of the sink goes through redis_problem(): /health keeps
     // the latest, and the start-up one is said once, with its consequences.
-    std::function<void(std::string_view)> sink_log = config.log ? config.log : options_.log;
-    if (sink_log) options_.log = sink_log;
+    redis_log_ = config.log ? config.log : options_.log;
     config.log = [this](std::string_view line) { redis_problem(line); };
     const std::string where = config.host + ":" + std::to_string(config.port);
     const std::size_t capacity = config.queue_capacity;
@@ -35,11 +34,11 @@ SignalDispatch::SignalDispatch(SignalDispatchOptions options) : options_(std::mo
     const bool connected = redis_->connect_now(RedisSignalSink::wall_now_ns());
     redis_starting_ = false;
     if (!connected)
-      problem((redis_start_line_.empty() ? "redis: cannot connect to " + where : redis_start_line_) +
-              " -- at start-up: signals still go to the other sinks, and are queued for Redis (at most " +
-              std::to_string(capacity) +
-              ", each until its TTL) and retried as they come; the pipeline runs on (this is not logged again "
-              "until the problem changes; /health shows strategy.redis)");
+      redis_say((redis_start_line_.empty() ? "redis: cannot connect to " + where : redis_start_line_) +
+                " -- at start-up: signals still go to the other sinks, and are queued for Redis (at most " +
+                std::to_string(capacity) +
+                ", each until its TTL) and retried as they come; the pipeline runs on (this is not logged again "
+                "until the problem changes; /health shows strategy.redis)");
     copy_redis_counters();
   }
   line_.reserve(kSignalLineCapacity);
@@ -166,7 +165,15 @@ void SignalDispatch::redis_problem(std::string_view message) noexcept {
     }
     return;
   }
-  problem(message);
+  redis_say(message);
+}
+
+void SignalDispatch::redis_say(std::string_view message) noexcept {
+  if (!redis_log_) return problem(message);
+  try {
+    redis_log_(message);
+  } catch (...) {
+  }
 }
 
 std::string SignalDispatch::redis_last_error() const {

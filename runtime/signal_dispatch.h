@@ -120,6 +120,7 @@ class SignalDispatch {
   void copy_redis_counters() noexcept;
   void problem(std::string_view message) noexcept;
   void redis_problem(std::string_view message) noexcept;
+  void redis_say(std::string_view message) noexcept;  // to the Redis config's log, else options' (problem())
 
   struct ProblemText {
     char text[256];
@@ -139,6 +140,7 @@ class SignalDispatch {
   Atomics counters_;
   std::atomic<bool> redis_connected_{false};
   SeqlockSlot<ProblemText> redis_error_;
+  std::function<void(std::string_view)> redis_log_;
   bool redis_starting_ = false;  // inside the constructor's connect: hold the sink's line
   std::string redis_start_line_;
 };

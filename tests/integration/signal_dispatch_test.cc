@@ -18,6 +18,7 @@
 #include <fstream>
 #include <functional>
 #include <map>
+#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -309,6 +310,63 @@ TEST_F(SignalDispatchTest, ShutdownDrainsTheSignalRingAndGivesRedisAFinalAttempt
   EXPECT_EQ(writer.signal_counters().signals, 5u);
   EXPECT_EQ(writer.signal_counters().redis_delivered, 5u);
   EXPECT_EQ(redis_get(redis, "squeezeflow:stats:signals_published"), "5");
+}
+
+}  // namespace
+}  // namespace tickflow
+
+namespace tickflow {
+namespace {
+
+// Redis absent at start-up (tuning/README.md, "The strategy and its
+// signals"): one warning saying what happens now, none per signal after it,
+// and the state /health reads.
+TEST_F(SignalDispatchTest, RedisAbsentAtStartIsOneWarningNotOnePerSignal) {
+  std::mutex mutex;
+  std::vector<std::string> lines;
+  RedisSinkConfig redis;
+  redis.port = testing::free_loopback_port();  // nothing listens there
+  redis.connect_timeout = std::chrono::milliseconds(300);
+  redis.backoff_initial = std::chrono::milliseconds(5);
+  redis.backoff_max = std::chrono::milliseconds(10);
+  SignalDispatchOptions options;
+  options.redis = redis;
+  options.log = [&](std::string_view line) {
+    std::lock_guard lock(mutex);
+    lines.emplace_back(line);
+  };
+  SignalDispatch dispatch(options);
+  const std::string where = "127.0.0.1:" + std::to_string(redis.port);
+  {
+    std::lock_guard lock(mutex);
+    ASSERT_EQ(lines.size(), 1u);
+    EXPECT_NE(lines[0].find("redis: cannot connect to " + where + ": Connection refused -- at start-up"),
+              std::string::npos)
+        << lines[0];
+    EXPECT_NE(lines[0].find("queued for Redis (at most 1024, each until its TTL)"), std::string::npos) << lines[0];
+    EXPECT_NE(lines[0].find("the pipeline runs on"), std::string::npos) << lines[0];
+  }
+  EXPECT_FALSE(dispatch.counters().redis_connected);
+  EXPECT_EQ(dispatch.redis_last_error(), "redis: cannot connect to " + where + ": Connection refused");
+
+  InfluxWriter writer(writer_options());
+  SpscRing<Signal> ring(16);
+  writer.set_signal_input(&ring, &dispatch);
+  writer.start();
+  const std::int64_t t = now_s() - 10;
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_TRUE(writer.on_signal(make_signal("BTCUSDT", SignalAction::kLong, t + i, i)));
+    std::this_thread::sleep_for(std::chrono::milliseconds(30));  // past the backoff: each signal tries again
+  }
+  ASSERT_TRUE(wait_for([&] { return writer.signal_counters().redis_connect_failures >= 3; }))
+      << writer.signal_counters().redis_connect_failures;
+  EXPECT_EQ(writer.signal_counters().redis_pending, 3u);
+  writer.finish(Clock::now() + std::chrono::milliseconds(100));
+  std::lock_guard lock(mutex);
+  // The same failure again and again is not news; the one line at shutdown
+  // (signals left undelivered) is.
+  ASSERT_EQ(lines.size(), 2u) << lines.back();
+  EXPECT_NE(lines[1].find("shutdown: 3 signal(s) left undelivered to Redis"), std::string::npos) << lines[1];
 }
 
 }  // namespace
