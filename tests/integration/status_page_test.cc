@@ -35,6 +35,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <iostream>
 #include <optional>
 #include <set>
 #include <sstream>
@@ -261,6 +262,10 @@ class StatusPageBrowserTest : public ::testing::Test {
 TEST_F(StatusPageBrowserTest, RendersMarketsRingsSinkAndRates) {
   ASSERT_TRUE(HeadlessChromium::installed())
       << HeadlessChromium::kBinary << " missing: install the Debian package chromium (scripts/setup.sh)";
+  const auto started = std::chrono::steady_clock::now();
+  const auto elapsed = [&] {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  };
   const Streams streams = paced_streams();
   InfluxdProcess influx;
   PacedWsServer spot({.frames = streams.spot});
@@ -285,6 +290,7 @@ TEST_F(StatusPageBrowserTest, RendersMarketsRingsSinkAndRates) {
       },
       40s));
   ASSERT_TRUE(tickflow.running()) << tickflow.log();
+  std::cout << "pipeline has data after " << elapsed() << " s\n";
 
   HeadlessChromium browser(dir.path / "chromium");
   const std::string url = "http://127.0.0.1:" + std::to_string(port) + "/";
@@ -303,6 +309,7 @@ TEST_F(StatusPageBrowserTest, RendersMarketsRingsSinkAndRates) {
     missing = missing_from(dom, health);
   } while (!missing.empty() && std::chrono::steady_clock::now() < deadline);
   ASSERT_EQ(missing, "") << "after " << runs << " chromium runs; /health: " << health << "\nDOM:\n" << dom;
+  std::cout << "the page showed everything after " << runs << " chromium runs, at " << elapsed() << " s\n";
 
   // Exactly what is configured.
   EXPECT_EQ(dom.find(kAbsentMarket), std::string::npos) << "a market that is not configured is shown";
