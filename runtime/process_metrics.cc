@@ -122,9 +122,20 @@ std::optional<ProcessFigures> read_process_figures(const std::string& proc_self)
   f.open_fds = static_cast<double>(fds > 0 ? fds - 1 : 0);
   if (const auto limits = slurp(proc_self + "/limits"))
     if (const auto max = parse_max_open_files(*limits)) f.max_fds = static_cast<double>(*max);
-  if (const auto system_stat = slurp(proc_self + "/../stat"))
-    if (const auto boot = parse_boot_time(*system_stat))
-      f.start_time_seconds = static_cast<double>(*boot) + static_cast<double>(stat->start_ticks) / ticks_per_second;
+  // Boot time never changes, and /proc/stat (a line per CPU, every
+  // interrupt's count) is the costliest file here: read it once per path.
+  static const std::string default_path = "/proc/self";
+  static const std::optional<std::uint64_t> default_boot = [] {
+    const auto system_stat = slurp("/proc/stat");
+    return system_stat ? parse_boot_time(*system_stat) : std::nullopt;
+  }();
+  std::optional<std::uint64_t> boot = default_boot;
+  if (proc_self != default_path) {
+    const auto system_stat = slurp(proc_self + "/../stat");
+    boot = system_stat ? parse_boot_time(*system_stat) : std::nullopt;
+  }
+  if (boot)
+    f.start_time_seconds = static_cast<double>(*boot) + static_cast<double>(stat->start_ticks) / ticks_per_second;
 
   std::map<std::string, ThreadCpu> by_name;
   std::error_code ec;

@@ -25,8 +25,10 @@
 // reset to Prometheus, which rate() handles).
 //
 // Cost: one open/read per thread plus /proc/self/{stat,fd,limits}, on the
-// HTTP thread per scrape (~50 us for a dozen threads); the pipeline threads
-// are never touched.
+// HTTP thread per scrape: 0.3-0.6 ms for a dozen threads on the 2-core VM
+// (loaded; 2000 calls, /tmp bench of append_process_metrics), i.e. ~0.01 %
+// of a core at a 5 s scrape interval. The pipeline threads are never
+// touched.
 //
 // The parsers take file contents, so tests feed them fixed text; the
 // readers return nullopt / skip an entry when /proc cannot be read (not
