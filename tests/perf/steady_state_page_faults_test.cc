@@ -81,10 +81,15 @@ std::vector<Frame> load_frames() {
   return frames;
 }
 
-// The minor-fault count of this process's thread named `name`
-// (/proc/self/task/<tid>/comm), nullopt when there is none. Field 10 of
-// stat, counted after the ')' that ends field 2 (a name may hold spaces).
-std::optional<long> minor_faults_of(const std::string& name) {
+struct TaskStat {
+  char state = '?';  // field 3: R running, S sleeping, ...
+  long minflt = -1;  // field 10
+};
+
+// The stat of this process's thread named `name` (/proc/self/task/<tid>/comm),
+// nullopt when there is none. Fields counted after the ')' that ends field
+// 2 (a name may hold spaces).
+std::optional<TaskStat> task_stat_of(const std::string& name) {
   for (const auto& task : std::filesystem::directory_iterator("/proc/self/task")) {
     std::ifstream comm(task.path() / "comm");
     std::string thread_name;
@@ -95,11 +100,35 @@ std::optional<long> minor_faults_of(const std::string& name) {
     const std::size_t close = stat.rfind(')');
     if (close == std::string::npos) return std::nullopt;
     std::istringstream fields(stat.substr(close + 2));  // field 3 onwards
+    TaskStat out;
+    fields >> out.state;
     std::string field;
-    for (int i = 3; i < 10; ++i) fields >> field;  // state ... flags
-    long minflt = -1;
-    fields >> minflt;
-    return minflt;
+    for (int i = 4; i < 10; ++i) fields >> field;  // ppid ... flags
+    fields >> out.minflt;
+    return out;
+  }
+  return std::nullopt;
+}
+
+std::optional<long> minor_faults_of(const std::string& name) {
+  const std::optional<TaskStat> stat = task_stat_of(name);
+  return stat ? std::optional<long>(stat->minflt) : std::nullopt;
+}
+
+// The count of a thread that has gone idle: asleep (parked on its doorbell,
+// or waiting for the test) with the same count for five readings 10 ms
+// apart, so that a thread the scheduler held back is not read mid-batch.
+std::optional<long> idle_minor_faults_of(const std::string& name) {
+  const auto deadline = std::chrono::steady_clock::now() + 30s;
+  long last = -1;
+  int same = 0;
+  while (std::chrono::steady_clock::now() < deadline) {
+    const std::optional<TaskStat> stat = task_stat_of(name);
+    if (!stat) return std::nullopt;
+    same = stat->state == 'S' && stat->minflt == last ? same + 1 : 0;
+    last = stat->minflt;
+    if (same == 4) return last;
+    std::this_thread::sleep_for(10ms);
   }
   return std::nullopt;
 }
@@ -226,21 +255,17 @@ TEST(SteadyStatePageFaults, FeedAndAggregatorThreadsTakeNoFaultAfterWarmUp) {
     channel.close();
   });
 
-  // Both threads idle (the ring drained, the aggregator parked): read them.
-  const auto drained = [&] {
-    if (!wait_until([&] { return !channel.has_pending(); })) return false;
-    std::this_thread::sleep_for(50ms);  // the last batch's bars and strategy step
-    return true;
-  };
+  // Both threads idle (the ring drained, the aggregator parked after its
+  // last batch's bars and strategy step): read them.
   ASSERT_TRUE(wait_until([&] { return feed_step.load() == 1; }));
-  ASSERT_TRUE(drained());
-  const std::optional<long> feed_before = minor_faults_of("tf-feed-0");
-  const std::optional<long> agg_before = minor_faults_of("tf-agg");
+  ASSERT_TRUE(wait_until([&] { return !channel.has_pending(); }));
+  const std::optional<long> feed_before = idle_minor_faults_of("tf-feed-0");
+  const std::optional<long> agg_before = idle_minor_faults_of("tf-agg");
   feed_step = 2;
   ASSERT_TRUE(wait_until([&] { return feed_step.load() == 3; }));
-  ASSERT_TRUE(drained());
-  const std::optional<long> feed_after = minor_faults_of("tf-feed-0");
-  const std::optional<long> agg_after = minor_faults_of("tf-agg");
+  ASSERT_TRUE(wait_until([&] { return !channel.has_pending(); }));
+  const std::optional<long> feed_after = idle_minor_faults_of("tf-feed-0");
+  const std::optional<long> agg_after = idle_minor_faults_of("tf-agg");
   feed_step = 4;
   feed_thread.join();
   aggregator_thread.join();
