@@ -304,7 +304,8 @@ class SpscRing {
     // words, without looking at head, so the cached copy may be behind
     // tail. Even a fresh head may be: the producer stores a slot's seq
     // before it stores head, and try_pop may already have taken that slot.
-    if (consumer_.cached_head <= tail) learn_published(tail, /*idle_slip_polls=*/0, slip_polls, /*probe_far=*/false);
+    if (consumer_.cached_head <= tail)
+      learn_published(tail, /*idle_slip_polls=*/0, slip_polls, /*probe_far=*/kLineSlotMask != 0);
     const std::size_t avail = consumer_.cached_head > tail ? static_cast<std::size_t>(consumer_.cached_head - tail) : 0;
     const std::size_t n = std::min(avail, max_items);
     prefetch_for_read(tail, n + kPrefetchSlots);  // the span's own lines too (see try_claim)
@@ -429,11 +430,13 @@ class SpscRing {
   //    and the producer's next store waits for it to come back. A consumer
   //    that read the head every few dozen items held an AMD EPYC producer
   //    to ~50 M items/s, and the pair stayed in that state; with the probe
-  //    it runs at ~300 M/s (bench/README.md, "Rings"). peek() does not
-  //    probe: a batch producer publishes a claim's seqs in one burst after
-  //    its values, and a probe of a slot in that claim takes its seq line
-  //    away mid-burst (64-byte batches ran at ~35 M/s with the probe, ~100
-  //    M/s without; 8-byte batches did not care).
+  //    it runs at ~300 M/s (bench/README.md, "Rings"). peek() probes only
+  //    when several slots share a line (kLineSlotMask != 0): a batch
+  //    producer publishes a claim's seqs in one burst after its values, and
+  //    where a seq has a line of its own (a 64-byte item's slot) a probe
+  //    into that claim takes the line away mid-burst (64-byte batches ran
+  //    at ~35 M/s with the probe, ~100 M/s without; 8-byte batches ran
+  //    8-18 % faster with it).
   //  * Otherwise, or when that slot is not yet published, it reads the head.
   //    Fewer than `slip` items ahead means the consumer is right behind the
   //    producer and would read the lines it is still writing; a busy
