@@ -143,6 +143,12 @@ HostInfo read_host_info(const std::filesystem::path& root, std::optional<std::ve
   rlimit limit{};
   if (getrlimit(RLIMIT_RTPRIO, &limit) == 0)
     host.rtprio_limit = limit.rlim_cur == RLIM_INFINITY ? 99 : static_cast<int>(std::min<rlim_t>(limit.rlim_cur, 99));
+  if (getrlimit(RLIMIT_MEMLOCK, &limit) == 0)
+    host.memlock_limit = limit.rlim_cur == RLIM_INFINITY ? UINT64_MAX : static_cast<std::uint64_t>(limit.rlim_cur);
+  // CAP_IPC_LOCK (bit 14) in this process's effective set: /proc, not the root under test.
+  std::ifstream status("/proc/self/status");
+  for (std::string field; std::getline(status, field);)
+    if (field.rfind("CapEff:", 0) == 0) host.ipc_lock = ((std::stoull(field.substr(7), nullptr, 16) >> 14) & 1) != 0;
   return host;
 }
 
@@ -210,6 +216,13 @@ CpuPlan check_cpus(const PipelineConfig& config, const HostInfo& host) {
       plan.warnings.push_back(t->name + " asks for SCHED_FIFO priority " + std::to_string(*t->fifo_priority) +
                               ", but RLIMIT_RTPRIO is " + std::to_string(host.rtprio_limit) +
                               " and the process is not root: setting it will fail (LimitRTPRIO= or CAP_SYS_NICE)");
+  // mlockall needs the whole virtual size (a few hundred MiB) under the
+  // limit; below 1 GiB it will not do for a pipeline (runtime/memory_lock.h).
+  if (config.memory.lock && !host.ipc_lock && host.memlock_limit < (std::uint64_t{1} << 30))
+    plan.warnings.push_back("[memory] lock = true, but RLIMIT_MEMLOCK is only " + std::to_string(host.memlock_limit) +
+                            " bytes and this process lacks CAP_IPC_LOCK: locking needs a few hundred MiB, so "
+                            "`tickflow run` will likely refuse to start (LimitMEMLOCK=infinity in the systemd unit, "
+                            "or `ulimit -l unlimited`)");
   return plan;
 }
 

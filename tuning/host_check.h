@@ -15,13 +15,15 @@
 // a CPU this process cannot use makes the profile unrunnable pinned (`tickflow
 // run` refuses it and names the CPUs; `--unpinned` runs it anyway); softer
 // findings (a spinning thread on a core the kernel also schedules other work
-// on, two threads pinned to one CPU, more spinners than CPUs) are warnings.
+// on, two threads pinned to one CPU, more spinners than CPUs, SCHED_FIFO or
+// memory locking this process would not be granted) are warnings.
 //
 // spin_report() is `tickflow host`'s view of the spin loops: the PAUSE cost
 // this process measured (ringbuffers/cpu_relax.h) and the poll interval and
 // spin budget it turns into, as PAUSE counts and as nanoseconds.
 #pragma once
 
+#include <cstdint>
 #include <filesystem>
 #include <optional>
 #include <string>
@@ -47,6 +49,11 @@ struct HostInfo {
   // RLIMIT_RTPRIO soft limit. Always read from this process.
   bool privileged = false;
   int rtprio_limit = 0;
+  // Whether mlockall ([memory] lock = true) will be allowed: CAP_IPC_LOCK
+  // (root's), or an RLIMIT_MEMLOCK soft limit large enough (UINT64_MAX:
+  // unlimited). Always read from this process.
+  bool ipc_lock = false;
+  std::uint64_t memlock_limit = UINT64_MAX;
 };
 
 // Reads the host below `root` ("/" for this machine). `allowed_cpus`: the

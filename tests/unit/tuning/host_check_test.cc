@@ -238,5 +238,24 @@ TEST(CheckCpus, SharedCoresUnpinnedSpinnersAndFifo) {
             }));
 }
 
+TEST(CheckCpus, MemoryLockWithoutTheLimitOrTheCapabilityIsAWarning) {
+  const PipelineConfig locked = parse_pipeline_config("[memory]\nlock = true\n", "locked.toml");
+  HostInfo host = two_cpu_vm();
+  host.ipc_lock = false;
+  host.memlock_limit = 8 << 20;  // a desktop's default
+  EXPECT_EQ(check_cpus(locked, host).warnings,
+            (std::vector<std::string>{
+                "[memory] lock = true, but RLIMIT_MEMLOCK is only 8388608 bytes and this process lacks CAP_IPC_LOCK: "
+                "locking needs a few hundred MiB, so `tickflow run` will likely refuse to start "
+                "(LimitMEMLOCK=infinity in the systemd unit, or `ulimit -l unlimited`)",
+            }));
+  EXPECT_TRUE(check_cpus(parse_pipeline_config("", "unlocked.toml"), host).warnings.empty()) << "lock = false";
+  host.memlock_limit = UINT64_MAX;  // LimitMEMLOCK=infinity
+  EXPECT_TRUE(check_cpus(locked, host).warnings.empty());
+  host.memlock_limit = 8 << 20;
+  host.ipc_lock = true;  // root
+  EXPECT_TRUE(check_cpus(locked, host).warnings.empty());
+}
+
 }  // namespace
 }  // namespace tickflow
