@@ -3,7 +3,7 @@ cmake_minimum_required(VERSION 3.25)
 # or if pipeline/ (computation only) includes an I/O library's header.
 #
 #   ringbuffers <- pipeline <- feeds ---------------------+
-#                           <- sinks <- strategy ---------+-- config <- tuning <- runtime
+#                           <- sinks <- strategy <- bus --+-- config <- tuning <- runtime
 #
 #   (A <- B: B may include A's headers and link A, never the reverse; a
 #   folder reaches everything to its left along the arrows.)
@@ -14,10 +14,11 @@ set(allowed_pipeline "ringbuffers;pipeline")
 set(allowed_feeds "ringbuffers;pipeline;feeds")
 set(allowed_sinks "ringbuffers;pipeline;sinks")
 set(allowed_strategy "ringbuffers;pipeline;sinks;strategy")
-set(allowed_config "ringbuffers;pipeline;feeds;sinks;strategy;config")
-set(allowed_tuning "ringbuffers;pipeline;feeds;sinks;strategy;config;tuning")
-set(allowed_runtime "ringbuffers;pipeline;feeds;sinks;strategy;config;tuning;runtime")
-set(layers ringbuffers pipeline feeds sinks strategy config tuning runtime)
+set(allowed_bus "ringbuffers;pipeline;sinks;strategy;bus")
+set(allowed_config "ringbuffers;pipeline;feeds;sinks;strategy;bus;config")
+set(allowed_tuning "ringbuffers;pipeline;feeds;sinks;strategy;bus;config;tuning")
+set(allowed_runtime "ringbuffers;pipeline;feeds;sinks;strategy;bus;config;tuning;runtime")
+set(layers ringbuffers pipeline feeds sinks strategy bus config tuning runtime)
 
 set(violations "")
 foreach(layer IN LISTS layers)
@@ -41,6 +42,22 @@ foreach(src IN LISTS pipeline_sources)
   file(STRINGS "${src}" io_includes REGEX "^#include <(curl/|zlib\\.h|hiredis/)")
   foreach(line IN LISTS io_includes)
     string(APPEND violations "  ${src}: ${line} (pipeline/ is computation only: I/O lives in sinks/)\n")
+  endforeach()
+endforeach()
+
+# The bus's libraries stay inside bus/: the rest of the tree sees its own
+# types (bus/*.h), never libnats or FlatBuffers, so a single-host build's
+# hot path cannot pick up either by accident.
+foreach(layer IN LISTS layers)
+  if(layer STREQUAL "bus")
+    continue()
+  endif()
+  file(GLOB_RECURSE layer_sources "${ROOT}/${layer}/*.h" "${ROOT}/${layer}/*.cc")
+  foreach(src IN LISTS layer_sources)
+    file(STRINGS "${src}" bus_includes REGEX "^#include <(nats/|nats\\.h|flatbuffers/)")
+    foreach(line IN LISTS bus_includes)
+      string(APPEND violations "  ${src}: ${line} (only bus/ includes libnats and FlatBuffers)\n")
+    endforeach()
   endforeach()
 endforeach()
 

@@ -18,8 +18,10 @@ PACKAGES=(
   libspdlog-dev libfmt-dev
   libbenchmark-dev libgtest-dev libgmock-dev
   libtomlplusplus-dev libcli11-dev libhiredis-dev
+  libnats-dev flatbuffers-compiler libflatbuffers-dev   # bus/ (issue 19): NATS JetStream client, FlatBuffers wire format
   # test servers, started by the integration tests on loopback ports
-  influxdb redis-server
+  influxdb redis-server nats-server
+  python3-flatbuffers                      # tests decode bus messages from Python with the stock module
   # operations (issue 18): Prometheus rules are unit-tested with promtool and a
   # real prometheus scrapes a running pipeline; headless Chromium renders the
   # status page; lintian checks the .deb (dpkg-dev: dpkg-shlibdeps for CPack)
@@ -53,7 +55,7 @@ apt-get update -qq
 apt-get install -y -qq --no-install-recommends "${missing[@]}"
 # The Debian packages start these daemons on install; tests run their own
 # instances on free ports, so the system-wide ones are not needed.
-for svc in influxdb redis-server prometheus; do
+for svc in influxdb redis-server prometheus nats-server; do
   if command -v systemctl >/dev/null 2>&1; then systemctl disable --now "$svc" >/dev/null 2>&1 || true; fi
 done
 echo "setup: done"
