@@ -22,11 +22,11 @@
 #include <vector>
 
 #include "feeds/backfill.h"
-#include "feeds/capture_reader.h"
 #include "feeds/json_support.h"  // hash_trade_id: Bybit ids as the parsers hash them
 #include "feeds/live_feed.h"
 #include "feeds/padded_frame.h"
 #include "feeds/parser_factory.h"
+#include "tests/integration/capture_frames.h"
 #include "tests/integration/rest_test_server.h"
 #include "tests/integration/ws_test_server.h"
 
@@ -47,17 +47,9 @@ constexpr std::uint64_t kFirstMissing = kSpotFirstId + kHoleAt;
 constexpr std::uint64_t kLastMissing = kSpotFirstId + kHoleAt + kHoleLength - 1;
 constexpr std::size_t kServerPageCap = 200;  // the test venue returns at most this many rows: forces paging
 
-std::vector<std::string> load_frames(const std::string& relative) {
-  CaptureReader reader(std::string(TICKFLOW_TEST_DATA_DIR) + "/" + relative);
-  CaptureRecord rec;
-  std::vector<std::string> frames;
-  while (reader.next(rec))
-    if (!rec.binary) frames.emplace_back(rec.frame);
-  return frames;
-}
-
 const std::vector<std::string>& spot_frames() {
-  static const std::vector<std::string> frames = load_frames("binance-20240808-trades/spot_btcusdt.gz");
+  static const std::vector<std::string> frames =
+      testing::capture_text_frames("binance-20240808-trades/spot_btcusdt.gz");
   return frames;
 }
 
@@ -432,7 +424,7 @@ TEST(Backfill, OkxIdGapPagesBackwardsThroughTheRealCapture) {
   MarketRegistry registry;
   auto parser = make_parser("OKX", registry);
   std::vector<std::pair<Trade, std::string>> rows;  // ascending ids
-  for (const auto& frame : load_frames("cryptofeed/OKX.ws.1.0.gz")) {
+  for (const auto& frame : testing::capture_text_frames("cryptofeed/OKX.ws.1.0.gz")) {
     if (frame.find(R"("channel":"trades","instId":"BTC-USDT"},"data":[)") == std::string::npos) continue;
     PaddedFrame padded;
     padded.assign(frame);
@@ -658,7 +650,7 @@ TEST(Backfill, CoinbaseIdGapPagesWithTheAfterCursor) {
   MarketRegistry registry;
   auto parser = make_parser("COINBASE", registry);
   std::vector<std::pair<Trade, std::string>> rows;
-  for (const auto& frame : load_frames("cryptofeed/COINBASE.ws.28.0.gz")) {
+  for (const auto& frame : testing::capture_text_frames("cryptofeed/COINBASE.ws.28.0.gz")) {
     if (frame.find(R"("type":"match")") == std::string::npos ||
         frame.find(R"("product_id":"SKL-USD")") == std::string::npos)
       continue;
@@ -729,7 +721,7 @@ TEST(Backfill, OkxTimeGapPagesBackwardsByTimestamp) {
   MarketRegistry registry;
   auto parser = make_parser("OKX", registry);
   std::vector<std::pair<Trade, std::string>> rows;
-  for (const auto& frame : load_frames("cryptofeed/OKX.ws.1.0.gz")) {
+  for (const auto& frame : testing::capture_text_frames("cryptofeed/OKX.ws.1.0.gz")) {
     if (frame.find(R"("channel":"trades","instId":"BTC-USDT"},"data":[)") == std::string::npos) continue;
     PaddedFrame padded;
     padded.assign(frame);

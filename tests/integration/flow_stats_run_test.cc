@@ -59,7 +59,7 @@
 #include <thread>
 #include <vector>
 
-#include "feeds/capture_reader.h"
+#include "tests/integration/capture_frames.h"
 #include "tests/integration/influxd_process.h"
 #include "tests/integration/tickflow_child.h"
 #include "tests/integration/ws_test_server.h"
@@ -86,15 +86,6 @@ namespace fs = std::filesystem;
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 
 // ---------------------------------------------------------------- frames
-
-std::vector<std::string> load_frames(const std::string& name) {
-  CaptureReader reader(std::string(TICKFLOW_TEST_DATA_DIR) + "/binance-20240808-trades/" + name);
-  CaptureRecord rec;
-  std::vector<std::string> frames;
-  while (reader.next(rec))
-    if (!rec.binary) frames.emplace_back(rec.frame);
-  return frames;
-}
 
 // Two captures as one connection's stream: merged by trade time, each
 // market's own order kept.
@@ -277,8 +268,10 @@ class CurlGlobal : public ::testing::Environment {
 [[maybe_unused]] ::testing::Environment* const curl_env = ::testing::AddGlobalTestEnvironment(new CurlGlobal);
 
 TEST(FlowStatsRun, RunWritesFlowStatisticsEqualToTheBars) {
-  const std::vector<std::string> spot_btc = load_frames("spot_btcusdt.gz"), spot_eth = load_frames("spot_ethusdt.gz");
-  const std::vector<std::string> usdm_btc = load_frames("usdm_btcusdt.gz"), usdm_eth = load_frames("usdm_ethusdt.gz");
+  const std::vector<std::string> spot_btc = testing::binance_0808_frames("spot_btcusdt.gz"),
+                                 spot_eth = testing::binance_0808_frames("spot_ethusdt.gz");
+  const std::vector<std::string> usdm_btc = testing::binance_0808_frames("usdm_btcusdt.gz"),
+                                 usdm_eth = testing::binance_0808_frames("usdm_ethusdt.gz");
   std::int64_t first = INT64_MAX;
   for (const auto* frames : {&spot_btc, &spot_eth, &usdm_btc, &usdm_eth})
     for (const std::string& f : *frames) first = std::min(first, trade_time_ms(f));

@@ -12,9 +12,9 @@
 #include <string>
 #include <vector>
 
-#include "feeds/capture_reader.h"
 #include "feeds/live_feed.h"
 #include "feeds/parser_factory.h"
+#include "tests/integration/capture_frames.h"
 #include "tests/integration/ws_test_server.h"
 
 namespace tickflow {
@@ -30,17 +30,9 @@ constexpr std::size_t kSpotTrades = 9757;  // binance-20240808-trades/spot_btcus
 constexpr std::uint64_t kSpotFirstId = 3735683259;
 constexpr std::uint64_t kSpotLastId = 3735693015;
 
-std::vector<std::string> load_frames(const std::string& relative) {
-  CaptureReader reader(std::string(TICKFLOW_TEST_DATA_DIR) + "/" + relative);
-  CaptureRecord rec;
-  std::vector<std::string> frames;
-  while (reader.next(rec))
-    if (!rec.binary) frames.emplace_back(rec.frame);
-  return frames;
-}
-
 const std::vector<std::string>& spot_frames() {
-  static const std::vector<std::string> frames = load_frames("binance-20240808-trades/spot_btcusdt.gz");
+  static const std::vector<std::string> frames =
+      testing::capture_text_frames("binance-20240808-trades/spot_btcusdt.gz");
   return frames;
 }
 
@@ -460,7 +452,7 @@ TEST(LiveFeed, BybitSubscribesAndPingsKeepTheConnectionFresh) {
 }
 
 TEST(LiveFeed, OkxSubscribesAndAnswersTextPings) {
-  const auto frames = load_frames("cryptofeed/OKX.ws.1.0.gz");
+  const auto frames = testing::capture_text_frames("cryptofeed/OKX.ws.1.0.gz");
   const std::uint64_t expected = direct_trades("OKX", frames);
   ASSERT_GT(expected, 0u);
   WsTestServer server({.protocol = WsProtocol::kOkx, .frames = frames});
@@ -484,7 +476,7 @@ TEST(LiveFeed, OkxSubscribesAndAnswersTextPings) {
 }
 
 TEST(LiveFeed, CoinbaseSubscribesAndDeliversMatches) {
-  const auto frames = load_frames("cryptofeed/COINBASE.ws.28.0.gz");
+  const auto frames = testing::capture_text_frames("cryptofeed/COINBASE.ws.28.0.gz");
   const std::uint64_t expected = direct_trades("COINBASE", frames);
   ASSERT_GT(expected, 0u);
   WsTestServer server({.protocol = WsProtocol::kCoinbase, .frames = frames});

@@ -70,6 +70,7 @@
 #include "feeds/padded_frame.h"
 #include "feeds/parser_factory.h"
 #include "pipeline/market_registry.h"
+#include "tests/integration/capture_frames.h"
 #include "tests/integration/influxd_process.h"
 #include "tests/integration/rest_test_server.h"
 #include "tests/integration/tickflow_child.h"
@@ -106,15 +107,6 @@ constexpr std::size_t kUsdmSeconds = 344;
 
 // ---------------------------------------------------------------- frames
 
-std::vector<std::string> load_frames(const std::string& name) {
-  CaptureReader reader(std::string(TICKFLOW_TEST_DATA_DIR) + "/binance-20240808-trades/" + name);
-  CaptureRecord rec;
-  std::vector<std::string> frames;
-  while (reader.next(rec))
-    if (!rec.binary) frames.emplace_back(rec.frame);
-  return frames;
-}
-
 struct Streams {
   std::vector<std::string> spot, usdm;
   std::int64_t shift_ms = 0;
@@ -123,8 +115,8 @@ struct Streams {
 // Both captures, shifted by one whole-second amount so that the earliest
 // trade is 10 s before now.
 Streams shifted_streams() {
-  static const std::vector<std::string> spot = load_frames("spot_btcusdt.gz");
-  static const std::vector<std::string> usdm = load_frames("usdm_btcusdt.gz");
+  static const std::vector<std::string> spot = testing::binance_0808_frames("spot_btcusdt.gz");
+  static const std::vector<std::string> usdm = testing::binance_0808_frames("usdm_btcusdt.gz");
   std::int64_t first = INT64_MAX;
   for (const auto* frames : {&spot, &usdm})
     for (const std::string& f : *frames) first = std::min(first, trade_time_ms(f));

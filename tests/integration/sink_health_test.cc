@@ -47,10 +47,10 @@
 #include <thread>
 #include <vector>
 
-#include "feeds/capture_reader.h"
 #include "pipeline/timeframe.h"
 #include "runtime/influx_writer.h"
 #include "sinks/influx_sink.h"
+#include "tests/integration/capture_frames.h"
 #include "tests/integration/influx_points.h"
 #include "tests/integration/influxd_process.h"
 #include "tests/integration/tickflow_child.h"
@@ -75,23 +75,14 @@ constexpr std::size_t kUsdmTrades = 21313;
 constexpr std::uint64_t kOneSecondBars = 345 + 344;  // seconds with trades, spot + USD-M
 constexpr std::uint64_t kSpoolCap = 64 << 10;
 
-std::vector<std::string> load_frames(const std::string& name) {
-  CaptureReader reader(std::string(TICKFLOW_TEST_DATA_DIR) + "/binance-20240808-trades/" + name);
-  CaptureRecord rec;
-  std::vector<std::string> frames;
-  while (reader.next(rec))
-    if (!rec.binary) frames.emplace_back(rec.frame);
-  return frames;
-}
-
 struct Streams {
   std::vector<std::string> spot, usdm;
 };
 
 // Both captures, shifted by whole seconds so that the first trade is 10 s ago.
 Streams shifted_streams() {
-  static const std::vector<std::string> spot = load_frames("spot_btcusdt.gz");
-  static const std::vector<std::string> usdm = load_frames("usdm_btcusdt.gz");
+  static const std::vector<std::string> spot = testing::binance_0808_frames("spot_btcusdt.gz");
+  static const std::vector<std::string> usdm = testing::binance_0808_frames("usdm_btcusdt.gz");
   std::int64_t first = INT64_MAX;
   for (const auto* frames : {&spot, &usdm})
     for (const std::string& f : *frames) first = std::min(first, testing::trade_time_ms(f));

@@ -42,7 +42,7 @@
 #include <string>
 #include <vector>
 
-#include "feeds/capture_reader.h"
+#include "tests/integration/capture_frames.h"
 #include "tests/integration/headless_chromium.h"
 #include "tests/integration/influxd_process.h"
 #include "tests/integration/paced_ws_server.h"
@@ -67,15 +67,6 @@ constexpr std::size_t kFeedRing = 32768;  // [rings] feed_events: not the defaul
 const std::vector<std::string> kMarkets = {"BINANCE:btcusdt", "BINANCE_FUTURES:btcusdt"};
 constexpr const char* kAbsentMarket = "BINANCE:ethusdt";
 
-std::vector<std::string> load_frames(const std::string& name) {
-  CaptureReader reader(std::string(TICKFLOW_TEST_DATA_DIR) + "/binance-20240808-trades/" + name);
-  CaptureRecord rec;
-  std::vector<std::string> frames;
-  while (reader.next(rec))
-    if (!rec.binary) frames.emplace_back(rec.frame);
-  return frames;
-}
-
 struct Streams {
   std::vector<PacedFrame> spot, usdm;
 };
@@ -85,8 +76,8 @@ struct Streams {
 // exchange, about one trade-carrying second per market per second for the
 // next six minutes (the page needs a steady bar rate to show one).
 Streams paced_streams() {
-  const std::vector<std::string> spot = load_frames("spot_btcusdt.gz");
-  const std::vector<std::string> usdm = load_frames("usdm_btcusdt.gz");
+  const std::vector<std::string> spot = testing::binance_0808_frames("spot_btcusdt.gz");
+  const std::vector<std::string> usdm = testing::binance_0808_frames("usdm_btcusdt.gz");
   std::int64_t first = INT64_MAX;
   for (const auto* frames : {&spot, &usdm})
     for (const std::string& f : *frames) first = std::min(first, testing::trade_time_ms(f));
