@@ -72,7 +72,7 @@ declare -A captures=(
   [hitbtc]="tests/data/fixtures/hitbtc.txt"
 )
 status=0
-for name in "${!captures[@]}" capture_line; do
+for name in "${!captures[@]}" capture_line bus_wire; do
   corpus="$out/corpus/$name"
   if [[ $name == capture_line ]]; then
     rm -rf "$corpus" && mkdir -p "$corpus"
@@ -80,6 +80,12 @@ for name in "${!captures[@]}" capture_line; do
     printf "1618678070.5: b'\\\\x1f\\\\x8b'" >"$corpus/b"
     printf 'wss://x <- 1.5: {}' >"$corpus/c"
     printf '1723161254087896568 {"b":2}' >"$corpus/d"
+  elif [[ $name == bus_wire ]]; then
+    # Self-seeding (tests/fuzz/bus_wire_fuzzer.cc): byte 0 picks the number
+    # of 8-byte event recipes that follow, the rest flips encoded bytes.
+    rm -rf "$corpus" && mkdir -p "$corpus"
+    printf '\x0b%088d' 0 >"$corpus/a"
+    printf '\x03%024d\x10\x01\x20\x80' 7 >"$corpus/b"
   else
     files=()
     for f in ${captures[$name]}; do [[ -f $f ]] && files+=("$f"); done
