@@ -218,6 +218,10 @@ class TableReader {
   std::vector<std::string> known_;
 };
 
+constexpr std::string_view kNatsCredentialsHint =
+    "credentials do not belong in the config file; set NATS_USER and NATS_PASSWORD, or NATS_TOKEN, in the "
+    "environment (e.g. a systemd EnvironmentFile) or point bus.credentials_file at a file readable only by tickflow";
+
 // Secrets never live in the config, wherever someone tries to put one.
 void reject_passwords(const Context& ctx, const toml::node& node, const std::string& path) {
   const auto child_path = [&](std::string_view key) {
@@ -227,6 +231,13 @@ void reject_passwords(const Context& ctx, const toml::node& node, const std::str
     for (auto&& [key, value] : *table) {
       std::string lower(key.str());
       for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      // [bus]: NATS credentials come as a user and password, a token, or an
+      // nkey seed / user JWT (a .creds file).
+      const bool bus = path == "bus" || path.rfind("bus.", 0) == 0;
+      if (bus && (lower.find("password") != std::string::npos || lower.find("token") != std::string::npos ||
+                  lower.find("secret") != std::string::npos || lower == "user" || lower == "username" ||
+                  lower == "nkey" || lower == "seed" || lower == "jwt"))
+        ctx.fail(&key.source(), child_path(key.str()), kNatsCredentialsHint);
       if (lower.find("password") != std::string::npos) {
         if (path.rfind("signals", 0) == 0 || lower.find("redis") != std::string::npos)
           ctx.fail(&key.source(), child_path(key.str()),
@@ -856,7 +867,194 @@ void read_signals(const Context& ctx, TableReader& r, SignalSinksConfig& signals
   r.finish();
 }
 
+// ---- [bus] ----
+
+constexpr std::size_t kMaxBusNameLength = 64;
+
+// Collector and stream names: subject tokens, message-id parts and file
+// names on the server, so the plainest alphabet.
+bool is_plain_name(std::string_view name) {
+  if (name.empty() || name.size() > kMaxBusNameLength) return false;
+  return std::all_of(name.begin(), name.end(),
+                     [](char c) { return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '_' || c == '-'; });
+}
+
+std::optional<BusRole> parse_bus_role(std::string_view name) {
+  for (BusRole role : {BusRole::kCollector, BusRole::kAggregator, BusRole::kStrategy})
+    if (to_string(role) == name) return role;
+  return std::nullopt;
+}
+
+// What is wrong with a NATS server URL, if anything: nats:// or tls://, a
+// host (an IPv6 address in brackets), an optional port; no user:pass@ (a
+// secret in the config, and URLs get logged) and no path.
+std::optional<std::string> server_url_problem(std::string_view url) {
+  if (url.find('@') != std::string_view::npos)
+    return "credentials do not belong in a server URL (URLs are logged); set NATS_USER and NATS_PASSWORD, or "
+           "NATS_TOKEN, in the environment or point bus.credentials_file at a file readable only by tickflow";
+  const std::string quoted = "'" + std::string(url) + "'";
+  std::string_view rest;
+  if (url.rfind("nats://", 0) == 0)
+    rest = url.substr(7);
+  else if (url.rfind("tls://", 0) == 0)
+    rest = url.substr(6);
+  else
+    return "expected a nats:// or tls:// URL (e.g. \"nats://127.0.0.1:4222\"), got " + quoted;
+  for (char c : rest)
+    if (std::isspace(static_cast<unsigned char>(c)) != 0 || std::iscntrl(static_cast<unsigned char>(c)) != 0)
+      return "white space or a control character in " + quoted;
+  if (rest.find('/') != std::string_view::npos) return "a server URL has no path, got " + quoted;
+  std::string_view host = rest;
+  std::string_view port;
+  bool has_port = false;
+  if (!rest.empty() && rest.front() == '[') {
+    const std::size_t close = rest.find(']');
+    if (close == std::string_view::npos) return "unclosed '[' in " + quoted;
+    host = rest.substr(1, close - 1);
+    const std::string_view after = rest.substr(close + 1);
+    if (!after.empty()) {
+      if (after.front() != ':') return "expected ':port' after ']' in " + quoted;
+      port = after.substr(1);
+      has_port = true;
+    }
+  } else if (const std::size_t colon = rest.find(':'); colon != std::string_view::npos) {
+    host = rest.substr(0, colon);
+    port = rest.substr(colon + 1);
+    has_port = true;
+    if (port.find(':') != std::string_view::npos)
+      return "bad host in " + quoted + " (an IPv6 address goes in brackets: nats://[::1]:4222)";
+  }
+  if (host.empty()) return "no host in " + quoted;
+  if (has_port) {
+    const bool digits = !port.empty() && port.size() <= 5 && std::all_of(port.begin(), port.end(), [](char c) {
+      return std::isdigit(static_cast<unsigned char>(c)) != 0;
+    });
+    const int number = digits ? std::stoi(std::string(port)) : 0;
+    if (number < 1 || number > 65535) return "bad port in " + quoted + " (expected 1 to 65535)";
+  }
+  return std::nullopt;
+}
+
+void read_bus(const Context& ctx, TableReader& r, const PipelineConfig& config, BusConfig& bus) {
+  const std::optional<bool> enabled = r.boolean("enabled");
+  if (auto roles = r.strings("roles")) {
+    const toml::array& array = *r.array("roles");
+    for (std::size_t i = 0; i < roles->size(); ++i) {
+      const toml::node& at = *array.get(i);
+      const std::string path = r.path_of("roles") + "[" + std::to_string(i) + "]";
+      const auto role = parse_bus_role((*roles)[i]);
+      if (!role)
+        ctx.fail(&at.source(), path, "unknown role '" + (*roles)[i] + "' (expected collector, aggregator or strategy)");
+      if (std::find(bus.roles.begin(), bus.roles.end(), *role) != bus.roles.end())
+        ctx.fail(&at.source(), path, "duplicate role '" + (*roles)[i] + "'");
+      bus.roles.push_back(*role);
+    }
+  }
+  bus.enabled = enabled.value_or(!bus.roles.empty());
+  if (bus.enabled && bus.roles.empty())
+    r.fail(r.node("roles") != nullptr ? "roles" : "enabled",
+           "the bus is enabled but bus.roles lists no role (collector, aggregator or strategy)");
+
+  if (auto servers = r.strings("servers")) {
+    const toml::array& array = *r.array("servers");
+    if (servers->empty()) r.fail("servers", "at least one server URL is needed (e.g. \"nats://127.0.0.1:4222\")");
+    for (std::size_t i = 0; i < servers->size(); ++i) {
+      const toml::node& at = *array.get(i);
+      const std::string path = r.path_of("servers") + "[" + std::to_string(i) + "]";
+      if (auto problem = server_url_problem((*servers)[i])) ctx.fail(&at.source(), path, *problem);
+      if (std::find(servers->begin(), servers->begin() + static_cast<std::ptrdiff_t>(i), (*servers)[i]) !=
+          servers->begin() + static_cast<std::ptrdiff_t>(i))
+        ctx.fail(&at.source(), path, "duplicate server '" + (*servers)[i] + "'");
+    }
+    bus.servers = std::move(*servers);
+  }
+  if (auto v = r.string("credentials_file")) {
+    if (v->empty())
+      r.fail("credentials_file",
+             "empty path (leave the key out to take NATS_USER / NATS_PASSWORD or NATS_TOKEN from the environment)");
+    bus.credentials_file = std::move(*v);
+  }
+  if (auto v = r.string("collector_name")) {
+    if (!is_plain_name(*v))
+      r.fail("collector_name",
+             "collector names are 1 to 64 of A-Z a-z 0-9 _ - (they become a subject token), got '" + *v + "'");
+    bus.collector_name = std::move(*v);
+  }
+  const std::pair<const char*, std::string*> streams[] = {{"events_stream", &bus.events_stream},
+                                                          {"bars_stream", &bus.bars_stream},
+                                                          {"signals_stream", &bus.signals_stream}};
+  for (const auto& [key, field] : streams) {
+    auto v = r.string(key);
+    if (!v) continue;
+    if (!is_plain_name(*v))
+      r.fail(key, "stream names are 1 to 64 of A-Z a-z 0-9 _ - (NATS uses them in subjects and file names), got '" +
+                      *v + "'");
+    *field = std::move(*v);
+  }
+  for (std::size_t i = 0; i < std::size(streams); ++i)
+    for (std::size_t j = 0; j < i; ++j)
+      if (*streams[i].second == *streams[j].second)
+        r.fail(r.node(streams[i].first) != nullptr ? streams[i].first : streams[j].first,
+               "bus." + std::string(streams[j].first) + " and bus." + streams[i].first + " are both '" +
+                   *streams[i].second + "': each kind has its own stream");
+  if (auto v =
+          r.integer("replicas", std::numeric_limits<std::int64_t>::min(), std::numeric_limits<std::int64_t>::max())) {
+    if (*v != 1 && *v != 3 && *v != 5) r.fail("replicas", "must be 1, 3 or 5, got " + std::to_string(*v));
+    bus.replicas = static_cast<int>(*v);
+  }
+  if (auto v = r.integer("duplicate_window_s", 1, 7 * 86'400)) bus.duplicate_window = std::chrono::seconds(*v);
+  if (auto v = r.integer("max_age_h", 1, 366 * 24)) bus.max_age = std::chrono::hours(*v);
+  if (bus.duplicate_window > bus.max_age)
+    r.fail(r.node("duplicate_window_s") != nullptr ? "duplicate_window_s" : "max_age_h",
+           "duplicate_window_s (" + std::to_string(bus.duplicate_window.count()) + ") must not exceed max_age_h (" +
+               std::to_string(bus.max_age.count()) + " h): JetStream refuses such a stream");
+  if (auto v = r.integer("max_in_flight", 1, 1'000'000)) bus.max_in_flight = *v;
+  if (auto v = r.string("on_full")) {
+    if (*v != "block" && *v != "spool") r.fail("on_full", "unknown policy '" + *v + "' (expected block or spool)");
+    bus.on_full = std::move(*v);
+  }
+  if (auto v = r.string("spool_dir")) bus.spool_dir = std::move(*v);
+  if (bus.on_full == "spool" && bus.spool_dir.empty())
+    r.fail(r.node("spool_dir") != nullptr ? "spool_dir" : "on_full", "on_full = \"spool\" needs a spool_dir");
+  if (auto v = r.string("durable")) {
+    if (v->empty()) r.fail("durable", "empty durable consumer name");
+    if (std::any_of(v->begin(), v->end(), [](char c) {
+          return c == '.' || c == '*' || c == '>' || c == '/' || c == '\\' ||
+                 std::isspace(static_cast<unsigned char>(c)) != 0 || std::iscntrl(static_cast<unsigned char>(c)) != 0;
+        }))
+      r.fail("durable",
+             "durable consumer names may not contain '.', '*', '>', '/', '\\' or white space (NATS uses them in "
+             "subjects and file names), got '" +
+                 *v + "'");
+    bus.durable = std::move(*v);
+  }
+  if (auto v = r.integer("ack_wait_s", 1, 86'400)) bus.ack_wait = std::chrono::seconds(*v);
+  if (auto v = r.integer("max_ack_pending", 1, 1'000'000'000)) bus.max_ack_pending = *v;
+  if (auto v = r.integer("fetch_batch", 1, 4096)) bus.fetch_batch = static_cast<int>(*v);
+  r.finish();
+
+  if (bus.has(BusRole::kCollector) && bus.collector_name.empty())
+    r.fail("collector_name",
+           "required with the collector role: this collector's name on the bus, e.g. \"tokyo-a\" (A/B collectors "
+           "on one feed need different names)");
+  if (bus.has(BusRole::kStrategy) && !config.strategy.enabled)
+    r.fail("roles", "the strategy role needs [strategy] enabled = true");
+}
+
 }  // namespace
+
+std::string_view to_string(BusRole role) noexcept {
+  switch (role) {
+    case BusRole::kCollector: return "collector";
+    case BusRole::kAggregator: return "aggregator";
+    case BusRole::kStrategy: return "strategy";
+  }
+  return "unknown";
+}
+
+bool BusConfig::has(BusRole role) const noexcept {
+  return enabled && std::find(roles.begin(), roles.end(), role) != roles.end();
+}
 
 std::vector<const ThreadConfig*> PipelineConfig::threads() const {
   std::vector<const ThreadConfig*> out;
@@ -942,6 +1140,10 @@ PipelineConfig parse_pipeline_config(std::string_view toml_text, const std::file
     TableReader mr(ctx, *memory, "memory");
     if (auto v = mr.boolean("lock")) config.memory.lock = *v;
     mr.finish();
+  }
+  if (const toml::table* bus = r.table("bus")) {
+    TableReader br(ctx, *bus, "bus");
+    read_bus(ctx, br, config, config.bus);
   }
   r.finish();
   return config;

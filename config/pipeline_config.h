@@ -6,7 +6,9 @@
 // threads own which exchanges, where each thread runs and how it waits, ring
 // sizes and what a full ring does, bar timing, the InfluxDB sink and its
 // spool, the metrics endpoint, memory locking, the SqueezeFlow strategy's parameters and
-// symbols, and where its signals go (InfluxDB, a JSONL file, Redis).
+// symbols, where its signals go (InfluxDB, a JSONL file, Redis), and the
+// roles it plays on a NATS JetStream bus ([bus]: collector, aggregator,
+// strategy; none by default).
 //
 // Promises:
 //  * every key has a default, so an empty file is a valid (laptop) config;
@@ -17,7 +19,9 @@
 //    the TOML source gives one, line:column;
 //  * no secret is ever read from the config: a `password` key anywhere is
 //    an error pointing at INFLUX_PASSWORD or `influx.credentials_file` (under
-//    [signals.redis]: at REDIS_PASSWORD);
+//    [signals.redis]: at REDIS_PASSWORD; under [bus] a `password`, `token`,
+//    `user`, `nkey`, `seed` or `jwt` key, or a server URL with user:pass@,
+//    points at bus.credentials_file and NATS_USER / NATS_PASSWORD / NATS_TOKEN);
 //  * the strategy's parameters are checked with SqueezeFlowParams::validate()
 //    at load time; its complaint becomes a ConfigError naming the file and
 //    the `strategy.<key>`;
@@ -206,6 +210,44 @@ struct MemoryConfig {
   bool lock = false;
 };
 
+// The NATS JetStream bus ([bus], issue 19): which roles this process plays
+// when the pipeline spans hosts, and how it reaches the cluster. Off by
+// default: one process does everything with in-process rings (all-in-one).
+// Self-contained here (strings and plain numbers): bus/ turns it into its
+// NatsConnectionConfig, StreamSpec, ConsumerSpec and BusPublisherConfig.
+enum class BusRole : std::uint8_t {
+  kCollector = 1,   // feeds -> parse -> publish events (tickflow.trades/liquidations/status.>)
+  kAggregator = 2,  // a durable consumer of the events feeds the Aggregator; publishes closed bars
+  kStrategy = 4,    // a durable consumer of the bars feeds the StrategyEngine; publishes signals
+};
+std::string_view to_string(BusRole role) noexcept;  // "collector", "aggregator", "strategy"
+
+struct BusConfig {
+  bool enabled = false;        // implied by a non-empty `roles`; `enabled = false` switches [bus] off
+  std::vector<BusRole> roles;  // in the file's order, each once
+  std::vector<std::string> servers{"nats://127.0.0.1:4222"};  // nats:// or tls://, no credentials in them
+  // Empty: NATS_USER / NATS_PASSWORD or NATS_TOKEN from the environment
+  // (none set: no authentication). Never a secret in the config itself.
+  std::string credentials_file;
+  std::string collector_name;  // required with the collector role: [A-Za-z0-9_-]{1,64}, e.g. "tokyo-a"
+  std::string events_stream = "TICKFLOW_EVENTS";
+  std::string bars_stream = "TICKFLOW_BARS";
+  std::string signals_stream = "TICKFLOW_SIGNALS";
+  int replicas = 1;                            // 1, 3 or 5 (a Raft group needs an odd size)
+  std::chrono::seconds duplicate_window{120};  // Nats-Msg-Id dedup window (A/B collectors); <= max_age
+  std::chrono::hours max_age{24};
+  std::int64_t max_in_flight = 4096;                  // unacked async publishes per process
+  std::string on_full = "block";                      // a full in-flight window: "block" or "spool"
+  std::filesystem::path spool_dir = "var/bus-spool";  // on_full = "spool": where
+  std::string durable = "tickflow-aggregator";        // this process's durable consumer (aggregator, strategy)
+  std::chrono::seconds ack_wait{30};
+  std::int64_t max_ack_pending = 1'000'000;
+  int fetch_batch = 256;  // messages per pull, 1..4096
+
+  // True when the bus is enabled and `role` is one of the roles.
+  bool has(BusRole role) const noexcept;
+};
+
 struct PipelineConfig {
   std::filesystem::path source;                             // the file it was loaded from (empty: defaults)
   std::map<std::string, std::vector<std::string>> markets;  // exchange -> symbols, as the exchange spells them
@@ -221,6 +263,7 @@ struct PipelineConfig {
   MemoryConfig memory;
   StrategyConfig strategy;
   SignalSinksConfig signals;
+  BusConfig bus;
 
   // Feeds first (in order), then the aggregator, then the writer.
   std::vector<const ThreadConfig*> threads() const;

@@ -44,6 +44,13 @@ check_signals() {  # check_signals NAME PROFILE (reads $tmp/out)
 
 for profile in "$src"/tuning/*.toml; do
   name=$(basename "$profile" .toml)
+  # The cluster-*.toml role configs (issue 19) are one part each of a
+  # pipeline spread over processes and a NATS cluster, which this test does
+  # not start; config_bus_config checks that they load with their roles.
+  if [[ $name == cluster-* ]]; then
+    echo "skip $name (a [bus] role config: needs a NATS cluster)"
+    continue
+  fi
   cfg="$tmp/$name.toml"
   # Signals to a JSONL file here, not in /var/lib/tickflow; Redis (the host
   # profiles') at 127.0.0.1:1, where nothing listens: Redis absent, which

@@ -178,7 +178,7 @@ TEST(PipelineConfigErrors, UnknownKeySuggestsTheClosest) {
       << far;
   EXPECT_EQ(error_of("colour = 1\n"),
             "test.toml:1:1: colour: unknown key (known keys: markets threads rings bars "
-            "influx metrics feeds strategy signals shutdown memory)");
+            "influx metrics feeds strategy signals shutdown memory bus)");
 }
 
 TEST(PipelineConfigMemory, LockIsOffByDefaultAndReadFromItsTable) {
