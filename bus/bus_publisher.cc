@@ -56,6 +56,24 @@ bool decode_record(std::string_view rec, std::string_view& subject, std::string_
   return true;
 }
 
+// What libnats's ack threads enter through: it outlives its publisher (see
+// ~BusPublisher), so a handler that libnats starts while the publisher is
+// being destroyed finds `closing` set instead of freed memory.
+struct HandlerGate {
+  std::atomic<bool> closing{false};
+  std::atomic<int> active{0};
+  void* impl = nullptr;
+};
+
+// Gates of destroyed publishers: a few bytes per publisher ever destroyed
+// (one or two per process), kept reachable until exit.
+void retire(std::unique_ptr<HandlerGate> gate) {
+  static std::mutex mutex;
+  static std::vector<std::unique_ptr<HandlerGate>> retired;
+  std::lock_guard lock(mutex);
+  retired.push_back(std::move(gate));
+}
+
 }  // namespace
 
 struct BusPublisher::Impl {
@@ -70,8 +88,7 @@ struct BusPublisher::Impl {
   std::vector<natsMsg*> failed;  // error acks, for the publishing thread
   std::atomic<std::int64_t> last_response_ns{0};
   std::atomic<bool> good_ack{false};
-  std::atomic<bool> closing{false};
-  std::atomic<int> active_handlers{0};
+  std::unique_ptr<HandlerGate> gate = std::make_unique<HandlerGate>();
 
   // The publishing thread's.
   std::deque<natsMsg*> retry;  // to resend, oldest first
@@ -84,13 +101,14 @@ struct BusPublisher::Impl {
       : connection(c), config(std::move(cfg)), counters(k) {}
 
   static void on_ack(jsCtx*, natsMsg* msg, jsPubAck* pa, jsPubAckErr* pae, void* closure) {
-    auto* self = static_cast<Impl*>(closure);
-    self->active_handlers.fetch_add(1);
-    if (self->closing.load()) {
+    auto* gate = static_cast<HandlerGate*>(closure);
+    gate->active.fetch_add(1);  // seq_cst with ~BusPublisher's closing store and active load
+    if (gate->closing.load()) {
       natsMsg_Destroy(msg);
-      self->active_handlers.fetch_sub(1);
+      gate->active.fetch_sub(1);
       return;
     }
+    auto* self = static_cast<Impl*>(gate->impl);
     self->last_response_ns.store(now_ns(), std::memory_order_relaxed);
     if (pa != nullptr) {
       self->counters.acked.fetch_add(1, std::memory_order_relaxed);
@@ -106,7 +124,7 @@ struct BusPublisher::Impl {
       self->counters.in_flight.fetch_sub(1);
     }
     self->acked_cv.notify_all();
-    self->active_handlers.fetch_sub(1);
+    gate->active.fetch_sub(1);
   }
 
   bool window_has_room() const noexcept {
@@ -236,7 +254,8 @@ BusPublisher::BusPublisher(NatsConnection& connection, BusPublisherConfig config
   jo.Wait = connection.api_wait().count();
   jo.PublishAsync.MaxPending = c.max_in_flight;
   jo.PublishAsync.AckHandler = &Impl::on_ack;
-  jo.PublishAsync.AckHandlerClosure = impl_.get();
+  impl_->gate->impl = impl_.get();
+  jo.PublishAsync.AckHandlerClosure = impl_->gate.get();
   jo.PublishAsync.StallWait = 20;
   jsCtx* js = nullptr;
   const natsStatus s = natsConnection_JetStream(&js, connection.native(), &jo);
@@ -246,11 +265,13 @@ BusPublisher::BusPublisher(NatsConnection& connection, BusPublisherConfig config
 }
 
 BusPublisher::~BusPublisher() {
-  impl_->closing.store(true);
+  HandlerGate& gate = *impl_->gate;
+  gate.closing.store(true);
   jsCtx_Destroy(impl_->js);  // destroys what is still in flight
-  // A handler already running finishes before the state it uses goes away.
-  const auto deadline = Clock::now() + std::chrono::seconds(2);
-  while (impl_->active_handlers.load() > 0 && Clock::now() < deadline) std::this_thread::yield();
+  // A handler already past the gate finishes before the state it uses goes
+  // away; one that enters later finds `closing` (the gate is retired, not freed).
+  while (gate.active.load() > 0) std::this_thread::yield();
+  retire(std::move(impl_->gate));
   impl_->collect_failures();
   for (natsMsg* m : impl_->retry) natsMsg_Destroy(m);
   impl_->retry.clear();
