@@ -457,19 +457,20 @@ WireError decode_signal(std::span<const std::uint8_t> input, Signal& out) noexce
 
 namespace {
 
-// 64-bit FNV-1a over the little-endian bytes of each value.
-class Fnv1a {
+// A 64-bit hash of a sequence of 64-bit words: FNV-1a's step, one word at a
+// time (a few cycles per trade, not one multiply per byte), then
+// splitmix64's finalizer so that every input bit reaches every output bit.
+class ContentHash {
  public:
-  void add(std::uint64_t v) noexcept {
-    for (int i = 0; i < 8; ++i) byte(static_cast<std::uint8_t>(v >> (8 * i)));
-  }
+  void add(std::uint64_t v) noexcept { h_ = (h_ ^ v) * 0x100000001b3ull; }
   void add(std::int64_t v) noexcept { add(static_cast<std::uint64_t>(v)); }
   void add(double v) noexcept { add(std::bit_cast<std::uint64_t>(v)); }
-  void byte(std::uint8_t b) noexcept {
-    h_ ^= b;
-    h_ *= 0x100000001b3ull;
+  std::uint64_t value() const noexcept {
+    std::uint64_t z = h_;
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
   }
-  std::uint64_t value() const noexcept { return h_; }
 
  private:
   std::uint64_t h_ = 0xcbf29ce484222325ull;
@@ -477,18 +478,18 @@ class Fnv1a {
 
 // Every field that two collectors of the same feed agree on: all but the
 // receive time and the market id.
-void hash_event(Fnv1a& h, const FeedEvent& e) noexcept {
-  h.byte(static_cast<std::uint8_t>(e.type));
+void hash_event(ContentHash& h, const FeedEvent& e) noexcept {
   switch (e.type) {
     case FeedEventType::kTrade:
+      h.add(std::uint64_t{1} | std::uint64_t{e.trade.flags} << 8 |
+            std::uint64_t{static_cast<std::uint8_t>(e.trade.side)} << 16);
       h.add(e.trade.exchange_ts_ns);
       h.add(e.trade.trade_id);
       h.add(e.trade.price);
       h.add(e.trade.qty);
-      h.byte(static_cast<std::uint8_t>(e.trade.side));
-      h.byte(e.trade.flags);
       break;
     case FeedEventType::kQuote:
+      h.add(std::uint64_t{2});
       h.add(e.quote.exchange_ts_ns);
       h.add(e.quote.bid_price);
       h.add(e.quote.bid_qty);
@@ -496,13 +497,12 @@ void hash_event(Fnv1a& h, const FeedEvent& e) noexcept {
       h.add(e.quote.ask_qty);
       break;
     case FeedEventType::kStatus:
+      h.add(std::uint64_t{3} | std::uint64_t{static_cast<std::uint8_t>(e.status.kind)} << 8 |
+            std::uint64_t{e.status.detail} << 16 | std::uint64_t{e.status.connection} << 24 |
+            std::uint64_t{e.status.market == kInvalidMarket ? 1u : 0u} << 40);
       h.add(e.status.watermark_ns);
       h.add(e.status.gap_first_id);
       h.add(e.status.gap_last_id);
-      h.add(static_cast<std::uint64_t>(e.status.connection));
-      h.byte(static_cast<std::uint8_t>(e.status.kind));
-      h.byte(e.status.detail);
-      h.byte(e.status.market == kInvalidMarket ? 1 : 0);
       break;
   }
 }
@@ -539,13 +539,15 @@ std::string event_batch_msg_id(std::string_view exchange, std::string_view marke
   const FeedEvent* first_trade = nullptr;
   const FeedEvent* last_trade = nullptr;
   std::size_t n_trades = 0;
-  Fnv1a h;
+  bool unidentified = false;  // a trade without an exchange id (0): the ids alone do not name the content
+  ContentHash h;
   for (std::size_t i = 0; i < n; ++i) {
     const FeedEvent& e = events[i];
     if (e.type == FeedEventType::kTrade) {
       if (first_trade == nullptr) first_trade = &e;
       last_trade = &e;
       ++n_trades;
+      unidentified |= e.trade.trade_id == 0;
     }
     hash_event(h, e);
   }
@@ -555,7 +557,7 @@ std::string event_batch_msg_id(std::string_view exchange, std::string_view marke
     append_number(id, last_trade->trade.trade_id);
     id += ':';
     append_number(id, n_trades);
-    if (n_trades != n) append_hash(id, h.value());
+    if (n_trades != n || unidentified) append_hash(id, h.value());
     return id;
   }
   const FeedEvent& first = events[0];

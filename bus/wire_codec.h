@@ -174,9 +174,11 @@ WireError decode_signal(std::span<const std::uint8_t> bytes, Signal& out) noexce
 // collectors on the same feed that cut the same batch publish the same id,
 // so the stream stores it once (A/B arbitration); different content gets a
 // different id. Never depends on receive times (each collector has its own).
-//  * trades only:   "EXCH:market:<first trade_id>:<last trade_id>:<n trades>"
-//  * trades + other events: the same, then ":h<16 hex digits>", a 64-bit
-//    FNV-1a hash of every event's content but its receive time;
+//  * trades only, each with an exchange id (trade_id != 0):
+//                   "EXCH:market:<first trade_id>:<last trade_id>:<n trades>"
+//  * trades + other events, or a trade without an id (0): the same, then
+//    ":h<16 hex digits>", a 64-bit hash of every event's content but its
+//    receive time and market id;
 //  * no trades, first a status: "EXCH:market:s:<kind>:<watermark_ns>:<connection>:<n>:h<hash>"
 //  * no trades, first a quote:  "EXCH:market:q:<exchange_ts_ns>:<n>:h<hash>"
 //  * no events: "EXCH:market:0".

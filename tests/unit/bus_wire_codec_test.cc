@@ -452,6 +452,11 @@ TEST(WireCodec, MessageIdsAgreeForTheSameContent) {
   const std::string qid = event_batch_msg_id("BINANCE", "btcusdt", q.data(), q.size());
   EXPECT_EQ(qid.rfind("BINANCE:btcusdt:q:1723161254088000000:1:h", 0), 0u) << qid;
   EXPECT_EQ(event_batch_msg_id("BINANCE", "btcusdt", nullptr, 0), "BINANCE:btcusdt:0");
+  auto unidentified = trades(2, 0);
+  const std::string uid = event_batch_msg_id("KRAKEN", "XBT/USD", unidentified.data(), unidentified.size());
+  EXPECT_EQ(uid.rfind("KRAKEN:XBT/USD:0:1:2:h", 0), 0u) << uid;
+  const auto unidentified_b = as_seen_by_collector_b(unidentified);
+  EXPECT_EQ(uid, event_batch_msg_id("KRAKEN", "XBT/USD", unidentified_b.data(), unidentified_b.size()));
 }
 
 TEST(WireCodec, MessageIdsDifferForDifferentContent) {
@@ -483,6 +488,17 @@ TEST(WireCodec, MessageIdsDifferForDifferentContent) {
   auto swapped = mixed;  // same events, another order
   std::swap(swapped[1], swapped[2]);
   add("BINANCE", "btcusdt", swapped);
+
+  // Trades without exchange ids (0): only their content tells them apart.
+  auto unidentified = trades(2, 0);
+  unidentified[1].trade.trade_id = 0;
+  add("KRAKEN", "XBT/USD", unidentified);
+  unidentified[0].trade.price += 0.1;
+  add("KRAKEN", "XBT/USD", unidentified);
+  unidentified[0].trade.flags = kTradeLiquidation;
+  add("KRAKEN", "XBT/USD", unidentified);
+  unidentified[0].trade.side = Side::kSell;
+  add("KRAKEN", "XBT/USD", unidentified);
 
   std::vector<FeedEvent> s{FeedEvent::of(status(FeedStatusKind::kGap))};
   add("BINANCE", "btcusdt", s);
