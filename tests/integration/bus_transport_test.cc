@@ -12,6 +12,8 @@
 #include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
+#include <fstream>
 #include <set>
 #include <string>
 #include <thread>
@@ -465,6 +467,58 @@ TEST(BusTransport, AServerDownAtStartIsAClearErrorNamingIt) {
   config.credentials_file = "/nonexistent/tickflow-nats.creds";
   const std::string creds = what_of([&] { NatsConnection connection(config); });
   EXPECT_NE(creds.find("/nonexistent/tickflow-nats.creds"), std::string::npos) << creds;
+}
+
+TEST(BusTransport, CredentialsComeFromAFileOrTheEnvironmentAndNeverReachAnErrorMessage) {
+  NatsProcess::Options options;
+  options.user = "tickflow";
+  options.password = "s3cret-pw";  // test-only
+  NatsProcess nats(options);
+  NatsConnectionConfig config = config_for(nats);
+  config.connect_timeout = 1000ms;
+  ::unsetenv("NATS_USER");
+  ::unsetenv("NATS_PASSWORD");
+  ::unsetenv("NATS_TOKEN");
+
+  std::string w = what_of([&] { NatsConnection c(config); });
+  EXPECT_NE(w.find("cannot connect to NATS at " + nats.url()), std::string::npos) << w;
+
+  const auto file = nats.dir() / "nats-credentials";
+  {
+    std::ofstream out(file);
+    out << "# tickflow's bus account\nuser = tickflow\npassword = s3cret-pw\n";
+  }
+  config.credentials_file = file.string();
+  {
+    NatsConnection c(config);
+    EXPECT_TRUE(c.connected());
+    ensure_stream(c, events_stream());
+  }
+  {
+    std::ofstream out(file);
+    out << "user = tickflow\npassword = wrong-pw\n";
+  }
+  w = what_of([&] { NatsConnection c(config); });
+  EXPECT_NE(w.find(nats.url()), std::string::npos) << w;
+  EXPECT_NE(w.find("Authorization Violation"), std::string::npos) << w;
+  EXPECT_EQ(w.find("wrong-pw"), std::string::npos) << w;
+  {
+    std::ofstream out(file);
+    out << "user = tickflow\npasword = s3cret-pw\n";
+  }
+  w = what_of([&] { NatsConnection c(config); });
+  EXPECT_NE(w.find(file.string() + " line 2: unknown key 'pasword'"), std::string::npos) << w;
+  EXPECT_EQ(w.find("s3cret-pw"), std::string::npos) << w;
+
+  config.credentials_file.clear();
+  ::setenv("NATS_USER", "tickflow", 1);
+  ::setenv("NATS_PASSWORD", "s3cret-pw", 1);
+  {
+    NatsConnection c(config);
+    EXPECT_TRUE(c.connected());
+  }
+  ::unsetenv("NATS_USER");
+  ::unsetenv("NATS_PASSWORD");
 }
 
 }  // namespace

@@ -7,6 +7,7 @@
 //   nats.url();                       // "nats://127.0.0.1:PORT"
 //   nats.stop(); nats.start();        // SIGTERM, then again on the same ports and store
 //   nats.kill();                      // SIGKILL (the store stays)
+//   NatsProcess auth({.user = "u", .password = "p"});  // clients must authenticate
 //
 //   NatsCluster cluster;              // 3 nodes, routes to each other; waits until
 //                                     // an R3 stream can be created
@@ -92,6 +93,7 @@ class NatsProcess {
     int cluster_port = 0;          // with routes: this node's route port
     std::vector<int> route_ports;  // every node's route port (this one's included); empty: no cluster
     bool start = true;             // false: the caller calls start() (a cluster spawns all nodes first)
+    std::string user, password;    // set: clients must authenticate (test-only secret)
   };
 
   NatsProcess() : NatsProcess(Options{}) {}
@@ -202,6 +204,8 @@ class NatsProcess {
       << "log_file: \"" << (dir_ / "nats-server.log").string() << "\"\n"
       << "jetstream {\n  store_dir: \"" << (dir_ / "store").string() << "\"\n"
       << "  max_memory_store: 64MB\n  max_file_store: 1GB\n}\n";
+    if (!options_.user.empty())
+      c << "authorization {\n  user: \"" << options_.user << "\"\n  password: \"" << options_.password << "\"\n}\n";
     if (!options_.route_ports.empty()) {
       c << "cluster {\n  name: tickflow-test\n  listen: 127.0.0.1:" << options_.cluster_port << "\n  routes: [\n";
       for (int p : options_.route_ports) c << "    nats-route://127.0.0.1:" << p << "\n";
