@@ -540,7 +540,6 @@ std::string event_batch_msg_id(std::string_view exchange, std::string_view marke
   const FeedEvent* last_trade = nullptr;
   std::size_t n_trades = 0;
   bool unidentified = false;  // a trade without an exchange id (0): the ids alone do not name the content
-  ContentHash h;
   for (std::size_t i = 0; i < n; ++i) {
     const FeedEvent& e = events[i];
     if (e.type == FeedEventType::kTrade) {
@@ -549,8 +548,12 @@ std::string event_batch_msg_id(std::string_view exchange, std::string_view marke
       ++n_trades;
       unidentified |= e.trade.trade_id == 0;
     }
-    hash_event(h, e);
   }
+  // The content hash only where the ids do not name the content (the common
+  // batch, trades with ids, skips it).
+  ContentHash h;
+  if (n_trades != n || unidentified)
+    for (std::size_t i = 0; i < n; ++i) hash_event(h, events[i]);
   if (first_trade != nullptr) {
     append_number(id, first_trade->trade.trade_id);
     id += ':';
