@@ -88,6 +88,7 @@ struct BusPublisher::Impl {
   std::vector<natsMsg*> failed;  // error acks, for the publishing thread
   std::atomic<std::int64_t> last_response_ns{0};
   std::atomic<bool> good_ack{false};
+  std::atomic<bool> has_failures{false};  // `failed` is not empty
   std::unique_ptr<HandlerGate> gate = std::make_unique<HandlerGate>();
 
   // The publishing thread's.
@@ -121,6 +122,7 @@ struct BusPublisher::Impl {
       self->counters.failed.fetch_add(1, std::memory_order_relaxed);
       std::lock_guard lock(self->mutex);
       self->failed.push_back(msg);
+      self->has_failures.store(true, std::memory_order_release);
       self->counters.in_flight.fetch_sub(1);
     }
     self->acked_cv.notify_all();
@@ -158,13 +160,21 @@ struct BusPublisher::Impl {
   }
 
   void collect_failures() {
+    if (!has_failures.load(std::memory_order_acquire)) return;  // the common case: no lock
     std::lock_guard lock(mutex);
+    has_failures.store(false, std::memory_order_relaxed);
     for (natsMsg* m : failed) retry.push_back(m);
     failed.clear();
   }
 
   // Every in-flight message whose ack died with a server: take them all back.
   void take_back_lost() {
+    if (!connection.connected()) {
+      // Reconnecting: what is in flight sits in libnats's reconnect buffer
+      // and goes out on reconnect; the silence is not a lost ack yet.
+      last_response_ns.store(now_ns(), std::memory_order_relaxed);
+      return;
+    }
     const std::int64_t last = last_response_ns.load(std::memory_order_relaxed);
     if (counters.in_flight.load() <= 0 ||
         now_ns() - last < std::chrono::duration_cast<std::chrono::nanoseconds>(config.ack_timeout).count())

@@ -18,12 +18,16 @@
 //    leader change) are handed from libnats's thread back to the publishing
 //    thread and resent by poll()/publish() with backoff (50 ms doubling to
 //    1 s, reset by the next good ack) under the SAME Nats-Msg-Id, so the
-//    stream's duplicate window drops any copy that was stored after all;
+//    stream's duplicate window drops any copy that was stored after all.
+//    A resent message is stored after messages published later: stream
+//    order is publish order only while no ack fails (a consumer that needs
+//    order must restore it, e.g. by trade id);
 //  * lost acks: libnats 3.4 has no ack timeout, so a message whose ack died
 //    with a server (killed node, restarted server) would stay in flight
 //    forever. When no ack or error has arrived for ack_timeout while
-//    messages are in flight, poll() takes every in-flight message back and
-//    resends it (same ids; the duplicates that produces are counted);
+//    messages are in flight and the connection is up, poll() takes every
+//    in-flight message back and resends it (same ids; the duplicates that
+//    produces are counted);
 //  * counters: published (messages handed to libnats the first time),
 //    acked (good acks, duplicates included), duplicates (acks saying the
 //    stream already had that id), window_full, resent (every resend, failed

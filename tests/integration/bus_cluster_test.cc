@@ -144,7 +144,8 @@ TEST(BusCluster, PublishingGoesOnWhenTheStreamLeadersNodeIsKilledAndNothingIsLos
   EXPECT_EQ(distinct.size(), static_cast<std::size_t>(kMessages));
   EXPECT_EQ(missing, 0);
   EXPECT_EQ(c.published.load(), static_cast<std::uint64_t>(kMessages));
-  EXPECT_EQ(c.acked.load() - c.duplicates.load(), static_cast<std::uint64_t>(kMessages));
+  EXPECT_EQ(c.acked.load(),
+            static_cast<std::uint64_t>(kMessages));  // one ack each (a resend of a stored one: a duplicate)
   EXPECT_GE(connection.disconnects(), 1u);
   EXPECT_GE(connection.reconnects(), 1u);
   std::printf(
