@@ -275,16 +275,43 @@ BusPublisher::BusPublisher(NatsConnection& connection, BusPublisherConfig config
 }
 
 BusPublisher::~BusPublisher() {
-  HandlerGate& gate = *impl_->gate;
+  Impl& im = *impl_;
+  HandlerGate& gate = *im.gate;
   gate.closing.store(true);
-  jsCtx_Destroy(impl_->js);  // destroys what is still in flight
+  // With a spool, what is still unacked goes to disk for the next run (ids
+  // kept: a copy the server did store is dropped as a duplicate); without
+  // one it is dropped (flush() first).
+  natsMsgList pending{};
+  if (im.spool && js_PublishAsyncGetPendingList(&pending, im.js) == NATS_OK) {
+    for (int i = 0; i < pending.Count; ++i) {
+      im.retry.push_back(pending.Msgs[i]);
+      pending.Msgs[i] = nullptr;
+    }
+    natsMsgList_Destroy(&pending);
+  }
+  jsCtx_Destroy(im.js);  // destroys what is still in flight
   // A handler already past the gate finishes before the state it uses goes
   // away; one that enters later finds `closing` (the gate is retired, not freed).
   while (gate.active.load() > 0) std::this_thread::yield();
-  retire(std::move(impl_->gate));
-  impl_->collect_failures();
-  for (natsMsg* m : impl_->retry) natsMsg_Destroy(m);
-  impl_->retry.clear();
+  retire(std::move(im.gate));
+  im.has_failures.store(true);
+  im.collect_failures();
+  for (natsMsg* m : im.retry) {
+    if (im.spool) {
+      const char* subject = natsMsg_GetSubject(m);
+      const char* id = nullptr;
+      const bool has_id = natsMsgHeader_Get(m, "Nats-Msg-Id", &id) == NATS_OK && id != nullptr;
+      if (subject != nullptr && has_id) {
+        encode_record(im.record, subject, id,
+                      {reinterpret_cast<const std::uint8_t*>(natsMsg_GetData(m)),
+                       static_cast<std::size_t>(natsMsg_GetDataLength(m))});
+        if (im.spool->append(im.record) == SpoolAppend::kStored)
+          counters_.spooled.fetch_add(1, std::memory_order_relaxed);
+      }
+    }
+    natsMsg_Destroy(m);
+  }
+  im.retry.clear();
 }
 
 void BusPublisher::publish(std::string_view subject, std::string_view msg_id, std::span<const std::uint8_t> data) {

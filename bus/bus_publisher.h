@@ -74,7 +74,9 @@ class BusPublisher {
   // Throws BusError (the spool directory cannot be opened, kSpool without
   // spool_dir, max_in_flight < 1).
   BusPublisher(NatsConnection& connection, BusPublisherConfig config);
-  ~BusPublisher();  // what is still in flight or queued for resend is dropped: flush() first
+  // What is still unacked (in flight or waiting for a resend) goes to the
+  // spool with kSpool, and is dropped with kBlock: flush() first.
+  ~BusPublisher();
   BusPublisher(const BusPublisher&) = delete;
   BusPublisher& operator=(const BusPublisher&) = delete;
 

@@ -410,6 +410,33 @@ TEST(BusTransport, ASpoolLeftByASigkilledPublisherIsDrainedByTheNextOne) {
   for (int i = kWindow; i < kMessages; ++i) EXPECT_EQ(all[static_cast<std::size_t>(i - kWindow)], id_of(i));
 }
 
+TEST(BusTransport, APublisherDestroyedWithUnackedMessagesSpoolsThemForTheNextOne) {
+  constexpr int kMessages = 100;
+  constexpr int kWindow = 4;
+  NatsProcess nats;
+  const auto spool_dir = nats.dir() / "bus-spool";
+  NatsConnection connection(config_for(nats));
+  ensure_stream(connection, events_stream());
+  nats.stop();
+  ASSERT_TRUE(eventually(10s, [&] { return !connection.connected(); }));
+  {
+    BusPublisher publisher(connection, publisher_config(kWindow, OnFullWindow::kSpool, spool_dir));
+    publish_range(publisher, 0, kMessages);
+    EXPECT_EQ(publisher.counters().in_flight.load(), kWindow);
+    EXPECT_FALSE(publisher.flush(100ms));
+  }  // shut down with 4 unacked
+  BusPublisher publisher(connection, publisher_config(kWindow, OnFullWindow::kSpool, spool_dir));
+  EXPECT_EQ(publisher.spooled_pending(), static_cast<std::uint64_t>(kMessages));
+  nats.start();
+  ASSERT_TRUE(publisher.flush(30s));
+  // The first publisher's buffered copies of the 4 may reach the server too
+  // on reconnect: the ids keep one.
+  EXPECT_EQ(stream_state(connection, "TICKFLOW_EVENTS").messages, static_cast<std::uint64_t>(kMessages));
+  std::set<std::string> ids;
+  for (const auto& p : read_all(connection, "count", kMessages)) ids.insert(p);
+  EXPECT_EQ(ids.size(), static_cast<std::size_t>(kMessages));
+}
+
 TEST(BusTransport, AFullWindowBlocksUntilTheServerIsBack) {
   constexpr int kMessages = 50;
   NatsProcess nats;
