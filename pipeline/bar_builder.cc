@@ -408,6 +408,7 @@ void BarBuilder::on_status(const FeedStatus& status) {
       if (status.market < config_.max_markets) release_hold(status.market, status.detail != 0, false);
       break;
     case FeedStatusKind::kStale: break;
+    case FeedStatusKind::kBusMark: break;  // the aggregator's, not the bars'
   }
 }
 

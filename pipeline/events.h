@@ -74,6 +74,10 @@ enum class FeedStatusKind : std::uint8_t {
   // failed, given up). The bar builder holds the market's open seconds
   // from its kGap until this (pipeline/bar_builder.h, "Gaps").
   kBackfilled = 5,
+  // Bus ingest only (runtime/bus_ingest.h): the events after this one came
+  // in the JetStream message whose stream sequence is gap_first_id. The
+  // aggregator keeps it to know how far it may ack; bars never see it.
+  kBusMark = 6,
 };
 
 // Connection-level news and time progress. A watermark lets the aggregator

@@ -141,6 +141,8 @@ void Aggregator::handle(const FeedEvent& e) {
       if (!options_.wall_clock) now_ns_ = std::max(now_ns_, t.receive_ts_ns);
       builder_->advance_clock(now_ns_);
       builder_->on_trade(t);
+      if (bus_) [[unlikely]]
+        note_bus_trade(t);
       ++trades_;
       if (t.flags & kTradeBackfill) ++backfilled_;
       if (t.market < options_.max_markets) last_trade_ns_[t.market].store(t.receive_ts_ns, std::memory_order_relaxed);
@@ -153,6 +155,10 @@ void Aggregator::handle(const FeedEvent& e) {
     }
     case FeedEventType::kStatus: {
       const FeedStatus& s = e.status;
+      if (s.kind == FeedStatusKind::kBusMark) [[unlikely]] {
+        on_bus_mark(s.gap_first_id);
+        break;
+      }
       if (s.market != kInvalidMarket && s.market < options_.max_markets && !seen_[s.market]) see_market(s.market);
       if (!options_.wall_clock) now_ns_ = std::max(now_ns_, s.receive_ts_ns);
       builder_->advance_clock(now_ns_);
@@ -186,9 +192,64 @@ void Aggregator::resume(MarketId market, const MarketResumePoint& point) {
   closed_until_s_[market].store(point.closed_until_s, std::memory_order_relaxed);
 }
 
+void Aggregator::on_bus_mark(std::uint64_t stream_seq) {
+  if (!bus_) {
+    bus_ = true;
+    bus_open_.resize(options_.max_markets);
+    bus_open_n_.assign(options_.max_markets, 0);
+  }
+  bus_seq_ = stream_seq;
+}
+
+void Aggregator::note_bus_trade(const Trade& t) noexcept {
+  if (t.market >= options_.max_markets) return;
+  const std::int64_t second = floor_div(t.exchange_ts_ns, kNanosPerSecond);
+  auto& open = bus_open_[t.market];
+  std::uint8_t& n = bus_open_n_[t.market];
+  for (std::size_t i = 0; i < n; ++i)
+    if (open[i].second == second) return;  // an earlier message opened it: its sequence is lower
+  if (n < kBusOpenSeconds) {
+    open[n++] = BusOpenSecond{second, bus_seq_};
+    return;
+  }
+  // Full: fold into the latest entry (lowest sequence, latest second), which
+  // is released only once every second it stands for is closed.
+  std::size_t latest = 0;
+  for (std::size_t i = 1; i < n; ++i)
+    if (open[i].second > open[latest].second) latest = i;
+  open[latest].second = std::max(open[latest].second, second);
+  open[latest].seq = std::min(open[latest].seq, bus_seq_);
+}
+
+std::uint64_t Aggregator::bus_floor() noexcept {
+  // The message in progress may be partly applied: everything before it.
+  std::uint64_t floor = bus_seq_ == 0 ? 0 : bus_seq_ - 1;
+  const std::size_t seen = markets_seen_.load(std::memory_order_relaxed);
+  for (std::size_t id = 0; id < seen && id < bus_open_n_.size(); ++id) {
+    std::uint8_t& n = bus_open_n_[id];
+    if (n == 0) continue;
+    const std::int64_t closed = builder_->closed_until_s(static_cast<MarketId>(id));
+    auto& open = bus_open_[id];
+    std::size_t kept = 0;
+    for (std::size_t i = 0; i < n; ++i) {
+      // Closed (and so handed to the output, amendments included): released.
+      if (closed != BarBuilder::kNoTime && open[i].second < closed) continue;
+      open[kept++] = open[i];
+      floor = std::min(floor, open[i].seq == 0 ? 0 : open[i].seq - 1);
+    }
+    n = static_cast<std::uint8_t>(kept);
+  }
+  return floor;
+}
+
 void Aggregator::maybe_checkpoint() noexcept {
-  if (keeper_ == nullptr || now_ns_ < next_checkpoint_ns_) return;
+  if ((keeper_ == nullptr && !bus_) || now_ns_ < next_checkpoint_ns_) return;
   next_checkpoint_ns_ = now_ns_ + 1'000'000'000;
+  const std::uint64_t floor = bus_ ? bus_floor() : 0;
+  if (keeper_ == nullptr) {
+    if (on_bus_floor_) on_bus_floor_(floor);
+    return;
+  }
   std::vector<MarketResumePoint>* out = keeper_->begin_offer();
   if (out == nullptr) return;
   const std::size_t seen = markets_seen_.load(std::memory_order_relaxed);
@@ -208,7 +269,7 @@ void Aggregator::maybe_checkpoint() noexcept {
         if (auto w = rollups_->provisional(market, k)) p.window[p.windows++] = *w;
     out->push_back(p);
   }
-  keeper_->commit_offer(bars_handed_ ? bars_handed_() : 0, now_ns_);
+  keeper_->commit_offer(bars_handed_ ? bars_handed_() : 0, now_ns_, floor);
 }
 
 void Aggregator::maybe_all_closed() {

@@ -57,6 +57,7 @@
 // flushing every open bar and window to the output.
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <cstdint>
@@ -167,6 +168,15 @@ class Aggregator {
     bars_handed_ = std::move(bars_handed);
   }
 
+  // Bus ingest (runtime/bus_ingest.h): events arrive after a kBusMark
+  // naming their JetStream message. Once a second the aggregator computes
+  // the ack floor: the highest stream sequence below every message that
+  // still feeds an open second. With a CheckpointKeeper it goes with the
+  // snapshot (acked once the checkpoint is written); without one,
+  // `on_floor` hears it on this thread (the bars before it were handed to
+  // the output). Before run().
+  void set_bus_floor_listener(std::function<void(std::uint64_t)> on_floor) { on_bus_floor_ = std::move(on_floor); }
+
   // Before run(): `listener(s)` runs on the aggregator thread each time
   // every market with a closed frontier has closed every second before s
   // (s grows; after the bars of those seconds went to the output).
@@ -214,6 +224,9 @@ class Aggregator {
   void maybe_checkpoint() noexcept;
   void maybe_all_closed();
   std::chrono::nanoseconds idle_wait() const noexcept;
+  void on_bus_mark(std::uint64_t stream_seq);
+  void note_bus_trade(const Trade& t) noexcept;
+  std::uint64_t bus_floor() noexcept;
 
   AggregatorOptions options_;
   const MarketRegistry& registry_;
@@ -244,6 +257,20 @@ class Aggregator {
   std::uint64_t events_ = 0, trades_ = 0, backfilled_ = 0, gaps_ = 0, disconnects_ = 0;
   std::uint64_t batches_ = 0, wakeups_ = 0;
   std::string error_;
+
+  // Bus ingest: the message being applied and, per market, the first
+  // message of each open second it has (a small table; when full, entries
+  // merge conservatively: the lowest sequence under the latest second).
+  struct BusOpenSecond {
+    std::int64_t second = 0;
+    std::uint64_t seq = 0;
+  };
+  static constexpr std::size_t kBusOpenSeconds = 8;
+  bool bus_ = false;
+  std::uint64_t bus_seq_ = 0;
+  std::vector<std::array<BusOpenSecond, kBusOpenSeconds>> bus_open_;
+  std::vector<std::uint8_t> bus_open_n_;
+  std::function<void(std::uint64_t)> on_bus_floor_;
 };
 
 }  // namespace tickflow

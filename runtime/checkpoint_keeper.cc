@@ -40,11 +40,12 @@ std::vector<MarketResumePoint>* CheckpointKeeper::begin_offer() noexcept {
   return &filling_;
 }
 
-void CheckpointKeeper::commit_offer(std::uint64_t bars_handed, std::int64_t now_ns) noexcept {
+void CheckpointKeeper::commit_offer(std::uint64_t bars_handed, std::int64_t now_ns, std::uint64_t bus_floor) noexcept {
   // Swap, not copy: both vectors keep their capacity, nothing allocates.
   pending_.swap(filling_);
   pending_bars_ = bars_handed;
   pending_ns_ = now_ns;
+  pending_bus_floor_ = bus_floor;
   has_pending_ = true;
   mutex_.unlock();
   counters_.offers.fetch_add(1, std::memory_order_relaxed);
@@ -53,6 +54,7 @@ void CheckpointKeeper::commit_offer(std::uint64_t bars_handed, std::int64_t now_
 
 bool CheckpointKeeper::write_if_settled() {
   RestartCheckpoint checkpoint;
+  std::uint64_t bus_floor = 0;
   {
     std::lock_guard lock(mutex_);
     if (!has_pending_ || settled_() < pending_bars_) return false;
@@ -60,12 +62,14 @@ bool CheckpointKeeper::write_if_settled() {
     checkpoint.markets.reserve(pending_.size());
     for (const MarketResumePoint& p : pending_)
       checkpoint.markets.push_back(MarketCheckpoint{registry_.info(p.market).name, p});
+    bus_floor = pending_bus_floor_;
     has_pending_ = false;
   }
   try {
     write_checkpoint_file(file_, checkpoint);
     counters_.written.fetch_add(1, std::memory_order_relaxed);
     counters_.last_written_ns.store(checkpoint.written_at_ns, std::memory_order_relaxed);
+    if (bus_floor != 0 && on_written_) on_written_(bus_floor);
   } catch (const std::exception& e) {
     counters_.failures.fetch_add(1, std::memory_order_relaxed);
     if (log_) log_(std::string("checkpoint not written (the previous one stays): ") + e.what());

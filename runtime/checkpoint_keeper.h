@@ -67,8 +67,15 @@ class CheckpointKeeper {
   // --- the aggregator thread ---
   // The buffer to fill (cleared, capacity max_markets), or nullptr when busy.
   std::vector<MarketResumePoint>* begin_offer() noexcept;
-  // The filled buffer covers every bar before `bars_handed`.
-  void commit_offer(std::uint64_t bars_handed, std::int64_t now_ns) noexcept;
+  // The filled buffer covers every bar before `bars_handed`; `bus_floor`
+  // (bus ingest, 0: none) is the stream sequence the snapshot's settled
+  // bars cover (runtime/bus_ingest.h).
+  void commit_offer(std::uint64_t bars_handed, std::int64_t now_ns, std::uint64_t bus_floor = 0) noexcept;
+
+  // Before start(): `on_written(bus_floor)` runs on the keeper's thread
+  // after each checkpoint with a nonzero bus floor was written: its bars
+  // are settled, so the bus may ack that far.
+  void set_on_written(std::function<void(std::uint64_t)> on_written) { on_written_ = std::move(on_written); }
 
   const CheckpointKeeperCounters& counters() const noexcept { return counters_; }
   const std::filesystem::path& file() const noexcept { return file_; }
@@ -89,6 +96,8 @@ class CheckpointKeeper {
   std::vector<MarketResumePoint> pending_;  // offered, waiting to be settled
   std::uint64_t pending_bars_ = 0;
   std::int64_t pending_ns_ = 0;
+  std::uint64_t pending_bus_floor_ = 0;
+  std::function<void(std::uint64_t)> on_written_;
   bool has_pending_ = false;
   bool stopping_ = false;
   std::thread thread_;

@@ -64,6 +64,7 @@ std::vector<FeedChannel*> LivePipeline::Impl::channels() const {
   for (const auto& feed : feeds)
     if (feed->channel) out.push_back(feed->channel.get());
   if (backfill_channel) out.push_back(backfill_channel.get());
+  if (bus_ingest) out.push_back(&bus_ingest->channel());
   return out;
 }
 
@@ -109,10 +110,16 @@ LivePipeline::LivePipeline(PipelineConfig config, LivePipelineOptions options) :
   p.options = std::move(options);
   const PipelineConfig& cfg = p.config;
   const std::size_t max_markets = 1024;
+  // The bus's roles (issue 19): without [bus], everything (all-in-one).
+  const bool bus_collect = cfg.bus.has(BusRole::kCollector);
+  const bool bus_ingest = cfg.bus.has(BusRole::kAggregator) && !bus_collect;
+  const bool aggregate = p.options.aggregate && (!cfg.bus.enabled || cfg.bus.has(BusRole::kAggregator));
+  const bool run_feeds = !cfg.bus.enabled || bus_collect;
 
   // Feed threads and their connections.
   std::uint16_t next_connection = 0;
   for (const FeedThreadConfig& feed_config : cfg.feeds) {
+    if (!run_feeds) break;
     auto thread = std::make_unique<FeedThread>();
     thread->config = feed_config.thread;
     thread->loop = std::make_unique<IoLoop>();
@@ -137,7 +144,31 @@ LivePipeline::LivePipeline(PipelineConfig config, LivePipelineOptions options) :
     p.feeds.push_back(std::move(thread));
   }
 
-  if (p.options.aggregate) {
+  if (bus_collect) {
+    // tf-bus-out drains the feed rings (collector only) or mirrors of them.
+    std::vector<std::string> connection_exchange(next_connection);
+    for (const auto& thread : p.feeds)
+      for (const FeedConnection& c : thread->connections) connection_exchange[c.id] = c.plan.exchange;
+    p.bus_collector = std::make_unique<BusCollector>(cfg, p.registry, std::move(connection_exchange));
+    std::vector<FeedChannel*> inputs;
+    for (auto& thread : p.feeds) {
+      std::unique_ptr<FeedChannel>& ring = aggregate ? thread->mirror : thread->channel;
+      ring = std::make_unique<FeedChannel>(thread->config.name + (aggregate ? "-bus" : ""), cfg.rings.feed_events,
+                                           cfg.rings.full_policy, p.bus_collector->doorbell());
+      (aggregate ? thread->mirror_publisher : thread->publisher) = std::make_unique<FeedPublisher>(*ring, max_markets);
+      for (FeedConnection& c : thread->connections) c.mirror_state.id = c.id;
+      inputs.push_back(ring.get());
+    }
+    p.bus_collector->set_inputs(std::move(inputs));
+  }
+  if (bus_ingest) {
+    // No feeds here: the markets come from the config, as the collectors
+    // name them (a message for any other market is counted and skipped).
+    for (const auto& [exchange, symbols] : cfg.markets)
+      for (const std::string& symbol : symbols) p.registry.intern(live_market_name(exchange, symbol));
+  }
+
+  if (aggregate) {
     // Aggregator, channels, backfill, writer.
     AggregatorOptions agg;
     agg.max_markets = max_markets;
@@ -149,7 +180,7 @@ LivePipeline::LivePipeline(PipelineConfig config, LivePipelineOptions options) :
     agg.rollups = cfg.bars.rollups;
     agg.flow_stats = cfg.bars.flow_stats;
     // Gap holds only where a backfill will release them.
-    agg.gap_hold_ns = cfg.live.backfill ? std::chrono::nanoseconds(cfg.live.gap_hold).count() : 0;
+    agg.gap_hold_ns = cfg.live.backfill && !bus_ingest ? std::chrono::nanoseconds(cfg.live.gap_hold).count() : 0;
     agg.wait.kind = cfg.aggregator.wait;
     // The channels need the aggregator's doorbell and the aggregator needs
     // the channels: the doorbell lives in the aggregator, so make it with
@@ -162,7 +193,8 @@ LivePipeline::LivePipeline(PipelineConfig config, LivePipelineOptions options) :
           std::make_unique<FeedChannel>(thread->config.name, cfg.rings.feed_events, cfg.rings.full_policy, doorbell);
       thread->publisher = std::make_unique<FeedPublisher>(*thread->channel, max_markets);
     }
-    if (cfg.live.backfill) {
+    if (bus_ingest) p.bus_ingest = std::make_unique<BusIngest>(cfg, p.registry, next_connection, doorbell);
+    if (cfg.live.backfill && run_feeds) {
       p.backfill_channel = std::make_unique<FeedChannel>("tf-backfill", 8192, FullRingPolicy::kBlock, doorbell);
       p.backfill_publisher = std::make_unique<FeedPublisher>(*p.backfill_channel, max_markets);
       p.backfill_state.id = next_connection;
@@ -200,6 +232,15 @@ LivePipeline::LivePipeline(PipelineConfig config, LivePipelineOptions options) :
       p.aggregator->set_checkpoint_keeper(p.checkpoint.get(), [&p] { return p.forwarder.bars(); });
     }
   }
+  // The bus's acks: once the checkpoint covering them is written, else once
+  // their bars were handed on (runtime/bus_ingest.h).
+  if (p.bus_ingest) {
+    BusIngest* ingest = p.bus_ingest.get();
+    if (p.checkpoint)
+      p.checkpoint->set_on_written([ingest](std::uint64_t floor) { ingest->offer_ack(floor); });
+    else
+      p.aggregator->set_bus_floor_listener([ingest](std::uint64_t floor) { ingest->offer_ack(floor); });
+  }
 
   // The LiveFeeds last: their handlers reach the publishers and recorders.
   for (auto& thread_ptr : p.feeds) {
@@ -207,10 +248,16 @@ LivePipeline::LivePipeline(PipelineConfig config, LivePipelineOptions options) :
     for (FeedConnection& c : thread.connections) {
       FeedPublisher* publisher = thread.publisher.get();
       FeedPublisher::Connection* state = &c.publisher_state;
+      FeedPublisher* mirror = thread.mirror_publisher.get();
+      FeedPublisher::Connection* mirror_state = &c.mirror_state;
       c.feed = std::make_unique<LiveFeed>(
           *thread.loop, p.registry, c.plan.feed,
-          [publisher, state](const EventBuffer& events) {
-            if (publisher != nullptr && !events.empty()) publisher->publish(*state, events, receive_time_of(events));
+          [publisher, state, mirror, mirror_state](const EventBuffer& events) {
+            if (events.empty()) return;
+            const std::int64_t receive_ns = receive_time_of(events);
+            if (publisher != nullptr) publisher->publish(*state, events, receive_ns);
+            if (mirror != nullptr) [[unlikely]]
+              mirror->publish(*mirror_state, events, receive_ns);
           },
           [&p, key = "connection " + std::to_string(c.id)](std::string_view line) {
             p.feed_log.log(spdlog::level::info, key, line);
@@ -340,6 +387,14 @@ void LivePipeline::start() {
   }
   if (p.backfill) p.backfill->start();
   if (p.checkpoint) p.checkpoint->start();
+  if (p.bus_collector) {
+    setups.emplace_back();
+    p.bus_collector->start(p.options.pin, setups.back());
+  }
+  if (p.bus_ingest) {
+    setups.emplace_back();
+    p.bus_ingest->start(p.options.pin, setups.back());
+  }
   for (auto& thread_ptr : p.feeds) {
     FeedThread* thread = thread_ptr.get();
     setups.emplace_back();
@@ -395,10 +450,18 @@ bool LivePipeline::stop(std::chrono::steady_clock::time_point deadline) {
     if (thread->thread.joinable()) thread->thread.join();
     for (auto& [exchange, recorder] : thread->recorders) recorder->stop();
     if (thread->channel) thread->channel->close();
+    if (thread->mirror) thread->mirror->close();
   }
   // 2. The backfill: gaps in flight are abandoned (counted).
   if (p.backfill) p.backfill->stop();
   if (p.backfill_channel) p.backfill_channel->close();
+  // 2b. The bus: the collector publishes what the feeds left and waits for
+  //     its acks; the ingest stops fetching (its ring then closes).
+  if (p.bus_collector && !p.bus_collector->stop(deadline)) {
+    spdlog::error("shutdown: bus messages not acknowledged before the deadline");
+    clean = false;
+  }
+  if (p.bus_ingest) p.bus_ingest->stop_fetching();
 
   // 3. The aggregator drains every channel and flushes every open bar.
   if (p.aggregator_thread.joinable()) {
@@ -430,6 +493,8 @@ bool LivePipeline::stop(std::chrono::steady_clock::time_point deadline) {
   // 5. The checkpoint: the last offer (made before the aggregator's final
   //    flush) is written if the writer settled its bars.
   if (p.checkpoint) p.checkpoint->stop();
+  // 6. The bus ingest acks what the last checkpoint covered.
+  if (p.bus_ingest) p.bus_ingest->finish();
   if (p.http) p.http->stop();
   return clean;
 }

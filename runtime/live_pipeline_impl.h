@@ -22,6 +22,8 @@
 #include "pipeline/market_registry.h"
 #include "ringbuffers/single_writer.h"
 #include "runtime/aggregator.h"
+#include "runtime/bus_collector.h"
+#include "runtime/bus_ingest.h"
 #include "runtime/checkpoint_keeper.h"
 #include "runtime/feed_channel.h"
 #include "runtime/feed_publisher.h"
@@ -61,6 +63,7 @@ struct FeedConnection {
   PlannedConnection plan;
   std::uint16_t id = 0;  // global connection number, as the aggregator sees it
   FeedPublisher::Connection publisher_state;
+  FeedPublisher::Connection mirror_state;  // collector + aggregator: the bus mirror's
   std::unique_ptr<LiveFeed> feed;
 };
 
@@ -69,6 +72,10 @@ struct FeedThread {
   std::unique_ptr<IoLoop> loop;
   std::unique_ptr<FeedChannel> channel;  // null when not aggregating
   std::unique_ptr<FeedPublisher> publisher;
+  // Collector and aggregator in one process: a second ring, drained by
+  // tf-bus-out, so the one to the aggregator is the single-host one.
+  std::unique_ptr<FeedChannel> mirror;
+  std::unique_ptr<FeedPublisher> mirror_publisher;
   std::vector<FeedConnection> connections;
   std::map<std::string, std::unique_ptr<CaptureRecorder>> recorders;  // by exchange
   std::atomic<bool> stop_requested{false};
@@ -113,6 +120,12 @@ struct LivePipeline::Impl {
   // reconnect storm or a parser rejecting every frame must not flood the
   // log (the suppressed count is appended to the next line let through).
   RateLimitedLog feed_log{std::chrono::minutes(1), 20};
+
+  // The NATS JetStream bus ([bus], issue 19): tf-bus-out publishes the
+  // feeds' events (collector), tf-bus-in feeds the aggregator from the
+  // stream (aggregator without collector). Both null without a bus.
+  std::unique_ptr<BusCollector> bus_collector;
+  std::unique_ptr<BusIngest> bus_ingest;
 
   std::unique_ptr<HttpServer> http;
   std::atomic<bool> stopping{false};
