@@ -108,6 +108,7 @@ LivePipeline::LivePipeline(PipelineConfig config, LivePipelineOptions options) :
   Impl& p = *impl_;
   p.config = std::move(config);
   p.options = std::move(options);
+  p.forwarder.set_tap(p.options.bar_tap);
   const PipelineConfig& cfg = p.config;
   const std::size_t max_markets = 1024;
   // The bus's roles (issue 19): without [bus], everything (all-in-one).
@@ -312,6 +313,10 @@ LivePipeline::~LivePipeline() {
 }
 
 std::uint16_t LivePipeline::http_port() const noexcept { return impl_->http ? impl_->http->port() : 0; }
+
+std::string LivePipeline::market_name(MarketId market) const {
+  return market < impl_->registry.size() ? impl_->registry.info(market).name : std::string();
+}
 
 void start_strategy(LivePipeline::Impl& p, const InfluxWriterOptions& writer_options, std::size_t max_markets) {
   const PipelineConfig& cfg = p.config;

@@ -34,6 +34,7 @@
 #include <string>
 
 #include "config/pipeline_config.h"
+#include "pipeline/bar_sink.h"
 #include "runtime/http_server.h"
 
 namespace tickflow {
@@ -45,6 +46,9 @@ struct LivePipelineOptions {
   bool aggregate = true;                 // false: `tickflow record` (feeds and recorders only)
   bool serve_http = true;                // the metrics endpoint from config.metrics
   std::uint16_t http_port_override = 0;  // nonzero: instead of config.metrics.port (tests: 0 is "config")
+  // Tests: every bar (1 s, rollups, amendments) the aggregator hands on
+  // also goes here, on the aggregator thread. Outlives the pipeline.
+  BarSink* bar_tap = nullptr;
 };
 
 class LivePipeline {
@@ -70,6 +74,8 @@ class LivePipeline {
   HttpResponse metrics() const;
   HttpResponse health() const;
   std::uint16_t http_port() const noexcept;
+  // The name of a market id this pipeline's bars carry ("" if unknown).
+  std::string market_name(MarketId market) const;
 
   // A one-paragraph summary of what ran (for the log at exit).
   std::string summary() const;

@@ -45,9 +45,12 @@ namespace tickflow {
 class BarForwarder final : public BarSink {
  public:
   void set_target(BarSink* target) noexcept { target_ = target; }
+  void set_tap(BarSink* tap) noexcept { tap_ = tap; }
   void on_bar(const Bar& bar) override {
     single_writer_add(bars_);
     if (target_) target_->on_bar(bar);
+    if (tap_) [[unlikely]]
+      tap_->on_bar(bar);
   }
   void on_flow(const FlowRecord& record) override {
     if (target_) target_->on_flow(record);
@@ -56,6 +59,7 @@ class BarForwarder final : public BarSink {
 
  private:
   BarSink* target_ = nullptr;
+  BarSink* tap_ = nullptr;
   std::atomic<std::uint64_t> bars_{0};
 };
 

@@ -10,6 +10,8 @@
 #include <cstdio>
 #include <string>
 
+#include "bus/bus_publisher.h"
+#include "bus/bus_subscriber.h"
 #include "runtime/live_pipeline.h"
 #include "runtime/live_pipeline_impl.h"
 #include "runtime/process_metrics.h"
@@ -130,6 +132,88 @@ void freshness_metrics(PrometheusText& out, const LivePipeline::Impl& p, std::in
 // out, queue full, a command refused); "attempts_failed" the connects and
 // transactions that failed and were retried. Redis down goes to `warnings`:
 // the market data is fine, so the status stays.
+// The bus (issue 19): connection state, in-flight publishes, the
+// consumer's lag and redeliveries, duplicates dropped. Nothing without one.
+void bus_metrics(PrometheusText& out, const LivePipeline::Impl& p) {
+  auto lload = [](const std::atomic<std::int64_t>& v) {
+    return static_cast<double>(v.load(std::memory_order_relaxed));
+  };
+  if (p.bus_collector) {
+    const BusCollectorCounters& c = p.bus_collector->counters();
+    const bus::BusPublisherCounters* pc = p.bus_collector->publisher_counters();
+    const PrometheusText::Labels role{{"role", "collector"}};
+    out.gauge("tickflow_bus_connected", "1 while connected to NATS", role,
+              c.connected.load(std::memory_order_relaxed) ? 1 : 0);
+    out.counter("tickflow_bus_messages_total", "Messages published (collector) or applied (aggregator)", role,
+                load(c.messages));
+    if (pc != nullptr) {
+      out.gauge("tickflow_bus_in_flight", "Published messages waiting for their JetStream ack", {},
+                lload(pc->in_flight));
+      out.counter("tickflow_bus_acked_total", "Publishes acknowledged by JetStream", {}, load(pc->acked));
+      out.counter("tickflow_bus_duplicates_total", "Duplicates dropped, by where", {{"where", "stream"}},
+                  load(pc->duplicates));
+      out.counter("tickflow_bus_window_full_total", "Publishes that found the in-flight window full", {},
+                  load(pc->window_full));
+      out.counter("tickflow_bus_resent_total", "Publishes resent after a failed or lost ack", {}, load(pc->resent));
+    }
+  }
+  if (p.bus_ingest) {
+    const BusIngestCounters& c = p.bus_ingest->counters();
+    const bus::BusSubscriberCounters* sc = p.bus_ingest->subscriber_counters();
+    const PrometheusText::Labels role{{"role", "aggregator"}};
+    out.gauge("tickflow_bus_connected", "1 while connected to NATS", role,
+              c.connected.load(std::memory_order_relaxed) ? 1 : 0);
+    out.counter("tickflow_bus_messages_total", "Messages published (collector) or applied (aggregator)", role,
+                load(c.messages));
+    out.counter("tickflow_bus_duplicates_total", "Duplicates dropped, by where", {{"where", "aggregator"}},
+                load(c.duplicates));
+    out.counter("tickflow_bus_too_old_total", "Trades dropped: id below the de-duplication window", {},
+                load(c.too_old));
+    out.counter("tickflow_bus_bad_messages_total", "Messages skipped: malformed or unknown version", {},
+                load(c.bad_messages));
+    out.counter("tickflow_bus_unknown_market_messages_total", "Messages skipped: market not configured here", {},
+                load(c.unknown_markets));
+    out.gauge("tickflow_bus_acked_seq", "Stream sequence acknowledged (every message up to it)", {}, load(c.acked_seq));
+    out.gauge("tickflow_bus_unacked_messages", "Messages applied but not yet acknowledged (bars not settled)", {},
+              static_cast<double>(c.applied_seq.load(std::memory_order_relaxed) -
+                                  std::min(c.applied_seq.load(std::memory_order_relaxed),
+                                           c.acked_seq.load(std::memory_order_relaxed))));
+    if (sc != nullptr) {
+      out.gauge("tickflow_bus_consumer_lag", "Messages not yet delivered or not yet acknowledged", {}, lload(sc->lag));
+      out.counter("tickflow_bus_redelivered_total", "Messages JetStream delivered again", {}, load(sc->redelivered));
+    }
+  }
+}
+
+std::string bus_json(const LivePipeline::Impl& p, std::vector<std::string>& problems) {
+  if (!p.bus_collector && !p.bus_ingest) return "null";
+  std::string out = "{";
+  if (p.bus_collector) {
+    const BusCollectorCounters& c = p.bus_collector->counters();
+    const bus::BusPublisherCounters* pc = p.bus_collector->publisher_counters();
+    const bool connected = c.connected.load(std::memory_order_relaxed);
+    if (!connected) problems.push_back("bus: collector disconnected from NATS");
+    out += "\"collector\":{\"connected\":" + std::string(connected ? "true" : "false") +
+           ",\"messages\":" + std::to_string(c.messages.load(std::memory_order_relaxed)) +
+           ",\"in_flight\":" + std::to_string(pc ? pc->in_flight.load(std::memory_order_relaxed) : 0) +
+           ",\"duplicates\":" + std::to_string(pc ? pc->duplicates.load(std::memory_order_relaxed) : 0) + "}";
+  }
+  if (p.bus_ingest) {
+    const BusIngestCounters& c = p.bus_ingest->counters();
+    const bus::BusSubscriberCounters* sc = p.bus_ingest->subscriber_counters();
+    const bool connected = c.connected.load(std::memory_order_relaxed);
+    if (!connected) problems.push_back("bus: aggregator disconnected from NATS");
+    if (out.size() > 1) out += ",";
+    out += "\"aggregator\":{\"connected\":" + std::string(connected ? "true" : "false") +
+           ",\"messages\":" + std::to_string(c.messages.load(std::memory_order_relaxed)) +
+           ",\"duplicates\":" + std::to_string(c.duplicates.load(std::memory_order_relaxed)) +
+           ",\"acked_seq\":" + std::to_string(c.acked_seq.load(std::memory_order_relaxed)) +
+           ",\"lag\":" + std::to_string(sc ? sc->lag.load(std::memory_order_relaxed) : 0) +
+           ",\"redelivered\":" + std::to_string(sc ? sc->redelivered.load(std::memory_order_relaxed) : 0) + "}";
+  }
+  return out + "}";
+}
+
 std::string strategy_json(const LivePipeline::Impl& p, std::int64_t now, std::vector<std::string>& warnings) {
   const bool enabled = p.strategy != nullptr && p.signal_publisher != nullptr;
   std::string out = std::string("{\"enabled\":") + (enabled ? "true" : "false") + ",\"groups\":[";
@@ -362,6 +446,7 @@ HttpResponse LivePipeline::metrics() const {
     out.counter("tickflow_signal_jsonl_errors_total", "Signals the JSONL file could not take", {},
                 static_cast<double>(d.jsonl_errors));
   }
+  bus_metrics(out, p);
   HttpResponse response;
   response.content_type = PrometheusText::kContentType;
   response.body = out.str();
@@ -449,6 +534,7 @@ HttpResponse LivePipeline::health() const {
 
   std::vector<std::string> warnings;
   const std::string strategy = strategy_json(p, now, warnings);
+  const std::string bus = bus_json(p, problems);
   std::string warnings_json = "[";
   for (const std::string& warning : warnings)
     warnings_json += (warnings_json.size() > 1 ? ",\"" : "\"") + json_escape(warning) + "\"";
@@ -473,7 +559,7 @@ HttpResponse LivePipeline::health() const {
   response.body = std::string("{\"status\":\"") + status + "\",\"reason\":\"" + json_escape(reason) +
                   "\",\"uptime_s\":" + json_number(seconds(now - p.started_ns)) + ",\"problems\":" + problems_json +
                   ",\"warnings\":" + warnings_json + ",\"feeds\":" + feeds + ",\"markets\":" + market_json +
-                  ",\"sink\":" + sink + ",\"strategy\":" + strategy + "}\n";
+                  ",\"sink\":" + sink + ",\"strategy\":" + strategy + ",\"bus\":" + bus + "}\n";
   return response;
 }
 

@@ -1,0 +1,391 @@
+// tests/integration/bus_roles_test.cc
+//
+// The [bus] roles of `tickflow run` (issue 19) in one test process: real
+// LivePipelines (a collector, an aggregator) joined by a real `nats-server
+// -js` (nats_process.h), the collectors reading the full Binance @trade
+// captures of tests/data/binance-20240808-trades (spot btcusdt, USD-M
+// btcusdt) from local TLS websocket servers (ws_test_server.h), as
+// run_pipeline_test.cc does for the single-host mode.
+//
+// Every frame is re-timed as in run_pipeline_test.cc (whole seconds added,
+// first trade ~10 s in the past), and the reference is computed here from
+// the same frames with the project's parsers: per market and 1 s / 1 min
+// bar, the trade count and notional. run_pipeline_test.cc holds the
+// single-host run of the same captures to this reference exactly, so equal
+// to it here means equal to the single-host bars.
+//
+//  * CollectorToAggregatorGivesSingleHostBars: one collector, one aggregator;
+//    the aggregator takes every trade once; its 1 s and 1 min bars equal the
+//    reference (counts exact, notionals to 1e-9); every event message of the
+//    stream is acknowledged once the bars are handed on; /health and
+//    /metrics show the bus.
+//  * ABCollectorsCountEveryTradeOnce: two collectors on the same captures;
+//    A's spot server drops the stream after 3000 frames (resending 100 on
+//    reconnect), B's USD-M server stalls for 3 s after 5000 frames and then
+//    drops. The aggregator still takes every trade exactly once (the
+//    duplicates show in /metrics) and the bars equal the reference.
+//  * CollectorAggregatorMirrorsToTheBus: roles = [collector, aggregator]
+//    aggregates in process and mirrors to the bus; an aggregator on the bus
+//    beside it: both give the reference bars.
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <map>
+#include <mutex>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "bus/jetstream_schema.h"
+#include "bus/nats_connection.h"
+#include "config/pipeline_config.h"
+#include "feeds/capture_reader.h"
+#include "feeds/padded_frame.h"
+#include "feeds/parser_factory.h"
+#include "pipeline/bar_sink.h"
+#include "pipeline/market_registry.h"
+#include "runtime/live_pipeline.h"
+#include "tests/integration/nats_process.h"
+#include "tests/integration/tickflow_child.h"
+#include "tests/integration/ws_test_server.h"
+
+namespace tickflow {
+namespace {
+
+using namespace std::chrono_literals;
+using testing::metric;
+using testing::NatsProcess;
+using testing::now_ms;
+using testing::poll_until;
+using testing::shift_frames;
+using testing::trade_time_ms;
+using testing::WsProtocol;
+using testing::WsTestServer;
+
+class NatsLibraryEnvironment : public ::testing::Environment {
+ public:
+  void TearDown() override { bus::close_nats_library(); }
+};
+const auto* const kNatsEnvironment = ::testing::AddGlobalTestEnvironment(new NatsLibraryEnvironment);
+
+// ---------------------------------------------------------------- frames and reference
+
+std::vector<std::string> load_frames(const std::string& name) {
+  CaptureReader reader(std::string(TICKFLOW_TEST_DATA_DIR) + "/binance-20240808-trades/" + name);
+  CaptureRecord rec;
+  std::vector<std::string> frames;
+  while (reader.next(rec))
+    if (!rec.binary) frames.emplace_back(rec.frame);
+  return frames;
+}
+
+struct Streams {
+  std::vector<std::string> spot, usdm;
+};
+
+Streams shifted_streams() {
+  static const std::vector<std::string> spot = load_frames("spot_btcusdt.gz");
+  static const std::vector<std::string> usdm = load_frames("usdm_btcusdt.gz");
+  std::int64_t first = INT64_MAX;
+  for (const auto* frames : {&spot, &usdm})
+    for (const std::string& f : *frames) first = std::min(first, trade_time_ms(f));
+  const std::int64_t shift_ms = (now_ms() / 1000) * 1000 - (first / 1000) * 1000 - 10'000;
+  return Streams{shift_frames(spot, shift_ms), shift_frames(usdm, shift_ms)};
+}
+
+struct Cell {
+  std::uint64_t trades = 0;
+  double notional = 0;
+};
+using Reference = std::map<std::string, std::map<std::int64_t, Cell>>;  // market -> open time -> cell
+
+struct Expected {
+  Reference seconds, minutes;
+  std::uint64_t trades = 0;
+};
+
+void add_reference(const std::string& exchange, const std::vector<std::string>& frames, Expected& out) {
+  MarketRegistry registry;
+  auto parser = make_parser(exchange, registry);
+  EventBuffer events;
+  PaddedFrame padded;
+  for (const std::string& f : frames) {
+    padded.assign(f);
+    events.clear();
+    parser->parse(padded.view(), 1, events);
+    for (const FeedEvent& e : events) {
+      if (e.type != FeedEventType::kTrade) continue;
+      const Trade& t = e.trade;
+      const std::string& market = registry.info(t.market).name;
+      const std::int64_t second = t.exchange_ts_ns / 1'000'000'000;
+      for (auto [ref, open] : {std::pair{&out.seconds, second}, std::pair{&out.minutes, second / 60 * 60}}) {
+        Cell& c = (*ref)[market][open];
+        ++c.trades;
+        if (!t.is_liquidation()) c.notional += t.notional();
+      }
+      ++out.trades;
+    }
+  }
+}
+
+// ---------------------------------------------------------------- the aggregator's bars
+
+// Every bar the aggregator hands on; an amendment replaces its bar.
+class BarTap final : public BarSink {
+ public:
+  void on_bar(const Bar& bar) override {
+    std::lock_guard lock(mutex_);
+    bars_[{bar.market, bar.timeframe_s, bar.open_time_s}] = bar;
+  }
+  Reference by_timeframe(const LivePipeline& pipeline, std::uint32_t timeframe_s) const {
+    std::lock_guard lock(mutex_);
+    Reference out;
+    for (const auto& [key, bar] : bars_) {
+      if (std::get<1>(key) != timeframe_s || !bar.has_ohlc()) continue;
+      Cell& c = out[pipeline.market_name(std::get<0>(key))][std::get<2>(key)];
+      c.trades = static_cast<std::uint64_t>(std::llround(bar.cbuy + bar.csell));
+      c.notional = bar.vbuy + bar.vsell;
+    }
+    return out;
+  }
+
+ private:
+  mutable std::mutex mutex_;
+  std::map<std::tuple<MarketId, std::uint32_t, std::int64_t>, Bar> bars_;
+};
+
+bool close_enough(double a, double b) { return std::abs(a - b) <= 1e-9 * std::max(1.0, std::abs(b)); }
+
+void expect_bars(const Reference& expected, const Reference& actual, const std::string& what) {
+  ASSERT_EQ(expected.size(), actual.size()) << what << ": markets";
+  for (const auto& [market, bars] : expected) {
+    SCOPED_TRACE(what + " " + market);
+    const auto it = actual.find(market);
+    ASSERT_NE(it, actual.end()) << "no bars for " << market;
+    EXPECT_EQ(bars.size(), it->second.size()) << "bars";
+    std::size_t mismatches = 0;
+    for (const auto& [open, cell] : bars) {
+      const auto got = it->second.find(open);
+      if (got == it->second.end()) {
+        if (++mismatches <= 5) ADD_FAILURE() << "missing bar at " << open;
+        continue;
+      }
+      if (got->second.trades != cell.trades || !close_enough(got->second.notional, cell.notional))
+        if (++mismatches <= 5)
+          ADD_FAILURE() << "bar " << open << ": " << got->second.trades << " trades, " << got->second.notional
+                        << " notional; expected " << cell.trades << ", " << cell.notional;
+    }
+    EXPECT_EQ(mismatches, 0u);
+  }
+}
+
+// ---------------------------------------------------------------- configs
+
+struct Endpoints {
+  std::uint16_t spot_port = 0, usdm_port = 0;
+  std::string spot_ca, usdm_ca;
+};
+
+std::string common() {
+  std::ostringstream c;
+  c << "[markets]\nBINANCE = [\"btcusdt\"]\nBINANCE_FUTURES = [\"btcusdt\"]\n\n"
+    << "[[threads.feed]]\nname = \"tf-feed-0\"\nwait = \"park\"\n\n"
+    << "[influx]\nenabled = false\n\n"
+    << "[bars]\ncheckpoint = \"off\"\n\n";
+  return c.str();
+}
+
+PipelineConfig collector_config(const std::string& nats_url, const std::string& name, const Endpoints& e) {
+  std::ostringstream c;
+  c << common()
+    << "[feeds]\nstale_after_ms = 30000\nbackoff_initial_ms = 20\nbackoff_max_ms = 200\nbackfill = false\n\n"
+    << "[feeds.endpoints.BINANCE]\nhost = \"127.0.0.1\"\nport = " << e.spot_port << "\nca_file = \"" << e.spot_ca
+    << "\"\n\n"
+    << "[feeds.endpoints.BINANCE_FUTURES]\nhost = \"127.0.0.1\"\nport = " << e.usdm_port << "\nca_file = \""
+    << e.usdm_ca << "\"\n\n"
+    << "[bus]\nroles = [\"collector\"]\nservers = [\"" << nats_url << "\"]\ncollector_name = \"" << name << "\"\n";
+  return parse_pipeline_config(c.str(), "collector-" + name + ".toml");
+}
+
+PipelineConfig aggregator_config(const std::string& nats_url) {
+  std::ostringstream c;
+  c << common() << "[feeds]\nbackfill = false\n\n"
+    << "[bus]\nroles = [\"aggregator\"]\nservers = [\"" << nats_url << "\"]\ndurable = \"test-aggregator\"\n";
+  return parse_pipeline_config(c.str(), "aggregator.toml");
+}
+
+LivePipelineOptions options(BarSink* tap = nullptr) {
+  LivePipelineOptions o;
+  o.pin = false;
+  o.serve_http = false;
+  o.bar_tap = tap;
+  return o;
+}
+
+double metric_of(const LivePipeline& p, const std::string& family, const std::vector<std::string>& labels = {}) {
+  return metric(p.metrics().body, family, labels).value_or(-1);
+}
+
+// ---------------------------------------------------------------- tests
+
+TEST(BusRoles, CollectorToAggregatorGivesSingleHostBars) {
+  const Streams streams = shifted_streams();
+  Expected expected;
+  add_reference("BINANCE", streams.spot, expected);
+  add_reference("BINANCE_FUTURES", streams.usdm, expected);
+
+  NatsProcess nats;
+  WsTestServer spot({.protocol = WsProtocol::kBinance, .frames = streams.spot});
+  WsTestServer usdm({.protocol = WsProtocol::kBinance, .frames = streams.usdm});
+  const Endpoints endpoints{spot.port(), usdm.port(), spot.ca_file(), usdm.ca_file()};
+
+  BarTap tap;
+  LivePipeline aggregator(aggregator_config(nats.url()), options(&tap));
+  aggregator.start();
+  LivePipeline collector(collector_config(nats.url(), "solo", endpoints), options());
+  collector.start();
+
+  const bool all = poll_until(
+      [&] { return metric_of(aggregator, "tickflow_aggregator_trades_total") >= double(expected.trades); }, 45s);
+  // The bars of the first messages are handed on: the aggregator acks
+  // them (its floor, about once a second).
+  EXPECT_TRUE(poll_until([&] { return metric_of(aggregator, "tickflow_bus_acked_seq") > 0; }, 15s));
+  const std::string collector_metrics = collector.metrics().body;
+  const std::string health = aggregator.health().body;
+  EXPECT_TRUE(collector.stop(std::chrono::steady_clock::now() + 10s));
+  // Every message's bars handed on: the aggregator acks (about once a second).
+  const std::uint64_t published = static_cast<std::uint64_t>(
+      metric(collector_metrics, "tickflow_bus_messages_total", {"role=\"collector\""}).value_or(0));
+  EXPECT_GT(published, 0u);
+  const std::string aggregator_metrics = aggregator.metrics().body;
+  EXPECT_TRUE(aggregator.stop(std::chrono::steady_clock::now() + 10s));
+  ASSERT_TRUE(all) << "aggregator took " << metric(aggregator_metrics, "tickflow_aggregator_trades_total").value_or(-1)
+                   << " of " << expected.trades << " trades";
+
+  EXPECT_EQ(metric(aggregator_metrics, "tickflow_aggregator_trades_total").value_or(-1), double(expected.trades));
+  EXPECT_EQ(metric(aggregator_metrics, "tickflow_bus_duplicates_total", {"where=\"aggregator\""}).value_or(-1), 0);
+  EXPECT_EQ(metric(aggregator_metrics, "tickflow_bus_bad_messages_total").value_or(-1), 0);
+  EXPECT_EQ(metric(aggregator_metrics, "tickflow_bus_unknown_market_messages_total").value_or(-1), 0);
+  EXPECT_EQ(metric(aggregator_metrics, "tickflow_bus_connected", {"role=\"aggregator\""}).value_or(-1), 1);
+  EXPECT_EQ(metric(collector_metrics, "tickflow_bus_connected", {"role=\"collector\""}).value_or(-1), 1);
+  EXPECT_NE(health.find("\"bus\":{\"aggregator\":{\"connected\":true"), std::string::npos) << health;
+
+  expect_bars(expected.seconds, tap.by_timeframe(aggregator, 1), "1s");
+  expect_bars(expected.minutes, tap.by_timeframe(aggregator, 60), "1m");
+}
+
+TEST(BusRoles, ABCollectorsCountEveryTradeOnce) {
+  const Streams streams = shifted_streams();
+  Expected expected;
+  add_reference("BINANCE", streams.spot, expected);
+  add_reference("BINANCE_FUTURES", streams.usdm, expected);
+
+  NatsProcess nats;
+  // A: the spot stream drops mid-way (100 frames resent on reconnect).
+  WsTestServer a_spot(
+      {.protocol = WsProtocol::kBinance, .frames = streams.spot, .drop_after = 3000, .resume_overlap = 100});
+  WsTestServer a_usdm({.protocol = WsProtocol::kBinance, .frames = streams.usdm});
+  // B: the USD-M stream stalls for 3 s, then drops.
+  WsTestServer b_spot({.protocol = WsProtocol::kBinance, .frames = streams.spot});
+  WsTestServer b_usdm(
+      {.protocol = WsProtocol::kBinance, .frames = streams.usdm, .stall_after = 5000, .stall_for = 3000ms});
+
+  BarTap tap;
+  LivePipeline aggregator(aggregator_config(nats.url()), options(&tap));
+  aggregator.start();
+  LivePipeline a(collector_config(nats.url(), "a", {a_spot.port(), a_usdm.port(), a_spot.ca_file(), a_usdm.ca_file()}),
+                 options());
+  LivePipeline b(collector_config(nats.url(), "b", {b_spot.port(), b_usdm.port(), b_spot.ca_file(), b_usdm.ca_file()}),
+                 options());
+  a.start();
+  b.start();
+
+  // Both collectors done: every frame written (B's stalled stream resumed
+  // on its second connection) and the aggregator has every trade.
+  const bool all = poll_until(
+      [&] {
+        return a_spot.frames_written() >= streams.spot.size() && b_usdm.frames_written() >= streams.usdm.size() &&
+               metric_of(aggregator, "tickflow_aggregator_trades_total") >= double(expected.trades);
+      },
+      50s);
+  EXPECT_GE(a_spot.connections(), 2u);
+  EXPECT_GE(b_usdm.connections(), 2u);
+  EXPECT_TRUE(a.stop(std::chrono::steady_clock::now() + 10s));
+  EXPECT_TRUE(b.stop(std::chrono::steady_clock::now() + 10s));
+  // The two collectors cut the same frames: the stream stored most of the
+  // second copies once (Nats-Msg-Id), the aggregator dropped the rest.
+  const double stream_duplicates = metric_of(a, "tickflow_bus_duplicates_total", {"where=\"stream\""}) +
+                                   metric_of(b, "tickflow_bus_duplicates_total", {"where=\"stream\""});
+  // What B published after its stall reached the aggregator too.
+  // (lag = undelivered + delivered but unacked; the latter wait for their bars.)
+  EXPECT_TRUE(poll_until(
+      [&] {
+        const double lag = metric_of(aggregator, "tickflow_bus_consumer_lag");
+        return lag >= 0 && lag <= metric_of(aggregator, "tickflow_bus_unacked_messages");
+      },
+      15s));
+  const std::string aggregator_metrics = aggregator.metrics().body;
+  EXPECT_TRUE(aggregator.stop(std::chrono::steady_clock::now() + 10s));
+  ASSERT_TRUE(all) << "aggregator took " << metric(aggregator_metrics, "tickflow_aggregator_trades_total").value_or(-1)
+                   << " of " << expected.trades << " trades";
+
+  EXPECT_EQ(metric(aggregator_metrics, "tickflow_aggregator_trades_total").value_or(-1), double(expected.trades));
+  // Two collectors' worth of trades reached the stream or the aggregator:
+  // what the stream did not drop as a duplicate message, the aggregator did.
+  const double aggregator_duplicates =
+      metric(aggregator_metrics, "tickflow_bus_duplicates_total", {"where=\"aggregator\""}).value_or(-1);
+  EXPECT_GE(aggregator_duplicates, 0);
+  EXPECT_GT(stream_duplicates, 0);
+  std::printf("A/B: %.0f duplicate messages dropped by the stream, %.0f duplicate trades by the aggregator\n",
+              stream_duplicates, aggregator_duplicates);
+  EXPECT_EQ(metric(aggregator_metrics, "tickflow_bus_too_old_total").value_or(-1), 0);
+
+  expect_bars(expected.seconds, tap.by_timeframe(aggregator, 1), "1s");
+  expect_bars(expected.minutes, tap.by_timeframe(aggregator, 60), "1m");
+}
+
+// Collector and aggregator in one process (the feed rings unchanged, a
+// mirror ring to the bus) and an aggregator on the bus beside it: both
+// give the reference bars.
+TEST(BusRoles, CollectorAggregatorMirrorsToTheBus) {
+  const Streams streams = shifted_streams();
+  Expected expected;
+  add_reference("BINANCE", streams.spot, expected);
+  add_reference("BINANCE_FUTURES", streams.usdm, expected);
+
+  NatsProcess nats;
+  WsTestServer spot({.protocol = WsProtocol::kBinance, .frames = streams.spot});
+  WsTestServer usdm({.protocol = WsProtocol::kBinance, .frames = streams.usdm});
+  PipelineConfig both =
+      collector_config(nats.url(), "local", {spot.port(), usdm.port(), spot.ca_file(), usdm.ca_file()});
+  both.bus.roles = {BusRole::kCollector, BusRole::kAggregator};
+
+  BarTap remote_tap, local_tap;
+  LivePipeline remote(aggregator_config(nats.url()), options(&remote_tap));
+  remote.start();
+  LivePipeline local(both, options(&local_tap));
+  local.start();
+  const bool all = poll_until(
+      [&] {
+        return metric_of(local, "tickflow_aggregator_trades_total") >= double(expected.trades) &&
+               metric_of(remote, "tickflow_aggregator_trades_total") >= double(expected.trades);
+      },
+      45s);
+  const std::string local_metrics = local.metrics().body;
+  EXPECT_TRUE(local.stop(std::chrono::steady_clock::now() + 10s));
+  const std::string remote_metrics = remote.metrics().body;
+  EXPECT_TRUE(remote.stop(std::chrono::steady_clock::now() + 10s));
+  ASSERT_TRUE(all);
+  EXPECT_EQ(metric(local_metrics, "tickflow_aggregator_trades_total").value_or(-1), double(expected.trades));
+  EXPECT_EQ(metric(remote_metrics, "tickflow_aggregator_trades_total").value_or(-1), double(expected.trades));
+  EXPECT_GT(metric(local_metrics, "tickflow_bus_messages_total", {"role=\"collector\""}).value_or(-1), 0);
+  expect_bars(expected.seconds, local_tap.by_timeframe(local, 1), "local 1s");
+  expect_bars(expected.seconds, remote_tap.by_timeframe(remote, 1), "remote 1s");
+  expect_bars(expected.minutes, remote_tap.by_timeframe(remote, 60), "remote 1m");
+}
+
+}  // namespace
+}  // namespace tickflow
