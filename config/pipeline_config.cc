@@ -903,6 +903,8 @@ std::optional<std::string> server_url_problem(std::string_view url) {
   for (char c : rest)
     if (std::isspace(static_cast<unsigned char>(c)) != 0 || std::iscntrl(static_cast<unsigned char>(c)) != 0)
       return "white space or a control character in " + quoted;
+  if (rest.find(',') != std::string_view::npos)
+    return "one URL per item (servers = [\"nats://a:4222\", \"nats://b:4222\"]), got " + quoted;
   if (rest.find('/') != std::string_view::npos) return "a server URL has no path, got " + quoted;
   std::string_view host = rest;
   std::string_view port;

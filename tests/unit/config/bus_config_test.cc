@@ -204,6 +204,9 @@ TEST(BusConfigErrors, ServerUrls) {
   EXPECT_EQ(server_error("nats://::1:4222"),
             "test.toml:2:12: bus.servers[0]: bad host in 'nats://::1:4222' (an IPv6 address goes in brackets: "
             "nats://[::1]:4222)");
+  EXPECT_EQ(server_error("nats://a:4222,nats://b:4222"),
+            "test.toml:2:12: bus.servers[0]: one URL per item (servers = [\"nats://a:4222\", \"nats://b:4222\"]), got "
+            "'nats://a:4222,nats://b:4222'");
   EXPECT_EQ(server_error("nats://[::1"), "test.toml:2:12: bus.servers[0]: unclosed '[' in 'nats://[::1'");
   EXPECT_EQ(server_error("nats://[::1]4222"),
             "test.toml:2:12: bus.servers[0]: expected ':port' after ']' in 'nats://[::1]4222'");
