@@ -16,9 +16,12 @@
 //
 //  * CollectorToAggregatorGivesSingleHostBars: one collector, one aggregator;
 //    the aggregator takes every trade once; its 1 s and 1 min bars equal the
-//    reference (counts exact, notionals to 1e-9); every event message of the
-//    stream is acknowledged once the bars are handed on; /health and
-//    /metrics show the bus.
+//    reference (counts exact, notionals to 1e-9); messages are acknowledged
+//    once their bars are handed on; /health and /metrics show the bus. Bad
+//    input already in the stream (a malformed message, another wire
+//    format, a market not configured here) is counted and skipped.
+//  * StreamMismatchFailsStart: the events stream exists with another
+//    duplicate window: start() fails naming the thread, stream and field.
 //  * ABCollectorsCountEveryTradeOnce: two collectors on the same captures;
 //    A's spot server drops the stream after 3000 frames (resending 100 on
 //    reconnect), B's USD-M server stalls for 3 s after 5000 frames and then
@@ -39,14 +42,18 @@
 #include <string>
 #include <vector>
 
+#include "bus/bus_publisher.h"
 #include "bus/jetstream_schema.h"
 #include "bus/nats_connection.h"
+#include "bus/subjects.h"
+#include "bus/wire_codec.h"
 #include "config/pipeline_config.h"
 #include "feeds/capture_reader.h"
 #include "feeds/padded_frame.h"
 #include "feeds/parser_factory.h"
 #include "pipeline/bar_sink.h"
 #include "pipeline/market_registry.h"
+#include "runtime/bus_specs.h"
 #include "runtime/live_pipeline.h"
 #include "tests/integration/nats_process.h"
 #include "tests/integration/tickflow_child.h"
@@ -242,6 +249,33 @@ TEST(BusRoles, CollectorToAggregatorGivesSingleHostBars) {
   WsTestServer usdm({.protocol = WsProtocol::kBinance, .frames = streams.usdm});
   const Endpoints endpoints{spot.port(), usdm.port(), spot.ca_file(), usdm.ca_file()};
 
+  // Bad input already in the stream: a malformed message, one of an
+  // unknown wire version, and a batch for a market this aggregator is not
+  // configured for.
+  {
+    const PipelineConfig config = aggregator_config(nats.url());
+    bus::NatsConnection connection(bus_connection_config(config.bus, "test"));
+    bus::ensure_stream(connection, bus_events_stream(config.bus));
+    bus::BusPublisher publisher(connection, {});
+    const std::vector<std::uint8_t> garbage{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12};
+    publisher.publish("tickflow.trades.BINANCE.btcusdt", "garbage-1", garbage);
+    bus::EventBatchEncoder encoder;
+    Trade t;
+    t.exchange_ts_ns = now_ms() * 1'000'000;
+    t.receive_ts_ns = t.exchange_ts_ns;
+    t.trade_id = 7;
+    t.price = 3000;
+    t.qty = 1;
+    encoder.start("other", "BINANCE", "ethusdt", 0);
+    encoder.add(FeedEvent::of(t));
+    const auto bytes = encoder.finish();
+    publisher.publish(bus::trades_subject("BINANCE", "ethusdt"), "eth-1", bytes);
+    std::vector<std::uint8_t> future(bytes.begin(), bytes.end());
+    future[4] = 'X';  // another file identifier: another wire format
+    publisher.publish(bus::trades_subject("BINANCE", "btcusdt"), "future-1", future);
+    ASSERT_TRUE(publisher.flush(10s));
+  }
+
   BarTap tap;
   LivePipeline aggregator(aggregator_config(nats.url()), options(&tap));
   aggregator.start();
@@ -267,8 +301,8 @@ TEST(BusRoles, CollectorToAggregatorGivesSingleHostBars) {
 
   EXPECT_EQ(metric(aggregator_metrics, "tickflow_aggregator_trades_total").value_or(-1), double(expected.trades));
   EXPECT_EQ(metric(aggregator_metrics, "tickflow_bus_duplicates_total", {"where=\"aggregator\""}).value_or(-1), 0);
-  EXPECT_EQ(metric(aggregator_metrics, "tickflow_bus_bad_messages_total").value_or(-1), 0);
-  EXPECT_EQ(metric(aggregator_metrics, "tickflow_bus_unknown_market_messages_total").value_or(-1), 0);
+  EXPECT_EQ(metric(aggregator_metrics, "tickflow_bus_bad_messages_total").value_or(-1), 2);
+  EXPECT_EQ(metric(aggregator_metrics, "tickflow_bus_unknown_market_messages_total").value_or(-1), 1);
   EXPECT_EQ(metric(aggregator_metrics, "tickflow_bus_connected", {"role=\"aggregator\""}).value_or(-1), 1);
   EXPECT_EQ(metric(collector_metrics, "tickflow_bus_connected", {"role=\"collector\""}).value_or(-1), 1);
   EXPECT_NE(health.find("\"bus\":{\"aggregator\":{\"connected\":true"), std::string::npos) << health;
@@ -345,6 +379,29 @@ TEST(BusRoles, ABCollectorsCountEveryTradeOnce) {
 
   expect_bars(expected.seconds, tap.by_timeframe(aggregator, 1), "1s");
   expect_bars(expected.minutes, tap.by_timeframe(aggregator, 60), "1m");
+}
+
+// A stream that exists with another definition is refused at start,
+// naming the field: start() throws (`tickflow run` exits 2).
+TEST(BusRoles, StreamMismatchFailsStart) {
+  NatsProcess nats;
+  {
+    LivePipeline first(aggregator_config(nats.url()), options());
+    first.start();
+    EXPECT_TRUE(first.stop(std::chrono::steady_clock::now() + 10s));
+  }
+  PipelineConfig other = aggregator_config(nats.url());
+  other.bus.duplicate_window = std::chrono::seconds(60);
+  LivePipeline second(other, options());
+  try {
+    second.start();
+    ADD_FAILURE() << "start() accepted a stream with another duplicate window";
+  } catch (const std::runtime_error& e) {
+    const std::string what = e.what();
+    EXPECT_NE(what.find("tf-bus-in"), std::string::npos) << what;
+    EXPECT_NE(what.find("TICKFLOW_EVENTS"), std::string::npos) << what;
+    EXPECT_NE(what.find("dup"), std::string::npos) << what;
+  }
 }
 
 // Collector and aggregator in one process (the feed rings unchanged, a
