@@ -31,6 +31,9 @@ class Aggregator::Chain final : public BarSink {
     if (flow_) flow_->on_closed(market, closed_until_s);
     if (engine_) engine_->on_closed(market, closed_until_s);
     if (market < max_markets_) closed_until_s_[market].store(closed_until_s, std::memory_order_relaxed);
+    // The output hears the frontier too (pipeline/bar_sink.h): a bus bar
+    // publisher sends it with the bars to strategy hosts.
+    output_.on_closed(market, closed_until_s);
   }
   void set_engine(StrategyEngine* engine) noexcept { engine_ = engine; }
   // Whether a frontier moved since the last call.

@@ -46,4 +46,40 @@ inline bus::ConsumerSpec bus_aggregator_consumer(const BusConfig& config) {
   return spec;
 }
 
+// TICKFLOW_BARS: the aggregators' closed bars (runtime/bus_bar_publisher.h).
+inline bus::StreamSpec bus_bars_stream(const BusConfig& config) {
+  bus::StreamSpec spec;
+  spec.name = config.bars_stream;
+  spec.subjects = {"tickflow.bars.>"};
+  spec.replicas = config.replicas;
+  spec.duplicate_window = config.duplicate_window;
+  spec.max_age = config.max_age;
+  return spec;
+}
+
+// TICKFLOW_SIGNALS: the strategy hosts' signals (runtime/bus_strategy.h).
+inline bus::StreamSpec bus_signals_stream(const BusConfig& config) {
+  bus::StreamSpec spec;
+  spec.name = config.signals_stream;
+  spec.subjects = {"tickflow.signals.>"};
+  spec.replicas = config.replicas;
+  spec.duplicate_window = config.duplicate_window;
+  spec.max_age = config.max_age;
+  return spec;
+}
+
+// The strategy host's durable pull consumer: the 1 s bars of the bars
+// stream (the StrategyEngine's base; rollups are for other readers), AckAll
+// once the bars of a fetch went to the engine.
+inline bus::ConsumerSpec bus_strategy_consumer(const BusConfig& config) {
+  bus::ConsumerSpec spec;
+  spec.stream = config.bars_stream;
+  spec.durable = config.durable;
+  spec.filter_subject = "tickflow.bars.1s.>";
+  spec.ack_wait = config.ack_wait;
+  spec.max_ack_pending = config.max_ack_pending;
+  spec.ack_all = true;
+  return spec;
+}
+
 }  // namespace tickflow

@@ -116,6 +116,11 @@ LivePipeline::LivePipeline(PipelineConfig config, LivePipelineOptions options) :
   const bool bus_ingest = cfg.bus.has(BusRole::kAggregator) && !bus_collect;
   const bool aggregate = p.options.aggregate && (!cfg.bus.enabled || cfg.bus.has(BusRole::kAggregator));
   const bool run_feeds = !cfg.bus.enabled || bus_collect;
+  // A strategy host reads bars from the bus (with an aggregator in the same
+  // process, the strategy runs on its thread as on a single host).
+  const bool bus_strategy = cfg.bus.has(BusRole::kStrategy) && !cfg.bus.has(BusRole::kAggregator);
+  if (bus_strategy && !cfg.strategy.enabled)
+    throw ConfigError(cfg.source.string() + ": bus.roles: the strategy role needs [strategy] enabled = true");
 
   // Feed threads and their connections.
   std::uint16_t next_connection = 0;
@@ -162,7 +167,7 @@ LivePipeline::LivePipeline(PipelineConfig config, LivePipelineOptions options) :
     }
     p.bus_collector->set_inputs(std::move(inputs));
   }
-  if (bus_ingest) {
+  if (bus_ingest || bus_strategy) {
     // No feeds here: the markets come from the config, as the collectors
     // name them (a message for any other market is counted and skipped).
     for (const auto& [exchange, symbols] : cfg.markets)
@@ -219,6 +224,24 @@ LivePipeline::LivePipeline(PipelineConfig config, LivePipelineOptions options) :
         p.aggregator->set_on_all_closed([w = p.writer.get()](std::int64_t s) { w->on_all_closed(s); });
     }
     if (cfg.strategy.enabled) start_strategy(p, writer, max_markets);
+    // The aggregator role publishes its bars (runtime/bus_bar_publisher.h).
+    if (cfg.bus.has(BusRole::kAggregator)) {
+      p.bus_bars = std::make_unique<BusBarPublisher>(cfg, p.aggregator->names());
+      p.forwarder.set_bus(p.bus_bars.get());
+    }
+  }
+  if (bus_strategy) {
+    // Bars from the bus into the single-host StrategyEngine and sinks; the
+    // writer thread only delivers signals (InfluxDB's `signals` too).
+    InfluxWriterOptions writer;
+    writer.ring_capacity = cfg.rings.writer_items;
+    writer.wait = cfg.writer.wait;
+    for (MarketId m = 0; m < p.registry.size(); ++m) p.bus_market_names.push_back(p.registry.info(m).name);
+    if (cfg.influx.enabled && cfg.signals.influx)
+      p.writer = std::make_unique<InfluxWriter>(make_influx_sink_config(cfg), LineProtocolOptions{}, p.bus_market_names,
+                                                writer);
+    start_strategy(p, writer, max_markets);
+    p.bus_strategy = std::make_unique<BusStrategy>(cfg, p.registry, *p.strategy, *p.signal_publisher);
   }
 
   // The restart checkpoint: only where bars are stored (it vouches for them).
@@ -360,7 +383,7 @@ void start_strategy(LivePipeline::Impl& p, const InfluxWriterOptions& writer_opt
       p.signal_publisher->set_debug(p.decision_csv.get(), g);
     }
   }
-  p.aggregator->set_strategy(p.strategy.get(), p.signal_publisher.get());
+  if (p.aggregator) p.aggregator->set_strategy(p.strategy.get(), p.signal_publisher.get());
   std::string names;
   for (std::size_t g = 0; g < p.strategy->groups(); ++g) names += (g ? ", " : "") + p.strategy->symbol(g);
   spdlog::info("strategy: SqueezeFlow on {} ({} analysis bars, min score {})", names.empty() ? "no group" : names,
@@ -399,6 +422,14 @@ void LivePipeline::start() {
   if (p.bus_ingest) {
     setups.emplace_back();
     p.bus_ingest->start(p.options.pin, setups.back());
+  }
+  if (p.bus_bars) {
+    setups.emplace_back();
+    p.bus_bars->start(p.options.pin, setups.back());
+  }
+  if (p.bus_strategy) {
+    setups.emplace_back();
+    p.bus_strategy->start(p.options.pin, setups.back());
   }
   for (auto& thread_ptr : p.feeds) {
     FeedThread* thread = thread_ptr.get();
@@ -467,6 +498,12 @@ bool LivePipeline::stop(std::chrono::steady_clock::time_point deadline) {
     clean = false;
   }
   if (p.bus_ingest) p.bus_ingest->stop_fetching();
+  // 2c. The strategy host: no more bars; its signals are acked (or the
+  //     deadline) before the writer delivers the last ones.
+  if (p.bus_strategy && !p.bus_strategy->stop(deadline)) {
+    spdlog::error("shutdown: signals published to the bus not acknowledged before the deadline");
+    clean = false;
+  }
 
   // 3. The aggregator drains every channel and flushes every open bar.
   if (p.aggregator_thread.joinable()) {
@@ -486,6 +523,11 @@ bool LivePipeline::stop(std::chrono::steady_clock::time_point deadline) {
         clean = false;
       }
     }
+  }
+  // 3b. The bars on the bus: the last ones published and acked.
+  if (p.bus_bars && !p.bus_bars->stop(deadline)) {
+    spdlog::error("shutdown: bars published to the bus not acknowledged before the deadline");
+    clean = false;
   }
   // 4. The writer: everything acknowledged or spooled, or the deadline.
   if (p.writer && clean) {

@@ -22,8 +22,10 @@
 #include "pipeline/market_registry.h"
 #include "ringbuffers/single_writer.h"
 #include "runtime/aggregator.h"
+#include "runtime/bus_bar_publisher.h"
 #include "runtime/bus_collector.h"
 #include "runtime/bus_ingest.h"
+#include "runtime/bus_strategy.h"
 #include "runtime/checkpoint_keeper.h"
 #include "runtime/feed_channel.h"
 #include "runtime/feed_publisher.h"
@@ -46,11 +48,17 @@ class BarForwarder final : public BarSink {
  public:
   void set_target(BarSink* target) noexcept { target_ = target; }
   void set_tap(BarSink* tap) noexcept { tap_ = tap; }
+  // The aggregator role's bus bar publisher (runtime/bus_bar_publisher.h).
+  void set_bus(BarSink* bus) noexcept { bus_ = bus; }
   void on_bar(const Bar& bar) override {
     single_writer_add(bars_);
     if (target_) target_->on_bar(bar);
+    if (bus_) bus_->on_bar(bar);
     if (tap_) [[unlikely]]
       tap_->on_bar(bar);
+  }
+  void on_closed(MarketId market, std::int64_t closed_until_s) override {
+    if (bus_) bus_->on_closed(market, closed_until_s);
   }
   void on_flow(const FlowRecord& record) override {
     if (target_) target_->on_flow(record);
@@ -60,6 +68,7 @@ class BarForwarder final : public BarSink {
  private:
   BarSink* target_ = nullptr;
   BarSink* tap_ = nullptr;
+  BarSink* bus_ = nullptr;
   std::atomic<std::uint64_t> bars_{0};
 };
 
@@ -130,6 +139,12 @@ struct LivePipeline::Impl {
   // stream (aggregator without collector). Both null without a bus.
   std::unique_ptr<BusCollector> bus_collector;
   std::unique_ptr<BusIngest> bus_ingest;
+  // tf-bus-bars publishes the aggregator's bars (aggregator role);
+  // tf-bus-strategy feeds the StrategyEngine from the bars stream
+  // (strategy role without aggregator). Null otherwise.
+  std::unique_ptr<BusBarPublisher> bus_bars;
+  std::unique_ptr<BusStrategy> bus_strategy;
+  std::vector<std::string> bus_market_names;  // strategy role: the signal writer's names, by market id
 
   std::unique_ptr<HttpServer> http;
   std::atomic<bool> stopping{false};

@@ -183,6 +183,37 @@ void bus_metrics(PrometheusText& out, const LivePipeline::Impl& p) {
       out.counter("tickflow_bus_redelivered_total", "Messages JetStream delivered again", {}, load(sc->redelivered));
     }
   }
+  // The aggregator's bars to the bus (runtime/bus_bar_publisher.h).
+  if (p.bus_bars) {
+    const BusBarPublisherCounters& c = p.bus_bars->counters();
+    out.gauge("tickflow_bus_connected", "1 while connected to NATS", {{"role", "bars"}},
+              c.connected.load(std::memory_order_relaxed) ? 1 : 0);
+    out.counter("tickflow_bus_bars_published_total", "Bars published to the bars stream (1 s, rollups, amendments)", {},
+                load(c.bars));
+    out.counter("tickflow_bus_bar_messages_published_total", "Bar messages published (one market and timeframe each)",
+                {}, load(c.messages));
+    out.counter("tickflow_bus_bars_ring_waits_total", "Aggregator bar hand-offs that waited for the bus ring", {},
+                load(c.ring_waits));
+  }
+  // A strategy host on the bus (runtime/bus_strategy.h).
+  if (p.bus_strategy) {
+    const BusStrategyCounters& c = p.bus_strategy->counters();
+    const bus::BusSubscriberCounters* sc = p.bus_strategy->subscriber_counters();
+    out.gauge("tickflow_bus_connected", "1 while connected to NATS", {{"role", "strategy"}},
+              c.connected.load(std::memory_order_relaxed) ? 1 : 0);
+    out.counter("tickflow_bus_bars_consumed_total", "1 s bars from the bus handed to the strategy engine", {},
+                load(c.bars));
+    out.counter("tickflow_bus_bars_duplicate_total", "Final bars from the bus dropped: second already had", {},
+                load(c.duplicate_bars));
+    out.counter("tickflow_bus_signals_published_total", "Signals published to the signals stream", {}, load(c.signals));
+    out.counter("tickflow_bus_bad_messages_total", "Messages skipped: malformed or unknown version", {},
+                load(c.bad_messages));
+    out.counter("tickflow_bus_unknown_market_messages_total", "Messages skipped: market not configured here", {},
+                load(c.unknown_markets));
+    out.gauge("tickflow_bus_acked_seq", "Stream sequence acknowledged (every message up to it)", {}, load(c.acked_seq));
+    if (sc != nullptr)
+      out.gauge("tickflow_bus_consumer_lag", "Messages not yet delivered or not yet acknowledged", {}, lload(sc->lag));
+  }
 }
 
 std::string bus_json(const LivePipeline::Impl& p, std::vector<std::string>& problems) {
@@ -423,8 +454,9 @@ HttpResponse LivePipeline::metrics() const {
                 load(c.ring_full));
     out.gauge("tickflow_strategy_open_positions", "Positions the live strategy holds", {},
               static_cast<double>(p.signal_publisher->open_positions()));
-    out.latency_summary("tickflow_latency_strategy_evaluation_seconds", "One symbol group's evaluation", {},
-                        p.aggregator->strategy_evaluation());
+    if (p.aggregator)  // a strategy host on the bus has none
+      out.latency_summary("tickflow_latency_strategy_evaluation_seconds", "One symbol group's evaluation", {},
+                          p.aggregator->strategy_evaluation());
     const SignalDispatchCounters d = p.writer->signal_counters();
     out.counter("tickflow_signal_deliveries_total", "Signals delivered, by sink", {{"sink", "influx"}},
                 static_cast<double>(d.influx_points));
