@@ -150,6 +150,25 @@ void BusIngest::ack_offered() {
   counters_.acked_seq.store(offered, std::memory_order_relaxed);
 }
 
+void BusIngest::hold_for_redelivery() {
+  // Messages a previous run took and never acked (it stopped or died
+  // before their bars were settled) come back only once their ack wait
+  // has passed; fetched now, newer messages would come first and the old
+  // ones after them, out of stream order. Waiting out the ack wait first
+  // makes the server hand the redeliveries out first, in order.
+  bus::ConsumerState state;
+  try {
+    state = bus::consumer_state(*connection_, config_.bus.events_stream, config_.bus.durable);
+  } catch (const std::exception&) {
+    return;  // no answer (an election): go on; the bars stay exact, only less often arbitrated by order
+  }
+  if (state.num_ack_pending <= 0) return;
+  counters_.held_for_redelivery.store(static_cast<std::uint64_t>(state.num_ack_pending), std::memory_order_relaxed);
+  const auto until = std::chrono::steady_clock::now() + config_.bus.ack_wait + std::chrono::milliseconds(500);
+  while (std::chrono::steady_clock::now() < until && !stop_fetching_.load(std::memory_order_acquire))
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+}
+
 void BusIngest::run() noexcept {
   bus::EventBatchView view;
   auto on_message = [this, &view](const bus::BusMessage& message) {
@@ -203,10 +222,13 @@ void BusIngest::run() noexcept {
     if (duplicates) counters_.duplicates.fetch_add(duplicates, std::memory_order_relaxed);
     if (too_old) counters_.too_old.fetch_add(too_old, std::memory_order_relaxed);
     counters_.applied_seq.store(message.stream_seq, std::memory_order_relaxed);
+    if (counters_.first_seq.load(std::memory_order_relaxed) == 0)
+      counters_.first_seq.store(message.stream_seq, std::memory_order_relaxed);
   };
 
   auto next_lag = std::chrono::steady_clock::now();
   try {
+    hold_for_redelivery();
     while (!stop_fetching_.load(std::memory_order_acquire)) {
       subscriber_->fetch(std::chrono::milliseconds(100), on_message);
       ack_offered();

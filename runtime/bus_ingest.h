@@ -35,6 +35,11 @@
 // A crash before the ack only redelivers: the restarted aggregator's
 // resumed markets drop the trades of seconds already sealed.
 //
+// Restart: a previous run's delivered but unacked messages come back only
+// after the consumer's ack wait; the thread waits that long before its
+// first fetch when there are any, so they are applied first and in stream
+// order (the resumed markets then drop what was already sealed).
+//
 // Threads: start() applies the thread config, connects (libnats's threads
 // inherit the affinity), ensures the stream and the durable consumer
 // (a mismatch fails start-up naming the field), then fetches until
@@ -42,6 +47,7 @@
 // offer and ends the thread.
 #pragma once
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdint>
@@ -66,15 +72,17 @@ struct BusSubscriberCounters;
 }  // namespace bus
 
 struct BusIngestCounters {
-  std::atomic<std::uint64_t> messages{0};         // decoded and applied
-  std::atomic<std::uint64_t> trades{0};           // trades handed to the aggregator
-  std::atomic<std::uint64_t> duplicates{0};       // trades dropped: delivered before (A/B, redelivery)
-  std::atomic<std::uint64_t> too_old{0};          // trades dropped: id below the de-dup window
-  std::atomic<std::uint64_t> bad_messages{0};     // malformed, unknown version or body: skipped
-  std::atomic<std::uint64_t> unknown_markets{0};  // messages for a market not configured here: skipped
-  std::atomic<std::uint64_t> acked_seq{0};        // the last AckAll sent
-  std::atomic<std::uint64_t> offered_seq{0};      // the highest sequence offered for acking
-  std::atomic<std::uint64_t> applied_seq{0};      // the last message handed to the aggregator
+  std::atomic<std::uint64_t> messages{0};             // decoded and applied
+  std::atomic<std::uint64_t> trades{0};               // trades handed to the aggregator
+  std::atomic<std::uint64_t> duplicates{0};           // trades dropped: delivered before (A/B, redelivery)
+  std::atomic<std::uint64_t> too_old{0};              // trades dropped: id below the de-dup window
+  std::atomic<std::uint64_t> bad_messages{0};         // malformed, unknown version or body: skipped
+  std::atomic<std::uint64_t> unknown_markets{0};      // messages for a market not configured here: skipped
+  std::atomic<std::uint64_t> acked_seq{0};            // the last AckAll sent
+  std::atomic<std::uint64_t> offered_seq{0};          // the highest sequence offered for acking
+  std::atomic<std::uint64_t> applied_seq{0};          // the last message handed to the aggregator
+  std::atomic<std::uint64_t> first_seq{0};            // the first message this run took
+  std::atomic<std::uint64_t> held_for_redelivery{0};  // at start: a previous run's unacked messages, waited for
   std::atomic<bool> connected{false};
 };
 
@@ -101,6 +109,14 @@ class BusIngest {
   // Every message up to and including `stream_seq` is in settled bars.
   void offer_ack(std::uint64_t stream_seq) noexcept;
   const BusIngestCounters& counters() const noexcept { return counters_; }
+  // Messages this run took and has not acked yet (their bars not settled).
+  std::uint64_t unacked() const noexcept {
+    const std::uint64_t applied = counters_.applied_seq.load(std::memory_order_relaxed);
+    const std::uint64_t first = counters_.first_seq.load(std::memory_order_relaxed);
+    const std::uint64_t acked =
+        std::max(counters_.acked_seq.load(std::memory_order_relaxed), first == 0 ? 0 : first - 1);
+    return applied > acked ? applied - acked : 0;
+  }
   // The subscriber's counters (received, redelivered, lag), null before the
   // thread connected.
   const bus::BusSubscriberCounters* subscriber_counters() const noexcept {
@@ -112,6 +128,7 @@ class BusIngest {
   std::string setup_connection();
   void run() noexcept;
   void ack_offered();
+  void hold_for_redelivery();
 
   PipelineConfig config_;
   const MarketRegistry& registry_;

@@ -174,10 +174,10 @@ void bus_metrics(PrometheusText& out, const LivePipeline::Impl& p) {
     out.counter("tickflow_bus_unknown_market_messages_total", "Messages skipped: market not configured here", {},
                 load(c.unknown_markets));
     out.gauge("tickflow_bus_acked_seq", "Stream sequence acknowledged (every message up to it)", {}, load(c.acked_seq));
+    out.gauge("tickflow_bus_applied_seq", "Stream sequence of the last message handed to the aggregator", {},
+              load(c.applied_seq));
     out.gauge("tickflow_bus_unacked_messages", "Messages applied but not yet acknowledged (bars not settled)", {},
-              static_cast<double>(c.applied_seq.load(std::memory_order_relaxed) -
-                                  std::min(c.applied_seq.load(std::memory_order_relaxed),
-                                           c.acked_seq.load(std::memory_order_relaxed))));
+              static_cast<double>(p.bus_ingest->unacked()));
     if (sc != nullptr) {
       out.gauge("tickflow_bus_consumer_lag", "Messages not yet delivered or not yet acknowledged", {}, lload(sc->lag));
       out.counter("tickflow_bus_redelivered_total", "Messages JetStream delivered again", {}, load(sc->redelivered));
