@@ -37,6 +37,7 @@
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
 #include <map>
 #include <mutex>
 #include <sstream>
@@ -230,8 +231,8 @@ PipelineConfig aggregator_config(const std::string& nats_url) {
 // An aggregator that stores its bars in InfluxDB at `influx_url`, with the
 // restart checkpoint beside its spool in `dir`; few messages per fetch (a
 // slower run to stop in the middle of), redelivery after 3 s.
-PipelineConfig stored_aggregator_config(const std::string& nats_url, const std::string& influx_url,
-                                        const std::filesystem::path& dir) {
+std::string stored_aggregator_toml(const std::string& nats_url, const std::string& influx_url,
+                                   const std::filesystem::path& dir, int fetch_batch = 2, int metrics_port = 0) {
   std::ostringstream c;
   c << "[markets]\nBINANCE = [\"btcusdt\"]\nBINANCE_FUTURES = [\"btcusdt\"]\n\n"
     << "[[threads.feed]]\nname = \"tf-feed-0\"\nwait = \"park\"\n\n"
@@ -239,8 +240,15 @@ PipelineConfig stored_aggregator_config(const std::string& nats_url, const std::
     << (dir / "spool").string() << "\"\n\n"
     << "[feeds]\nbackfill = false\n\n"
     << "[bus]\nroles = [\"aggregator\"]\nservers = [\"" << nats_url
-    << "\"]\ndurable = \"stored\"\nfetch_batch = 2\nack_wait_s = 3\n";
-  return parse_pipeline_config(c.str(), "stored-aggregator.toml");
+    << "\"]\ndurable = \"stored\"\nfetch_batch = " << fetch_batch << "\nack_wait_s = 3\n";
+  if (metrics_port != 0)
+    c << "\n[metrics]\nbind = \"127.0.0.1\"\nport = " << metrics_port << "\n\n[shutdown]\ndeadline_ms = 10000\n";
+  return c.str();
+}
+
+PipelineConfig stored_aggregator_config(const std::string& nats_url, const std::string& influx_url,
+                                        const std::filesystem::path& dir) {
+  return parse_pipeline_config(stored_aggregator_toml(nats_url, influx_url, dir), "stored-aggregator.toml");
 }
 
 // market -> time (s) -> (trades, notional) of every point of `measurement`.
@@ -499,6 +507,60 @@ TEST(BusRoles, AggregatorRestartResumesFromItsAckFloor) {
                 metric(metrics, "tickflow_resumed_drops_total").value_or(-1));
   }
   EXPECT_LT(first_trades, double(expected.trades));
+  expect_bars(expected.seconds, query_bars(influx, "aggr_1s", "trades_1s"), "trades_1s");
+  expect_bars(expected.minutes, query_bars(influx, "aggr_1m", "trades_1m"), "trades_1m");
+}
+
+// `tickflow run` as the aggregator, SIGKILLed at three points of the
+// stream (a quarter, a half, three quarters of its messages applied) and
+// started again each time; a fourth run finishes the stream and exits on
+// SIGTERM. The bars in InfluxDB are the reference: none lost, none doubled.
+TEST(BusRoles, AggregatorKilledThreeTimesStoresExactBars) {
+  const Streams streams = shifted_streams();
+  Expected expected;
+  add_reference("BINANCE", streams.spot, expected);
+  add_reference("BINANCE_FUTURES", streams.usdm, expected);
+
+  NatsProcess nats;
+  InfluxdProcess influx;
+  const testing::TempDir dir("bus-kill");
+  WsTestServer spot({.protocol = WsProtocol::kBinance, .frames = streams.spot});
+  WsTestServer usdm({.protocol = WsProtocol::kBinance, .frames = streams.usdm});
+  LivePipeline collector(
+      collector_config(nats.url(), "solo", {spot.port(), usdm.port(), spot.ca_file(), usdm.ca_file()}), options());
+  collector.start();
+  ASSERT_TRUE(poll_until(
+      [&] {
+        return spot.frames_written() >= streams.spot.size() && usdm.frames_written() >= streams.usdm.size() &&
+               metric_of(collector, "tickflow_bus_acked_total") >= metric_of(collector, "tickflow_bus_messages_total");
+      },
+      30s));
+  EXPECT_TRUE(collector.stop(std::chrono::steady_clock::now() + 10s));
+  const PipelineConfig config = aggregator_config(nats.url());
+  bus::NatsConnection connection(bus_connection_config(config.bus, "test"));
+  const double last_seq = static_cast<double>(bus::stream_state(connection, config.bus.events_stream).last_seq);
+
+  const int port = testing::free_loopback_port();
+  const std::filesystem::path file = dir.path / "aggregator.toml";
+  std::ofstream(file) << stored_aggregator_toml(nats.url(), influx.url(), dir.path, 8, port);
+  auto scrape = [&](const char* family) {
+    return metric(testing::http_get(port, "/metrics").body, family).value_or(-1);
+  };
+  for (int kill = 1; kill <= 4; ++kill) {
+    SCOPED_TRACE("run " + std::to_string(kill));
+    testing::Tickflow child({"run", "--config", file.string(), "--unpinned"}, dir.path / "stderr.log");
+    const double target = kill <= 3 ? last_seq * kill / 4 : last_seq;
+    const bool reached = poll_until(
+        [&] { return scrape("tickflow_bus_applied_seq") >= target && scrape("tickflow_bus_acked_seq") > 0; }, 40s);
+    ASSERT_TRUE(reached) << child.log();
+    if (kill <= 3) {
+      child.signal(SIGKILL);
+      ASSERT_TRUE(child.wait(10s).has_value());
+    } else {
+      child.signal(SIGTERM);
+      EXPECT_EQ(child.wait(20s), std::optional<int>(0)) << child.log();
+    }
+  }
   expect_bars(expected.seconds, query_bars(influx, "aggr_1s", "trades_1s"), "trades_1s");
   expect_bars(expected.minutes, query_bars(influx, "aggr_1m", "trades_1m"), "trades_1m");
 }
