@@ -159,7 +159,11 @@ void BusCollector::start(bool pin, std::future<std::string>& setup) {
     std::string problem = apply_thread_config(thread_config, pin);
     if (problem.empty()) problem = setup_connection();
     promise->set_value(problem);
-    if (problem.empty()) run();
+    if (problem.empty()) {
+      run();
+    } else {
+      flushed_all_.store(true, std::memory_order_release);  // nothing was published: nothing to wait for
+    }
   });
 }
 
