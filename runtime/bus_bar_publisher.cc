@@ -91,6 +91,10 @@ struct BusBarPublisher::Batcher {
       it = m.series.end() - 1;
     }
     it->bars.push_back(r.bar);
+    // Markets stay within kFlushSeconds of each other on the bus, as they
+    // are in the aggregator's output: a strategy engine buffers a market's
+    // bars until its whole group closed them, and its buffer is bounded.
+    if (it == m.series.begin() && it->bars.size() >= kFlushSeconds) flush();
   }
 
   void publish(const std::string& name, std::uint32_t timeframe_s, std::int64_t closed_until_s,

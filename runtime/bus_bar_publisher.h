@@ -15,8 +15,12 @@
 // market's closed frontier (BarBatch.closed_until_s: every 1 s bar opening
 // before it has been published, in this or an earlier message). A flush
 // happens whenever the ring is drained: live, that is one message per
-// market and second (a bar and the frontier after it); in a catch-up, up to
-// kMaxBarsPerMessage bars per message. A batch cut in several messages
+// market and second (a bar and the frontier after it). In a catch-up every
+// market is flushed as soon as one holds kFlushSeconds 1 s bars, so the
+// markets stay as close together on the bus as in the aggregator's output
+// (a strategy engine buffers a market's bars until its whole group closed
+// them, in a bounded buffer); a series longer than kMaxBarsPerMessage
+// (rollups) is cut. A batch cut in several messages
 // carries the new frontier only in its last one, so a consumer never sees a
 // frontier before the bars below it. Rollup messages carry the market's 1 s
 // frontier too.
@@ -84,6 +88,8 @@ class BusBarPublisher final : public BarSink {
  public:
   static constexpr std::size_t kRingCapacity = 1u << 14;
   static constexpr std::size_t kMaxBarsPerMessage = 512;
+  // A catch-up flushes every market once one holds this many 1 s bars.
+  static constexpr std::size_t kFlushSeconds = 16;
 
   // `names`: market names by id, the aggregator's (Aggregator::names():
   // written before a market's first bar is handed on).

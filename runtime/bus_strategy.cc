@@ -86,6 +86,20 @@ void BusStrategy::start(bool pin, std::future<std::string>& setup) {
   });
 }
 
+void BusStrategy::poll_engine() {
+  if (engine_.poll(*tee_) == 0) return;
+  counters_.late_bars.store(engine_.late_bars(), std::memory_order_relaxed);
+  counters_.buffer_overflows.store(engine_.buffer_overflows(), std::memory_order_relaxed);
+  for (const Signal& s : tee_->taken) {
+    char id[36];
+    format_uuid(s.signal_id, id);
+    bus::encode_signal(s, signal_bytes_);
+    publisher_->publish(bus::signals_subject(s.symbol), std::string_view(id, sizeof id), signal_bytes_);
+    counters_.signals.fetch_add(1, std::memory_order_relaxed);
+  }
+  tee_->taken.clear();
+}
+
 void BusStrategy::run() noexcept {
   bus::BarBatchView view;
   std::uint64_t last_seq = 0;
@@ -130,23 +144,18 @@ void BusStrategy::run() noexcept {
     counters_.messages.fetch_add(1, std::memory_order_relaxed);
     if (given) counters_.bars.fetch_add(given, std::memory_order_relaxed);
     if (duplicates) counters_.duplicate_bars.fetch_add(duplicates, std::memory_order_relaxed);
+    // After every message, as the aggregator polls after every batch: the
+    // engine buffers bars until their group closed them, in a bounded
+    // buffer, so a whole fetch's bars must not pile up before a step.
+    poll_engine();
   };
-
-  std::vector<std::uint8_t> bytes;
   auto next_lag = std::chrono::steady_clock::now();
   try {
     while (!stop_requested_.load(std::memory_order_acquire)) {
       const std::size_t n = subscriber_->fetch(std::chrono::milliseconds(100), on_message);
       if (n > 0) {
-        engine_.poll(*tee_);
-        for (const Signal& s : tee_->taken) {
-          char id[36];
-          format_uuid(s.signal_id, id);
-          bus::encode_signal(s, bytes);
-          publisher_->publish(bus::signals_subject(s.symbol), std::string_view(id, sizeof id), bytes);
-          counters_.signals.fetch_add(1, std::memory_order_relaxed);
-        }
-        tee_->taken.clear();
+        // Every bar of the fetch went to the engine and its signals to the
+        // sinks and the publisher.
         subscriber_->ack_through(last_seq);
         counters_.acked_seq.store(last_seq, std::memory_order_relaxed);
       }

@@ -5,11 +5,11 @@
 // tickflow.bars.1s.>, the StrategyEngine's base) feeds the same
 // StrategyEngine as the single-host mode, through the same calls: on_bar()
 // for every bar, on_closed() for the market's frontier, poll() after each
-// fetch. Its decisions go to the same listener (SignalPublisher: the
-// writer thread's Redis, JSONL and InfluxDB sinks) and, for every signal
-// taken, to tickflow.signals.<symbol> (the signals stream, encode_signal;
-// Nats-Msg-Id: the signal's id, which is name-based, so a signal published
-// again is stored once).
+// message (as the aggregator polls after each batch: the engine buffers
+// bars until their whole group closed them, in a bounded buffer). Its decisions go to the same listener
+// (SignalPublisher: the writer thread's Redis, JSONL and InfluxDB sinks) and, for every signal taken, to
+// tickflow.signals.<symbol> (the signals stream, encode_signal; Nats-Msg-Id: the signal's id, which is name-based, so a
+// signal published again is stored once).
 //
 //   JetStream bars --fetch--> decode_bars --> market by name --> StrategyEngine
 //        --poll--> SignalPublisher (sinks)  +  BusPublisher (tickflow.signals.<symbol>)
@@ -59,14 +59,16 @@ struct BusSubscriberCounters;
 }  // namespace bus
 
 struct BusStrategyCounters {
-  std::atomic<std::uint64_t> messages{0};         // bar messages applied
-  std::atomic<std::uint64_t> bars{0};             // bars handed to the engine
-  std::atomic<std::uint64_t> duplicate_bars{0};   // final bars dropped: second already had
-  std::atomic<std::uint64_t> bad_messages{0};     // malformed, unknown version or body: skipped
-  std::atomic<std::uint64_t> unknown_markets{0};  // messages for a market not configured here: skipped
-  std::atomic<std::uint64_t> signals{0};          // signals published to the bus
-  std::atomic<std::int64_t> closed_until_s{0};    // newest frontier applied (any market)
-  std::atomic<std::uint64_t> acked_seq{0};        // the last AckAll sent
+  std::atomic<std::uint64_t> messages{0};          // bar messages applied
+  std::atomic<std::uint64_t> bars{0};              // bars handed to the engine
+  std::atomic<std::uint64_t> duplicate_bars{0};    // final bars dropped: second already had
+  std::atomic<std::uint64_t> bad_messages{0};      // malformed, unknown version or body: skipped
+  std::atomic<std::uint64_t> unknown_markets{0};   // messages for a market not configured here: skipped
+  std::atomic<std::uint64_t> signals{0};           // signals published to the bus
+  std::atomic<std::int64_t> closed_until_s{0};     // newest frontier applied (any market)
+  std::atomic<std::uint64_t> late_bars{0};         // the engine's: bars after their second was stepped
+  std::atomic<std::uint64_t> buffer_overflows{0};  // the engine's: bars applied early (a market far ahead)
+  std::atomic<std::uint64_t> acked_seq{0};         // the last AckAll sent
   std::atomic<bool> connected{false};
 };
 
@@ -98,6 +100,7 @@ class BusStrategy {
   class SignalTee;
   std::string setup_connection();
   void run() noexcept;
+  void poll_engine();  // steps the engine; publishes the signals it took
 
   PipelineConfig config_;
   const MarketRegistry& registry_;
@@ -117,7 +120,8 @@ class BusStrategy {
   std::unique_ptr<bus::BusPublisher> publisher_;
   std::unique_ptr<SignalTee> tee_;
   std::vector<std::int64_t> next_final_s_;  // by market: the second after its newest final 1 s bar
-  std::vector<std::int64_t> closed_s_;      // by market: the frontier given to the engine
+  std::vector<std::uint8_t> signal_bytes_;
+  std::vector<std::int64_t> closed_s_;  // by market: the frontier given to the engine
 };
 
 }  // namespace tickflow

@@ -206,6 +206,11 @@ void bus_metrics(PrometheusText& out, const LivePipeline::Impl& p) {
     out.counter("tickflow_bus_bars_duplicate_total", "Final bars from the bus dropped: second already had", {},
                 load(c.duplicate_bars));
     out.counter("tickflow_bus_signals_published_total", "Signals published to the signals stream", {}, load(c.signals));
+    out.counter("tickflow_strategy_late_bars_total", "Bars that reached the strategy after their second was stepped",
+                {}, load(c.late_bars));
+    out.counter("tickflow_strategy_buffer_overflows_total",
+                "Bars the strategy applied early: their market was far ahead of its group", {},
+                load(c.buffer_overflows));
     out.counter("tickflow_bus_bad_messages_total", "Messages skipped: malformed or unknown version", {},
                 load(c.bad_messages));
     out.counter("tickflow_bus_unknown_market_messages_total", "Messages skipped: market not configured here", {},

@@ -1,0 +1,397 @@
+// tests/integration/bus_strategy_test.cc
+//
+// A strategy host on the bus (issue 19) gives the single-host signals: an
+// aggregator publishes its bars through the aggregator role's
+// BusBarPublisher (runtime/bus_bar_publisher.h) to a real `nats-server -js`
+// (nats_process.h), and a LivePipeline with roles = ["strategy"] (no feeds,
+// runtime/bus_strategy.h) runs the StrategyEngine on them.
+//
+// Input: the scenario of live_strategy_test.cc (~19.5 h of trades made from
+// the bundled six-minute BTC captures: spot, USD-M and COIN-M perp, sides
+// redrawn by a fixed hash into a balanced stretch, a squeeze, convergence
+// and a reversal), through a FeedPublisher into an Aggregator (the event
+// clock: the run depends on the input only).
+//
+// Reference: the all-in-one path in the same run: a StrategyEngine on the
+// aggregator's own thread (Aggregator::set_strategy) with a SignalPublisher.
+// live_strategy_test.cc holds that path to the backtester of the same
+// captures signal for signal, so equal to it here means equal to the
+// backtest.
+//
+// Asserts: the strategy host's signals equal the reference's exactly (every
+// field, through their JSON): in its JSONL sink and on the signals stream
+// (tickflow.signals.BTCUSDT, decoded with decode_signal); it consumed every
+// 1 s bar the aggregator published, once; /metrics counts bars consumed
+// and signals published. Bad input first in the bars stream (a malformed
+// message, one of another wire version, one for an unconfigured market) is
+// counted and skipped, and the consumer goes on.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <future>
+#include <span>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "bus/bus_publisher.h"
+#include "bus/bus_subscriber.h"
+#include "bus/jetstream_schema.h"
+#include "bus/nats_connection.h"
+#include "bus/subjects.h"
+#include "bus/wire_codec.h"
+#include "config/pipeline_config.h"
+#include "feeds/event_buffer.h"
+#include "pipeline/market_registry.h"
+#include "pipeline/wall_clock.h"
+#include "runtime/aggregator.h"
+#include "runtime/bus_bar_publisher.h"
+#include "runtime/capture_stream.h"
+#include "runtime/feed_channel.h"
+#include "runtime/feed_publisher.h"
+#include "runtime/live_pipeline.h"
+#include "runtime/live_plan.h"
+#include "runtime/signal_publisher.h"
+#include "strategy/signal.h"
+#include "strategy/strategy_engine.h"
+#include "tests/integration/nats_process.h"
+#include "tests/integration/scenario_trades.h"
+#include "tests/integration/tickflow_child.h"
+
+namespace tickflow {
+namespace {
+
+using namespace std::chrono_literals;
+using testing::metric;
+using testing::NatsProcess;
+using testing::poll_until;
+using Clock = std::chrono::steady_clock;
+
+class NatsLibraryEnvironment : public ::testing::Environment {
+ public:
+  void TearDown() override { bus::close_nats_library(); }
+};
+const auto* const kNatsEnvironment = ::testing::AddGlobalTestEnvironment(new NatsLibraryEnvironment);
+
+constexpr std::size_t kMaxMarkets = 64;
+constexpr const char* kExecution = "BINANCE_FUTURES:btcusdt";
+constexpr std::uint64_t kPassTrades = 9757 + 21313 + 2286;  // one pass of the three captures (tests/data/README.md)
+
+std::string bundled(const std::string& file) { return TICKFLOW_TEST_DATA_DIR "/binance-20240808-trades/" + file; }
+
+std::vector<CaptureSpec> btc_captures() {
+  return {{"BINANCE", bundled("spot_btcusdt.gz")},
+          {"BINANCE_FUTURES", bundled("usdm_btcusdt.gz")},
+          {"BINANCE_FUTURES", bundled("cm_btcusd_perp.gz")}};
+}
+
+std::vector<test::TradeSegment> squeeze_script() {
+  return {{14 * 3600, 0.5, 0.5}, {9000, 0.8, 0.2}, {3600, 0.5, 0.5}, {7200, 0.2, 0.8}};
+}
+
+SqueezeFlowParams params() {
+  SqueezeFlowParams p;
+  p.signal_ttl_s = 86'400;  // what the strategy host's config says
+  return p;
+}
+
+std::filesystem::path temp_dir(const std::string& name) {
+  auto dir = std::filesystem::path(::testing::TempDir()) / ("tickflow-bus-" + name + "-" + std::to_string(::getpid()));
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  return dir;
+}
+
+std::vector<std::string> file_lines(const std::filesystem::path& path) {
+  std::ifstream in(path);
+  std::vector<std::string> lines;
+  for (std::string line; std::getline(in, line);) lines.push_back(line);
+  return lines;
+}
+
+std::string encoded(const Signal& s) {
+  char buffer[kSignalJsonCapacity];
+  return std::string(buffer, encode_json(s, buffer, sizeof buffer));
+}
+
+// The aggregator's output: the bus publisher, counting the 1 s bars.
+class CountingTee final : public BarSink {
+ public:
+  void on_bar(const Bar& bar) override {
+    seconds += bar.timeframe_s == 1;
+    ++bars;
+    target->on_bar(bar);
+  }
+  void on_closed(MarketId market, std::int64_t closed_until_s) override { target->on_closed(market, closed_until_s); }
+  BarSink* target = nullptr;
+  std::uint64_t seconds = 0, bars = 0;
+};
+
+// The all-in-one listener with a recorder around it.
+class RecordingListener final : public StrategyListener {
+ public:
+  RecordingListener(StrategyListener& inner, const StrategyEngine& engine) : inner_(inner), engine_(engine) {}
+  bool on_entry(std::size_t group, const Decision& d) override {
+    const bool taken = inner_.on_entry(group, d);
+    if (taken) signals.push_back(engine_.make_signal(group, d));
+    return taken;
+  }
+  void on_exit(std::size_t group, const Decision& d) override {
+    inner_.on_exit(group, d);
+    signals.push_back(engine_.make_signal(group, d));
+  }
+  std::vector<Signal> signals;
+
+ private:
+  StrategyListener& inner_;
+  const StrategyEngine& engine_;
+};
+
+PipelineConfig strategy_config(const std::string& nats_url, const std::filesystem::path& jsonl) {
+  std::ostringstream c;
+  c << "[markets]\nBINANCE = [\"btcusdt\"]\nBINANCE_FUTURES = [\"btcusdt\", \"btcusd_perp\"]\n\n"
+    << "[[threads.feed]]\nname = \"tf-feed-0\"\nwait = \"park\"\n\n"
+    << "[influx]\nenabled = false\n\n"
+    << "[bars]\ncheckpoint = \"off\"\n\n"
+    << "[feeds]\nbackfill = false\n\n"
+    << "[strategy]\nenabled = true\nsignal_ttl_s = 86400\n\n"
+    << "[[strategy.symbols]]\nbase = \"BTC\"\nsymbol = \"BTCUSDT\"\nexecution_market = \"" << kExecution << "\"\n\n"
+    << "[signals]\njsonl = \"" << jsonl.string() << "\"\n\n"
+    << "[bus]\nroles = [\"strategy\"]\nservers = [\"" << nats_url << "\"]\ndurable = \"test-strategy\"\n";
+  return parse_pipeline_config(c.str(), "strategy.toml");
+}
+
+PipelineConfig aggregator_config(const std::string& nats_url) {
+  std::ostringstream c;
+  c << "[markets]\nBINANCE = [\"btcusdt\"]\nBINANCE_FUTURES = [\"btcusdt\", \"btcusd_perp\"]\n\n"
+    << "[[threads.feed]]\nname = \"tf-feed-0\"\nwait = \"park\"\n\n"
+    << "[influx]\nenabled = false\n\n"
+    << "[bars]\ncheckpoint = \"off\"\n\n"
+    << "[bus]\nroles = [\"aggregator\"]\nservers = [\"" << nats_url << "\"]\ndurable = \"test-aggregator\"\n";
+  return parse_pipeline_config(c.str(), "aggregator.toml");
+}
+
+double metric_of(const LivePipeline& p, const std::string& family, const std::vector<std::string>& labels = {}) {
+  return metric(p.metrics().body, family, labels).value_or(-1);
+}
+
+// Bad input in the bars stream, published before the real bars: a
+// malformed message, a valid one under another file identifier (another
+// wire version), and one for a market the strategy host is not configured
+// for. Returns how many of each kind: {bad, unknown market}.
+std::pair<int, int> publish_bad_input(const std::string& nats_url, const PipelineConfig& config) {
+  bus::NatsConnectionConfig connection_config;
+  connection_config.servers = {nats_url};
+  connection_config.name = "bus-strategy-test";
+  bus::NatsConnection connection(connection_config);
+  bus::StreamSpec stream;
+  stream.name = config.bus.bars_stream;
+  stream.subjects = {"tickflow.bars.>"};
+  bus::ensure_stream(connection, stream);
+  bus::BusPublisher publisher(connection, bus::BusPublisherConfig{});
+
+  const std::string garbage = "not a flatbuffer, not a bar";
+  publisher.publish(bus::bars_subject(1, "BINANCE:btcusdt"), "bad-1",
+                    std::span(reinterpret_cast<const std::uint8_t*>(garbage.data()), garbage.size()));
+
+  Bar bar;
+  bar.open_time_s = 1'700'000'000;
+  bar.open = bar.high = bar.low = bar.close = 50'000;
+  bar.cbuy = 1;
+  bar.vbuy = 50'000;
+  bar.qbuy = 1;
+  std::vector<std::uint8_t> bytes;
+  bus::encode_bars("BINANCE:btcusdt", 1, bar.open_time_s + 1, std::span(&bar, 1), bytes);
+  std::vector<std::uint8_t> other_version = bytes;
+  std::memcpy(other_version.data() + 4, "TFB9", 4);
+  publisher.publish(bus::bars_subject(1, "BINANCE:btcusdt"), "bad-2", other_version);
+
+  bus::encode_bars("BINANCE:dogeusdt", 1, bar.open_time_s + 1, std::span(&bar, 1), bytes);
+  publisher.publish(bus::bars_subject(1, "BINANCE:dogeusdt"), "bad-3", bytes);
+  EXPECT_TRUE(publisher.flush(10s));
+  return {2, 1};
+}
+
+// Every signal on the signals stream, in stream order, decoded.
+std::vector<Signal> read_signal_stream(const std::string& nats_url, const PipelineConfig& config,
+                                       std::size_t expected) {
+  bus::NatsConnectionConfig connection_config;
+  connection_config.servers = {nats_url};
+  connection_config.name = "bus-strategy-test-reader";
+  bus::NatsConnection connection(connection_config);
+  bus::ConsumerSpec consumer;
+  consumer.stream = config.bus.signals_stream;
+  consumer.durable = "test-signal-reader";
+  consumer.filter_subject = "tickflow.signals.>";
+  bus::ensure_consumer(connection, consumer);
+  bus::BusSubscriber subscriber(connection, consumer, 64);
+  std::vector<Signal> out;
+  std::size_t bad = 0;
+  const auto deadline = Clock::now() + 10s;
+  while (out.size() + bad < expected && Clock::now() < deadline) {
+    subscriber.fetch(200ms, [&](const bus::BusMessage& m) {
+      Signal s;
+      if (bus::decode_signal(m.data, s) == bus::WireError::kNone && m.subject == "tickflow.signals.BTCUSDT")
+        out.push_back(s);
+      else
+        ++bad;
+    });
+  }
+  EXPECT_EQ(bad, 0u);
+  // Nothing more than expected.
+  subscriber.fetch(200ms, [&](const bus::BusMessage&) { ++bad; });
+  EXPECT_EQ(bad, 0u);
+  return out;
+}
+
+TEST(BusStrategy, StrategyHostOnTheBusGivesTheAllInOneSignals) {
+  const auto started = Clock::now();
+  NatsProcess nats;
+  const auto dir = temp_dir("strategy");
+  const auto jsonl = dir / "signals.jsonl";
+  const PipelineConfig host_config = strategy_config(nats.url(), jsonl);
+  PipelineConfig bars_config = aggregator_config(nats.url());
+  bars_config.bus.spool_dir = dir / "bus-spool";
+
+  // The markets in the strategy host's order (its config's), so that both
+  // engines hold the group's markets in the same order.
+  MarketRegistry registry;
+  for (const auto& [exchange, symbols] : host_config.markets)
+    for (const std::string& symbol : symbols) registry.intern(live_market_name(exchange, symbol));
+  ASSERT_EQ(registry.size(), 3u);
+  const std::vector<CaptureSpec> captures = btc_captures();
+  CaptureStream one_pass(captures, registry);
+  CaptureFrame frame;
+  while (one_pass.next(frame)) {
+  }
+  ASSERT_EQ(one_pass.trades(), kPassTrades);
+  ASSERT_EQ(registry.size(), 3u) << "the captures' market names are the live ones";
+
+  const std::vector<test::TradeSegment> segments = squeeze_script();
+  std::int64_t total_s = 0;
+  for (const auto& s : segments) total_s += s.seconds;
+  const std::int64_t period_s = one_pass.period_s();
+  const int repeat = static_cast<int>((total_s + period_s - 1) / period_s);
+  const std::int64_t first_s = one_pass.first_receive_ns() / test::kSecondNs;
+  const std::int64_t end_s = first_s + repeat * period_s;
+  const std::int64_t offset_days = (realtime_ns() / test::kSecondNs - 3600 - end_s) / 86400;
+  const std::int64_t start_s = first_s + offset_days * 86400;
+  const test::TradeScript script(segments, registry, offset_days, start_s);
+
+  // --- The strategy host: no feeds, bars from the bus -------------------------
+  LivePipelineOptions host_options;
+  host_options.pin = false;
+  host_options.serve_http = false;
+  LivePipeline host(host_config, host_options);
+  host.start();
+  const auto [bad_messages, unknown_markets] = publish_bad_input(nats.url(), host_config);
+
+  // --- The aggregator, its bars to the bus, the all-in-one strategy beside ---
+  AggregatorOptions options;
+  options.max_markets = kMaxMarkets;
+  options.wall_clock = false;
+  options.measure_latency = false;
+  CountingTee tee;
+  Aggregator aggregator(options, registry, {}, tee);
+  BusBarPublisher bars(bars_config, aggregator.names());
+  tee.target = &bars;
+  FeedChannel channel("tf-feed-0", 1u << 14, FullRingPolicy::kBlock, aggregator.doorbell());
+  aggregator.set_inputs({&channel});
+
+  StrategyEngine engine(params(), kMaxMarkets);
+  engine.add_group("BTCUSDT", "BTC", registry.intern(kExecution));
+  engine.attach_markets(registry);
+  SignalPublisher publisher(engine, nullptr, params().max_open_positions);
+  RecordingListener reference(publisher, engine);
+  aggregator.set_strategy(&engine, &reference);
+
+  std::future<std::string> bars_setup;
+  bars.start(false, bars_setup);
+  ASSERT_EQ(bars_setup.get(), "");
+  std::thread aggregator_thread([&aggregator] { aggregator.run(); });
+  {
+    FeedPublisher feed(channel, kMaxMarkets);
+    std::vector<FeedPublisher::Connection> connections(captures.size());
+    for (std::size_t i = 0; i < connections.size(); ++i) connections[i].id = static_cast<std::uint16_t>(i);
+    CaptureStreamOptions stream_options;
+    stream_options.repeat = repeat;
+    stream_options.transform = script.as_function();
+    CaptureStream stream(captures, registry, stream_options);
+    EventBuffer events;
+    while (stream.next(frame)) {
+      events.clear();
+      for (const FeedEvent& e : frame.events)
+        if (e.type == FeedEventType::kTrade) events.push(e.trade);
+      if (!events.empty()) feed.publish(connections[frame.input], events, frame.receive_ns);
+    }
+    EXPECT_EQ(stream.trades(), kPassTrades * static_cast<std::uint64_t>(repeat));
+    channel.close();
+  }
+  aggregator_thread.join();
+  ASSERT_EQ(aggregator.error(), "");
+  EXPECT_TRUE(bars.stop(Clock::now() + 20s)) << "every bar message acked";
+  const auto aggregated = Clock::now();
+  EXPECT_EQ(bars.counters().bars.load(), tee.bars);
+  EXPECT_EQ(bars.counters().dropped.load(), 0u);
+  EXPECT_EQ(engine.buffer_overflows(), 0u);
+
+  // The host took every 1 s bar once (the bad input skipped).
+  const bool consumed = poll_until(
+      [&] { return metric_of(host, "tickflow_bus_bars_consumed_total") >= static_cast<double>(tee.seconds); }, 40s);
+  const std::size_t expected_signals = reference.signals.size();
+  EXPECT_TRUE(poll_until(
+      [&] { return metric_of(host, "tickflow_bus_signals_published_total") >= double(expected_signals); }, 10s));
+  const std::string host_metrics = host.metrics().body;
+  EXPECT_TRUE(host.stop(Clock::now() + 20s));
+  const auto consumed_at = Clock::now();
+  ASSERT_TRUE(consumed) << metric(host_metrics, "tickflow_bus_bars_consumed_total").value_or(-1) << " of "
+                        << tee.seconds << " 1 s bars";
+  EXPECT_EQ(metric(host_metrics, "tickflow_bus_bars_consumed_total").value_or(-1), double(tee.seconds));
+  EXPECT_EQ(metric(host_metrics, "tickflow_bus_bars_duplicate_total").value_or(-1), 0);
+  EXPECT_EQ(metric(host_metrics, "tickflow_bus_bad_messages_total").value_or(-1), bad_messages);
+  EXPECT_EQ(metric(host_metrics, "tickflow_bus_unknown_market_messages_total").value_or(-1), unknown_markets);
+  EXPECT_EQ(metric(host_metrics, "tickflow_bus_signals_published_total").value_or(-1), double(expected_signals));
+  EXPECT_EQ(metric(host_metrics, "tickflow_bus_connected", {"role=\"strategy\""}).value_or(-1), 1);
+  EXPECT_EQ(metric(host_metrics, "tickflow_strategy_signals_lost_total").value_or(-1), 0);
+  EXPECT_EQ(metric(host_metrics, "tickflow_strategy_buffer_overflows_total").value_or(-1), 0);
+  EXPECT_EQ(metric(host_metrics, "tickflow_strategy_late_bars_total").value_or(-1), double(engine.late_bars()));
+
+  std::printf("%llu bars (%llu of 1 s) in %llu messages; %zu signals; %.1f s aggregating, %.1f s until consumed\n",
+              static_cast<unsigned long long>(tee.bars), static_cast<unsigned long long>(tee.seconds),
+              static_cast<unsigned long long>(bars.counters().messages.load()), expected_signals,
+              std::chrono::duration<double>(aggregated - started).count(),
+              std::chrono::duration<double>(consumed_at - aggregated).count());
+
+  // --- The host's signals are the all-in-one ones -----------------------------
+  const std::vector<Signal>& expected = reference.signals;
+  ASSERT_FALSE(expected.empty());
+  EXPECT_TRUE(
+      std::any_of(expected.begin(), expected.end(), [](const Signal& s) { return s.action != SignalAction::kClose; }));
+  EXPECT_TRUE(
+      std::any_of(expected.begin(), expected.end(), [](const Signal& s) { return s.action == SignalAction::kClose; }));
+
+  const std::vector<std::string> lines = file_lines(jsonl);
+  ASSERT_EQ(lines.size(), expected.size()) << "JSONL sink";
+  for (std::size_t i = 0; i < lines.size(); ++i) EXPECT_EQ(lines[i], encoded(expected[i])) << "JSONL line " << i;
+
+  const std::vector<Signal> on_bus = read_signal_stream(nats.url(), host_config, expected.size());
+  ASSERT_EQ(on_bus.size(), expected.size()) << "signals stream";
+  for (std::size_t i = 0; i < on_bus.size(); ++i) {
+    SCOPED_TRACE("signal " + std::to_string(i));
+    EXPECT_EQ(on_bus[i].action, expected[i].action);
+    EXPECT_STREQ(on_bus[i].symbol, expected[i].symbol);
+    EXPECT_EQ(on_bus[i].timestamp_s, expected[i].timestamp_s);
+    EXPECT_EQ(on_bus[i].score, expected[i].score);
+    EXPECT_EQ(encoded(on_bus[i]), encoded(expected[i]));  // every field
+  }
+}
+
+}  // namespace
+}  // namespace tickflow
