@@ -25,6 +25,14 @@
 // and signals published. Bad input first in the bars stream (a malformed
 // message, one of another wire version, one for an unconfigured market) is
 // counted and skipped, and the consumer goes on.
+//
+// BarsOfTheAggregatorRoleReachTheBus: `tickflow run`'s wiring of the same:
+// a collector (the bundled spot and USD-M captures from local websocket
+// servers), an aggregator role and a strategy host, three LivePipelines on
+// one nats-server. Every bar the aggregator hands on (1 s, 1 min and the
+// other rollups, amendments included) is in the bars stream, field for
+// field, with each market's closed frontier; the strategy host took every
+// 1 s bar once.
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -35,10 +43,13 @@
 #include <filesystem>
 #include <fstream>
 #include <future>
+#include <map>
+#include <mutex>
 #include <span>
 #include <sstream>
 #include <string>
 #include <thread>
+#include <tuple>
 #include <vector>
 
 #include "bus/bus_publisher.h"
@@ -48,7 +59,10 @@
 #include "bus/subjects.h"
 #include "bus/wire_codec.h"
 #include "config/pipeline_config.h"
+#include "feeds/capture_reader.h"
 #include "feeds/event_buffer.h"
+#include "feeds/padded_frame.h"
+#include "feeds/parser_factory.h"
 #include "pipeline/market_registry.h"
 #include "pipeline/wall_clock.h"
 #include "runtime/aggregator.h"
@@ -64,6 +78,7 @@
 #include "tests/integration/nats_process.h"
 #include "tests/integration/scenario_trades.h"
 #include "tests/integration/tickflow_child.h"
+#include "tests/integration/ws_test_server.h"
 
 namespace tickflow {
 namespace {
@@ -72,6 +87,8 @@ using namespace std::chrono_literals;
 using testing::metric;
 using testing::NatsProcess;
 using testing::poll_until;
+using testing::WsProtocol;
+using testing::WsTestServer;
 using Clock = std::chrono::steady_clock;
 
 class NatsLibraryEnvironment : public ::testing::Environment {
@@ -391,6 +408,190 @@ TEST(BusStrategy, StrategyHostOnTheBusGivesTheAllInOneSignals) {
     EXPECT_EQ(on_bus[i].score, expected[i].score);
     EXPECT_EQ(encoded(on_bus[i]), encoded(expected[i]));  // every field
   }
+}
+
+// ---------------------------------------------------------------- the wiring in `tickflow run`
+
+std::vector<std::string> load_frames(const std::string& name) {
+  CaptureReader reader(bundled(name));
+  CaptureRecord rec;
+  std::vector<std::string> frames;
+  while (reader.next(rec))
+    if (!rec.binary) frames.emplace_back(rec.frame);
+  return frames;
+}
+
+using BarKey = std::tuple<std::string, std::uint32_t, std::int64_t>;  // market, timeframe, open time
+
+bool same_bar(const Bar& a, const Bar& b) {
+  return a.open_time_s == b.open_time_s && a.timeframe_s == b.timeframe_s && a.flags == b.flags && a.open == b.open &&
+         a.high == b.high && a.low == b.low && a.close == b.close && a.vbuy == b.vbuy && a.vsell == b.vsell &&
+         a.cbuy == b.cbuy && a.csell == b.csell && a.lbuy == b.lbuy && a.lsell == b.lsell && a.qbuy == b.qbuy &&
+         a.qsell == b.qsell;
+}
+
+// Every bar the aggregator hands on, in order, by market name.
+class BarLog final : public BarSink {
+ public:
+  explicit BarLog(const LivePipeline*& pipeline) : pipeline_(pipeline) {}
+  void on_bar(const Bar& bar) override {
+    std::lock_guard lock(mutex_);
+    bars_.push_back(bar);
+  }
+  std::vector<std::pair<std::string, Bar>> take() {
+    std::lock_guard lock(mutex_);
+    std::vector<std::pair<std::string, Bar>> out;
+    for (const Bar& b : bars_) out.emplace_back(pipeline_->market_name(b.market), b);
+    return out;
+  }
+
+ private:
+  const LivePipeline*& pipeline_;
+  std::mutex mutex_;
+  std::vector<Bar> bars_;
+};
+
+TEST(BusStrategy, BarsOfTheAggregatorRoleReachTheBus) {
+  static const std::vector<std::string> spot_frames = load_frames("spot_btcusdt.gz");
+  static const std::vector<std::string> usdm_frames = load_frames("usdm_btcusdt.gz");
+  std::int64_t first = INT64_MAX;
+  for (const auto* frames : {&spot_frames, &usdm_frames})
+    for (const std::string& f : *frames) first = std::min(first, testing::trade_time_ms(f));
+  const std::int64_t shift_ms = (testing::now_ms() / 1000) * 1000 - (first / 1000) * 1000 - 10'000;
+  const std::vector<std::string> spot = testing::shift_frames(spot_frames, shift_ms);
+  const std::vector<std::string> usdm = testing::shift_frames(usdm_frames, shift_ms);
+
+  NatsProcess nats;
+  WsTestServer spot_server({.protocol = WsProtocol::kBinance, .frames = spot});
+  WsTestServer usdm_server({.protocol = WsProtocol::kBinance, .frames = usdm});
+  const auto dir = temp_dir("wiring");
+  const std::string markets = "[markets]\nBINANCE = [\"btcusdt\"]\nBINANCE_FUTURES = [\"btcusdt\"]\n\n";
+  const std::string common = markets +
+                             "[[threads.feed]]\nname = \"tf-feed-0\"\nwait = \"park\"\n\n[influx]\nenabled = "
+                             "false\n\n[bars]\ncheckpoint = \"off\"\n\n";
+  std::ostringstream collector_toml, aggregator_toml, host_toml;
+  collector_toml << common
+                 << "[feeds]\nstale_after_ms = 30000\nbackoff_initial_ms = 20\nbackoff_max_ms = 200\nbackfill = "
+                    "false\n\n"
+                 << "[feeds.endpoints.BINANCE]\nhost = \"127.0.0.1\"\nport = " << spot_server.port() << "\nca_file = \""
+                 << spot_server.ca_file() << "\"\n\n"
+                 << "[feeds.endpoints.BINANCE_FUTURES]\nhost = \"127.0.0.1\"\nport = " << usdm_server.port()
+                 << "\nca_file = \"" << usdm_server.ca_file() << "\"\n\n"
+                 << "[bus]\nroles = [\"collector\"]\nservers = [\"" << nats.url()
+                 << "\"]\ncollector_name = \"solo\"\nspool_dir = \"" << (dir / "collector").string() << "\"\n";
+  aggregator_toml << common << "[feeds]\nbackfill = false\n\n[bus]\nroles = [\"aggregator\"]\nservers = [\""
+                  << nats.url() << "\"]\ndurable = \"test-aggregator\"\nspool_dir = \"" << (dir / "aggregator").string()
+                  << "\"\n";
+  host_toml << common << "[feeds]\nbackfill = false\n\n[strategy]\nenabled = true\n\n"
+            << "[signals]\njsonl = \"" << (dir / "signals.jsonl").string() << "\"\n\n"
+            << "[bus]\nroles = [\"strategy\"]\nservers = [\"" << nats.url()
+            << "\"]\ndurable = \"test-strategy\"\nspool_dir = \"" << (dir / "strategy").string() << "\"\n";
+
+  LivePipelineOptions options;
+  options.pin = false;
+  options.serve_http = false;
+  const LivePipeline* aggregator_ptr = nullptr;
+  BarLog log(aggregator_ptr);
+  LivePipelineOptions aggregator_options = options;
+  aggregator_options.bar_tap = &log;
+  LivePipeline aggregator(parse_pipeline_config(aggregator_toml.str(), "aggregator.toml"), aggregator_options);
+  aggregator_ptr = &aggregator;
+  LivePipeline host(parse_pipeline_config(host_toml.str(), "strategy.toml"), options);
+  LivePipeline collector(parse_pipeline_config(collector_toml.str(), "collector.toml"), options);
+  aggregator.start();
+  host.start();
+  collector.start();
+
+  std::uint64_t trades = 0;
+  for (const auto& [exchange, frames] : {std::pair{"BINANCE", &spot}, std::pair{"BINANCE_FUTURES", &usdm}}) {
+    MarketRegistry registry;
+    auto parser = make_parser(exchange, registry);
+    EventBuffer events;
+    PaddedFrame padded;
+    for (const std::string& f : *frames) {
+      padded.assign(f);
+      events.clear();
+      parser->parse(padded.view(), 1, events);
+      for (const FeedEvent& e : events) trades += e.type == FeedEventType::kTrade;
+    }
+  }
+  const bool all = poll_until(
+      [&] { return metric_of(aggregator, "tickflow_aggregator_trades_total") >= static_cast<double>(trades); }, 45s);
+  EXPECT_TRUE(collector.stop(Clock::now() + 10s));
+  // The aggregator's stop flushes every open bar; they reach the bus too.
+  EXPECT_TRUE(aggregator.stop(Clock::now() + 15s));
+  ASSERT_TRUE(all);
+  const std::string aggregator_metrics = aggregator.metrics().body;
+  const std::vector<std::pair<std::string, Bar>> handed = log.take();
+  std::uint64_t handed_seconds = 0;
+  for (const auto& [market, bar] : handed) handed_seconds += bar.timeframe_s == 1;
+  EXPECT_EQ(metric(aggregator_metrics, "tickflow_bus_bars_published_total").value_or(-1), double(handed.size()));
+  EXPECT_EQ(metric(aggregator_metrics, "tickflow_bus_bars_ring_waits_total").value_or(-1), 0);
+  const bool consumed = poll_until(
+      [&] { return metric_of(host, "tickflow_bus_bars_consumed_total") >= static_cast<double>(handed_seconds); }, 20s);
+  const std::string host_metrics = host.metrics().body;
+  EXPECT_TRUE(host.stop(Clock::now() + 10s));
+  EXPECT_TRUE(consumed);
+  EXPECT_EQ(metric(host_metrics, "tickflow_bus_bars_consumed_total").value_or(-1), double(handed_seconds));
+  EXPECT_EQ(metric(host_metrics, "tickflow_bus_bars_duplicate_total").value_or(-1), 0);
+  EXPECT_EQ(metric(host_metrics, "tickflow_bus_bad_messages_total").value_or(-1), 0);
+  EXPECT_GT(metric(host_metrics, "tickflow_strategy_evaluations_total").value_or(-1), 0);
+
+  // The bars stream: every bar handed on, in the same order per market and
+  // timeframe, each message's frontier never ahead of a 1 s bar to come.
+  bus::NatsConnectionConfig connection_config;
+  connection_config.servers = {nats.url()};
+  connection_config.name = "bus-strategy-test-bars";
+  bus::NatsConnection connection(connection_config);
+  bus::ConsumerSpec consumer;
+  consumer.stream = "TICKFLOW_BARS";
+  consumer.durable = "test-bars-reader";
+  bus::ensure_consumer(connection, consumer);
+  bus::BusSubscriber subscriber(connection, consumer, 256);
+  std::map<std::pair<std::string, std::uint32_t>, std::vector<Bar>> on_bus, expected;
+  for (const auto& [market, bar] : handed) expected[{market, bar.timeframe_s}].push_back(bar);
+  std::map<std::string, std::int64_t> frontier;
+  std::size_t bars_on_bus = 0, bad = 0, frontier_violations = 0;
+  bus::BarBatchView view;
+  const auto deadline = Clock::now() + 20s;
+  while (bars_on_bus < handed.size() && bad == 0 && Clock::now() < deadline) {
+    subscriber.fetch(200ms, [&](const bus::BusMessage& m) {
+      if (bus::decode_bars(m.data, view) != bus::WireError::kNone) {
+        ++bad;
+        return;
+      }
+      const std::string market(view.market);
+      if (m.subject != bus::bars_subject(view.timeframe_s, market)) ++bad;
+      for (std::size_t i = 0; i < view.size(); ++i) {
+        const Bar b = view.bar(i, 0);
+        if (b.timeframe_s == 1 && !b.is_amendment() && b.open_time_s < frontier[market]) ++frontier_violations;
+        on_bus[{market, b.timeframe_s}].push_back(b);
+        ++bars_on_bus;
+      }
+      if (view.timeframe_s == 1) frontier[market] = std::max(frontier[market], view.closed_until_s);
+    });
+  }
+  EXPECT_EQ(bad, 0u);
+  EXPECT_EQ(frontier_violations, 0u);
+  EXPECT_EQ(bars_on_bus, handed.size());
+  ASSERT_EQ(on_bus.size(), expected.size()) << "markets x timeframes";
+  for (const auto& [key, bars] : expected) {
+    SCOPED_TRACE(key.first + " " + std::to_string(key.second) + " s");
+    const auto it = on_bus.find(key);
+    ASSERT_NE(it, on_bus.end());
+    ASSERT_EQ(it->second.size(), bars.size());
+    std::size_t mismatches = 0;
+    for (std::size_t i = 0; i < bars.size(); ++i)
+      if (!same_bar(it->second[i], bars[i]) && mismatches++ < 5) {
+        ADD_FAILURE() << "bar " << i;
+      }
+    EXPECT_EQ(mismatches, 0u);
+    if (key.second == 1) {
+      EXPECT_GT(frontier[key.first], bars.back().open_time_s) << "the last 1 s bar is closed";
+    }
+  }
+  for (const char* market : {"BINANCE:btcusdt", "BINANCE_FUTURES:btcusdt"})
+    for (std::uint32_t tf : {1u, 60u}) EXPECT_EQ(expected.count({market, tf}), 1u) << market << " " << tf;
 }
 
 }  // namespace
