@@ -87,6 +87,13 @@ void BusStrategy::start(bool pin, std::future<std::string>& setup) {
 }
 
 void BusStrategy::poll_engine() {
+  // The first step waits for every configured market's first frontier
+  // (see the header), at most kStartHold after the first bars.
+  if (reported_ < registry_.size()) [[unlikely]] {
+    const auto now = std::chrono::steady_clock::now();
+    if (first_bars_at_ == std::chrono::steady_clock::time_point{}) first_bars_at_ = now;
+    if (now - first_bars_at_ < kStartHold) return;
+  }
   if (engine_.poll(*tee_) == 0) return;
   counters_.late_bars.store(engine_.late_bars(), std::memory_order_relaxed);
   counters_.buffer_overflows.store(engine_.buffer_overflows(), std::memory_order_relaxed);
@@ -136,6 +143,7 @@ void BusStrategy::run() noexcept {
       ++given;
     }
     if (view.timeframe_s == 1 && view.closed_until_s > closed_s_[market]) {
+      if (closed_s_[market] == 0) ++reported_;
       closed_s_[market] = view.closed_until_s;
       engine_.on_closed(market, view.closed_until_s);
       if (view.closed_until_s > counters_.closed_until_s.load(std::memory_order_relaxed))
@@ -153,6 +161,8 @@ void BusStrategy::run() noexcept {
   try {
     while (!stop_requested_.load(std::memory_order_acquire)) {
       const std::size_t n = subscriber_->fetch(std::chrono::milliseconds(100), on_message);
+      // The start hold may have ended without a message since.
+      if (n == 0 && first_bars_at_ != std::chrono::steady_clock::time_point{}) poll_engine();
       if (n > 0) {
         // Every bar of the fetch went to the engine and its signals to the
         // sinks and the publisher.

@@ -24,6 +24,12 @@
 //    (duplicate_bars); amendments always pass (the engine applies them as
 //    late bars, as the single-host mode does);
 //  * the message's closed frontier goes to on_closed() after its bars.
+// Start: the engine steps a group through every second its reporting
+// markets have closed, so a market whose first bars came a message later
+// than another's would have them applied late. The first step therefore
+// waits until every configured market has sent a frontier, or kStartHold
+// after the first bars (a configured market that never trades must not
+// stop the strategy).
 // Acks: after each fetch's bars went to the engine and it was polled, the
 // last message is acked (AckAll). The engine's state is not checkpointed:
 // a restarted strategy host resumes from the ack floor with a cold engine
@@ -79,6 +85,8 @@ class BusStrategy {
   BusStrategy(const PipelineConfig& config, const MarketRegistry& registry, StrategyEngine& engine,
               StrategyListener& listener);
   ~BusStrategy();
+  static constexpr std::chrono::seconds kStartHold{10};
+
   BusStrategy(const BusStrategy&) = delete;
   BusStrategy& operator=(const BusStrategy&) = delete;
 
@@ -121,7 +129,9 @@ class BusStrategy {
   std::unique_ptr<SignalTee> tee_;
   std::vector<std::int64_t> next_final_s_;  // by market: the second after its newest final 1 s bar
   std::vector<std::uint8_t> signal_bytes_;
-  std::vector<std::int64_t> closed_s_;  // by market: the frontier given to the engine
+  std::vector<std::int64_t> closed_s_;
+  std::size_t reported_ = 0;                               // markets with a frontier
+  std::chrono::steady_clock::time_point first_bars_at_{};  // by market: the frontier given to the engine
 };
 
 }  // namespace tickflow

@@ -222,7 +222,7 @@ void bus_metrics(PrometheusText& out, const LivePipeline::Impl& p) {
 }
 
 std::string bus_json(const LivePipeline::Impl& p, std::vector<std::string>& problems) {
-  if (!p.bus_collector && !p.bus_ingest) return "null";
+  if (!p.bus_collector && !p.bus_ingest && !p.bus_bars && !p.bus_strategy) return "null";
   std::string out = "{";
   if (p.bus_collector) {
     const BusCollectorCounters& c = p.bus_collector->counters();
@@ -246,6 +246,28 @@ std::string bus_json(const LivePipeline::Impl& p, std::vector<std::string>& prob
            ",\"acked_seq\":" + std::to_string(c.acked_seq.load(std::memory_order_relaxed)) +
            ",\"lag\":" + std::to_string(sc ? sc->lag.load(std::memory_order_relaxed) : 0) +
            ",\"redelivered\":" + std::to_string(sc ? sc->redelivered.load(std::memory_order_relaxed) : 0) + "}";
+  }
+  if (p.bus_bars) {
+    const BusBarPublisherCounters& c = p.bus_bars->counters();
+    const bool connected = c.connected.load(std::memory_order_relaxed);
+    if (!connected) problems.push_back("bus: bar publisher disconnected from NATS");
+    if (out.size() > 1) out += ",";
+    out += "\"bars\":{\"connected\":" + std::string(connected ? "true" : "false") +
+           ",\"bars\":" + std::to_string(c.bars.load(std::memory_order_relaxed)) +
+           ",\"messages\":" + std::to_string(c.messages.load(std::memory_order_relaxed)) + "}";
+  }
+  if (p.bus_strategy) {
+    const BusStrategyCounters& c = p.bus_strategy->counters();
+    const bus::BusSubscriberCounters* sc = p.bus_strategy->subscriber_counters();
+    const bool connected = c.connected.load(std::memory_order_relaxed);
+    if (!connected) problems.push_back("bus: strategy host disconnected from NATS");
+    if (out.size() > 1) out += ",";
+    out += "\"strategy\":{\"connected\":" + std::string(connected ? "true" : "false") +
+           ",\"bars\":" + std::to_string(c.bars.load(std::memory_order_relaxed)) +
+           ",\"signals\":" + std::to_string(c.signals.load(std::memory_order_relaxed)) +
+           ",\"closed_until_s\":" + std::to_string(c.closed_until_s.load(std::memory_order_relaxed)) +
+           ",\"acked_seq\":" + std::to_string(c.acked_seq.load(std::memory_order_relaxed)) +
+           ",\"lag\":" + std::to_string(sc ? sc->lag.load(std::memory_order_relaxed) : 0) + "}";
   }
   return out + "}";
 }

@@ -522,6 +522,7 @@ TEST(BusStrategy, BarsOfTheAggregatorRoleReachTheBus) {
   EXPECT_TRUE(aggregator.stop(Clock::now() + 15s));
   ASSERT_TRUE(all);
   const std::string aggregator_metrics = aggregator.metrics().body;
+  EXPECT_NE(aggregator.health().body.find("\"bars\":{\"connected\":false"), std::string::npos) << "stopped";
   const std::vector<std::pair<std::string, Bar>> handed = log.take();
   std::uint64_t handed_seconds = 0;
   for (const auto& [market, bar] : handed) handed_seconds += bar.timeframe_s == 1;
@@ -530,8 +531,10 @@ TEST(BusStrategy, BarsOfTheAggregatorRoleReachTheBus) {
   const bool consumed = poll_until(
       [&] { return metric_of(host, "tickflow_bus_bars_consumed_total") >= static_cast<double>(handed_seconds); }, 20s);
   const std::string host_metrics = host.metrics().body;
+  const std::string host_health = host.health().body;
   EXPECT_TRUE(host.stop(Clock::now() + 10s));
   EXPECT_TRUE(consumed);
+  EXPECT_NE(host_health.find("\"bus\":{\"strategy\":{\"connected\":true"), std::string::npos) << host_health;
   EXPECT_EQ(metric(host_metrics, "tickflow_bus_bars_consumed_total").value_or(-1), double(handed_seconds));
   EXPECT_EQ(metric(host_metrics, "tickflow_bus_bars_duplicate_total").value_or(-1), 0);
   EXPECT_EQ(metric(host_metrics, "tickflow_bus_bad_messages_total").value_or(-1), 0);
