@@ -718,6 +718,18 @@ std::string LivePipeline::summary() const {
            std::to_string(d.redis_pending) + " pending, " + std::to_string(d.redis_expired) + " expired, " +
            std::to_string(d.redis_dropped_full) + " dropped)\n";
   }
+  if (p.bus_bars) {
+    const BusBarPublisherCounters& c = p.bus_bars->counters();
+    out += "bus bars: " + std::to_string(c.bars.load()) + " bars published in " + std::to_string(c.messages.load()) +
+           " messages, " + std::to_string(c.dropped.load()) + " dropped\n";
+  }
+  if (p.bus_strategy) {
+    const BusStrategyCounters& c = p.bus_strategy->counters();
+    out += "bus strategy: " + std::to_string(c.bars.load()) + " bars consumed (" +
+           std::to_string(c.duplicate_bars.load()) + " duplicates dropped), " + std::to_string(c.signals.load()) +
+           " signals published; " + std::to_string(c.bad_messages.load()) + " bad and " +
+           std::to_string(c.unknown_markets.load()) + " unconfigured-market messages skipped\n";
+  }
   return out;
 }
 
