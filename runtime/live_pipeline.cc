@@ -500,9 +500,14 @@ bool LivePipeline::stop(std::chrono::steady_clock::time_point deadline) {
   if (p.bus_ingest) p.bus_ingest->stop_fetching();
   // 2c. The strategy host: no more bars; its signals are acked (or the
   //     deadline) before the writer delivers the last ones.
-  if (p.bus_strategy && !p.bus_strategy->stop(deadline)) {
+  //     It gets half the time left, and a bus that did not ack does not
+  //     stop the writer's own flush.
+  bool bus_acked = true;
+  const auto now = std::chrono::steady_clock::now();
+  if (p.bus_strategy &&
+      !p.bus_strategy->stop(now + std::max(deadline - now, std::chrono::steady_clock::duration::zero()) / 2)) {
     spdlog::error("shutdown: signals published to the bus not acknowledged before the deadline");
-    clean = false;
+    bus_acked = false;
   }
 
   // 3. The aggregator drains every channel and flushes every open bar.
@@ -527,7 +532,7 @@ bool LivePipeline::stop(std::chrono::steady_clock::time_point deadline) {
   // 3b. The bars on the bus: the last ones published and acked.
   if (p.bus_bars && !p.bus_bars->stop(deadline)) {
     spdlog::error("shutdown: bars published to the bus not acknowledged before the deadline");
-    clean = false;
+    bus_acked = false;
   }
   // 4. The writer: everything acknowledged or spooled, or the deadline.
   if (p.writer && clean) {
@@ -543,7 +548,7 @@ bool LivePipeline::stop(std::chrono::steady_clock::time_point deadline) {
   // 6. The bus ingest acks what the last checkpoint covered.
   if (p.bus_ingest) p.bus_ingest->finish();
   if (p.http) p.http->stop();
-  return clean;
+  return clean && bus_acked;
 }
 
 }  // namespace tickflow
