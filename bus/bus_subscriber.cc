@@ -3,6 +3,10 @@
 
 #include <nats/nats.h>
 
+#include <algorithm>
+#include <string>
+#include <string_view>
+
 namespace tickflow::bus {
 
 BusSubscriber::BusSubscriber(NatsConnection& connection, const ConsumerSpec& spec, int fetch_batch)
@@ -19,16 +23,24 @@ BusSubscriber::BusSubscriber(NatsConnection& connection, const ConsumerSpec& spe
       throw BusError(where + ": does not exist (ensure_consumer creates it)");
     throw BusError(where + ": cannot read it: " + nats_status_text(s));
   }
-  jsSubOptions so;
-  jsSubOptions_Init(&so);
-  so.Stream = spec_.stream.c_str();
-  so.Consumer = spec_.durable.c_str();
+  // Our own pull requests on our own inbox, not js_PullSubscribe +
+  // natsSubscription_Fetch: libnats 3.4.1's Fetch (Debian 12) overflows its
+  // message array when a fetch starts with messages already queued from an
+  // earlier request (more than half the batch): it compares the total count
+  // against the batch it has just reduced by that count (nats.c #749, fixed
+  // upstream in 2024). tf-bus-in died of it about one run in twelve
+  // ("double free or corruption", Count 1125 of a batch of 256).
+  natsInbox* inbox = nullptr;
+  if (natsInbox_Create(&inbox) != NATS_OK) throw BusError(where + ": cannot create an inbox");
+  inbox_ = inbox;
+  natsInbox_Destroy(inbox);
+  request_subject_ = "$JS.API.CONSUMER.MSG.NEXT." + spec_.stream + "." + spec_.durable;
   natsSubscription* sub = nullptr;
-  const char* subject = spec_.filter_subject.empty() ? ">" : spec_.filter_subject.c_str();
-  s = js_PullSubscribe(&sub, connection.jetstream(), subject, spec_.durable.c_str(), nullptr, &so, &jerr);
-  if (s != NATS_OK)
-    throw BusError(where + ": cannot bind a pull subscription: " + nats_status_text(s) +
-                   (jerr != 0 ? " (JetStream error " + std::to_string(static_cast<int>(jerr)) + ")" : ""));
+  s = natsConnection_SubscribeSync(&sub, connection.native(), inbox_.c_str());
+  if (s != NATS_OK) throw BusError(where + ": cannot subscribe to its inbox: " + nats_status_text(s));
+  // Never drop a delivered message as a slow consumer: at most a few
+  // batches are ever queued (fetch() asks for more only when it has room).
+  natsSubscription_SetPendingLimits(sub, -1, -1);
   sub_ = sub;
 }
 
@@ -37,19 +49,61 @@ BusSubscriber::~BusSubscriber() {
   if (sub_ != nullptr) natsSubscription_Destroy(sub_);
 }
 
+bool BusSubscriber::request_more(std::chrono::milliseconds wait) {
+  const std::int64_t expires_ns = std::chrono::nanoseconds(wait).count();
+  const std::string body =
+      "{\"batch\":" + std::to_string(fetch_batch_) + ",\"expires\":" + std::to_string(expires_ns) + "}";
+  if (natsConnection_PublishRequest(connection_.native(), request_subject_.c_str(), inbox_.c_str(), body.data(),
+                                    static_cast<int>(body.size())) != NATS_OK)
+    return false;
+  open_remaining_ = fetch_batch_;
+  open_until_ = std::chrono::steady_clock::now() + wait;
+  return true;
+}
+
 std::size_t BusSubscriber::fetch(std::chrono::milliseconds wait,
                                  const std::function<void(const BusMessage&)>& on_message) {
-  natsMsgList list{};
-  jsErrCode jerr{};
-  const natsStatus s = natsSubscription_Fetch(&list, sub_, fetch_batch_, wait.count() > 0 ? wait.count() : 1, &jerr);
-  if (s != NATS_OK) {
-    if (s != NATS_TIMEOUT) counters_.fetch_errors.fetch_add(1, std::memory_order_relaxed);
-    natsMsgList_Destroy(&list);
-    return 0;
-  }
+  if (wait.count() < 1) wait = std::chrono::milliseconds(1);
+  const auto deadline = std::chrono::steady_clock::now() + wait;
   std::size_t handled = 0;
-  for (int i = 0; i < list.Count; ++i) {
-    natsMsg* m = list.Msgs[i];
+  while (handled < static_cast<std::size_t>(fetch_batch_)) {
+    const auto now = std::chrono::steady_clock::now();
+    // A request is open while the server may still deliver on it. Ask for
+    // more only with nothing in hand: with messages in hand, return them
+    // (and what is already queued) at once.
+    if (open_remaining_ == 0 || now >= open_until_) {
+      if (handled != 0) break;
+      if (now >= deadline || !request_more(std::chrono::duration_cast<std::chrono::milliseconds>(deadline - now))) {
+        if (now < deadline) counters_.fetch_errors.fetch_add(1, std::memory_order_relaxed);
+        break;
+      }
+    }
+    const std::int64_t timeout_ms =
+        handled != 0 ? 0
+                     : std::max<std::int64_t>(1, std::chrono::duration_cast<std::chrono::milliseconds>(
+                                                     std::min(deadline, open_until_) - std::chrono::steady_clock::now())
+                                                     .count());
+    natsMsg* m = nullptr;
+    const natsStatus s =
+        timeout_ms == 0 ? natsSubscription_NextMsg(&m, sub_, 0) : natsSubscription_NextMsg(&m, sub_, timeout_ms);
+    if (s != NATS_OK) {
+      if (s != NATS_TIMEOUT) counters_.fetch_errors.fetch_add(1, std::memory_order_relaxed);
+      if (handled != 0 || std::chrono::steady_clock::now() >= deadline) break;
+      if (s != NATS_TIMEOUT) break;
+      continue;  // the open request expired empty: ask again
+    }
+    // A status (no reply subject): 404 no messages, 408 request expired,
+    // 409 (max waiting, consumer deleted, ...) end the request; 100 is a
+    // heartbeat. None is a message.
+    const char* reply = natsMsg_GetReply(m);
+    if (reply == nullptr || reply[0] == '\0') {
+      const char* status = nullptr;
+      if (natsMsgHeader_Get(m, "Status", &status) == NATS_OK && status != nullptr && std::string_view(status) != "100")
+        open_remaining_ = 0;
+      natsMsg_Destroy(m);
+      continue;
+    }
+    if (open_remaining_ > 0) --open_remaining_;
     BusMessage out;
     jsMsgMetaData* meta = nullptr;
     if (natsMsg_GetMetaData(&meta, m) == NATS_OK) {
@@ -57,8 +111,7 @@ std::size_t BusSubscriber::fetch(std::chrono::milliseconds wait,
       out.num_delivered = meta->NumDelivered;
       jsMsgMetaData_Destroy(meta);
     }
-    const char* reply = natsMsg_GetReply(m);
-    if (reply != nullptr && out.stream_seq != 0) ack_subjects_[out.stream_seq] = reply;
+    if (out.stream_seq != 0) ack_subjects_[out.stream_seq] = reply;
     const char* subject = natsMsg_GetSubject(m);
     out.subject = subject != nullptr ? std::string_view(subject) : std::string_view();
     out.data = {reinterpret_cast<const std::uint8_t*>(natsMsg_GetData(m)),
@@ -67,8 +120,8 @@ std::size_t BusSubscriber::fetch(std::chrono::milliseconds wait,
     if (out.num_delivered > 1) counters_.redelivered.fetch_add(1, std::memory_order_relaxed);
     ++handled;
     on_message(out);
+    natsMsg_Destroy(m);
   }
-  natsMsgList_Destroy(&list);
   return handled;
 }
 

@@ -1,10 +1,19 @@
 // bus/bus_subscriber.h
 //
-// BusSubscriber: a durable JetStream pull consumer, bound to a consumer that
+// BusSubscriber: a durable JetStream pull consumer, reading a consumer that
 // ensure_consumer() created (never one the library creates: libnats would
 // delete such a consumer when the subscription ends). Bytes out: each
 // message's payload, subject, stream sequence and delivery count; it knows
 // nothing about the wire format.
+//
+// Pulling: it sends JetStream's own pull requests ($JS.API.CONSUMER.MSG.NEXT,
+// {"batch", "expires"}) and reads the deliveries from its own inbox, rather
+// than libnats's natsSubscription_Fetch, whose 3.4.1 (Debian 12) overflows
+// its message array when a fetch starts with more than half a batch already
+// queued (nats.c #749; see bus_subscriber.cc). A new request goes out only
+// when the last one has ended (its batch delivered, a 404/408/409 status, or
+// its expiry) and nothing is in hand, so at most one request is open and its
+// deliveries arrive in stream order.
 //
 // Acknowledgement: messages stay unacked until ack_through(seq). With
 // ack_all (AckAll) one ack covers every earlier message, so the caller acks
@@ -58,10 +67,11 @@ class BusSubscriber {
   BusSubscriber(const BusSubscriber&) = delete;
   BusSubscriber& operator=(const BusSubscriber&) = delete;
 
-  // Fetches up to fetch_batch messages (waiting at most `wait`), calls
-  // on_message for each in stream order (views valid during the call only).
-  // Returns the number handled; 0 on timeout, and on a failed fetch (counted
-  // in fetch_errors; e.g. while the consumer's leader is re-elected).
+  // Hands up to fetch_batch messages to on_message, in stream order (views
+  // valid during the call only). Waits at most `wait` for the first one;
+  // once it has one, it returns with what is already queued. Returns the
+  // number handled; 0 on timeout, and when a request cannot be sent (counted
+  // in fetch_errors; e.g. while disconnected).
   std::size_t fetch(std::chrono::milliseconds wait, const std::function<void(const BusMessage&)>& on_message);
   // Acks through stream_seq (see above).
   void ack_through(std::uint64_t stream_seq);
@@ -77,7 +87,15 @@ class BusSubscriber {
   ConsumerSpec spec_;
   int fetch_batch_;
   __natsSubscription* sub_ = nullptr;
-  std::map<std::uint64_t, std::string> ack_subjects_;  // stream seq -> reply subject of its latest delivery
+  // Sends a pull request for fetch_batch_ messages that the server holds
+  // open for `wait`. False when it could not be sent (disconnected).
+  bool request_more(std::chrono::milliseconds wait);
+
+  std::string inbox_;                                   // this subscriber's deliveries arrive here
+  std::string request_subject_;                         // $JS.API.CONSUMER.MSG.NEXT.<stream>.<durable>
+  int open_remaining_ = 0;                              // messages the open pull request may still deliver
+  std::chrono::steady_clock::time_point open_until_{};  // when the server expires it
+  std::map<std::uint64_t, std::string> ack_subjects_;   // stream seq -> reply subject of its latest delivery
   BusSubscriberCounters counters_;
 };
 

@@ -325,6 +325,47 @@ TEST(BusTransport, DuplicateIdsAreStoredOnceAndTheDurableResumesPastTheAckFloorA
   }));
 }
 
+// libnats 3.4.1's natsSubscription_Fetch overflowed its message array when
+// a fetch began with more than half a batch already queued from an earlier
+// request (nats.c #749): tf-bus-in died about one run in twelve. The
+// subscriber now pulls on its own; this makes that state happen over and
+// over: each fetch returns at its first message while the request it sent
+// keeps delivering, so the next fetch starts with up to a batch queued.
+TEST(BusTransport, FetchesThatStartWithDeliveriesQueuedHandEachMessageOnceInOrder) {
+  constexpr int kMessages = 3'000;
+  constexpr int kBatch = 64;
+  NatsProcess nats;
+  NatsConnection connection(config_for(nats));
+  ensure_stream(connection, events_stream());
+  ensure_consumer(connection, aggregator_consumer());
+  BusPublisher publisher(connection, publisher_config(512));
+  publish_range(publisher, 0, kMessages);
+  ASSERT_TRUE(publisher.flush(30s));
+
+  BusSubscriber sub(connection, aggregator_consumer(), kBatch);
+  std::uint64_t next_seq = 1;
+  int order_errors = 0, fetches = 0, short_fetches = 0;
+  const auto deadline = Clock::now() + 60s;
+  while (next_seq <= kMessages && Clock::now() < deadline) {
+    // A slow handler: the rest of the batch lands in the queue meanwhile.
+    const std::size_t n = sub.fetch(2s, [&](const BusMessage& m) {
+      if (m.stream_seq != next_seq || m.num_delivered != 1) ++order_errors;
+      ++next_seq;
+      if (m.stream_seq % kBatch == 1) std::this_thread::sleep_for(2ms);
+    });
+    ++fetches;
+    if (n != 0 && n < kBatch) ++short_fetches;
+    if (n == 0) break;
+  }
+  EXPECT_EQ(next_seq, static_cast<std::uint64_t>(kMessages + 1));
+  EXPECT_EQ(order_errors, 0);
+  EXPECT_EQ(sub.counters().received.load(), static_cast<std::uint64_t>(kMessages));
+  EXPECT_EQ(sub.counters().redelivered.load(), 0u);
+  EXPECT_EQ(sub.counters().fetch_errors.load(), 0u);
+  EXPECT_EQ(sub.fetch(100ms, [](const BusMessage&) {}), 0u);  // nothing more, nothing twice
+  std::printf("%d messages in %d fetches (%d returned less than a batch)\n", kMessages, fetches, short_fetches);
+}
+
 TEST(BusTransport, AFullWindowSpoolsToDiskWhileTheServerIsDownAndEveryMessageArrivesOnce) {
   constexpr int kMessages = 2'000;
   constexpr int kWindow = 4;
