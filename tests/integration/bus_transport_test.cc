@@ -326,12 +326,12 @@ TEST(BusTransport, DuplicateIdsAreStoredOnceAndTheDurableResumesPastTheAckFloorA
 }
 
 // libnats 3.4.1's natsSubscription_Fetch overflowed its message array when
-// a fetch began with more than half a batch already queued from an earlier
-// request (nats.c #749): tf-bus-in died about one run in twelve. The
-// subscriber now pulls on its own; this makes that state happen over and
-// over: each fetch returns at its first message while the request it sent
-// keeps delivering, so the next fetch starts with up to a batch queued.
-TEST(BusTransport, FetchesThatStartWithDeliveriesQueuedHandEachMessageOnceInOrder) {
+// a fetch began with more than half a batch already queued (nats.c #749):
+// tf-bus-in died about one run in twelve. The subscriber now sends its own
+// pull requests; here a slow handler lets each request's deliveries pile up
+// in the inbox while fetch() is still handing out the first of them, 47
+// requests in a row, and every message must come out once, in order.
+TEST(BusTransport, DeliveriesThatPileUpDuringASlowHandlerComeOutOnceInOrder) {
   constexpr int kMessages = 3'000;
   constexpr int kBatch = 64;
   NatsProcess nats;
