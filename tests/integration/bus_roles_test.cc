@@ -57,6 +57,7 @@
 #include "pipeline/market_registry.h"
 #include "runtime/bus_specs.h"
 #include "runtime/live_pipeline.h"
+#include "tests/integration/capture_frames.h"
 #include "tests/integration/influxd_process.h"
 #include "tests/integration/nats_process.h"
 #include "tests/integration/tickflow_child.h"
@@ -84,22 +85,13 @@ const auto* const kNatsEnvironment = ::testing::AddGlobalTestEnvironment(new Nat
 
 // ---------------------------------------------------------------- frames and reference
 
-std::vector<std::string> load_frames(const std::string& name) {
-  CaptureReader reader(std::string(TICKFLOW_TEST_DATA_DIR) + "/binance-20240808-trades/" + name);
-  CaptureRecord rec;
-  std::vector<std::string> frames;
-  while (reader.next(rec))
-    if (!rec.binary) frames.emplace_back(rec.frame);
-  return frames;
-}
-
 struct Streams {
   std::vector<std::string> spot, usdm;
 };
 
 Streams shifted_streams() {
-  static const std::vector<std::string> spot = load_frames("spot_btcusdt.gz");
-  static const std::vector<std::string> usdm = load_frames("usdm_btcusdt.gz");
+  static const std::vector<std::string> spot = testing::binance_0808_frames("spot_btcusdt.gz");
+  static const std::vector<std::string> usdm = testing::binance_0808_frames("usdm_btcusdt.gz");
   std::int64_t first = INT64_MAX;
   for (const auto* frames : {&spot, &usdm})
     for (const std::string& f : *frames) first = std::min(first, trade_time_ms(f));
@@ -209,7 +201,17 @@ std::string common() {
   return c.str();
 }
 
-PipelineConfig collector_config(const std::string& nats_url, const std::string& name, const Endpoints& e) {
+// The [bus] servers list of one or more URLs, and the replicas line (R3 on a
+// three-node cluster).
+std::string servers_lines(const std::vector<std::string>& urls) {
+  std::string line = "servers = [";
+  for (std::size_t i = 0; i < urls.size(); ++i) line += (i ? ", \"" : "\"") + urls[i] + "\"";
+  line += "]\n";
+  if (urls.size() >= 3) line += "replicas = 3\n";
+  return line;
+}
+
+PipelineConfig collector_config(const std::vector<std::string>& urls, const std::string& name, const Endpoints& e) {
   std::ostringstream c;
   c << common()
     << "[feeds]\nstale_after_ms = 30000\nbackoff_initial_ms = 20\nbackoff_max_ms = 200\nbackfill = false\n\n"
@@ -217,15 +219,25 @@ PipelineConfig collector_config(const std::string& nats_url, const std::string& 
     << "\"\n\n"
     << "[feeds.endpoints.BINANCE_FUTURES]\nhost = \"127.0.0.1\"\nport = " << e.usdm_port << "\nca_file = \""
     << e.usdm_ca << "\"\n\n"
-    << "[bus]\nroles = [\"collector\"]\nservers = [\"" << nats_url << "\"]\ncollector_name = \"" << name << "\"\n";
+    << "[bus]\nroles = [\"collector\"]\n"
+    << servers_lines(urls) << "collector_name = \"" << name << "\"\n";
   return parse_pipeline_config(c.str(), "collector-" + name + ".toml");
 }
 
-PipelineConfig aggregator_config(const std::string& nats_url) {
+PipelineConfig collector_config(const std::string& nats_url, const std::string& name, const Endpoints& e) {
+  return collector_config(std::vector<std::string>{nats_url}, name, e);
+}
+
+PipelineConfig aggregator_config(const std::vector<std::string>& urls) {
   std::ostringstream c;
   c << common() << "[feeds]\nbackfill = false\n\n"
-    << "[bus]\nroles = [\"aggregator\"]\nservers = [\"" << nats_url << "\"]\ndurable = \"test-aggregator\"\n";
+    << "[bus]\nroles = [\"aggregator\"]\n"
+    << servers_lines(urls) << "durable = \"test-aggregator\"\n";
   return parse_pipeline_config(c.str(), "aggregator.toml");
+}
+
+PipelineConfig aggregator_config(const std::string& nats_url) {
+  return aggregator_config(std::vector<std::string>{nats_url});
 }
 
 // An aggregator that stores its bars in InfluxDB at `influx_url`, with the
@@ -374,6 +386,73 @@ TEST(BusRoles, CollectorToAggregatorGivesSingleHostBars) {
   EXPECT_EQ(metric(collector_metrics, "tickflow_bus_connected", {"role=\"collector\""}).value_or(-1), 1);
   EXPECT_NE(health.find("\"bus\":{\"aggregator\":{\"connected\":true"), std::string::npos) << health;
 
+  expect_bars(expected.seconds, tap.by_timeframe(aggregator, 1), "1s");
+  expect_bars(expected.minutes, tap.by_timeframe(aggregator, 60), "1m");
+}
+
+// One of three NATS nodes dies mid-run: the leader of the R3 events stream,
+// while the USD-M feed is stalled half-way, so that the collector has more
+// to publish after the kill and the aggregator more to consume. Both
+// clients go on through the other nodes once a new leader is elected (5-7 s
+// here), and the bars are still exactly the captures'.
+TEST(BusRoles, KillingOneOfThreeNatsNodesMidRunLosesNothing) {
+  const Streams streams = shifted_streams();
+  Expected expected;
+  add_reference("BINANCE", streams.spot, expected);
+  add_reference("BINANCE_FUTURES", streams.usdm, expected);
+
+  testing::NatsCluster cluster;
+  WsTestServer spot({.protocol = WsProtocol::kBinance, .frames = streams.spot});
+  WsTestServer usdm({.protocol = WsProtocol::kBinance,
+                     .frames = streams.usdm,
+                     .stall_after = streams.usdm.size() / 2,
+                     .stall_for = 4000ms,
+                     .resume_overlap = 50});
+  const Endpoints endpoints{spot.port(), usdm.port(), spot.ca_file(), usdm.ca_file()};
+
+  BarTap tap;
+  LivePipeline aggregator(aggregator_config(cluster.url_list()), options(&tap));
+  aggregator.start();
+  LivePipeline collector(collector_config(cluster.url_list(), "solo", endpoints), options());
+  collector.start();
+
+  // Half-way: the spot stream and half of USD-M are in; kill the events
+  // stream's leader.
+  ASSERT_TRUE(poll_until(
+      [&] { return metric_of(aggregator, "tickflow_aggregator_trades_total") >= double(expected.trades) / 2; }, 45s));
+  std::string leader;
+  {
+    bus::NatsConnectionConfig admin_config;
+    admin_config.servers = cluster.url_list();
+    admin_config.name = "test-admin";
+    bus::NatsConnection admin(admin_config);
+    leader = bus::stream_state(admin, "TICKFLOW_EVENTS").leader;
+  }
+  const int victim = cluster.index_of(leader);
+  ASSERT_GE(victim, 0) << "stream leader '" << leader << "'";
+  cluster.kill(victim);
+  const double trades_at_kill = metric_of(aggregator, "tickflow_aggregator_trades_total");
+
+  const bool all = poll_until(
+      [&] {
+        return usdm.frames_written() >= streams.usdm.size() &&
+               metric_of(aggregator, "tickflow_aggregator_trades_total") >= double(expected.trades);
+      },
+      90s);
+  const std::string collector_metrics = collector.metrics().body;
+  EXPECT_TRUE(collector.stop(std::chrono::steady_clock::now() + 20s));
+  const std::string aggregator_metrics = aggregator.metrics().body;
+  EXPECT_TRUE(aggregator.stop(std::chrono::steady_clock::now() + 20s));
+  ASSERT_TRUE(all) << "aggregator took " << metric(aggregator_metrics, "tickflow_aggregator_trades_total").value_or(-1)
+                   << " of " << expected.trades << " trades (" << trades_at_kill << " when " << leader
+                   << " was killed)";
+  EXPECT_LT(trades_at_kill, double(expected.trades));  // the kill was mid-run
+  EXPECT_EQ(metric(aggregator_metrics, "tickflow_aggregator_trades_total").value_or(-1), double(expected.trades));
+  EXPECT_EQ(metric(aggregator_metrics, "tickflow_bus_bad_messages_total").value_or(-1), 0);
+  std::printf("killed %s after %.0f of %llu trades; collector resent %.0f, aggregator dropped %.0f duplicate trades\n",
+              leader.c_str(), trades_at_kill, static_cast<unsigned long long>(expected.trades),
+              metric(collector_metrics, "tickflow_bus_resent_total").value_or(-1),
+              metric(aggregator_metrics, "tickflow_bus_duplicates_total", {"where=\"aggregator\""}).value_or(-1));
   expect_bars(expected.seconds, tap.by_timeframe(aggregator, 1), "1s");
   expect_bars(expected.minutes, tap.by_timeframe(aggregator, 60), "1m");
 }
