@@ -206,7 +206,8 @@ printf '  the aggregator applied %s messages, %s trades, %s duplicate trades dro
 D=tests/data/binance-20240808-trades
 "$tickflow" replay --quiet --influx "$influx" --db "$single_db" \
   BINANCE="$D/spot_btcusdt.gz" BINANCE="$D/spot_ethusdt.gz" \
-  BINANCE_FUTURES="$D/usdm_btcusdt.gz" BINANCE_FUTURES="$D/usdm_ethusdt.gz"
+  BINANCE_FUTURES="$D/usdm_btcusdt.gz" BINANCE_FUTURES="$D/usdm_ethusdt.gz" 2>"$tmp/replay.log" ||
+  { echo "bus_demo.sh: tickflow replay failed:" >&2; cat "$tmp/replay.log" >&2; exit 1; }
 log "single-host: tickflow replay of the same captures into database $single_db"
 
 query() {
