@@ -140,13 +140,12 @@ text += "\n# bus_demo.sh: no REST backfill.\n[feeds]\nbackfill = false\n"
 open(f"{tmp}/aggregator.toml", "w").write(text)
 PY
 
-run() {  # NAME: tickflow run --config $tmp/NAME.toml, log in $tmp/NAME.log
+run() {  # NAME: tickflow run --config $tmp/NAME.toml in the background, log in $tmp/NAME.log ($! is its pid)
   "$tickflow" run --config "$tmp/$1.toml" --log-level warn --log-file "$tmp/$1.log" & pids+=($!)
-  eval "pid_$2=\$!"
 }
-run aggregator agg
-run collector-a a
-run collector-b b
+run aggregator; pid_agg=$!
+run collector-a; pid_a=$!
+run collector-b; pid_b=$!
 log "started: collector A (pid $pid_a, :$a_port), collector B (pid $pid_b, :$b_port), aggregator (pid $pid_agg, :$agg_port)"
 
 metric() {  # PORT FAMILY [LABELS]: the value, or -1

@@ -5,7 +5,7 @@
 # 51252 trades of the four captures once (collector B's feeds reconnected
 # after its server dropped them, the duplicates were dropped); its 27
 # one-minute bars are all equal to the single-host replay's; it leaves no
-# process and no temp folder behind. ~15 s.
+# process and no temp folder behind. 15-30 s.
 set -u
 build=$1
 src=$2
