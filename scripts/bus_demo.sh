@@ -172,7 +172,7 @@ while [[ $SECONDS -lt $deadline ]]; do
   sleep 0.2
 done
 if [[ "${applied%.*}" -lt "$frames" ]]; then
-  echo "bus_demo.sh: the aggregator took $applied of $frames trades in 120 s; logs:" >&2
+  echo "bus_demo.sh: the aggregator took $applied of $frames trades in ${BUS_DEMO_TIMEOUT_S:-120} s; logs:" >&2
   tail -n 20 "$tmp"/*.log >&2
   show_bus
   exit 1
