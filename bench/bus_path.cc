@@ -219,7 +219,8 @@ constexpr const char* kDurable = "bench-aggregator";
 // The collector side, in a forked child: publishes every batch, flushes,
 // writes {cpu seconds, published, duplicates, window_full} to `out_fd`.
 [[noreturn]] void collector_process(const Workload& w, const std::vector<std::string>& servers, double rate,
-                                    std::int64_t t0, std::int64_t max_in_flight, int out_fd) {
+                                    std::int64_t t0, std::int64_t max_in_flight, const std::string& spool_dir,
+                                    int out_fd) {
   int rc = 0;
   try {
     bus::NatsConnectionConfig cc;
@@ -228,6 +229,10 @@ constexpr const char* kDurable = "bench-aggregator";
     bus::NatsConnection connection(cc);
     bus::BusPublisherConfig pc;
     pc.max_in_flight = max_in_flight;
+    if (!spool_dir.empty()) {  // a full window spools to disk, as on_full = "spool" does
+      pc.on_full = bus::OnFullWindow::kSpool;
+      pc.spool_dir = spool_dir;
+    }
     bus::BusPublisher publisher(connection, pc);
     bus::EventBatchEncoder encoder;
     const double cpu0 = cpu_seconds();
@@ -262,7 +267,7 @@ constexpr const char* kDurable = "bench-aggregator";
 }
 
 PathResult run_bus(const Workload& w, const std::vector<std::string>& servers, int replicas, double rate,
-                   std::int64_t max_in_flight, int fetch_batch, std::string& error) {
+                   std::int64_t max_in_flight, const std::string& spool_dir, int fetch_batch, std::string& error) {
   PathResult result;
   bus::NatsConnectionConfig cc;
   cc.servers = servers;
@@ -287,7 +292,7 @@ PathResult run_bus(const Workload& w, const std::vector<std::string>& servers, i
   if (child < 0) throw std::runtime_error("fork failed");
   if (child == 0) {
     ::close(pipe_fds[0]);
-    collector_process(w, servers, rate, t0, max_in_flight, pipe_fds[1]);
+    collector_process(w, servers, rate, t0, max_in_flight, spool_dir, pipe_fds[1]);
   }
   ::close(pipe_fds[1]);
 
@@ -379,6 +384,9 @@ int run(int argc, char** argv) {
   app.add_option("--repeat", repeat, "Play the captures this many times, back to back")->check(CLI::Range(1, 100));
   app.add_option("--max-in-flight", max_in_flight, "The collector's publish window (unacked messages)");
   app.add_option("--fetch-batch", fetch_batch, "The aggregator's pull batch");
+  std::string spool_dir;
+  app.add_option("--spool", spool_dir, "The collector spools to DIR when its window is full (default: it blocks)")
+      ->option_text("DIR");
   CLI11_PARSE(app, argc, argv);
 
   Workload w;
@@ -399,7 +407,7 @@ int run(int argc, char** argv) {
   }
   std::fprintf(stderr, "bus_path: bus...\n");
   std::string error;
-  const PathResult bus = run_bus(w, servers, nodes, rate, max_in_flight, fetch_batch, error);
+  const PathResult bus = run_bus(w, servers, nodes, rate, max_in_flight, spool_dir, fetch_batch, error);
 
   char cpu_model[128] = "unknown";
   if (FILE* f = std::fopen("/proc/cpuinfo", "r")) {

@@ -52,7 +52,7 @@ bool decode_record(std::string_view rec, std::string_view& subject, std::string_
   if (rec.size() < 4 + sl + il || sl == 0 || il == 0) return false;
   subject = rec.substr(4, sl);
   id = rec.substr(4 + sl, il);
-  data = {reinterpret_cast<const std::uint8_t*>(rec.data() + 4 + sl), rec.size() - 4 - sl - il};
+  data = {reinterpret_cast<const std::uint8_t*>(rec.data() + 4 + sl + il), rec.size() - 4 - sl - il};
   return true;
 }
 

@@ -71,6 +71,13 @@ BusPublisherConfig publisher_config(std::int64_t max_in_flight, OnFullWindow on_
 }
 
 std::string id_of(int i) { return "BINANCE:btcusdt:" + std::to_string(i); }
+// The payload of message i: binary (NUL and 0xff bytes), of another length
+// than its id, so that a spool record that mixed up its fields (subject,
+// id, payload) would show.
+std::string payload_of(int i) {
+  return std::string("\x00\x01", 2) + "payload-" + std::to_string(i) +
+         std::string(static_cast<std::size_t>(29 + i % 7), '\xff');
+}
 
 std::span<const std::uint8_t> bytes(const std::string& s) {
   return {reinterpret_cast<const std::uint8_t*>(s.data()), s.size()};
@@ -79,8 +86,7 @@ std::span<const std::uint8_t> bytes(const std::string& s) {
 // Publishes ids [from, to): payload = the id, so a consumer can count them.
 void publish_range(BusPublisher& publisher, int from, int to) {
   for (int i = from; i < to; ++i) {
-    const std::string id = id_of(i);
-    publisher.publish("tickflow.trades.BINANCE.btcusdt", id, bytes(id));
+    publisher.publish("tickflow.trades.BINANCE.btcusdt", id_of(i), bytes(payload_of(i)));
   }
 }
 
@@ -263,7 +269,7 @@ TEST(BusTransport, DuplicateIdsAreStoredOnceAndTheDurableResumesPastTheAckFloorA
     while (next_seq <= kDistinct) {
       if (sub.fetch(2s, [&](const BusMessage& m) {
             const std::string payload(reinterpret_cast<const char*>(m.data.data()), m.data.size());
-            if (m.stream_seq != next_seq || payload != id_of(static_cast<int>(next_seq - 1)) ||
+            if (m.stream_seq != next_seq || payload != payload_of(static_cast<int>(next_seq - 1)) ||
                 m.subject != "tickflow.trades.BINANCE.btcusdt" || m.num_delivered != 1)
               ++order_errors;
             ++next_seq;
@@ -398,7 +404,7 @@ TEST(BusTransport, AFullWindowSpoolsToDiskWhileTheServerIsDownAndEveryMessageArr
   EXPECT_EQ(stream_state(connection, "TICKFLOW_EVENTS").messages, static_cast<std::uint64_t>(kMessages));
   const auto all = read_all(connection, "count", kMessages);
   ASSERT_EQ(all.size(), static_cast<std::size_t>(kMessages));
-  for (int i = 0; i < kMessages; ++i) EXPECT_EQ(all[static_cast<std::size_t>(i)], id_of(i)) << i;  // publish order
+  for (int i = 0; i < kMessages; ++i) EXPECT_EQ(all[static_cast<std::size_t>(i)], payload_of(i)) << i;  // publish order
 }
 
 TEST(BusTransport, ASpoolLeftByASigkilledPublisherIsDrainedByTheNextOne) {
@@ -448,7 +454,7 @@ TEST(BusTransport, ASpoolLeftByASigkilledPublisherIsDrainedByTheNextOne) {
   EXPECT_EQ(stream_state(connection, "TICKFLOW_EVENTS").messages, static_cast<std::uint64_t>(kMessages - kWindow));
   const auto all = read_all(connection, "count", kMessages - kWindow);
   ASSERT_EQ(all.size(), static_cast<std::size_t>(kMessages - kWindow));
-  for (int i = kWindow; i < kMessages; ++i) EXPECT_EQ(all[static_cast<std::size_t>(i - kWindow)], id_of(i));
+  for (int i = kWindow; i < kMessages; ++i) EXPECT_EQ(all[static_cast<std::size_t>(i - kWindow)], payload_of(i));
 }
 
 TEST(BusTransport, APublisherDestroyedWithUnackedMessagesSpoolsThemForTheNextOne) {
