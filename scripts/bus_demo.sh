@@ -119,10 +119,6 @@ for name, port in (("a", a_port), ("b", b_port)):
     text = open(path).read()
     for key, value in {**common, "collector_name": f'"demo-{name}"', "port": port}.items():
         text = edit(text, key, value, path)
-    # A full in-flight window blocks here instead of spooling: with
-    # on_full = "spool" the aggregator counts the messages drained from the
-    # spool as bad and stalls (found by this demo, reported in issue 19).
-    text = edit(text, "on_full", '"block"', path)
     text = edit(text, "spool_dir", f'"{tmp}/collector-{name}/bus-spool"', path, old='"/var/lib/tickflow/bus-spool"')
     e = env(name)
     text += "\n# bus_demo.sh: the local capture server, no REST backfill.\n[feeds]\nbackfill = false\nstale_after_ms = 30000\n"
