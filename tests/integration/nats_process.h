@@ -24,6 +24,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -126,6 +127,10 @@ class NatsProcess {
     pid_ = ::fork();
     if (pid_ < 0) throw std::runtime_error("fork failed");
     if (pid_ == 0) {
+      // A test that crashes (an abort skips destructors) must not leave its
+      // servers running: they die with the thread that started them (the
+      // test's main thread).
+      ::prctl(PR_SET_PDEATHSIG, SIGKILL);
       const std::string log = (dir_ / "nats-server.out").string();
       std::freopen(log.c_str(), "a", stdout);
       std::freopen(log.c_str(), "a", stderr);
