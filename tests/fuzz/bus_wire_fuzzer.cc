@@ -47,8 +47,8 @@ FeedEvent event_from(const std::uint8_t* p) {
   switch (p[0] % 3) {
     case 0: {
       Trade t;
-      t.exchange_ts_ns = static_cast<std::int64_t>(v >> 1);
-      t.receive_ts_ns = t.exchange_ts_ns + 1;
+      t.exchange_ts_ns = static_cast<std::int64_t>(v >> 2);
+      t.receive_ts_ns = t.exchange_ts_ns + 1;  // no overflow: v >> 2 < INT64_MAX
       t.trade_id = v;
       t.price = static_cast<double>(v % 100000) / 100;
       t.qty = static_cast<double>(v % 997) / 1000;
