@@ -43,9 +43,18 @@ std::span<const std::uint8_t> aligned(std::span<const std::uint8_t> bytes, std::
   return {reinterpret_cast<const std::uint8_t*>(storage.data()), bytes.size()};
 }
 
-// Identifier, verification, version: the Envelope or why not.
-WireError open_envelope(std::span<const std::uint8_t> bytes, const wire::Envelope*& envelope) noexcept {
+// Alignment (aligned(), into `storage` when the input is not), identifier,
+// verification, version: the Envelope or why not. The envelope points into
+// `input` or `storage`: keep both alive while using it.
+WireError open_envelope(std::span<const std::uint8_t> input, std::vector<std::uint64_t>& storage,
+                        const wire::Envelope*& envelope) noexcept {
   envelope = nullptr;
+  std::span<const std::uint8_t> bytes;
+  try {
+    bytes = aligned(input, storage);
+  } catch (const std::bad_alloc&) {
+    return WireError::kMalformed;
+  }
   // Root offset + identifier; the verifier's own limit is 2 GiB.
   if (bytes.size() < sizeof(flatbuffers::uoffset_t) + flatbuffers::kFileIdentifierLength ||
       bytes.size() >= FLATBUFFERS_MAX_BUFFER_SIZE)
@@ -273,14 +282,8 @@ WireError decode_event_batch(std::span<const std::uint8_t> input, EventBatchView
   out.size_ = out.n_trades_ = out.n_quotes_ = out.n_statuses_ = 0;
   out.kinds_ = out.trades_ = out.quotes_ = out.statuses_ = nullptr;
   out.cursor_ = out.cursor_trade_ = out.cursor_quote_ = out.cursor_status_ = 0;
-  std::span<const std::uint8_t> bytes;
-  try {
-    bytes = aligned(input, out.aligned_copy_);
-  } catch (const std::bad_alloc&) {
-    return WireError::kMalformed;
-  }
   const wire::Envelope* envelope = nullptr;
-  if (const WireError e = open_envelope(bytes, envelope); e != WireError::kNone) return e;
+  if (const WireError e = open_envelope(input, out.aligned_copy_, envelope); e != WireError::kNone) return e;
   const wire::EventBatch* batch = envelope->body_as_EventBatch();
   if (batch == nullptr) return WireError::kUnexpectedKind;
 
@@ -371,14 +374,8 @@ WireError decode_bars(std::span<const std::uint8_t> input, BarBatchView& out) no
   out.closed_until_s = 0;
   out.size_ = 0;
   out.rows_ = nullptr;
-  std::span<const std::uint8_t> bytes;
-  try {
-    bytes = aligned(input, out.aligned_copy_);
-  } catch (const std::bad_alloc&) {
-    return WireError::kMalformed;
-  }
   const wire::Envelope* envelope = nullptr;
-  if (const WireError e = open_envelope(bytes, envelope); e != WireError::kNone) return e;
+  if (const WireError e = open_envelope(input, out.aligned_copy_, envelope); e != WireError::kNone) return e;
   const wire::BarBatch* batch = envelope->body_as_BarBatch();
   if (batch == nullptr) return WireError::kUnexpectedKind;
   const auto [rows, n] = rows_of(batch->bars());
@@ -412,14 +409,8 @@ std::span<const std::uint8_t> encode_signal(const Signal& signal, std::vector<st
 
 WireError decode_signal(std::span<const std::uint8_t> input, Signal& out) noexcept {
   std::vector<std::uint64_t> storage;  // only for a misaligned input
-  std::span<const std::uint8_t> bytes;
-  try {
-    bytes = aligned(input, storage);
-  } catch (const std::bad_alloc&) {
-    return WireError::kMalformed;
-  }
   const wire::Envelope* envelope = nullptr;
-  if (const WireError e = open_envelope(bytes, envelope); e != WireError::kNone) return e;
+  if (const WireError e = open_envelope(input, storage, envelope); e != WireError::kNone) return e;
   const wire::SignalMessage* m = envelope->body_as_SignalMessage();
   if (m == nullptr) return WireError::kUnexpectedKind;
 
