@@ -49,6 +49,28 @@ natsStatus with_retry(std::chrono::milliseconds retry_for, jsErrCode& jerr, Atte
   }
 }
 
+std::string deliver_policy_name(jsDeliverPolicy p) {
+  switch (p) {
+    case js_DeliverAll: return "all";
+    case js_DeliverLast: return "last";
+    case js_DeliverNew: return "new";
+    case js_DeliverByStartSequence: return "by start sequence";
+    case js_DeliverByStartTime: return "by start time";
+    case js_DeliverLastPerSubject: return "last per subject";
+    default: return "policy " + std::to_string(static_cast<int>(p));
+  }
+}
+
+// Every stream seq <= this is acked. A durable re-created by
+// rewind_consumer() at OptStartSeq reports an ack floor of 0 until its first
+// ack (server 2.9), though nothing below OptStartSeq is delivered again.
+std::uint64_t ack_floor_of(const jsConsumerInfo& info) {
+  std::uint64_t floor = info.AckFloor.Stream;
+  if (info.Config != nullptr && info.Config->DeliverPolicy == js_DeliverByStartSequence && info.Config->OptStartSeq > 0)
+    floor = std::max(floor, info.Config->OptStartSeq - 1);
+  return floor;
+}
+
 struct StreamInfoPtr {
   jsStreamInfo* p = nullptr;
   ~StreamInfoPtr() {
@@ -185,9 +207,75 @@ void ensure_consumer(NatsConnection& connection, const ConsumerSpec& spec, std::
   if (found.AckWait != want_ack_wait) mismatch("ack_wait", seconds_text(want_ack_wait), seconds_text(found.AckWait));
   if (found.MaxAckPending != spec.max_ack_pending)
     mismatch("max_ack_pending", std::to_string(spec.max_ack_pending), std::to_string(found.MaxAckPending));
-  if (found.DeliverPolicy != js_DeliverAll) mismatch("deliver_policy", "all", "another policy");
+  // By start sequence: rewind_consumer() re-created it at its ack floor + 1.
+  if (found.DeliverPolicy != js_DeliverAll && found.DeliverPolicy != js_DeliverByStartSequence)
+    mismatch("deliver_policy", "all (or by start sequence, after a rewind)", deliver_policy_name(found.DeliverPolicy));
   if (found.DeliverSubject != nullptr && *found.DeliverSubject != '\0')
     mismatch("deliver_subject", "none (a pull consumer)", found.DeliverSubject);
+}
+
+ConsumerRewind rewind_consumer(NatsConnection& connection, const ConsumerSpec& spec,
+                               std::chrono::milliseconds retry_for) {
+  const std::string where =
+      "JetStream consumer " + spec.durable + " of stream " + spec.stream + " on " + connection.servers_text();
+  jsCtx* js = connection.jetstream();
+  ConsumerRewind out;
+  jsErrCode jerr{};
+  ConsumerInfoPtr info;
+  const auto get = [&](ConsumerInfoPtr& into) {
+    return with_retry(retry_for, jerr, [&] {
+      if (into.p != nullptr) jsConsumerInfo_Destroy(into.p);
+      into.p = nullptr;
+      return js_GetConsumerInfo(&into.p, js, spec.stream.c_str(), spec.durable.c_str(), nullptr, &jerr);
+    });
+  };
+  natsStatus s = get(info);
+  if (s != NATS_OK) {
+    out.problem = where + ": cannot read its state: " + api_error(s, jerr);
+    return out;
+  }
+  const std::uint64_t floor = ack_floor_of(*info.p);
+  out.delivered_stream_seq = info.p->Delivered.Stream;
+  out.ack_pending = info.p->NumAckPending;
+  out.start_seq = floor + 1;
+  out.needed = out.ack_pending > 0 || out.delivered_stream_seq > floor;
+  if (!out.needed) return out;
+
+  // The same configuration (every field, also those tickflow does not
+  // check: replicas, max deliver, ...); its strings and back-off array stay
+  // valid while `info` lives.
+  jsConsumerConfig config = *info.p->Config;
+  config.Name = nullptr;  // created by durable name, as ensure_consumer does
+  config.Durable = spec.durable.c_str();
+  config.DeliverPolicy = js_DeliverByStartSequence;
+  config.OptStartSeq = out.start_seq;
+  config.OptStartTime = 0;
+
+  s = with_retry(retry_for, jerr,
+                 [&] { return js_DeleteConsumer(js, spec.stream.c_str(), spec.durable.c_str(), nullptr, &jerr); });
+  if (s != NATS_OK && jerr != JSConsumerNotFoundErr) {
+    // The answer may have been lost after the server deleted it: look.
+    ConsumerInfoPtr again;
+    if (get(again) == NATS_OK || jerr != JSConsumerNotFoundErr) {
+      out.problem = where + ": cannot delete it to redeliver from stream seq " + std::to_string(out.start_seq) +
+                    " at once: " + api_error(s, jerr);
+      return out;
+    }
+  }
+
+  ConsumerInfoPtr created;
+  s = with_retry(retry_for, jerr, [&] {
+    if (created.p != nullptr) jsConsumerInfo_Destroy(created.p);
+    created.p = nullptr;
+    return js_AddConsumer(&created.p, js, spec.stream.c_str(), &config, nullptr, &jerr);
+  });
+  if (s != NATS_OK) {
+    throw BusError(where + ": deleted to redeliver its unacked messages at once, but cannot re-create it: " +
+                   api_error(s, jerr) + "; re-create it with deliver policy by start sequence, opt_start_seq " +
+                   std::to_string(out.start_seq) + " (its ack floor + 1), or every message is delivered again");
+  }
+  out.rewound = true;
+  return out;
 }
 
 StreamState stream_state(NatsConnection& connection, const std::string& stream) {
@@ -217,7 +305,7 @@ ConsumerState consumer_state(NatsConnection& connection, const std::string& stre
                    ": cannot read its state: " + api_error(s, jerr));
   ConsumerState out;
   out.delivered_stream_seq = info.p->Delivered.Stream;
-  out.ack_floor_stream_seq = info.p->AckFloor.Stream;
+  out.ack_floor_stream_seq = ack_floor_of(*info.p);
   out.num_pending = info.p->NumPending;
   out.num_ack_pending = info.p->NumAckPending;
   out.num_redelivered = info.p->NumRedelivered;
@@ -232,6 +320,20 @@ bool delete_stream(NatsConnection& connection, const std::string& stream) {
   if (jerr == JSStreamNotFoundErr) return false;
   throw BusError("JetStream stream " + stream + " on " + connection.servers_text() +
                  ": cannot delete it: " + api_error(s, jerr));
+}
+
+ConsumerStart consumer_start(NatsConnection& connection, const std::string& stream, const std::string& durable) {
+  jsErrCode jerr{};
+  ConsumerInfoPtr info;
+  const natsStatus s =
+      js_GetConsumerInfo(&info.p, connection.jetstream(), stream.c_str(), durable.c_str(), nullptr, &jerr);
+  if (s != NATS_OK)
+    throw BusError("JetStream consumer " + durable + " of stream " + stream + " on " + connection.servers_text() +
+                   ": cannot read its definition: " + api_error(s, jerr));
+  ConsumerStart out;
+  out.deliver_all = info.p->Config->DeliverPolicy == js_DeliverAll;
+  if (info.p->Config->DeliverPolicy == js_DeliverByStartSequence) out.start_seq = info.p->Config->OptStartSeq;
+  return out;
 }
 
 }  // namespace tickflow::bus

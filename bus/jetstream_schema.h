@@ -50,9 +50,38 @@ struct ConsumerSpec {
 // compares filter subject, ack policy, ack wait, max ack pending, deliver
 // policy and that it is a pull consumer, and throws BusError naming the
 // consumer, the field, the wanted and the found value. (GetConsumerInfo
-// first: the server's "add" silently updates an existing durable.)
+// first: the server's "add" silently updates an existing durable.) Deliver
+// policy "all" and "by start sequence" are the same durable: the latter is
+// what rewind_consumer() leaves.
 void ensure_consumer(NatsConnection& connection, const ConsumerSpec& spec,
                      std::chrono::milliseconds retry_for = std::chrono::seconds(20));
+
+// What rewind_consumer() found and did.
+struct ConsumerRewind {
+  bool needed = false;                     // the durable had delivered messages not yet acked
+  bool rewound = false;                    // re-created: the next fetch starts at start_seq
+  std::uint64_t start_seq = 0;             // its ack floor + 1
+  std::uint64_t delivered_stream_seq = 0;  // what the last run had been handed, at most
+  std::int64_t ack_pending = 0;            // of those, not acked
+  std::string problem;                     // !rewound: why (the durable is as it was)
+};
+// Makes a durable's delivered but unacked messages (a previous process that
+// died holding them) deliverable at once, in stream order, instead of after
+// its ack wait, when JetStream would redeliver them behind newer ones.
+// JetStream 2.9 has no call that resets a consumer's pending messages, so
+// this deletes the durable and re-creates it with the same configuration
+// but deliver policy "by start sequence" at ack floor + 1: every message
+// above the floor is delivered again, nothing at or below it. Transient
+// answers (elections) are retried for `retry_for`. When the durable cannot
+// be read or deleted, it returns with `problem` set and the durable
+// untouched (the caller waits out the ack wait instead). When it was
+// deleted but cannot be re-created, it throws BusError naming the consumer
+// and the start sequence it must be re-created at (ensure_consumer would
+// re-create it delivering from the stream's start). The ack floor read is
+// the server's: a process still acking the same durable would only see
+// messages it acked meanwhile again.
+ConsumerRewind rewind_consumer(NatsConnection& connection, const ConsumerSpec& spec,
+                               std::chrono::milliseconds retry_for = std::chrono::seconds(15));
 
 // A stream's state as its leader reports it (tests, /health).
 struct StreamState {
@@ -69,7 +98,7 @@ StreamState stream_state(NatsConnection& connection, const std::string& stream);
 // A durable consumer's state (tests, /health).
 struct ConsumerState {
   std::uint64_t delivered_stream_seq = 0;  // highest stream seq delivered
-  std::uint64_t ack_floor_stream_seq = 0;  // every seq <= this is acked
+  std::uint64_t ack_floor_stream_seq = 0;  // every seq <= this is acked (or below a rewound durable's start)
   std::uint64_t num_pending = 0;           // not yet delivered
   std::int64_t num_ack_pending = 0;        // delivered, not acked
   std::int64_t num_redelivered = 0;
@@ -80,5 +109,12 @@ ConsumerState consumer_state(NatsConnection& connection, const std::string& stre
 // Deletes a stream (tests, operations); false when it did not exist. Throws
 // BusError naming the stream on any other failure.
 bool delete_stream(NatsConnection& connection, const std::string& stream);
+
+// The deliver policy and start sequence a durable was created with (tests).
+struct ConsumerStart {
+  bool deliver_all = false;     // deliver policy "all"
+  std::uint64_t start_seq = 0;  // deliver policy "by start sequence": its first message
+};
+ConsumerStart consumer_start(NatsConnection& connection, const std::string& stream, const std::string& durable);
 
 }  // namespace tickflow::bus

@@ -102,6 +102,7 @@ std::string BusIngest::setup_connection() {
     bus::ensure_stream(*connection_, bus_events_stream(bus_config));
     const bus::ConsumerSpec consumer = bus_aggregator_consumer(bus_config);
     bus::ensure_consumer(*connection_, consumer);
+    rewind_unacked();
     subscriber_ = std::make_unique<bus::BusSubscriber>(*connection_, consumer, bus_config.fetch_batch);
     dedup_ = std::make_unique<Dedup>();
     subscriber_counters_.store(&subscriber_->counters(), std::memory_order_release);
@@ -150,20 +151,30 @@ void BusIngest::ack_offered() {
   counters_.acked_seq.store(offered, std::memory_order_relaxed);
 }
 
-void BusIngest::hold_for_redelivery() {
+void BusIngest::rewind_unacked() {
   // Messages a previous run took and never acked (it stopped or died
   // before their bars were settled) come back only once their ack wait
   // has passed; fetched now, newer messages would come first and the old
-  // ones after them, out of stream order. Waiting out the ack wait first
-  // makes the server hand the redeliveries out first, in order.
-  bus::ConsumerState state;
-  try {
-    state = bus::consumer_state(*connection_, config_.bus.events_stream, config_.bus.durable);
-  } catch (const std::exception&) {
-    return;  // no answer (an election): go on; the bars stay exact, only less often arbitrated by order
+  // ones after them, out of stream order. Re-created at its ack floor + 1,
+  // the durable hands them out first, in order, at once. Throws (start-up
+  // fails) only when the durable was deleted and not re-created.
+  const bus::ConsumerRewind rewind = bus::rewind_consumer(*connection_, bus_aggregator_consumer(config_.bus));
+  if (!rewind.needed) return;  // also: no answer (an election); the bars stay exact, only less often in order
+  const std::uint64_t unacked = rewind.ack_pending > 0 ? static_cast<std::uint64_t>(rewind.ack_pending)
+                                                       : rewind.delivered_stream_seq - rewind.start_seq + 1;
+  if (rewind.rewound) {
+    counters_.consumer_rewound.store(unacked, std::memory_order_relaxed);
+  } else {
+    hold_for_ = std::max<std::int64_t>(rewind.ack_pending, 1);
   }
-  if (state.num_ack_pending <= 0) return;
-  counters_.held_for_redelivery.store(static_cast<std::uint64_t>(state.num_ack_pending), std::memory_order_relaxed);
+}
+
+void BusIngest::hold_for_redelivery() {
+  // The fallback when rewind_unacked() could not re-create the durable:
+  // waiting out the ack wait first makes the server hand the redeliveries
+  // out first, in order.
+  if (hold_for_ <= 0) return;
+  counters_.held_for_redelivery.store(static_cast<std::uint64_t>(hold_for_), std::memory_order_relaxed);
   const auto until = std::chrono::steady_clock::now() + config_.bus.ack_wait + std::chrono::milliseconds(500);
   while (std::chrono::steady_clock::now() < until && !stop_fetching_.load(std::memory_order_acquire))
     std::this_thread::sleep_for(std::chrono::milliseconds(20));

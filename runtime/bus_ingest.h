@@ -35,10 +35,18 @@
 // A crash before the ack only redelivers: the restarted aggregator's
 // resumed markets drop the trades of seconds already sealed.
 //
-// Restart: a previous run's delivered but unacked messages come back only
-// after the consumer's ack wait; the thread waits that long before its
-// first fetch when there are any, so they are applied first and in stream
-// order (the resumed markets then drop what was already sealed).
+// Restart: a previous run's delivered but unacked messages would come back
+// only after the consumer's ack wait (30 s), and behind newer ones. So at
+// start, when the durable has any, the thread re-creates it at its ack
+// floor + 1 (bus::rewind_consumer: deleted and created again with the same
+// configuration, deliver policy "by start sequence"): the first fetch gets
+// them at once, in stream order, nothing at or below the floor and nothing
+// above it skipped (the resumed markets then drop what was already sealed;
+// counted in `consumer_rewound`). If the durable cannot be read or deleted
+// (an election longer than the retries), it waits out the ack wait before
+// its first fetch instead, as before (`held_for_redelivery`). A durable
+// deleted but not re-created fails start-up with a message naming the
+// sequence to re-create it at.
 //
 // Threads: start() applies the thread config, connects (libnats's threads
 // inherit the affinity), ensures the stream and the durable consumer
@@ -82,6 +90,7 @@ struct BusIngestCounters {
   std::atomic<std::uint64_t> offered_seq{0};          // the highest sequence offered for acking
   std::atomic<std::uint64_t> applied_seq{0};          // the last message handed to the aggregator
   std::atomic<std::uint64_t> first_seq{0};            // the first message this run took
+  std::atomic<std::uint64_t> consumer_rewound{0};     // at start: a previous run's unacked messages, rewound to
   std::atomic<std::uint64_t> held_for_redelivery{0};  // at start: a previous run's unacked messages, waited for
   std::atomic<bool> connected{false};
 };
@@ -128,6 +137,7 @@ class BusIngest {
   std::string setup_connection();
   void run() noexcept;
   void ack_offered();
+  void rewind_unacked();
   void hold_for_redelivery();
 
   PipelineConfig config_;
@@ -144,6 +154,7 @@ class BusIngest {
   std::unique_ptr<bus::NatsConnection> connection_;
   std::unique_ptr<bus::BusSubscriber> subscriber_;
   std::unique_ptr<Dedup> dedup_;
+  std::int64_t hold_for_ = 0;  // unacked messages of a previous run the rewind could not make deliverable
   std::map<std::string, std::uint16_t> connections_;  // collector + '/' + connection -> ours
   std::vector<FeedEvent> out_;
 };

@@ -178,6 +178,12 @@ void bus_metrics(PrometheusText& out, const LivePipeline::Impl& p) {
               load(c.applied_seq));
     out.gauge("tickflow_bus_unacked_messages", "Messages applied but not yet acknowledged (bars not settled)", {},
               static_cast<double>(p.bus_ingest->unacked()));
+    out.counter("tickflow_bus_rewound_total",
+                "At start: a previous run's unacked messages redelivered at once (durable re-created at its ack floor)",
+                {}, load(c.consumer_rewound));
+    out.counter("tickflow_bus_held_for_redelivery_total",
+                "At start: a previous run's unacked messages waited for (ack wait): no rewind", {},
+                load(c.held_for_redelivery));
     if (sc != nullptr) {
       out.gauge("tickflow_bus_consumer_lag", "Messages not yet delivered or not yet acknowledged", {}, lload(sc->lag));
       out.counter("tickflow_bus_redelivered_total", "Messages JetStream delivered again", {}, load(sc->redelivered));
@@ -245,7 +251,9 @@ std::string bus_json(const LivePipeline::Impl& p, std::vector<std::string>& prob
            ",\"duplicates\":" + std::to_string(c.duplicates.load(std::memory_order_relaxed)) +
            ",\"acked_seq\":" + std::to_string(c.acked_seq.load(std::memory_order_relaxed)) +
            ",\"lag\":" + std::to_string(sc ? sc->lag.load(std::memory_order_relaxed) : 0) +
-           ",\"redelivered\":" + std::to_string(sc ? sc->redelivered.load(std::memory_order_relaxed) : 0) + "}";
+           ",\"redelivered\":" + std::to_string(sc ? sc->redelivered.load(std::memory_order_relaxed) : 0) +
+           ",\"rewound\":" + std::to_string(c.consumer_rewound.load(std::memory_order_relaxed)) +
+           ",\"held_for_redelivery\":" + std::to_string(c.held_for_redelivery.load(std::memory_order_relaxed)) + "}";
   }
   if (p.bus_bars) {
     const BusBarPublisherCounters& c = p.bus_bars->counters();

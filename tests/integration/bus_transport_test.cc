@@ -331,6 +331,128 @@ TEST(BusTransport, DuplicateIdsAreStoredOnceAndTheDurableResumesPastTheAckFloorA
   }));
 }
 
+// A subscriber that dies holding delivered, unacked messages (an aggregator
+// SIGKILLed between checkpoints): JetStream would hand them out again only
+// after the ack wait (30 s here), behind newer ones. rewind_consumer()
+// re-creates the durable at its ack floor + 1, so the next subscriber gets
+// them at once, from exactly the floor + 1, in order, each once, and
+// nothing at or below the floor. Twice in a row (the second time on the
+// durable the first rewind created), then a restart with nothing unacked
+// leaves the durable alone.
+TEST(BusTransport, ARestartedSubscriberGetsTheUnackedMessagesAtOnceFromTheAckFloorInOrder) {
+  constexpr int kFirst = 2'000;
+  constexpr int kSecond = 1'000;
+  NatsProcess nats;
+  ConsumerSpec spec = aggregator_consumer();
+  spec.ack_wait = 30s;  // the default: what the rewind must not wait for
+  {
+    NatsConnection connection(config_for(nats));
+    ensure_stream(connection, events_stream());
+    ensure_consumer(connection, spec);
+    BusPublisher publisher(connection, publisher_config(512));
+    publish_range(publisher, 0, kFirst);
+    ASSERT_TRUE(publisher.flush(30s));
+  }
+
+  // One run of a subscriber: takes `take` messages starting at `first`
+  // (after a rewind, at once), acks through `ack_floor`, and dies without
+  // acking the rest. Returns the seconds from its start to its first message.
+  const auto run = [&](std::uint64_t first, std::uint64_t take, std::uint64_t ack_floor, std::uint64_t last_seq,
+                       bool expect_rewind) -> double {
+    const auto t0 = Clock::now();
+    NatsConnection connection(config_for(nats));
+    ensure_stream(connection, events_stream());
+    ensure_consumer(connection, spec);  // a durable the last rewind re-created is the same durable
+    const ConsumerState before = consumer_state(connection, "TICKFLOW_EVENTS", spec.durable);
+    const ConsumerRewind rewind = rewind_consumer(connection, spec);
+    EXPECT_EQ(rewind.needed, expect_rewind);
+    EXPECT_EQ(rewind.rewound, expect_rewind) << rewind.problem;
+    EXPECT_EQ(rewind.problem, "");
+    EXPECT_EQ(rewind.start_seq, first);
+    EXPECT_EQ(rewind.delivered_stream_seq, before.delivered_stream_seq);
+    EXPECT_EQ(rewind.ack_pending, before.num_ack_pending);
+    const ConsumerState after = consumer_state(connection, "TICKFLOW_EVENTS", spec.durable);
+    EXPECT_EQ(after.ack_floor_stream_seq, first - 1);
+    EXPECT_EQ(after.num_ack_pending, 0);
+    EXPECT_EQ(after.num_pending, last_seq - (first - 1));
+    if (expect_rewind) {
+      EXPECT_EQ(consumer_start(connection, "TICKFLOW_EVENTS", spec.durable).start_seq, first);
+    }
+    ensure_consumer(connection, spec);
+    ConsumerSpec other_wait = spec;  // still the same durable only for the same configuration
+    other_wait.ack_wait = 10s;
+    const std::string w = what_of([&] { ensure_consumer(connection, other_wait); });
+    EXPECT_NE(w.find("ack_wait is 30 s, configured 10 s"), std::string::npos) << w;
+
+    BusSubscriber sub(connection, spec, 100);
+    std::uint64_t next_seq = first;
+    int order_errors = 0;
+    double first_after_s = -1;
+    const auto deadline = Clock::now() + 45s;
+    while (next_seq < first + take && Clock::now() < deadline) {
+      sub.fetch(500ms, [&](const BusMessage& m) {
+        if (first_after_s < 0) first_after_s = std::chrono::duration<double>(Clock::now() - t0).count();
+        if (next_seq >= first + take) return;  // the rest of the batch: delivered, never acked
+        const std::string payload(reinterpret_cast<const char*>(m.data.data()), m.data.size());
+        if (m.stream_seq != next_seq || payload != payload_of(static_cast<int>(next_seq - 1)) || m.num_delivered != 1)
+          ++order_errors;
+        ++next_seq;
+      });
+    }
+    EXPECT_EQ(next_seq, first + take);
+    EXPECT_EQ(order_errors, 0);
+    if (ack_floor >= first) {
+      sub.ack_through(ack_floor);
+      EXPECT_TRUE(eventually(10s, [&] {
+        return consumer_state(connection, "TICKFLOW_EVENTS", spec.durable).ack_floor_stream_seq == ack_floor;
+      }));
+    }
+    return first_after_s;  // the subscriber and its connection end here, acking nothing more
+  };
+
+  // First run: 1 500 of 2 000 taken, acked through 700.
+  const double fresh_s = run(1, 1'500, 700, kFirst, false);
+  {
+    NatsConnection connection(config_for(nats));
+    const ConsumerState dead = consumer_state(connection, "TICKFLOW_EVENTS", spec.durable);
+    EXPECT_EQ(dead.ack_floor_stream_seq, 700u);
+    EXPECT_GE(dead.delivered_stream_seq, 1'500u);
+    EXPECT_EQ(dead.num_ack_pending, static_cast<std::int64_t>(dead.delivered_stream_seq - 700));
+  }
+  // Second run: from 701 at once (not after the 30 s ack wait); dies after
+  // 300 messages before its first ack.
+  const double rewound_s = run(701, 300, 0, kFirst, true);
+  EXPECT_LT(rewound_s, 5.0);
+  // Third run: the rewound durable (never acked: the server reports an ack
+  // floor of 0) again from 701, at once; takes the other 1 300 and dies
+  // having acked through 1 800.
+  const double twice_s = run(701, kFirst - 700, 1'800, kFirst, true);
+  EXPECT_LT(twice_s, 5.0);
+  // More messages; a fourth run from 1 801, again at once, takes them all
+  // and acks them all.
+  {
+    NatsConnection connection(config_for(nats));
+    BusPublisher publisher(connection, publisher_config(512));
+    publish_range(publisher, kFirst, kFirst + kSecond);
+    ASSERT_TRUE(publisher.flush(30s));
+  }
+  const double again_s = run(1'801, kFirst + kSecond - 1'800, kFirst + kSecond, kFirst + kSecond, true);
+  EXPECT_LT(again_s, 5.0);
+  // Nothing unacked: the durable stays as it is, nothing is delivered again.
+  {
+    NatsConnection connection(config_for(nats));
+    const ConsumerRewind rewind = rewind_consumer(connection, spec);
+    EXPECT_FALSE(rewind.needed);
+    EXPECT_FALSE(rewind.rewound);
+    EXPECT_EQ(rewind.start_seq, static_cast<std::uint64_t>(kFirst + kSecond + 1));
+    EXPECT_EQ(consumer_start(connection, "TICKFLOW_EVENTS", spec.durable).start_seq, 1'801u);
+    BusSubscriber sub(connection, spec, 100);
+    EXPECT_EQ(sub.fetch(1s, [](const BusMessage&) {}), 0u);
+  }
+  std::printf("first message after start: fresh %.3f s, rewound %.3f s, %.3f s, %.3f s (ack wait 30 s)\n", fresh_s,
+              rewound_s, twice_s, again_s);
+}
+
 // libnats 3.4.1's natsSubscription_Fetch overflowed its message array when
 // a fetch began with more than half a batch already queued (nats.c #749):
 // tf-bus-in died about one run in twelve. The subscriber now sends its own
