@@ -4,12 +4,11 @@
 #include <algorithm>
 #include <exception>
 
-#include "bus/bus_publisher.h"
 #include "bus/bus_subscriber.h"
 #include "bus/jetstream_schema.h"
 #include "bus/nats_connection.h"
-#include "bus/subjects.h"
 #include "bus/wire_codec.h"
+#include "runtime/bus_signal_publisher.h"
 #include "runtime/bus_specs.h"
 #include "runtime/thread_affinity.h"
 
@@ -54,18 +53,14 @@ std::string BusStrategy::setup_connection() {
     connection_ = std::make_unique<bus::NatsConnection>(
         bus_connection_config(bus_config, "tickflow-strategy-" + bus_config.durable), bus_config.max_in_flight);
     bus::ensure_stream(*connection_, bus_bars_stream(bus_config));
-    bus::ensure_stream(*connection_, bus_signals_stream(bus_config));
+    signals_ = std::make_unique<BusSignalPublisher>(bus_config);
+    signals_->open(*connection_);  // ensures the signals stream
     const bus::ConsumerSpec consumer = bus_strategy_consumer(bus_config);
     bus::ensure_consumer(*connection_, consumer);
     subscriber_ = std::make_unique<bus::BusSubscriber>(*connection_, consumer, bus_config.fetch_batch);
-    bus::BusPublisherConfig publisher;
-    publisher.max_in_flight = bus_config.max_in_flight;
-    publisher.on_full = bus_config.on_full == "spool" ? bus::OnFullWindow::kSpool : bus::OnFullWindow::kBlock;
-    publisher.spool_dir = bus_config.spool_dir / "signals";
-    publisher_ = std::make_unique<bus::BusPublisher>(*connection_, publisher);
     tee_ = std::make_unique<SignalTee>(listener_, engine_);
     subscriber_counters_.store(&subscriber_->counters(), std::memory_order_release);
-    publisher_counters_.store(&publisher_->counters(), std::memory_order_release);
+    publisher_counters_.store(signals_->publisher_counters(), std::memory_order_release);
     counters_.connected.store(connection_->connected(), std::memory_order_relaxed);
     return {};
   } catch (const std::exception& e) {
@@ -98,10 +93,7 @@ void BusStrategy::poll_engine() {
   counters_.late_bars.store(engine_.late_bars(), std::memory_order_relaxed);
   counters_.buffer_overflows.store(engine_.buffer_overflows(), std::memory_order_relaxed);
   for (const Signal& s : tee_->taken) {
-    char id[36];
-    format_uuid(s.signal_id, id);
-    bus::encode_signal(s, signal_bytes_);
-    publisher_->publish(bus::signals_subject(s.symbol), std::string_view(id, sizeof id), signal_bytes_);
+    signals_->publish(s);
     counters_.signals.fetch_add(1, std::memory_order_relaxed);
   }
   tee_->taken.clear();
@@ -169,7 +161,7 @@ void BusStrategy::run() noexcept {
         subscriber_->ack_through(last_seq);
         counters_.acked_seq.store(last_seq, std::memory_order_relaxed);
       }
-      publisher_->poll();
+      signals_->poll();
       counters_.connected.store(connection_->connected(), std::memory_order_relaxed);
       if (const auto now = std::chrono::steady_clock::now(); now >= next_lag) {
         next_lag = now + std::chrono::seconds(1);
@@ -182,7 +174,7 @@ void BusStrategy::run() noexcept {
     }
     const auto left =
         std::chrono::duration_cast<std::chrono::milliseconds>(deadline_ - std::chrono::steady_clock::now());
-    flushed_all_.store(publisher_->flush(std::max(left, std::chrono::milliseconds(0))), std::memory_order_release);
+    flushed_all_.store(signals_->flush(std::max(left, std::chrono::milliseconds(0))), std::memory_order_release);
   } catch (const std::exception&) {
     flushed_all_.store(false, std::memory_order_release);
   }

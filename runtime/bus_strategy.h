@@ -8,11 +8,11 @@
 // message (as the aggregator polls after each batch: the engine buffers
 // bars until their whole group closed them, in a bounded buffer). Its decisions go to the same listener
 // (SignalPublisher: the writer thread's Redis, JSONL and InfluxDB sinks) and, for every signal taken, to
-// tickflow.signals.<symbol> (the signals stream, encode_signal; Nats-Msg-Id: the signal's id, which is name-based, so a
-// signal published again is stored once).
+// tickflow.signals.<symbol> (runtime/bus_signal_publisher.h, inline on this thread and its connection:
+// encode_signal, Nats-Msg-Id = the signal's id, which is name-based, so a signal published again is stored once).
 //
 //   JetStream bars --fetch--> decode_bars --> market by name --> StrategyEngine
-//        --poll--> SignalPublisher (sinks)  +  BusPublisher (tickflow.signals.<symbol>)
+//        --poll--> SignalPublisher (sinks)  +  BusSignalPublisher (tickflow.signals.<symbol>)
 //
 // Per message:
 //  * malformed or of another wire version or body: counted (bad_messages)
@@ -56,9 +56,10 @@
 
 namespace tickflow {
 
+class BusSignalPublisher;
+
 namespace bus {
 class NatsConnection;
-class BusPublisher;
 class BusSubscriber;
 struct BusPublisherCounters;
 struct BusSubscriberCounters;
@@ -100,6 +101,7 @@ class BusStrategy {
   const bus::BusSubscriberCounters* subscriber_counters() const noexcept {
     return subscriber_counters_.load(std::memory_order_acquire);
   }
+  // The signals' publisher (null before the thread connected).
   const bus::BusPublisherCounters* publisher_counters() const noexcept {
     return publisher_counters_.load(std::memory_order_acquire);
   }
@@ -125,10 +127,9 @@ class BusStrategy {
   // The thread's own.
   std::unique_ptr<bus::NatsConnection> connection_;
   std::unique_ptr<bus::BusSubscriber> subscriber_;
-  std::unique_ptr<bus::BusPublisher> publisher_;
+  std::unique_ptr<BusSignalPublisher> signals_;
   std::unique_ptr<SignalTee> tee_;
   std::vector<std::int64_t> next_final_s_;  // by market: the second after its newest final 1 s bar
-  std::vector<std::uint8_t> signal_bytes_;
   std::vector<std::int64_t> closed_s_;
   std::size_t reported_ = 0;                               // markets with a frontier
   std::chrono::steady_clock::time_point first_bars_at_{};  // by market: the frontier given to the engine

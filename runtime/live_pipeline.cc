@@ -224,6 +224,13 @@ LivePipeline::LivePipeline(PipelineConfig config, LivePipelineOptions options) :
         p.aggregator->set_on_all_closed([w = p.writer.get()](std::int64_t s) { w->on_all_closed(s); });
     }
     if (cfg.strategy.enabled) start_strategy(p, writer, max_markets);
+    // The strategy role beside the aggregator: the engine runs on the
+    // aggregator thread (single-host path) and its signals also go to
+    // tickflow.signals.<symbol>, through a ring to tf-bus-signals.
+    if (cfg.strategy.enabled && cfg.bus.has(BusRole::kStrategy)) {
+      p.bus_signals = std::make_unique<BusSignalPublisher>(cfg.bus);
+      p.signal_publisher->set_bus(p.bus_signals.get());
+    }
     // The aggregator role publishes its bars (runtime/bus_bar_publisher.h).
     if (cfg.bus.has(BusRole::kAggregator)) {
       p.bus_bars = std::make_unique<BusBarPublisher>(cfg, p.aggregator->names());
@@ -431,6 +438,10 @@ void LivePipeline::start() {
     setups.emplace_back();
     p.bus_strategy->start(p.options.pin, setups.back());
   }
+  if (p.bus_signals) {
+    setups.emplace_back();
+    p.bus_signals->start(p.options.pin, setups.back());
+  }
   for (auto& thread_ptr : p.feeds) {
     FeedThread* thread = thread_ptr.get();
     setups.emplace_back();
@@ -527,6 +538,16 @@ bool LivePipeline::stop(std::chrono::steady_clock::time_point deadline) {
         spdlog::error("aggregator: {}", p.aggregator->error());
         clean = false;
       }
+    }
+  }
+  // 3a. The signals of a strategy role beside the aggregator: the last
+  //     ones published and acked, in half the time left (as the strategy
+  //     host's, 2c), before the bars and the writer's flush.
+  if (p.bus_signals) {
+    const auto at = std::chrono::steady_clock::now();
+    if (!p.bus_signals->stop(at + std::max(deadline - at, std::chrono::steady_clock::duration::zero()) / 2)) {
+      spdlog::error("shutdown: signals published to the bus not acknowledged before the deadline");
+      bus_acked = false;
     }
   }
   // 3b. The bars on the bus: the last ones published and acked.

@@ -25,6 +25,7 @@
 #include "runtime/bus_bar_publisher.h"
 #include "runtime/bus_collector.h"
 #include "runtime/bus_ingest.h"
+#include "runtime/bus_signal_publisher.h"
 #include "runtime/bus_strategy.h"
 #include "runtime/checkpoint_keeper.h"
 #include "runtime/feed_channel.h"
@@ -144,6 +145,9 @@ struct LivePipeline::Impl {
   // (strategy role without aggregator). Null otherwise.
   std::unique_ptr<BusBarPublisher> bus_bars;
   std::unique_ptr<BusStrategy> bus_strategy;
+  // tf-bus-signals publishes the signals of a strategy role running beside
+  // the aggregator (its engine on the aggregator thread). Null otherwise.
+  std::unique_ptr<BusSignalPublisher> bus_signals;
   std::vector<std::string> bus_market_names;  // strategy role: the signal writer's names, by market id
 
   std::unique_ptr<HttpServer> http;

@@ -225,10 +225,20 @@ void bus_metrics(PrometheusText& out, const LivePipeline::Impl& p) {
     if (sc != nullptr)
       out.gauge("tickflow_bus_consumer_lag", "Messages not yet delivered or not yet acknowledged", {}, lload(sc->lag));
   }
+  // The signals of a strategy role beside the aggregator (runtime/bus_signal_publisher.h).
+  if (p.bus_signals) {
+    const BusSignalPublisherCounters& c = p.bus_signals->counters();
+    out.gauge("tickflow_bus_connected", "1 while connected to NATS", {{"role", "signals"}},
+              c.connected.load(std::memory_order_relaxed) ? 1 : 0);
+    out.counter("tickflow_bus_signals_published_total", "Signals published to the signals stream", {},
+                load(c.published));
+    out.counter("tickflow_bus_signals_dropped_total",
+                "Signals not handed to the bus: its ring was full or its thread not running", {}, load(c.dropped));
+  }
 }
 
 std::string bus_json(const LivePipeline::Impl& p, std::vector<std::string>& problems) {
-  if (!p.bus_collector && !p.bus_ingest && !p.bus_bars && !p.bus_strategy) return "null";
+  if (!p.bus_collector && !p.bus_ingest && !p.bus_bars && !p.bus_strategy && !p.bus_signals) return "null";
   std::string out = "{";
   if (p.bus_collector) {
     const BusCollectorCounters& c = p.bus_collector->counters();
@@ -276,6 +286,17 @@ std::string bus_json(const LivePipeline::Impl& p, std::vector<std::string>& prob
            ",\"closed_until_s\":" + std::to_string(c.closed_until_s.load(std::memory_order_relaxed)) +
            ",\"acked_seq\":" + std::to_string(c.acked_seq.load(std::memory_order_relaxed)) +
            ",\"lag\":" + std::to_string(sc ? sc->lag.load(std::memory_order_relaxed) : 0) + "}";
+  }
+  if (p.bus_signals) {
+    const BusSignalPublisherCounters& c = p.bus_signals->counters();
+    const bus::BusPublisherCounters* pc = p.bus_signals->publisher_counters();
+    const bool connected = c.connected.load(std::memory_order_relaxed);
+    if (!connected) problems.push_back("bus: signal publisher disconnected from NATS");
+    if (out.size() > 1) out += ",";
+    out += "\"signals\":{\"connected\":" + std::string(connected ? "true" : "false") +
+           ",\"published\":" + std::to_string(c.published.load(std::memory_order_relaxed)) +
+           ",\"dropped\":" + std::to_string(c.dropped.load(std::memory_order_relaxed)) +
+           ",\"in_flight\":" + std::to_string(pc ? pc->in_flight.load(std::memory_order_relaxed) : 0) + "}";
   }
   return out + "}";
 }
@@ -737,6 +758,11 @@ std::string LivePipeline::summary() const {
            std::to_string(c.duplicate_bars.load()) + " duplicates dropped), " + std::to_string(c.signals.load()) +
            " signals published; " + std::to_string(c.bad_messages.load()) + " bad and " +
            std::to_string(c.unknown_markets.load()) + " unconfigured-market messages skipped\n";
+  }
+  if (p.bus_signals) {
+    const BusSignalPublisherCounters& c = p.bus_signals->counters();
+    out += "bus signals: " + std::to_string(c.published.load()) + " signals published, " +
+           std::to_string(c.dropped.load()) + " dropped\n";
   }
   return out;
 }

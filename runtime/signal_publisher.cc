@@ -2,6 +2,7 @@
 #include "runtime/signal_publisher.h"
 
 #include "pipeline/wall_clock.h"
+#include "runtime/bus_signal_publisher.h"
 #include "runtime/influx_writer.h"
 
 namespace tickflow {
@@ -19,6 +20,7 @@ void SignalPublisher::publish(std::size_t group, const Decision& d) noexcept {
   counters_.last_signal_s.store(d.time_s, std::memory_order_relaxed);
   if (group < groups_count_) groups_[group].last_signal.store(s);
   if (writer_ && !writer_->on_signal(s)) counters_.ring_full.fetch_add(1, std::memory_order_relaxed);
+  if (bus_) bus_->offer(s);  // counts its own drops
 }
 
 bool SignalPublisher::on_entry(std::size_t group, const Decision& d) {

@@ -12,6 +12,11 @@
 //
 // Debug mode: every evaluation of one group goes to a DecisionCsv.
 //
+// The bus: a process with both the aggregator and the strategy role also
+// offers every signal to a BusSignalPublisher (set_bus: its ring and its
+// tf-bus-signals thread, runtime/bus_signal_publisher.h), the same signals
+// the sinks get; a push, never a wait.
+//
 // Per group, for /health: evaluations, the wall time of the last one, and
 // the last signal (a SeqlockSlot: the aggregator never waits for a reader).
 //
@@ -33,6 +38,7 @@
 
 namespace tickflow {
 
+class BusSignalPublisher;
 class InfluxWriter;
 
 struct SignalPublisherCounters {
@@ -54,6 +60,9 @@ class SignalPublisher final : public StrategyListener {
     debug_ = csv;
     debug_group_ = group;
   }
+
+  // Every signal also to the bus (null: none), before the aggregator runs.
+  void set_bus(BusSignalPublisher* bus) noexcept { bus_ = bus; }
 
   bool on_entry(std::size_t group, const Decision& d) override;
   void on_exit(std::size_t group, const Decision& d) override;
@@ -85,6 +94,7 @@ class SignalPublisher final : public StrategyListener {
 
   const StrategyEngine& engine_;
   InfluxWriter* writer_;
+  BusSignalPublisher* bus_ = nullptr;
   std::size_t max_open_;
   std::size_t open_ = 0;
   std::vector<std::uint8_t> in_position_;  // by group
