@@ -32,7 +32,11 @@ struct BusCollector::Batcher {
   bool has_trades = false;
 
   static constexpr std::size_t kMaxMarkets = 1024;  // LivePipeline's max_markets
-  std::vector<std::uint16_t> connection_of;         // market -> its connection (from kConnected)
+  // A run longer than this is cut (a backfill page is one run of up to
+  // thousands of trades): 48 B a trade keeps a message far below NATS's
+  // 1 MB max_payload.
+  static constexpr std::size_t kMaxEventsPerMessage = 4096;
+  std::vector<std::uint16_t> connection_of;  // market -> its connection (from kConnected)
   bus::EventBatchEncoder encoder;
 
   Batcher(const MarketRegistry& r, const std::vector<std::string>& exchanges, std::string name)
@@ -66,8 +70,8 @@ struct BusCollector::Batcher {
     }
     // A market-wide status joins its market's trades; a liquidation run is
     // a message of its own (its own subject).
-    const bool same = !events.empty() && receive_of(e) == receive_ns && m == market &&
-                      (m != kInvalidMarket || conn == connection) &&
+    const bool same = !events.empty() && events.size() < kMaxEventsPerMessage && receive_of(e) == receive_ns &&
+                      m == market && (m != kInvalidMarket || conn == connection) &&
                       (e.type != FeedEventType::kTrade || !has_trades || liq == liquidations);
     if (!same) {
       flush();
@@ -118,6 +122,19 @@ BusCollector::BusCollector(const PipelineConfig& config, const MarketRegistry& r
                            std::vector<std::string> connection_exchange)
     : config_(config), registry_(registry), connection_exchange_(std::move(connection_exchange)) {}
 
+void BusCollector::enable_backfill(std::uint16_t connection) {
+  // The single host's backfill ring: blocking (a backfill is never
+  // dropped), 8192 events.
+  backfill_channel_ = std::make_unique<FeedChannel>("tf-backfill-bus", 8192, FullRingPolicy::kBlock, doorbell_);
+  backfill_publisher_ = std::make_unique<FeedPublisher>(*backfill_channel_, Batcher::kMaxMarkets);
+  backfill_state_.id = connection;
+  backfill_state_.watermarks = false;  // its trades are old by design; it owns no market
+}
+
+void BusCollector::publish_backfill(const EventBuffer& events) {
+  if (backfill_publisher_ && !events.empty()) backfill_publisher_->publish(backfill_state_, events, realtime_ns());
+}
+
 BusCollector::~BusCollector() {
   if (thread_.joinable()) {
     deadline_ = std::chrono::steady_clock::now();
@@ -151,6 +168,9 @@ std::string BusCollector::setup_connection() {
 }
 
 void BusCollector::start(bool pin, std::future<std::string>& setup) {
+  // The backfill's input last: a gap's kGap (in a feed's ring) is taken
+  // before the backfilled trades of the same round.
+  if (backfill_channel_) inputs_.push_back(backfill_channel_.get());
   auto promise = std::make_shared<std::promise<std::string>>();
   setup = promise->get_future();
   ThreadConfig thread_config;
@@ -163,6 +183,9 @@ void BusCollector::start(bool pin, std::future<std::string>& setup) {
       run();
     } else {
       flushed_all_.store(true, std::memory_order_release);  // nothing was published: nothing to wait for
+      // No consumer: a producer blocked on a full input (a feed, the
+      // backfill) must not hang its thread's join.
+      for (FeedChannel* input : inputs_) input->abort();
     }
   });
 }
@@ -205,11 +228,13 @@ void BusCollector::run() noexcept {
     flushed_all_.store(publisher_->flush(std::max(left, std::chrono::milliseconds(0))), std::memory_order_release);
   } catch (const std::exception&) {
     flushed_all_.store(false, std::memory_order_release);
+    for (FeedChannel* input : inputs_) input->abort();  // no consumer any more (see start())
   }
   drained_.store(true, std::memory_order_release);
 }
 
 bool BusCollector::stop(std::chrono::steady_clock::time_point deadline) {
+  if (backfill_channel_) backfill_channel_->close();  // its producer (the backfill) has stopped
   if (!thread_.joinable()) return true;
   deadline_ = deadline;
   stop_requested_.store(true, std::memory_order_release);

@@ -28,6 +28,17 @@
 // (runtime/bus_ingest.h) still counts each trade once: exactness never
 // depends on the cut, only the server-side arbitration's efficiency does.
 //
+// The REST backfill (enable_backfill()): a collector backfills its own
+// gaps, as a single host does (feeds/backfill.h), and its trades and
+// kBackfilled statuses are one more input, cut and published like a feed's
+// (trades on the market's trades subject with the usual ids, so A and B
+// backfilling the same gap store it once). A gap's news travels in stream
+// order: the feed's kGap (with the trade that revealed it) before the
+// backfilled trades, then the gap's kBackfilled (on this collector's status
+// subject). An aggregator on the bus holds the market's seconds from kGap
+// to kBackfilled as a single host does (pipeline/bar_builder.h, "Gaps"),
+// so the bars of the gap are written once, complete.
+//
 // Threads: start() runs the thread, applies its ThreadConfig, then makes
 // the NATS connection (libnats's own threads inherit the pinned affinity)
 // and ensures the events stream; a failure of any of these is the setup's
@@ -49,6 +60,7 @@
 #include "pipeline/market_registry.h"
 #include "ringbuffers/doorbell.h"
 #include "runtime/feed_channel.h"
+#include "runtime/feed_publisher.h"
 
 namespace tickflow {
 
@@ -78,6 +90,13 @@ class BusCollector {
   // The doorbell the inputs' producers ring (make the inputs with it).
   Doorbell& doorbell() noexcept { return doorbell_; }
   void set_inputs(std::vector<FeedChannel*> inputs) { inputs_ = std::move(inputs); }
+  // Before start(): the REST backfill's trades become one more input.
+  // `connection`: the backfill's own connection number (no watermarks, no
+  // markets of its own).
+  void enable_backfill(std::uint16_t connection);
+  // On the backfill thread: one batch of the worker's on_events (trades, or
+  // a gap's kBackfilled). stop() expects the worker stopped.
+  void publish_backfill(const EventBuffer& events);
 
   // Starts tf-bus-out; `setup` gets "" or what failed (thread config,
   // connection, stream check).
@@ -104,6 +123,9 @@ class BusCollector {
   std::vector<std::string> connection_exchange_;
   std::vector<FeedChannel*> inputs_;
   Doorbell doorbell_;
+  std::unique_ptr<FeedChannel> backfill_channel_;  // declared after the doorbell it rings
+  std::unique_ptr<FeedPublisher> backfill_publisher_;
+  FeedPublisher::Connection backfill_state_;
   BusCollectorCounters counters_;
   std::atomic<const bus::BusPublisherCounters*> publisher_counters_{nullptr};
   std::atomic<bool> stop_requested_{false};

@@ -185,8 +185,10 @@ LivePipeline::LivePipeline(PipelineConfig config, LivePipelineOptions options) :
     agg.amend_horizon_ns = std::chrono::nanoseconds(cfg.bars.amend_horizon).count();
     agg.rollups = cfg.bars.rollups;
     agg.flow_stats = cfg.bars.flow_stats;
-    // Gap holds only where a backfill will release them.
-    agg.gap_hold_ns = cfg.live.backfill && !bus_ingest ? std::chrono::nanoseconds(cfg.live.gap_hold).count() : 0;
+    // Gap holds only where a backfill will release them: this process's,
+    // or on the bus the collectors' (their kGap and kBackfilled travel in
+    // stream order; [feeds] backfill here says the collectors backfill).
+    agg.gap_hold_ns = cfg.live.backfill ? std::chrono::nanoseconds(cfg.live.gap_hold).count() : 0;
     agg.wait.kind = cfg.aggregator.wait;
     // The channels need the aggregator's doorbell and the aggregator needs
     // the channels: the doorbell lives in the aggregator, so make it with
@@ -205,12 +207,6 @@ LivePipeline::LivePipeline(PipelineConfig config, LivePipelineOptions options) :
       p.backfill_publisher = std::make_unique<FeedPublisher>(*p.backfill_channel, max_markets);
       p.backfill_state.id = next_connection;
       p.backfill_state.watermarks = false;
-      p.backfill = std::make_unique<BackfillWorker>(
-          p.registry, backfill_config(cfg),
-          [&p](const EventBuffer& events) {
-            if (!events.empty()) p.backfill_publisher->publish(p.backfill_state, events, realtime_ns());
-          },
-          [&p](std::string_view line) { p.feed_log.log(spdlog::level::info, "backfill", line); });
     }
     p.aggregator->set_inputs(p.channels());
     InfluxWriterOptions writer;
@@ -236,6 +232,20 @@ LivePipeline::LivePipeline(PipelineConfig config, LivePipelineOptions options) :
       p.bus_bars = std::make_unique<BusBarPublisher>(cfg, p.aggregator->names());
       p.forwarder.set_bus(p.bus_bars.get());
     }
+  }
+  // The REST backfill wherever feeds run: into the aggregator, and a
+  // collector publishes it (issue 19: a collector heals its own gaps).
+  // Neither (e.g. `tickflow record`): no backfill.
+  if (cfg.live.backfill && run_feeds && (p.backfill_publisher || p.bus_collector)) {
+    if (p.bus_collector) p.bus_collector->enable_backfill(next_connection);
+    p.backfill = std::make_unique<BackfillWorker>(
+        p.registry, backfill_config(cfg),
+        [&p](const EventBuffer& events) {
+          if (events.empty()) return;
+          if (p.backfill_publisher) p.backfill_publisher->publish(p.backfill_state, events, realtime_ns());
+          if (p.bus_collector) p.bus_collector->publish_backfill(events);
+        },
+        [&p](std::string_view line) { p.feed_log.log(spdlog::level::info, "backfill", line); });
   }
   if (bus_strategy) {
     // Bars from the bus into the single-host StrategyEngine and sinks; the

@@ -30,6 +30,15 @@
 //  * CollectorAggregatorMirrorsToTheBus: roles = [collector, aggregator]
 //    aggregates in process and mirrors to the bus; an aggregator on the bus
 //    beside it: both give the reference bars.
+//  * CollectorBackfillsItsGapIntoHeldBars: one collector whose spot stream
+//    drops after 3000 frames and skips 500 trade ids on reconnect; it
+//    backfills them from a local REST server (as run_pipeline_test.cc's
+//    single-host GapIsBackfilledIntoExactBars) and publishes them. The
+//    aggregator holds the market from the kGap to the kBackfilled that came
+//    over the bus: every trade once, the bars equal the reference, and no
+//    bar of the gap's seconds was amended.
+//  * ABCollectorsOneWithAGapCountEveryTradeOnce: the same gap on A only; B
+//    delivers every trade live. Every trade once, bars the reference.
 #include <gtest/gtest.h>
 #include <simdjson.h>
 
@@ -60,6 +69,7 @@
 #include "tests/integration/capture_frames.h"
 #include "tests/integration/influxd_process.h"
 #include "tests/integration/nats_process.h"
+#include "tests/integration/rest_test_server.h"
 #include "tests/integration/tickflow_child.h"
 #include "tests/integration/ws_test_server.h"
 
@@ -142,6 +152,12 @@ class BarTap final : public BarSink {
   void on_bar(const Bar& bar) override {
     std::lock_guard lock(mutex_);
     bars_[{bar.market, bar.timeframe_s, bar.open_time_s}] = bar;
+    if (bar.is_amendment()) amended_.push_back({bar.market, bar.timeframe_s, bar.open_time_s});
+  }
+  // The (market, timeframe, open time) of every amendment handed on.
+  std::vector<std::tuple<MarketId, std::uint32_t, std::int64_t>> amended() const {
+    std::lock_guard lock(mutex_);
+    return amended_;
   }
   Reference by_timeframe(const LivePipeline& pipeline, std::uint32_t timeframe_s) const {
     std::lock_guard lock(mutex_);
@@ -158,6 +174,7 @@ class BarTap final : public BarSink {
  private:
   mutable std::mutex mutex_;
   std::map<std::tuple<MarketId, std::uint32_t, std::int64_t>, Bar> bars_;
+  std::vector<std::tuple<MarketId, std::uint32_t, std::int64_t>> amended_;
 };
 
 bool close_enough(double a, double b) { return std::abs(a - b) <= 1e-9 * std::max(1.0, std::abs(b)); }
@@ -211,12 +228,16 @@ std::string servers_lines(const std::vector<std::string>& urls) {
   return line;
 }
 
-PipelineConfig collector_config(const std::vector<std::string>& urls, const std::string& name, const Endpoints& e) {
+// `spot_rest_url` set: the REST backfill on, BINANCE's history served there.
+PipelineConfig collector_config(const std::vector<std::string>& urls, const std::string& name, const Endpoints& e,
+                                const std::string& spot_rest_url = "") {
   std::ostringstream c;
-  c << common()
-    << "[feeds]\nstale_after_ms = 30000\nbackoff_initial_ms = 20\nbackoff_max_ms = 200\nbackfill = false\n\n"
+  c << common() << "[feeds]\nstale_after_ms = 30000\nbackoff_initial_ms = 20\nbackoff_max_ms = 200\nbackfill = "
+    << (spot_rest_url.empty() ? "false" : "true") << "\n\n"
     << "[feeds.endpoints.BINANCE]\nhost = \"127.0.0.1\"\nport = " << e.spot_port << "\nca_file = \"" << e.spot_ca
-    << "\"\n\n"
+    << "\"\n";
+  if (!spot_rest_url.empty()) c << "rest_url = \"" << spot_rest_url << "\"\n";
+  c << "\n"
     << "[feeds.endpoints.BINANCE_FUTURES]\nhost = \"127.0.0.1\"\nport = " << e.usdm_port << "\nca_file = \""
     << e.usdm_ca << "\"\n\n"
     << "[bus]\nroles = [\"collector\"]\n"
@@ -224,20 +245,23 @@ PipelineConfig collector_config(const std::vector<std::string>& urls, const std:
   return parse_pipeline_config(c.str(), "collector-" + name + ".toml");
 }
 
-PipelineConfig collector_config(const std::string& nats_url, const std::string& name, const Endpoints& e) {
-  return collector_config(std::vector<std::string>{nats_url}, name, e);
+PipelineConfig collector_config(const std::string& nats_url, const std::string& name, const Endpoints& e,
+                                const std::string& spot_rest_url = "") {
+  return collector_config(std::vector<std::string>{nats_url}, name, e, spot_rest_url);
 }
 
-PipelineConfig aggregator_config(const std::vector<std::string>& urls) {
+// `collectors_backfill`: [feeds] backfill = true, i.e. gap holds until the
+// collectors' backfills arrive over the bus.
+PipelineConfig aggregator_config(const std::vector<std::string>& urls, bool collectors_backfill = false) {
   std::ostringstream c;
-  c << common() << "[feeds]\nbackfill = false\n\n"
+  c << common() << "[feeds]\nbackfill = " << (collectors_backfill ? "true" : "false") << "\n\n"
     << "[bus]\nroles = [\"aggregator\"]\n"
     << servers_lines(urls) << "durable = \"test-aggregator\"\n";
   return parse_pipeline_config(c.str(), "aggregator.toml");
 }
 
-PipelineConfig aggregator_config(const std::string& nats_url) {
-  return aggregator_config(std::vector<std::string>{nats_url});
+PipelineConfig aggregator_config(const std::string& nats_url, bool collectors_backfill = false) {
+  return aggregator_config(std::vector<std::string>{nats_url}, collectors_backfill);
 }
 
 // An aggregator that stores its bars in InfluxDB at `influx_url`, with the
@@ -705,6 +729,204 @@ TEST(BusRoles, CollectorAggregatorMirrorsToTheBus) {
   expect_bars(expected.seconds, local_tap.by_timeframe(local, 1), "local 1s");
   expect_bars(expected.seconds, remote_tap.by_timeframe(remote, 1), "remote 1s");
   expect_bars(expected.minutes, remote_tap.by_timeframe(remote, 60), "remote 1m");
+}
+
+// ---------------------------------------------------------------- gaps: the collector's backfill
+
+std::string frame_token(const std::string& frame, const std::string& key) {
+  const std::string needle = "\"" + key + "\":";
+  const std::size_t at = frame.find(needle);
+  if (at == std::string::npos) throw std::runtime_error("no " + needle + " in " + frame);
+  const std::size_t start = at + needle.size();
+  return frame.substr(start, frame.find_first_of(",}", start) - start);
+}
+
+std::uint64_t query_number(const std::string& target, const std::string& key) {
+  const std::size_t at = target.find(key + "=");
+  return at == std::string::npos ? 0 : std::stoull(target.substr(at + key.size() + 1));
+}
+
+// /api/v3/historicalTrades?symbol=BTCUSDT&fromId=N&limit=L from the shifted
+// spot capture (run_pipeline_test.cc's): rows with id >= N, at most L.
+testing::RestReply binance_history(const std::vector<std::string>& frames, const std::string& target) {
+  if (target.rfind("/api/v3/historicalTrades?symbol=BTCUSDT&", 0) != 0) return {400, R"({"code":-1100})"};
+  const std::uint64_t from = query_number(target, "fromId");
+  const std::size_t limit = std::min<std::size_t>(query_number(target, "limit"), 1000);
+  std::string body = "[";
+  std::size_t rows = 0;
+  for (const std::string& f : frames) {
+    if (std::stoull(frame_token(f, "t")) < from) continue;
+    if (rows++ == limit) break;
+    if (body.size() > 1) body += ',';
+    body += "{\"id\":" + frame_token(f, "t") + ",\"price\":" + frame_token(f, "p") + ",\"qty\":" + frame_token(f, "q") +
+            ",\"quoteQty\":\"0\",\"time\":" + frame_token(f, "T") + ",\"isBuyerMaker\":" + frame_token(f, "m") +
+            ",\"isBestMatch\":true}";
+  }
+  return {200, body + "]"};
+}
+
+// The spot capture with a hole: kHoleLength frames (one trade each,
+// consecutive ids) left out after kHoleAt, where the server drops the
+// stream; the seconds the hole spans (from the last trade before it to the
+// trade that reveals it).
+constexpr std::size_t kHoleAt = 3000;
+constexpr std::size_t kHoleLength = 500;
+
+struct Hole {
+  std::vector<std::string> served;
+  std::int64_t first_s = 0, last_s = 0;
+};
+
+Hole spot_with_hole(const std::vector<std::string>& spot) {
+  Hole hole;
+  hole.served.assign(spot.begin(), spot.begin() + kHoleAt);
+  hole.served.insert(hole.served.end(), spot.begin() + kHoleAt + kHoleLength, spot.end());
+  hole.first_s = trade_time_ms(spot[kHoleAt - 1]) / 1000;
+  hole.last_s = trade_time_ms(spot[kHoleAt + kHoleLength]) / 1000;
+  return hole;
+}
+
+// Once the collectors stopped (every message published and acked, the
+// backfill's kBackfilled among them): until the aggregator applied the
+// stream's last message.
+bool applied_everything(const LivePipeline& aggregator, const PipelineConfig& config) {
+  bus::NatsConnection connection(bus_connection_config(config.bus, "test"));
+  const double last_seq = static_cast<double>(bus::stream_state(connection, config.bus.events_stream).last_seq);
+  return poll_until([&] { return metric_of(aggregator, "tickflow_bus_applied_seq") >= last_seq; }, 20s);
+}
+
+// A single collector's spot stream drops and resumes past a hole of trade
+// ids; the collector backfills the hole from REST and publishes it; the
+// aggregator holds the market's seconds until the kBackfilled comes over
+// the bus, so the bars are the reference and the gap's were never amended.
+TEST(BusRoles, CollectorBackfillsItsGapIntoHeldBars) {
+  const Streams streams = shifted_streams();
+  Expected expected;  // the whole spot capture, the hole included (USD-M says nothing)
+  add_reference("BINANCE", streams.spot, expected);
+  ASSERT_EQ(std::stoull(frame_token(streams.spot[kHoleAt + kHoleLength], "t")) -
+                std::stoull(frame_token(streams.spot[kHoleAt - 1], "t")) - 1,
+            kHoleLength);
+  Hole hole = spot_with_hole(streams.spot);
+  const std::size_t served_frames = hole.served.size();
+
+  NatsProcess nats;
+  testing::RestTestServer rest([&](const std::string& target) { return binance_history(streams.spot, target); });
+  WsTestServer spot({.protocol = WsProtocol::kBinance, .frames = std::move(hole.served), .drop_after = kHoleAt});
+  WsTestServer usdm({.protocol = WsProtocol::kBinance, .frames = {}});
+
+  BarTap tap;
+  const PipelineConfig aggregator_cfg = aggregator_config(nats.url(), /*collectors_backfill=*/true);
+  LivePipeline aggregator(aggregator_cfg, options(&tap));
+  aggregator.start();
+  LivePipeline collector(
+      collector_config(nats.url(), "solo", {spot.port(), usdm.port(), spot.ca_file(), usdm.ca_file()}, rest.base_url()),
+      options());
+  collector.start();
+
+  const bool all = poll_until(
+      [&] {
+        return spot.frames_written() >= served_frames &&
+               metric_of(aggregator, "tickflow_aggregator_trades_total") >= double(expected.trades);
+      },
+      45s);
+  const std::string collector_metrics = collector.metrics().body;
+  EXPECT_TRUE(collector.stop(std::chrono::steady_clock::now() + 10s));
+  EXPECT_TRUE(applied_everything(aggregator, aggregator_cfg));
+  const std::string aggregator_metrics = aggregator.metrics().body;
+  EXPECT_TRUE(aggregator.stop(std::chrono::steady_clock::now() + 10s));
+  ASSERT_TRUE(all) << "aggregator took " << metric(aggregator_metrics, "tickflow_aggregator_trades_total").value_or(-1)
+                   << " of " << expected.trades << " trades\n"
+                   << collector_metrics << aggregator_metrics;
+
+  const auto holed = static_cast<double>(kHoleLength);
+  const std::vector<std::string> binance = {"exchange=\"BINANCE\""};
+  // The collector found the gap and backfilled it.
+  EXPECT_EQ(spot.connections(), 2u);
+  EXPECT_EQ(metric(collector_metrics, "tickflow_feed_gaps_total", binance).value_or(-1), 1) << collector_metrics;
+  EXPECT_EQ(metric(collector_metrics, "tickflow_feed_gap_trades_total", binance).value_or(-1), holed);
+  EXPECT_EQ(metric(collector_metrics, "tickflow_backfill_requests_total").value_or(-1), 1);
+  EXPECT_EQ(metric(collector_metrics, "tickflow_backfill_failed_total").value_or(-1), 0);
+  EXPECT_EQ(metric(collector_metrics, "tickflow_backfill_trades_total").value_or(-1), holed);
+  ASSERT_FALSE(rest.targets().empty());
+  EXPECT_EQ(rest.targets().front(), "/api/v3/historicalTrades?symbol=BTCUSDT&fromId=" +
+                                        frame_token(streams.spot[kHoleAt], "t") + "&limit=1000");
+  // The aggregator took every trade once, the backfilled ones over the bus,
+  // and held the market from the kGap until the kBackfilled (not the clock).
+  EXPECT_EQ(metric(aggregator_metrics, "tickflow_aggregator_trades_total").value_or(-1), double(expected.trades));
+  EXPECT_EQ(metric(aggregator_metrics, "tickflow_aggregator_backfilled_trades_total").value_or(-1), holed);
+  EXPECT_EQ(metric(aggregator_metrics, "tickflow_bus_duplicates_total", {"where=\"aggregator\""}).value_or(-1), 0);
+  EXPECT_EQ(metric(aggregator_metrics, "tickflow_gap_holds_total").value_or(-1), 1) << aggregator_metrics;
+  EXPECT_EQ(metric(aggregator_metrics, "tickflow_gap_hold_timeouts_total").value_or(-1), 0) << aggregator_metrics;
+  EXPECT_EQ(metric(aggregator_metrics, "tickflow_late_drops_total").value_or(-1), 0);
+  // Written once, complete: no bar of the gap's seconds was amended.
+  std::size_t gap_amendments = 0;
+  for (const auto& [market, timeframe, open] : tap.amended())
+    if (open + static_cast<std::int64_t>(timeframe) > hole.first_s && open <= hole.last_s) ++gap_amendments;
+  EXPECT_EQ(gap_amendments, 0u) << "seconds " << hole.first_s << ".." << hole.last_s;
+  std::printf("gap: seconds %lld..%lld, %zu amendments in all, %zu of them in the gap's seconds\n",
+              static_cast<long long>(hole.first_s), static_cast<long long>(hole.last_s), tap.amended().size(),
+              gap_amendments);
+
+  expect_bars(expected.seconds, tap.by_timeframe(aggregator, 1), "1s");
+  expect_bars(expected.minutes, tap.by_timeframe(aggregator, 60), "1m");
+}
+
+// The same hole on collector A only; B reads the whole capture live. Both
+// backfill where they find gaps (A does, B finds none). Every trade once:
+// B's live copies of the hole and A's backfill of it are one trade each.
+TEST(BusRoles, ABCollectorsOneWithAGapCountEveryTradeOnce) {
+  const Streams streams = shifted_streams();
+  Expected expected;
+  add_reference("BINANCE", streams.spot, expected);
+  Hole hole = spot_with_hole(streams.spot);
+  const std::size_t served_frames = hole.served.size();
+
+  NatsProcess nats;
+  testing::RestTestServer rest([&](const std::string& target) { return binance_history(streams.spot, target); });
+  WsTestServer a_spot({.protocol = WsProtocol::kBinance, .frames = std::move(hole.served), .drop_after = kHoleAt});
+  WsTestServer b_spot({.protocol = WsProtocol::kBinance, .frames = streams.spot});
+  WsTestServer a_usdm({.protocol = WsProtocol::kBinance, .frames = {}});
+  WsTestServer b_usdm({.protocol = WsProtocol::kBinance, .frames = {}});
+
+  BarTap tap;
+  const PipelineConfig aggregator_cfg = aggregator_config(nats.url(), /*collectors_backfill=*/true);
+  LivePipeline aggregator(aggregator_cfg, options(&tap));
+  aggregator.start();
+  LivePipeline a(collector_config(nats.url(), "a", {a_spot.port(), a_usdm.port(), a_spot.ca_file(), a_usdm.ca_file()},
+                                  rest.base_url()),
+                 options());
+  LivePipeline b(collector_config(nats.url(), "b", {b_spot.port(), b_usdm.port(), b_spot.ca_file(), b_usdm.ca_file()},
+                                  rest.base_url()),
+                 options());
+  a.start();
+  b.start();
+
+  const bool all = poll_until(
+      [&] {
+        return a_spot.frames_written() >= served_frames && b_spot.frames_written() >= streams.spot.size() &&
+               metric_of(a, "tickflow_backfill_trades_total") >= double(kHoleLength) &&
+               metric_of(aggregator, "tickflow_aggregator_trades_total") >= double(expected.trades);
+      },
+      45s);
+  const std::string a_metrics = a.metrics().body;
+  const std::string b_metrics = b.metrics().body;
+  EXPECT_TRUE(a.stop(std::chrono::steady_clock::now() + 10s));
+  EXPECT_TRUE(b.stop(std::chrono::steady_clock::now() + 10s));
+  EXPECT_TRUE(applied_everything(aggregator, aggregator_cfg));
+  const std::string aggregator_metrics = aggregator.metrics().body;
+  EXPECT_TRUE(aggregator.stop(std::chrono::steady_clock::now() + 10s));
+  ASSERT_TRUE(all) << "aggregator took " << metric(aggregator_metrics, "tickflow_aggregator_trades_total").value_or(-1)
+                   << " of " << expected.trades << " trades\n"
+                   << a_metrics << aggregator_metrics;
+
+  EXPECT_EQ(metric(a_metrics, "tickflow_backfill_trades_total").value_or(-1), double(kHoleLength));
+  EXPECT_EQ(metric(b_metrics, "tickflow_backfill_requests_total").value_or(-1), 0);
+  EXPECT_EQ(metric(aggregator_metrics, "tickflow_aggregator_trades_total").value_or(-1), double(expected.trades));
+  EXPECT_EQ(metric(aggregator_metrics, "tickflow_gap_holds_total").value_or(-1), 1);
+  EXPECT_EQ(metric(aggregator_metrics, "tickflow_gap_hold_timeouts_total").value_or(-1), 0);
+  EXPECT_EQ(metric(aggregator_metrics, "tickflow_bus_too_old_total").value_or(-1), 0);
+  expect_bars(expected.seconds, tap.by_timeframe(aggregator, 1), "1s");
+  expect_bars(expected.minutes, tap.by_timeframe(aggregator, 60), "1m");
 }
 
 }  // namespace
