@@ -1041,6 +1041,15 @@ void read_bus(const Context& ctx, TableReader& r, const PipelineConfig& config, 
            "on one feed need different names)");
   if (bus.has(BusRole::kStrategy) && !config.strategy.enabled)
     r.fail("roles", "the strategy role needs [strategy] enabled = true");
+  // A restarted aggregator replays the stream from below every second it
+  // could still amend (runtime/restart_checkpoint.h): the stream must keep
+  // that much, and more for the time the aggregator is down.
+  if (bus.has(BusRole::kAggregator) && config.bars.amend_horizon >= bus.max_age)
+    r.fail(r.node("max_age_h") != nullptr ? "max_age_h" : "roles",
+           "max_age_h (" + std::to_string(bus.max_age.count()) + " h) must exceed [bars] amend_horizon_s (" +
+               std::to_string(config.bars.amend_horizon.count()) +
+               " s) with the aggregator role: a restarted aggregator replays the stream from below every second it "
+               "could still amend");
 }
 
 }  // namespace

@@ -154,6 +154,7 @@ BarBuilder::Slot& BarBuilder::open_second(MarketId market, std::int64_t second) 
   if (second - m.closed_until_s > max_open_span_s_) close_to(market, second - max_open_span_s_);
   Slot& slot = m.slots[second & m.mask];
   reset(slot, second);
+  slot.origin = input_tag_;
   if (second > m.newest_s) m.newest_s = second;
   ++cold_[market].counters.seconds_with_data;
   return slot;
@@ -173,6 +174,7 @@ void BarBuilder::late_trade(const Trade& trade, std::int64_t second) {
     Slot& slot = hot_[market].slots[second & hot_[market].mask];
     if (slot.second != second) {
       reset(slot, second);
+      slot.origin = input_tag_;
       ++cold.counters.seconds_with_data;
     }
     accumulate(slot, trade);
@@ -318,7 +320,7 @@ void BarBuilder::sweep(std::int64_t now_ns) {
 }
 
 void BarBuilder::resume(MarketId market, std::int64_t closed_until_s, std::uint64_t sealed_trade_id,
-                        std::int64_t sealed_exchange_ns) {
+                        std::int64_t sealed_exchange_ns, bool replayed) {
   if (market >= config_.max_markets) return;
   MarketHot& m = hot_[market];
   MarketCold& cold = cold_[market];
@@ -327,7 +329,19 @@ void BarBuilder::resume(MarketId market, std::int64_t closed_until_s, std::uint6
   cold.sealed_before_s = closed_until_s;
   cold.sealed_trade_id = sealed_trade_id;
   cold.sealed_exchange_ns = sealed_exchange_ns;
-  cold.resume_pending = true;
+  cold.resume_pending = !replayed;
+}
+
+std::uint64_t BarBuilder::lowest_tag_from(MarketId market, std::int64_t from_s) const noexcept {
+  std::uint64_t lowest = std::numeric_limits<std::uint64_t>::max();
+  if (market >= config_.max_markets || !cold_[market].ring) return lowest;
+  // The ring holds every second from the amendment horizon to the newest
+  // open one; a slot of an older second (not reused yet) is left out by
+  // `from_s`. A sequential pass over the ring, once a second.
+  const Slot* ring = cold_[market].ring.get();
+  for (std::int64_t i = 0; i < ring_size_; ++i)
+    if (ring[i].second != kNoTime && ring[i].second >= from_s) lowest = std::min(lowest, ring[i].origin);
+  return lowest;
 }
 
 void BarBuilder::start_hold(const FeedStatus& status) {

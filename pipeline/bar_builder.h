@@ -65,7 +65,11 @@
 // it), the seconds from the frontier up to and including the gap-revealing
 // trade's second are incomplete: they are not written at all (counted in
 // incomplete_seconds / incomplete_trades) rather than written partial over
-// what the previous run may have stored for them.
+// what the previous run may have stored for them. A bus aggregator's
+// restart (resume(..., replayed = true)) starts its frontier below every
+// second the previous run could still amend and replays their trades from
+// the stream; set_input_tag() / lowest_tag_from() tell it where to
+// replay from (runtime/aggregator.h, "Bus ingest").
 //
 // Counters per market (BarCounters): bars emitted on close, amendments,
 // late drops, seconds with data, and gaps: runs of empty seconds between two
@@ -173,8 +177,20 @@ class BarBuilder {
   // before `closed_until_s`, the newest trade id in them was
   // `sealed_trade_id` (0: none, or hashed ids) at exchange time
   // `sealed_exchange_ns` (see the banner, "Restart").
+  // `replayed`: the input is replayed from before the frontier (the bus's
+  // ack floor, runtime/bus_ingest.h), so the restart opens no gap of its
+  // own and the first kGap is an ordinary one.
   void resume(MarketId market, std::int64_t closed_until_s, std::uint64_t sealed_trade_id,
-              std::int64_t sealed_exchange_ns);
+              std::int64_t sealed_exchange_ns, bool replayed = false);
+
+  // Input tags (the bus's stream sequences). Trades after set_input_tag(t)
+  // carry t; each second remembers the tag it got its first trade under.
+  // Tags must not decrease, so that is the lowest tag of the second's trades.
+  void set_input_tag(std::uint64_t tag) noexcept { input_tag_ = tag; }
+  // The lowest tag over the seconds of `market` from `from_s` on that hold a
+  // trade (open, or closed and still amendable), UINT64_MAX when none: every
+  // input before it is in seconds older than `from_s`.
+  std::uint64_t lowest_tag_from(MarketId market, std::int64_t from_s) const noexcept;
 
   // What the sealed seconds of `market` hold, for a checkpoint: the largest
   // of their last-arrival trade ids (0 if none; see accumulate()) and the
@@ -211,8 +227,9 @@ class BarBuilder {
     double liq[2] = {};       // lbuy, lsell
     std::uint32_t count[2] = {};
     std::uint64_t last_trade_id = 0;  // id of the last non-liquidation arrival: the checkpoint's resume id
+    std::uint64_t origin = 0;         // input tag when the second got its first trade (set_input_tag())
   };
-  static_assert(sizeof(Slot) == 128);
+  static_assert(sizeof(Slot) == 128, "origin fills the padding: a slot stays two cache lines");
 
   // What every trade reads or writes: one cache line per market.
   struct alignas(64) MarketHot {
@@ -284,6 +301,7 @@ class BarBuilder {
   void observe_lag(std::uint16_t connection, std::int64_t receive_ns, std::int64_t watermark_ns);
   std::int64_t next_sweep_ns_ = INT64_MIN;  // the clock that closes the next second of quiet markets
   std::uint64_t ignored_trades_ = 0;
+  std::uint64_t input_tag_ = 0;
 };
 
 // ---- the hot path, inline ----------------------------------------------------

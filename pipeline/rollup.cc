@@ -297,6 +297,39 @@ std::optional<Bar> Rollups::provisional(MarketId market, std::size_t timeframe_i
   return bar;
 }
 
+std::optional<Bar> Rollups::fold_before(MarketId market, std::size_t timeframe_index, std::int64_t from_s) const {
+  if (market >= config_.max_markets || timeframe_index >= config_.timeframes.size()) return std::nullopt;
+  const MarketState& m = markets_[market];
+  if (!m.children || m.frontier == kNone || from_s < m.floor) return std::nullopt;
+  // Without a horizon nothing is frozen apart (checkpoints are not kept):
+  // only the frontier's own fold is known.
+  if (config_.amend_horizon_s == 0) return from_s == m.frontier ? provisional(market, timeframe_index) : std::nullopt;
+  const Timeframe& tf = config_.timeframes[timeframe_index];
+  if (!builds(m.base, tf.seconds())) return std::nullopt;
+  const std::int64_t start = tf.window_start(from_s);
+  const TimeframeState& t = m.timeframes[timeframe_index];
+  const Window& w = t.windows[floor_div(start, tf.seconds()) & t.mask];
+  if (w.start != start) return std::nullopt;  // no child of this window yet
+  // What recompute() does, stopped at from_s: the frozen part, then the
+  // children still in the ring, in time order.
+  Bar acc = w.checkpoint;
+  std::uint32_t children = w.checkpoint_children;
+  const std::int64_t step = m.base > 1 ? m.base : 1;
+  const std::int64_t last = std::min(from_s, m.newest + 1);
+  for (std::int64_t s = first_child_at_or_after(std::max(start, m.floor), step); s < last; s += step) {
+    const Bar& child = m.children[s & child_mask_];
+    if (child.open_time_s != s) continue;
+    fold(acc, child);
+    ++children;
+  }
+  if (children == 0) return std::nullopt;
+  acc.open_time_s = start;
+  acc.market = market;
+  acc.timeframe_s = tf.seconds();
+  acc.flags = kBarProvisional;
+  return acc;
+}
+
 void Rollups::flush() {
   for (std::size_t id = 0; id < markets_.size(); ++id) {
     MarketState& m = markets_[id];

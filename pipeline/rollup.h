@@ -120,6 +120,16 @@ class Rollups final : public BarSink {
   // stale. The market's base becomes 1 s.
   void resume(MarketId market, std::int64_t frontier_s, const std::vector<std::optional<Bar>>& open);
 
+  // For a restart that replays the base bars from `from_s` on (the bus's
+  // replay, runtime/bus_ingest.h): the fold of the children older than
+  // `from_s` of the timeframes()[k] window that `from_s` lies in, which is
+  // what resume(market, from_s, ...) continues from; nullopt when that
+  // window has no such child. Exact while `from_s` is at or above the
+  // market's frozen floor (frontier - amend_horizon_s); below it the
+  // children in between were folded into the checkpoints already, and
+  // nullopt is returned (the caller must not replay from there).
+  std::optional<Bar> fold_before(MarketId market, std::size_t timeframe_index, std::int64_t from_s) const;
+
   // Allocates the market's rings now (at subscription), not on its first
   // bar. Optional.
   void add_market(MarketId market) {

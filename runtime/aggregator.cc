@@ -22,25 +22,47 @@ class Aggregator::Chain final : public BarSink {
   void on_bar(const Bar& bar) override {
     output_.on_bar(bar);
     if (rollups_) rollups_->on_bar(bar);
+    if (replayed(bar.market, bar.open_time_s + 1)) [[unlikely]]
+      return;
     if (flow_) flow_->on_bar(bar);
     if (engine_) engine_->on_bar(bar);
   }
   void on_closed(MarketId market, std::int64_t closed_until_s) override {
     closed_any_ = true;
     if (rollups_) rollups_->on_closed(market, closed_until_s);
-    if (flow_) flow_->on_closed(market, closed_until_s);
-    if (engine_) engine_->on_closed(market, closed_until_s);
+    if (!replayed(market, closed_until_s)) [[likely]] {
+      if (flow_) flow_->on_closed(market, closed_until_s);
+      if (engine_) engine_->on_closed(market, closed_until_s);
+    }
     if (market < max_markets_) closed_until_s_[market].store(closed_until_s, std::memory_order_relaxed);
     // The output hears the frontier too (pipeline/bar_sink.h): a bus bar
     // publisher sends it with the bars to strategy hosts.
     output_.on_closed(market, closed_until_s);
   }
   void set_engine(StrategyEngine* engine) noexcept { engine_ = engine; }
+  // A bus restart rebuilds the seconds of `market` from `from_s` to
+  // `until_s` (runtime/restart_checkpoint.h, replay_from_s): their bars
+  // are the previous run's again, and go to the output (the same values
+  // once more) and the rollups (which rebuild their windows from them),
+  // but not to the flow statistics and the strategy, which start where the
+  // previous run stopped, as after a single-host restart: they already
+  // wrote and signalled those seconds.
+  void set_replayed(MarketId market, std::int64_t until_s) {
+    if (market >= max_markets_) return;
+    if (replayed_until_s_.empty()) replayed_until_s_.assign(max_markets_, INT64_MIN);
+    replayed_until_s_[market] = until_s;
+  }
   // Whether a frontier moved since the last call.
   bool take_closed_any() noexcept { return std::exchange(closed_any_, false); }
 
  private:
+  // Whether everything before `end_s` of `market` is a replayed second.
+  bool replayed(MarketId market, std::int64_t end_s) const noexcept {
+    return !replayed_until_s_.empty() && market < max_markets_ && end_s <= replayed_until_s_[market];
+  }
+
   bool closed_any_ = false;
+  std::vector<std::int64_t> replayed_until_s_;  // by market; empty: no replay
   BarSink& output_;
   Rollups* rollups_ = nullptr;
   FlowStage* flow_ = nullptr;
@@ -144,8 +166,6 @@ void Aggregator::handle(const FeedEvent& e) {
       if (!options_.wall_clock) now_ns_ = std::max(now_ns_, t.receive_ts_ns);
       builder_->advance_clock(now_ns_);
       builder_->on_trade(t);
-      if (bus_) [[unlikely]]
-        note_bus_trade(t);
       ++trades_;
       if (t.flags & kTradeBackfill) ++backfilled_;
       if (t.market < options_.max_markets) last_trade_ns_[t.market].store(t.receive_ts_ns, std::memory_order_relaxed);
@@ -177,8 +197,13 @@ void Aggregator::handle(const FeedEvent& e) {
 void Aggregator::resume(MarketId market, const MarketResumePoint& point) {
   if (market >= options_.max_markets) return;
   see_market(market);
-  builder_->resume(market, point.closed_until_s, point.sealed_trade_id,
-                   point.sealed_exchange_ns != 0 ? point.sealed_exchange_ns : BarBuilder::kNoTime);
+  // A bus checkpoint: the stream is replayed from below every second the
+  // previous run could still amend, so they are rebuilt (replay_from_s).
+  const bool replay = point.replay_from_s != 0;
+  const std::int64_t from = replay ? point.replay_from_s : point.closed_until_s;
+  builder_->resume(market, from, point.sealed_trade_id,
+                   point.sealed_exchange_ns != 0 ? point.sealed_exchange_ns : BarBuilder::kNoTime, replay);
+  if (replay) chain_->set_replayed(market, point.closed_until_s);
   if (rollups_) {
     // Each open window by timeframe; one that is not the window of the
     // frontier (a file from another configuration) is left out.
@@ -187,62 +212,39 @@ void Aggregator::resume(MarketId market, const MarketResumePoint& point) {
       const Bar& w = point.window[i];
       for (std::size_t k = 0; k < open.size(); ++k) {
         const Timeframe& tf = rollups_->timeframes()[k];
-        if (tf.seconds() == w.timeframe_s && tf.window_start(point.closed_until_s) == w.open_time_s) open[k] = w;
+        if (tf.seconds() == w.timeframe_s && tf.window_start(from) == w.open_time_s) open[k] = w;
       }
     }
-    rollups_->resume(market, point.closed_until_s, open);
+    rollups_->resume(market, from, open);
   }
-  closed_until_s_[market].store(point.closed_until_s, std::memory_order_relaxed);
+  closed_until_s_[market].store(from, std::memory_order_relaxed);
 }
 
 void Aggregator::on_bus_mark(std::uint64_t stream_seq) {
-  if (!bus_) {
-    bus_ = true;
-    bus_open_.resize(options_.max_markets);
-    bus_open_n_.assign(options_.max_markets, 0);
-  }
+  bus_ = true;
   bus_seq_ = stream_seq;
+  builder_->set_input_tag(stream_seq);
 }
 
-void Aggregator::note_bus_trade(const Trade& t) noexcept {
-  if (t.market >= options_.max_markets) return;
-  const std::int64_t second = floor_div(t.exchange_ts_ns, kNanosPerSecond);
-  auto& open = bus_open_[t.market];
-  std::uint8_t& n = bus_open_n_[t.market];
-  for (std::size_t i = 0; i < n; ++i)
-    if (open[i].second == second) return;  // an earlier message opened it: its sequence is lower
-  if (n < kBusOpenSeconds) {
-    open[n++] = BusOpenSecond{second, bus_seq_};
-    return;
-  }
-  // Full: fold into the latest entry (lowest sequence, latest second), which
-  // is released only once every second it stands for is closed.
-  std::size_t latest = 0;
-  for (std::size_t i = 1; i < n; ++i)
-    if (open[i].second > open[latest].second) latest = i;
-  open[latest].second = std::max(open[latest].second, second);
-  open[latest].seq = std::min(open[latest].seq, bus_seq_);
-}
-
-std::uint64_t Aggregator::bus_floor() noexcept {
+std::uint64_t Aggregator::bus_floor() const noexcept {
   // The message in progress may be partly applied: everything before it.
+  // Then below the first message of every second a late trade could still
+  // amend (the amendment horizon, open seconds included): a restart
+  // replays from there and rebuilds them (restart_checkpoint.h).
   std::uint64_t floor = bus_seq_ == 0 ? 0 : bus_seq_ - 1;
   const std::size_t seen = markets_seen_.load(std::memory_order_relaxed);
-  for (std::size_t id = 0; id < seen && id < bus_open_n_.size(); ++id) {
-    std::uint8_t& n = bus_open_n_[id];
-    if (n == 0) continue;
-    const std::int64_t closed = builder_->closed_until_s(static_cast<MarketId>(id));
-    auto& open = bus_open_[id];
-    std::size_t kept = 0;
-    for (std::size_t i = 0; i < n; ++i) {
-      // Closed (and so handed to the output, amendments included): released.
-      if (closed != BarBuilder::kNoTime && open[i].second < closed) continue;
-      open[kept++] = open[i];
-      floor = std::min(floor, open[i].seq == 0 ? 0 : open[i].seq - 1);
-    }
-    n = static_cast<std::uint8_t>(kept);
+  for (std::size_t id = 0; id < seen; ++id) {
+    if (!seen_[id]) continue;
+    const auto market = static_cast<MarketId>(id);
+    const std::uint64_t lowest = builder_->lowest_tag_from(market, replay_from_s(market));
+    if (lowest != std::numeric_limits<std::uint64_t>::max()) floor = std::min(floor, lowest == 0 ? 0 : lowest - 1);
   }
   return floor;
+}
+
+std::int64_t Aggregator::replay_from_s(MarketId market) const noexcept {
+  const std::int64_t closed = builder_->closed_until_s(market);
+  return closed == BarBuilder::kNoTime ? BarBuilder::kNoTime : closed - builder_->amend_horizon_s();
 }
 
 void Aggregator::maybe_checkpoint() noexcept {
@@ -264,12 +266,22 @@ void Aggregator::maybe_checkpoint() noexcept {
     MarketResumePoint p;
     p.market = market;
     p.closed_until_s = closed;
-    p.sealed_trade_id = builder_->sealed_trade_id(market);
-    const std::int64_t ts = builder_->sealed_exchange_ns(market);
-    p.sealed_exchange_ns = ts == BarBuilder::kNoTime ? 0 : ts;
-    if (rollups_)
-      for (std::size_t k = 0; k < rollups_->timeframes().size() && p.windows < kCheckpointMaxWindows; ++k)
-        if (auto w = rollups_->provisional(market, k)) p.window[p.windows++] = *w;
+    if (bus_) {
+      // The restart rebuilds from replay_from_s (the bus floor above is
+      // below all of it): the windows are the folds before it, and the
+      // trade ids are the collectors' business, not this process's.
+      p.replay_from_s = replay_from_s(market);
+      if (rollups_)
+        for (std::size_t k = 0; k < rollups_->timeframes().size() && p.windows < kCheckpointMaxWindows; ++k)
+          if (auto w = rollups_->fold_before(market, k, p.replay_from_s)) p.window[p.windows++] = *w;
+    } else {
+      p.sealed_trade_id = builder_->sealed_trade_id(market);
+      const std::int64_t ts = builder_->sealed_exchange_ns(market);
+      p.sealed_exchange_ns = ts == BarBuilder::kNoTime ? 0 : ts;
+      if (rollups_)
+        for (std::size_t k = 0; k < rollups_->timeframes().size() && p.windows < kCheckpointMaxWindows; ++k)
+          if (auto w = rollups_->provisional(market, k)) p.window[p.windows++] = *w;
+    }
     out->push_back(p);
   }
   keeper_->commit_offer(bars_handed_ ? bars_handed_() : 0, now_ns_, floor);

@@ -170,11 +170,14 @@ class Aggregator {
 
   // Bus ingest (runtime/bus_ingest.h): events arrive after a kBusMark
   // naming their JetStream message. Once a second the aggregator computes
-  // the ack floor: the highest stream sequence below every message that
-  // still feeds an open second. With a CheckpointKeeper it goes with the
-  // snapshot (acked once the checkpoint is written); without one,
-  // `on_floor` hears it on this thread (the bars before it were handed to
-  // the output). Before run().
+  // the ack floor: the highest stream sequence below every message with a
+  // trade in a second that is open or still amendable (the amendment
+  // horizon). With a CheckpointKeeper it goes with the snapshot, whose
+  // markets then carry replay_from_s (acked once the checkpoint is
+  // written; a restart replays from the floor and rebuilds those seconds,
+  // so a late trade after it amends as in an uninterrupted run); without
+  // one, `on_floor` hears it on this thread (the bars before it were
+  // handed to the output). Before run().
   void set_bus_floor_listener(std::function<void(std::uint64_t)> on_floor) { on_bus_floor_ = std::move(on_floor); }
 
   // Before run(): `listener(s)` runs on the aggregator thread each time
@@ -225,8 +228,8 @@ class Aggregator {
   void maybe_all_closed();
   std::chrono::nanoseconds idle_wait() const noexcept;
   void on_bus_mark(std::uint64_t stream_seq);
-  void note_bus_trade(const Trade& t) noexcept;
-  std::uint64_t bus_floor() noexcept;
+  std::uint64_t bus_floor() const noexcept;
+  std::int64_t replay_from_s(MarketId market) const noexcept;
 
   AggregatorOptions options_;
   const MarketRegistry& registry_;
@@ -258,18 +261,10 @@ class Aggregator {
   std::uint64_t batches_ = 0, wakeups_ = 0;
   std::string error_;
 
-  // Bus ingest: the message being applied and, per market, the first
-  // message of each open second it has (a small table; when full, entries
-  // merge conservatively: the lowest sequence under the latest second).
-  struct BusOpenSecond {
-    std::int64_t second = 0;
-    std::uint64_t seq = 0;
-  };
-  static constexpr std::size_t kBusOpenSeconds = 8;
+  // Bus ingest: the stream sequence of the message being applied (the
+  // BarBuilder tags each second with the first it got a trade from).
   bool bus_ = false;
   std::uint64_t bus_seq_ = 0;
-  std::vector<std::array<BusOpenSecond, kBusOpenSeconds>> bus_open_;
-  std::vector<std::uint8_t> bus_open_n_;
   std::function<void(std::uint64_t)> on_bus_floor_;
 };
 

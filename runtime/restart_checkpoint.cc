@@ -75,6 +75,7 @@ std::string encode_checkpoint(const RestartCheckpoint& checkpoint) {
     put_int(out, m.point.closed_until_s);
     put_int(out, m.point.sealed_trade_id);
     put_int(out, m.point.sealed_exchange_ns);
+    if (m.point.replay_from_s != 0) out += " replay_from_s=" + std::to_string(m.point.replay_from_s);
     out += '\n';
     for (std::uint32_t k = 0; k < m.point.windows && k < kCheckpointMaxWindows; ++k) {
       const Bar& w = m.point.window[k];
@@ -131,9 +132,13 @@ RestartCheckpoint decode_checkpoint(std::string_view text, const std::string& so
     if (f.empty()) continue;
     if (f[0] == "market") {
       MarketCheckpoint m;
-      if (f.size() != 5 || !parse_number(f[2], m.point.closed_until_s) ||
+      if ((f.size() != 5 && f.size() != 6) || !parse_number(f[2], m.point.closed_until_s) ||
           !parse_number(f[3], m.point.sealed_trade_id) || !parse_number(f[4], m.point.sealed_exchange_ns))
         throw fail(line_no, "malformed market line");
+      if (f.size() == 6 &&
+          (!f[5].starts_with("replay_from_s=") || !parse_number(f[5].substr(14), m.point.replay_from_s) ||
+           m.point.replay_from_s == 0 || m.point.replay_from_s > m.point.closed_until_s))
+        throw fail(line_no, "malformed market line (replay_from_s)");
       m.name = std::string(f[1]);
       if (!index.emplace(m.name, out.markets.size()).second) throw fail(line_no, "market " + m.name + " twice");
       out.markets.push_back(std::move(m));

@@ -9,7 +9,14 @@
 //     feed resumes its de-duplication and gap detection from them, and the
 //     REST backfill heals [id + 1, first live id - 1];
 //   * the open rollup windows (1m ... 4h): the fold of their children so
-//     far, so a window spanning the restart is the same fold as without one.
+//     far, so a window spanning the restart is the same fold as without one;
+//   * bus ingest only: replay_from_s, where the restart's rebuild starts.
+//     The bus redelivers every message from the ack floor, which lies below
+//     every trade of the seconds a late trade could still amend (the
+//     amendment horizon), so the restart rebuilds those seconds from the
+//     stream and an amendment after the restart is the uninterrupted run's
+//     (a trade older than that is a late drop in both). Its windows are
+//     the folds of the children before replay_from_s.
 //
 // Why a file and not InfluxDB: the bars a restart needs may still be in the
 // disk spool (InfluxDB down at the kill), InfluxDB may be down at start,
@@ -19,7 +26,7 @@
 //
 // Format: text, one record per line, so an operator can read it:
 //   tickflow-checkpoint 1 written_at_ns=<ns>
-//   market <name> <closed_until_s> <trade_id> <exchange_ns>
+//   market <name> <closed_until_s> <trade_id> <exchange_ns> [replay_from_s=<s>]
 //   window <name> <timeframe_s> <start_s> <open> <high> <low> <close> <vbuy> <vsell>
 //          <cbuy> <csell> <lbuy> <lsell> <qbuy> <qsell>          (one line)
 //   crc32 <8 hex digits: zlib crc32 of every byte before this line>
@@ -57,7 +64,12 @@ struct MarketResumePoint {
   std::int64_t closed_until_s = 0;
   std::uint64_t sealed_trade_id = 0;    // 0: none (or hashed ids)
   std::int64_t sealed_exchange_ns = 0;  // 0: none
-  std::uint32_t windows = 0;            // entries of `window` in use
+  // Bus ingest (runtime/bus_ingest.h), 0 otherwise: the restart replays the
+  // stream from the ack floor and rebuilds every second from here on (the
+  // frontier less the amendment horizon), and `window` holds the folds of
+  // the children before it, not before closed_until_s.
+  std::int64_t replay_from_s = 0;
+  std::uint32_t windows = 0;  // entries of `window` in use
   // Open rollup windows: open_time_s = the window's start, timeframe_s its
   // length, the values the fold of its children so far.
   std::array<Bar, kCheckpointMaxWindows> window{};

@@ -246,6 +246,16 @@ TEST(BusConfigErrors, FetchBatchAndOtherRanges) {
             "test.toml:3:22: bus.duplicate_window_s: duplicate_window_s (3601) must not exceed max_age_h (1 h): "
             "JetStream refuses such a stream");
   EXPECT_EQ(bus_of("[bus]\nmax_age_h = 1\nduplicate_window_s = 3600\n").duplicate_window, std::chrono::seconds(3600));
+  // A restarted aggregator replays the amendment horizon from the stream.
+  EXPECT_EQ(error_of("[bars]\namend_horizon_s = 7200\n[bus]\nroles = [\"aggregator\"]\nmax_age_h = 2\n"),
+            "test.toml:5:13: bus.max_age_h: max_age_h (2 h) must exceed [bars] amend_horizon_s (7200 s) with the "
+            "aggregator role: a restarted aggregator replays the stream from below every second it could still amend");
+  EXPECT_EQ(bus_of("[bars]\namend_horizon_s = 7199\n[bus]\nroles = [\"aggregator\"]\nmax_age_h = 2\n").max_age,
+            std::chrono::hours(2));
+  EXPECT_EQ(bus_of("[bars]\namend_horizon_s = 7200\n[bus]\nroles = [\"collector\"]\ncollector_name = \"a\"\n"
+                   "max_age_h = 2\n")
+                .max_age,
+            std::chrono::hours(2));
 }
 
 TEST(BusConfigErrors, OnFullAndSpool) {

@@ -260,5 +260,132 @@ TEST(RollupsResume, AWindowSpanningTheRestartEqualsTheUninterruptedOne) {
   EXPECT_EQ(compared, 15u + 3u + 1u);  // 900 s: 15 minutes, 3 five-minute windows, the (flushed) hour
 }
 
+// The bus's restart (runtime/restart_checkpoint.h, replay_from_s): resumed
+// at a point before the frontier with fold_before() of each window, the
+// rollups take the children from that point on again (as a replay of the
+// stream rebuilds them), including an amendment of a child between that
+// point and the old frontier, and every window equals the uninterrupted
+// run's, bit for bit.
+TEST(RollupsResume, AReplayFromInsideTheHorizonEqualsTheUninterruptedRun) {
+  std::mt19937_64 rng(7);
+  std::uniform_real_distribution<double> price(60'000, 61'000), qty(0.001, 2);
+  auto child = [&](std::int64_t s) {
+    Bar b;
+    b.market = 0;
+    b.timeframe_s = 1;
+    b.open_time_s = s;
+    b.open = price(rng);
+    b.high = b.open + 5;
+    b.low = b.open - 5;
+    b.close = price(rng);
+    b.vbuy = qty(rng) * b.open;
+    b.vsell = qty(rng) * b.open;
+    b.qbuy = qty(rng);
+    b.qsell = qty(rng);
+    b.cbuy = static_cast<double>(rng() % 7 + 1);
+    b.csell = static_cast<double>(rng() % 7);
+    return b;
+  };
+  std::vector<Bar> children;
+  for (std::int64_t s = kT0; s < kT0 + 900; ++s)
+    if (rng() % 4 != 0) children.push_back(child(s));
+  const std::int64_t cut = kT0 + 437;   // the frontier at the checkpoint
+  const std::int64_t from = cut - 100;  // the replay: inside the 120 s horizon
+  Bar amended = child(cut - 30);        // a late trade after the checkpoint, for a sealed second
+  amended.flags = kBarAmendment;
+  RollupConfig rc;
+  rc.max_markets = 2;
+  rc.amend_horizon_s = 120;
+  rc.timeframes = {Timeframe::from_seconds(60), Timeframe::from_seconds(300), Timeframe::from_seconds(3600)};
+
+  CollectingSink whole_out;
+  Rollups whole(rc, whole_out);
+  for (const Bar& b : children) {
+    if (b.open_time_s == cut) whole.on_bar(amended);
+    whole.on_bar(b);
+  }
+  whole.on_closed(0, kT0 + 900);
+  whole.flush();
+
+  CollectingSink before_out, after_out;
+  Rollups before(rc, before_out);
+  for (const Bar& b : children)
+    if (b.open_time_s < cut) before.on_bar(b);
+  before.on_closed(0, cut);
+  std::vector<std::optional<Bar>> open;
+  for (std::size_t k = 0; k < rc.timeframes.size(); ++k) {
+    open.push_back(before.fold_before(0, k, from));
+    // At the frontier it is what the strategy sees; below the frozen floor
+    // it cannot be split any more.
+    const auto at_frontier = before.fold_before(0, k, cut);
+    const auto provisional = before.provisional(0, k);
+    ASSERT_TRUE(at_frontier && provisional);
+    EXPECT_EQ(at_frontier->vbuy, provisional->vbuy);
+    EXPECT_EQ(at_frontier->close, provisional->close);
+    EXPECT_FALSE(before.fold_before(0, k, cut - 121).has_value());
+  }
+  ASSERT_TRUE(open[0] && open[1] && open[2]);  // 5:37 is mid-minute, mid-5-minute, mid-hour
+
+  Rollups after(rc, after_out);
+  after.resume(0, from, open);
+  for (const Bar& b : children) {
+    if (b.open_time_s < from) continue;
+    if (b.open_time_s == cut) after.on_bar(amended);
+    after.on_bar(b);
+  }
+  after.on_closed(0, kT0 + 900);
+  after.flush();
+
+  auto key = [](const Bar& b) { return std::make_pair(b.timeframe_s, b.open_time_s); };
+  std::map<std::pair<std::uint32_t, std::int64_t>, Bar> stored, uninterrupted;
+  for (const Bar& b : whole_out.bars) uninterrupted[key(b)] = b;
+  for (const Bar& b : before_out.bars) stored[key(b)] = b;
+  for (const Bar& b : after_out.bars) stored[key(b)] = b;
+  ASSERT_EQ(stored.size(), uninterrupted.size());
+  for (const auto& [k, w] : uninterrupted) {
+    const auto it = stored.find(k);
+    ASSERT_NE(it, stored.end()) << k.first << " " << k.second - kT0;
+    test::expect_same_bar(it->second, w);
+  }
+  EXPECT_EQ(uninterrupted.size(), 15u + 3u + 1u);
+}
+
+// Input tags (the bus's stream sequences): each second keeps the tag of its
+// first trade, amendments included; lowest_tag_from() is the floor a
+// restart must replay from.
+TEST(BarBuilderInputTags, EachSecondKeepsTheTagOfItsFirstTrade) {
+  CollectingSink sink;
+  BarBuilder builder(config(0), sink);
+  constexpr std::uint64_t kNone = UINT64_MAX;
+  EXPECT_EQ(builder.lowest_tag_from(0, kT0), kNone);
+  builder.set_input_tag(10);
+  builder.on_trade(with_id(make_trade(0, ns(kT0 + 1, 100), 100.0, 1.0, Side::kBuy), 1));
+  builder.set_input_tag(11);
+  builder.on_trade(with_id(make_trade(0, ns(kT0 + 1, 900), 100.0, 1.0, Side::kBuy), 2));
+  builder.on_trade(with_id(make_trade(0, ns(kT0 + 2, 100), 100.0, 1.0, Side::kBuy), 3));
+  builder.set_input_tag(12);
+  builder.on_trade(with_id(make_trade(0, ns(kT0 + 5, 100), 100.0, 1.0, Side::kBuy), 4));
+  EXPECT_EQ(builder.lowest_tag_from(0, kT0), 10u);
+  EXPECT_EQ(builder.lowest_tag_from(0, kT0 + 2), 11u);
+  EXPECT_EQ(builder.lowest_tag_from(0, kT0 + 3), 12u);
+  EXPECT_EQ(builder.lowest_tag_from(0, kT0 + 6), kNone);
+  EXPECT_EQ(builder.lowest_tag_from(1, kT0), kNone);
+  // Closed seconds keep their tags (still amendable): a late trade for one
+  // leaves its tag, one for an empty second opens it with the current tag.
+  builder.on_status(status(FeedStatusKind::kWatermark, 0, ns(kT0 + 5, 500), ns(kT0 + 5, 500)));
+  ASSERT_EQ(builder.closed_until_s(0), kT0 + 5);
+  builder.set_input_tag(13);
+  builder.on_trade(with_id(make_trade(0, ns(kT0 + 2, 500), 100.0, 1.0, Side::kBuy), 5));
+  EXPECT_EQ(builder.counters(0).amendments, 1u);
+  EXPECT_EQ(builder.lowest_tag_from(0, kT0 + 2), 11u);
+  builder.on_trade(with_id(make_trade(0, ns(kT0 + 3, 100), 100.0, 1.0, Side::kBuy), 6));
+  EXPECT_EQ(builder.counters(0).amendments, 2u);
+  EXPECT_EQ(builder.lowest_tag_from(0, kT0 + 3), 12u);  // second 5's
+  builder.set_input_tag(14);
+  builder.on_trade(with_id(make_trade(0, ns(kT0 + 6, 100), 100.0, 1.0, Side::kBuy), 7));
+  EXPECT_EQ(builder.lowest_tag_from(0, kT0 + 6), 14u);
+  EXPECT_EQ(builder.lowest_tag_from(0, kT0 + 1), 10u);
+}
+
 }  // namespace
 }  // namespace tickflow

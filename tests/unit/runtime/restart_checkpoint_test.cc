@@ -16,6 +16,8 @@
 #include <sstream>
 #include <thread>
 
+#include <zlib.h>
+
 #include "runtime/checkpoint_keeper.h"
 
 namespace tickflow {
@@ -69,6 +71,7 @@ RestartCheckpoint sample() {
   b.name = "BYBIT:BTCUSDT";  // hashed ids: no trade id, only the time
   b.point.closed_until_s = 1'723'161'661;
   b.point.sealed_exchange_ns = 1'723'161'660'500'000'000;
+  b.point.replay_from_s = 1'723'161'061;  // a bus aggregator's: the frontier less a 600 s horizon
   c.markets.push_back(b);
   return c;
 }
@@ -96,6 +99,9 @@ TEST(RestartCheckpoint, RoundTripsEveryValueBitForBit) {
   EXPECT_EQ(d.markets[1].name, "BYBIT:BTCUSDT");
   EXPECT_EQ(d.markets[1].point.sealed_trade_id, 0u);
   EXPECT_EQ(d.markets[1].point.windows, 0u);
+  EXPECT_EQ(d.markets[0].point.replay_from_s, 0);  // none: the field is left out
+  EXPECT_EQ(d.markets[1].point.replay_from_s, 1'723'161'061);
+  EXPECT_EQ(encode_checkpoint(c).find("replay_from_s"), encode_checkpoint(c).rfind("replay_from_s"));
 }
 
 TEST(RestartCheckpoint, RefusesDamageWithTheSourceAndTheReason) {
@@ -117,6 +123,23 @@ TEST(RestartCheckpoint, RefusesDamageWithTheSourceAndTheReason) {
   EXPECT_EQ(error_of(good.substr(0, good.size() - 1)), "/var/lib/tickflow/checkpoint: truncated (no final newline)");
   EXPECT_EQ(error_of(""), "/var/lib/tickflow/checkpoint: truncated (no final newline)");
   EXPECT_EQ(error_of("garbage\n"), "/var/lib/tickflow/checkpoint: no crc32 line (truncated?)");
+  // A replay point that is not one (after the frontier, or not a number),
+  // with a valid CRC: refused by line.
+  auto with_replay = [](const std::string& value) {
+    RestartCheckpoint c = sample();
+    std::string text = encode_checkpoint(c);
+    const std::size_t at = text.find("replay_from_s=") + 14;
+    text.replace(at, text.find('\n', at) - at, value);
+    text.erase(text.rfind("crc32 "));
+    char crc[32];
+    std::snprintf(crc, sizeof crc, "crc32 %08lx\n",
+                  ::crc32(0L, reinterpret_cast<const Bytef*>(text.data()), static_cast<uInt>(text.size())));
+    return text + crc;
+  };
+  EXPECT_EQ(error_of(with_replay("1723161061")), "accepted");
+  EXPECT_EQ(error_of(with_replay("1723161662")),
+            "/var/lib/tickflow/checkpoint:5: malformed market line (replay_from_s)");
+  EXPECT_EQ(error_of(with_replay("soon")), "/var/lib/tickflow/checkpoint:5: malformed market line (replay_from_s)");
 }
 
 TEST(RestartCheckpoint, FileWriteIsAtomicAndPrivate) {
