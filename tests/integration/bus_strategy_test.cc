@@ -26,6 +26,20 @@
 // message, one of another wire version, one for an unconfigured market) is
 // counted and skipped, and the consumer goes on.
 //
+// AggregatorAndStrategyInOneProcessPublishTheirSignals: roles =
+// ["aggregator", "strategy"] in one LivePipeline: the StrategyEngine runs on
+// the aggregator thread (single-host path) and its signals go to the sinks
+// and, through runtime/bus_signal_publisher.h, to the signals stream. The
+// same scenario, cut into runs of one market's trades (a few seconds each,
+// so a run is one bus message), goes through the collector role's
+// BusCollector into the events stream and, frame for frame, into an
+// all-in-one Aggregator with the same bar timing beside it. The data lie a
+// day ahead and the quiet close waits 10 min, so the live wall clock never
+// closes a second (both close on the watermarks alone). Asserts: the
+// signals on the stream equal the process's JSONL signals exactly (count,
+// ids, every field), and both equal the all-in-one ones; /metrics counts
+// them, none dropped; /health shows the signal publisher connected.
+//
 // BarsOfTheAggregatorRoleReachTheBus: `tickflow run`'s wiring of the same:
 // a collector (the bundled spot and USD-M captures from local websocket
 // servers), an aggregator role and a strategy host, three LivePipelines on
@@ -70,6 +84,7 @@
 #include "pipeline/wall_clock.h"
 #include "runtime/aggregator.h"
 #include "runtime/bus_bar_publisher.h"
+#include "runtime/bus_collector.h"
 #include "runtime/capture_stream.h"
 #include "runtime/feed_channel.h"
 #include "runtime/feed_publisher.h"
@@ -411,6 +426,205 @@ TEST(BusStrategy, StrategyHostOnTheBusGivesTheAllInOneSignals) {
     EXPECT_EQ(on_bus[i].score, expected[i].score);
     EXPECT_EQ(encoded(on_bus[i]), encoded(expected[i]));  // every field
   }
+}
+
+// ------------------------------------------------ aggregator and strategy in one process
+
+// Bars nobody reads (the all-in-one reference only needs its strategy).
+class DiscardBars final : public BarSink {
+ public:
+  void on_bar(const Bar&) override {}
+};
+
+TEST(BusStrategy, AggregatorAndStrategyInOneProcessPublishTheirSignals) {
+  const auto started = Clock::now();
+  NatsProcess nats;
+  const auto dir = temp_dir("combined");
+  const auto jsonl = dir / "signals.jsonl";
+  const std::string markets =
+      "[markets]\nBINANCE = [\"btcusdt\"]\nBINANCE_FUTURES = [\"btcusdt\", \"btcusd_perp\"]\n\n"
+      "[[threads.feed]]\nname = \"tf-feed-0\"\nwait = \"park\"\n\n[influx]\nenabled = false\n\n"
+      "[feeds]\nbackfill = false\n\n";
+  std::ostringstream combined_toml, collector_toml;
+  // Bar timing: closes by watermark only (live_lateness = the reference's
+  // lateness; the data lie ahead of the wall clock, see the banner).
+  combined_toml << markets
+                << "[bars]\ncheckpoint = \"off\"\nlive_lateness_ms = 50\nquiet_close = \"fixed\"\n"
+                   "quiet_delay_ms = 600000\n\n"
+                << "[strategy]\nenabled = true\nsignal_ttl_s = 86400\n\n"
+                << "[[strategy.symbols]]\nbase = \"BTC\"\nsymbol = \"BTCUSDT\"\nexecution_market = \"" << kExecution
+                << "\"\n\n"
+                << "[signals]\njsonl = \"" << jsonl.string() << "\"\n\n"
+                << "[bus]\nroles = [\"aggregator\", \"strategy\"]\nservers = [\"" << nats.url()
+                << "\"]\ndurable = \"test-combined\"\nspool_dir = \"" << (dir / "combined").string() << "\"\n";
+  collector_toml << markets << "[bars]\ncheckpoint = \"off\"\n\n"
+                 << "[bus]\nroles = [\"collector\"]\nservers = [\"" << nats.url()
+                 << "\"]\ncollector_name = \"replay\"\nspool_dir = \"" << (dir / "collector").string() << "\"\n";
+  const PipelineConfig combined_config = parse_pipeline_config(combined_toml.str(), "combined.toml");
+  const PipelineConfig collector_config = parse_pipeline_config(collector_toml.str(), "collector.toml");
+
+  // The markets in the process's order (its config's), as in the first test.
+  MarketRegistry registry;
+  for (const auto& [exchange, symbols] : combined_config.markets)
+    for (const std::string& symbol : symbols) registry.intern(live_market_name(exchange, symbol));
+  const std::vector<CaptureSpec> captures = btc_captures();
+  CaptureStream one_pass(captures, registry);
+  CaptureFrame frame;
+  while (one_pass.next(frame)) {
+  }
+  ASSERT_EQ(one_pass.trades(), kPassTrades);
+  ASSERT_EQ(registry.size(), 3u) << "the captures' market names are the live ones";
+
+  // The scenario a whole number of days ahead: its first second at least
+  // 10 min after now, so the wall clock stays behind every bar.
+  // The first test's script (a 6 h warm-up instead of 14 h gives an
+  // entry but not its CLOSE).
+  const std::vector<test::TradeSegment> segments = squeeze_script();
+  std::int64_t total_s = 0;
+  for (const auto& s : segments) total_s += s.seconds;
+  const std::int64_t period_s = one_pass.period_s();
+  const int repeat = static_cast<int>((total_s + period_s - 1) / period_s);
+  const std::int64_t first_s = one_pass.first_receive_ns() / test::kSecondNs;
+  const std::int64_t ahead_s = realtime_ns() / test::kSecondNs + 600 - first_s;
+  const std::int64_t offset_days = (ahead_s + 86399) / 86400;
+  const std::int64_t start_s = first_s + offset_days * 86400;
+  ASSERT_GT(start_s, realtime_ns() / test::kSecondNs + 600);
+  const test::TradeScript script(segments, registry, offset_days, start_s);
+
+  // --- The combined process: events from the bus, bars, strategy, signals ----
+  LivePipelineOptions options;
+  options.pin = false;
+  options.serve_http = false;
+  LivePipeline combined(combined_config, options);
+  combined.start();
+
+  // --- The collector role's publisher, fed as a feed thread feeds it ---------
+  BusCollector collector(collector_config, registry, {"BINANCE", "BINANCE_FUTURES", "BINANCE_FUTURES"});
+  FeedChannel bus_channel("tf-feed-0", 1u << 14, FullRingPolicy::kBlock, collector.doorbell());
+  collector.set_inputs({&bus_channel});
+  std::future<std::string> collector_setup;
+  collector.start(false, collector_setup);
+  ASSERT_EQ(collector_setup.get(), "");
+
+  // --- The all-in-one reference: the same frames, the same bar timing --------
+  AggregatorOptions aggregator_options;
+  aggregator_options.max_markets = kMaxMarkets;
+  aggregator_options.wall_clock = false;
+  aggregator_options.measure_latency = false;
+  aggregator_options.lateness_ns = std::chrono::nanoseconds(combined_config.bars.live_lateness).count();
+  aggregator_options.quiet_close_delay_ns = 3600 * test::kSecondNs;  // the most: never here, as live
+  DiscardBars discard;
+  Aggregator aggregator(aggregator_options, registry, {}, discard);
+  FeedChannel channel("tf-feed-0", 1u << 14, FullRingPolicy::kBlock, aggregator.doorbell());
+  aggregator.set_inputs({&channel});
+  StrategyEngine engine(params(), kMaxMarkets);
+  engine.add_group("BTCUSDT", "BTC", registry.intern(kExecution));
+  engine.attach_markets(registry);
+  SignalPublisher publisher(engine, nullptr, params().max_open_positions);
+  RecordingListener reference(publisher, engine);
+  aggregator.set_strategy(&engine, &reference);
+  std::thread aggregator_thread([&aggregator] { aggregator.run(); });
+
+  // Runs: the merged trades in blocks of kBlock, each block one frame per
+  // market (its trades in order, stamped with the block's last receive
+  // time), so one run is one bus message; the markets stay within a block
+  // (a few seconds) of each other, well inside the engine's buffer.
+  constexpr std::size_t kBlock = 600;
+  std::uint64_t trades = 0, frames = 0;
+  {
+    FeedPublisher reference_feed(channel, kMaxMarkets);
+    FeedPublisher bus_feed(bus_channel, kMaxMarkets);
+    std::vector<FeedPublisher::Connection> reference_connections(captures.size()), bus_connections(captures.size());
+    for (std::size_t i = 0; i < captures.size(); ++i) {
+      reference_connections[i].id = static_cast<std::uint16_t>(i);
+      bus_connections[i].id = static_cast<std::uint16_t>(i);
+    }
+    std::vector<std::vector<Trade>> pending(captures.size());
+    std::size_t pending_trades = 0;
+    std::int64_t block_receive_ns = 0;
+    EventBuffer events(kBlock + 16);
+    auto flush = [&] {
+      for (std::size_t input = 0; input < pending.size(); ++input) {
+        if (pending[input].empty()) continue;
+        events.clear();
+        for (Trade t : pending[input]) {
+          t.receive_ts_ns = block_receive_ns;
+          events.push(t);
+        }
+        reference_feed.publish(reference_connections[input], events, block_receive_ns);
+        bus_feed.publish(bus_connections[input], events, block_receive_ns);
+        pending[input].clear();
+        ++frames;
+      }
+      pending_trades = 0;
+    };
+    CaptureStreamOptions stream_options;
+    stream_options.repeat = repeat;
+    stream_options.transform = script.as_function();
+    CaptureStream stream(captures, registry, stream_options);
+    while (stream.next(frame)) {
+      for (const FeedEvent& e : frame.events) {
+        if (e.type != FeedEventType::kTrade) continue;
+        pending[frame.input].push_back(e.trade);
+        block_receive_ns = std::max(block_receive_ns, e.trade.receive_ts_ns);
+        ++pending_trades;
+        ++trades;
+      }
+      if (pending_trades >= kBlock) flush();
+    }
+    flush();
+    EXPECT_EQ(trades, kPassTrades * static_cast<std::uint64_t>(repeat));
+    channel.close();
+    bus_channel.close();
+  }
+  aggregator_thread.join();
+  ASSERT_EQ(aggregator.error(), "");
+  EXPECT_TRUE(collector.stop(Clock::now() + 30s)) << "every event message acked";
+  const auto published_at = Clock::now();
+
+  // The process applied every trade once; then its stop flushes the open
+  // bars (the last evaluations) and waits for the signals' acks.
+  const bool applied = poll_until(
+      [&] { return metric_of(combined, "tickflow_aggregator_trades_total") >= static_cast<double>(trades); }, 45s);
+  const std::string health = combined.health().body;
+  EXPECT_TRUE(combined.stop(Clock::now() + 30s));
+  const auto stopped_at = Clock::now();
+  const std::string metrics = combined.metrics().body;
+  ASSERT_TRUE(applied) << metric(metrics, "tickflow_aggregator_trades_total").value_or(-1) << " of " << trades;
+  EXPECT_EQ(metric(metrics, "tickflow_aggregator_trades_total").value_or(-1), double(trades));
+  EXPECT_EQ(metric(metrics, "tickflow_bar_amendments_total", {"timeframe=\"1s\""}).value_or(-1), 0);
+  EXPECT_NE(health.find("\"signals\":{\"connected\":true"), std::string::npos) << health;
+
+  const std::vector<Signal>& expected = reference.signals;
+  std::printf("%llu trades in %llu frames, %llu event messages; %zu signals; %.1f s publishing, %.1f s until stopped\n",
+              static_cast<unsigned long long>(trades), static_cast<unsigned long long>(frames),
+              static_cast<unsigned long long>(collector.counters().messages.load()), expected.size(),
+              std::chrono::duration<double>(published_at - started).count(),
+              std::chrono::duration<double>(stopped_at - published_at).count());
+  ASSERT_FALSE(expected.empty());
+  EXPECT_TRUE(
+      std::any_of(expected.begin(), expected.end(), [](const Signal& s) { return s.action != SignalAction::kClose; }));
+  EXPECT_TRUE(
+      std::any_of(expected.begin(), expected.end(), [](const Signal& s) { return s.action == SignalAction::kClose; }));
+  EXPECT_EQ(metric(metrics, "tickflow_bus_signals_published_total").value_or(-1), double(expected.size()));
+  EXPECT_EQ(metric(metrics, "tickflow_bus_signals_dropped_total").value_or(-1), 0);
+  EXPECT_EQ(metric(metrics, "tickflow_strategy_signals_lost_total").value_or(-1), 0);
+
+  // --- The signals stream holds exactly what the JSONL sink got ---------------
+  const std::vector<std::string> lines = file_lines(jsonl);
+  const std::vector<Signal> on_bus = read_signal_stream(nats.url(), combined_config, lines.size());
+  ASSERT_EQ(on_bus.size(), lines.size()) << "signals stream vs JSONL sink";
+  for (std::size_t i = 0; i < on_bus.size(); ++i) {
+    SCOPED_TRACE("signal " + std::to_string(i));
+    char id[36];
+    format_uuid(on_bus[i].signal_id, id);
+    EXPECT_NE(lines[i].find(std::string(id, sizeof id)), std::string::npos) << lines[i];
+    EXPECT_EQ(encoded(on_bus[i]), lines[i]);  // every field
+  }
+
+  // --- ... and they are the all-in-one signals --------------------------------
+  ASSERT_EQ(lines.size(), expected.size()) << "JSONL sink vs all-in-one";
+  for (std::size_t i = 0; i < lines.size(); ++i) EXPECT_EQ(lines[i], encoded(expected[i])) << "JSONL line " << i;
 }
 
 // ---------------------------------------------------------------- the wiring in `tickflow run`
