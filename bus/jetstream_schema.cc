@@ -263,8 +263,11 @@ ConsumerRewind rewind_consumer(NatsConnection& connection, const ConsumerSpec& s
     }
   }
 
+  // Deleted: from here on, giving up would leave no durable at all (the
+  // next start's ensure_consumer would deliver from the stream's start), so
+  // the re-create rides out a longer election than the delete did.
   ConsumerInfoPtr created;
-  s = with_retry(retry_for, jerr, [&] {
+  s = with_retry(4 * retry_for, jerr, [&] {
     if (created.p != nullptr) jsConsumerInfo_Destroy(created.p);
     created.p = nullptr;
     return js_AddConsumer(&created.p, js, spec.stream.c_str(), &config, nullptr, &jerr);

@@ -72,12 +72,13 @@ struct ConsumerRewind {
 // this deletes the durable and re-creates it with the same configuration
 // but deliver policy "by start sequence" at ack floor + 1: every message
 // above the floor is delivered again, nothing at or below it. Transient
-// answers (elections) are retried for `retry_for`. When the durable cannot
-// be read or deleted, it returns with `problem` set and the durable
-// untouched (the caller waits out the ack wait instead). When it was
-// deleted but cannot be re-created, it throws BusError naming the consumer
-// and the start sequence it must be re-created at (ensure_consumer would
-// re-create it delivering from the stream's start). The ack floor read is
+// answers (elections) are retried for `retry_for` (the re-create, once
+// deleted, for four times that). When the durable cannot be read or
+// deleted, it returns with `problem` set and the durable untouched (the
+// caller waits out the ack wait instead). When it was deleted but cannot be
+// re-created, it throws BusError naming the consumer and the start
+// sequence it must be re-created at (ensure_consumer would re-create it
+// delivering from the stream's start). The ack floor read is
 // the server's: a process still acking the same durable would only see
 // messages it acked meanwhile again.
 ConsumerRewind rewind_consumer(NatsConnection& connection, const ConsumerSpec& spec,

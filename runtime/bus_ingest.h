@@ -42,11 +42,12 @@
 // configuration, deliver policy "by start sequence"): the first fetch gets
 // them at once, in stream order, nothing at or below the floor and nothing
 // above it skipped (the resumed markets then drop what was already sealed;
-// counted in `consumer_rewound`). If the durable cannot be read or deleted
-// (an election longer than the retries), it waits out the ack wait before
-// its first fetch instead, as before (`held_for_redelivery`). A durable
-// deleted but not re-created fails start-up with a message naming the
-// sequence to re-create it at.
+// counted in `consumer_rewound`). If the durable cannot be deleted (an
+// election longer than the retries, 15 s), it waits out the ack wait before
+// its first fetch instead, as before (`held_for_redelivery`); if its state
+// cannot even be read, it goes on. A durable deleted but not re-created
+// (60 s of retries) fails start-up with a message naming the sequence to
+// re-create it at.
 //
 // Threads: start() applies the thread config, connects (libnats's threads
 // inherit the affinity), ensures the stream and the durable consumer
