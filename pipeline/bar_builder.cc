@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <bit>
+#include <functional>
 #include <limits>
 #include <stdexcept>
 #include <string>
@@ -56,6 +57,7 @@ BarBuilder::BarBuilder(const BarBuilderConfig& config, BarSink& sink) : config_(
   // share a slot.
   const std::int64_t open_span = ceil_seconds(config.lateness_ns) + 2;
   ring_size_ = static_cast<std::int64_t>(std::bit_ceil(static_cast<std::uint64_t>(horizon_s_ + open_span + 1)));
+  tag_scratch_.reserve(static_cast<std::size_t>(ring_size_));
   max_open_span_s_ = ring_size_ - horizon_s_ - 1;
 
   // Until a market's ring exists its slots point at this one-slot sentinel,
@@ -330,6 +332,32 @@ void BarBuilder::resume(MarketId market, std::int64_t closed_until_s, std::uint6
   cold.sealed_trade_id = sealed_trade_id;
   cold.sealed_exchange_ns = sealed_exchange_ns;
   cold.resume_pending = !replayed;
+}
+
+std::int64_t BarBuilder::replay_start_above(MarketId market, std::int64_t from_s, std::uint64_t tag,
+                                            std::uint64_t& lowest) const noexcept {
+  lowest = std::numeric_limits<std::uint64_t>::max();
+  if (market >= config_.max_markets || !cold_[market].ring) return from_s;
+  const std::int64_t closed = hot_[market].closed_until_s;
+  const Slot* ring = cold_[market].ring.get();
+  // Open seconds first (they must be replayed whatever their tags), then
+  // the closed ones from the newest down while they stay above `tag`.
+  tag_scratch_.clear();
+  for (std::int64_t i = 0; i < ring_size_; ++i) {
+    const Slot& slot = ring[i];
+    if (slot.second == kNoTime || slot.second < from_s) continue;
+    if (slot.second >= closed)
+      lowest = std::min(lowest, slot.origin);
+    else
+      tag_scratch_.emplace_back(slot.second, slot.origin);
+  }
+  if (lowest <= tag) return std::max(from_s, closed);
+  std::sort(tag_scratch_.begin(), tag_scratch_.end(), std::greater<>());
+  for (const auto& [second, origin] : tag_scratch_) {
+    if (origin <= tag) return second + 1;
+    lowest = std::min(lowest, origin);
+  }
+  return from_s;
 }
 
 std::uint64_t BarBuilder::lowest_tag_from(MarketId market, std::int64_t from_s) const noexcept {

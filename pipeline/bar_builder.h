@@ -93,6 +93,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <memory>
+#include <utility>
 #include <vector>
 
 #include "pipeline/bar.h"
@@ -191,6 +192,14 @@ class BarBuilder {
   // trade (open, or closed and still amendable), UINT64_MAX when none: every
   // input before it is in seconds older than `from_s`.
   std::uint64_t lowest_tag_from(MarketId market, std::int64_t from_s) const noexcept;
+  // The oldest second R >= from_s, at most the closed frontier, such that
+  // every second of `market` from R on has a tag above `tag` (a restart may
+  // then replay from above `tag`); `lowest` gets the lowest tag from R on
+  // (UINT64_MAX: none). Open seconds are never given up: when one has a
+  // tag at or below `tag`, R is the frontier. Once a second, not on the
+  // trade path; allocation-free.
+  std::int64_t replay_start_above(MarketId market, std::int64_t from_s, std::uint64_t tag,
+                                  std::uint64_t& lowest) const noexcept;
 
   // What the sealed seconds of `market` hold, for a checkpoint: the largest
   // of their last-arrival trade ids (0 if none; see accumulate()) and the
@@ -302,6 +311,7 @@ class BarBuilder {
   std::int64_t next_sweep_ns_ = INT64_MIN;  // the clock that closes the next second of quiet markets
   std::uint64_t ignored_trades_ = 0;
   std::uint64_t input_tag_ = 0;
+  mutable std::vector<std::pair<std::int64_t, std::uint64_t>> tag_scratch_;  // replay_start_above(), ring_size_ long
 };
 
 // ---- the hot path, inline ----------------------------------------------------

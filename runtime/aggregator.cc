@@ -221,30 +221,42 @@ void Aggregator::resume(MarketId market, const MarketResumePoint& point) {
 }
 
 void Aggregator::on_bus_mark(std::uint64_t stream_seq) {
-  bus_ = true;
+  if (!bus_) {
+    bus_ = true;
+    bus_replay_from_s_.assign(options_.max_markets, BarBuilder::kNoTime);
+  }
   bus_seq_ = stream_seq;
   builder_->set_input_tag(stream_seq);
 }
 
-std::uint64_t Aggregator::bus_floor() const noexcept {
+std::uint64_t Aggregator::bus_floor() noexcept {
   // The message in progress may be partly applied: everything before it.
   // Then below the first message of every second a late trade could still
   // amend (the amendment horizon, open seconds included): a restart
-  // replays from there and rebuilds them (restart_checkpoint.h).
+  // replays from there and rebuilds them (restart_checkpoint.h). Past the
+  // replay budget a market's replay starts later, above the budget's floor.
   std::uint64_t floor = bus_seq_ == 0 ? 0 : bus_seq_ - 1;
+  const std::uint64_t budget = options_.bus_replay_budget;
+  const std::uint64_t lowest_allowed = budget > 0 && bus_seq_ > budget ? bus_seq_ - budget : 0;
+  bool shortened = false;
   const std::size_t seen = markets_seen_.load(std::memory_order_relaxed);
   for (std::size_t id = 0; id < seen; ++id) {
     if (!seen_[id]) continue;
     const auto market = static_cast<MarketId>(id);
-    const std::uint64_t lowest = builder_->lowest_tag_from(market, replay_from_s(market));
+    const std::int64_t closed = builder_->closed_until_s(market);
+    std::int64_t from = closed == BarBuilder::kNoTime ? BarBuilder::kNoTime : closed - builder_->amend_horizon_s();
+    std::uint64_t lowest = builder_->lowest_tag_from(market, from);
+    if (lowest_allowed > 0 && lowest != std::numeric_limits<std::uint64_t>::max() && lowest <= lowest_allowed &&
+        closed != BarBuilder::kNoTime) [[unlikely]] {
+      const std::int64_t later = builder_->replay_start_above(market, from, lowest_allowed - 1, lowest);
+      shortened = shortened || later > from;
+      from = later;
+    }
+    bus_replay_from_s_[market] = from;
     if (lowest != std::numeric_limits<std::uint64_t>::max()) floor = std::min(floor, lowest == 0 ? 0 : lowest - 1);
   }
+  if (shortened) ++replay_shortened_;
   return floor;
-}
-
-std::int64_t Aggregator::replay_from_s(MarketId market) const noexcept {
-  const std::int64_t closed = builder_->closed_until_s(market);
-  return closed == BarBuilder::kNoTime ? BarBuilder::kNoTime : closed - builder_->amend_horizon_s();
 }
 
 void Aggregator::maybe_checkpoint() noexcept {
@@ -270,7 +282,8 @@ void Aggregator::maybe_checkpoint() noexcept {
       // The restart rebuilds from replay_from_s (the bus floor above is
       // below all of it): the windows are the folds before it, and the
       // trade ids are the collectors' business, not this process's.
-      p.replay_from_s = replay_from_s(market);
+      p.replay_from_s = bus_replay_from_s_[market];
+      if (p.replay_from_s == BarBuilder::kNoTime) p.replay_from_s = closed - builder_->amend_horizon_s();
       if (rollups_)
         for (std::size_t k = 0; k < rollups_->timeframes().size() && p.windows < kCheckpointMaxWindows; ++k)
           if (auto w = rollups_->fold_before(market, k, p.replay_from_s)) p.window[p.windows++] = *w;
@@ -332,6 +345,7 @@ void Aggregator::publish_counters(std::int64_t now_ns) noexcept {
   counters_.amendments.store(totals.amendments, std::memory_order_relaxed);
   counters_.late_drops.store(totals.late_drops, std::memory_order_relaxed);
   counters_.resumed_drops.store(totals.resumed_drops, std::memory_order_relaxed);
+  counters_.replay_shortened.store(replay_shortened_, std::memory_order_relaxed);
   counters_.gap_holds.store(totals.gap_holds, std::memory_order_relaxed);
   counters_.gap_hold_timeouts.store(totals.gap_hold_timeouts, std::memory_order_relaxed);
   counters_.incomplete_seconds.store(totals.incomplete_seconds, std::memory_order_relaxed);

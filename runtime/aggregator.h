@@ -98,6 +98,11 @@ struct AggregatorOptions {
   std::size_t batch = 256;                  // events taken from one input before looking at the next
   std::chrono::milliseconds idle_wake{50};  // a parked aggregator still wakes this often (quiet closes)
   bool flow_stats = true;                   // FlowStage on the 1 s bars; records to output.on_flow
+  // Bus ingest: at most this many messages stay unacknowledged for a
+  // restart to replay (0: no limit). JetStream stops delivering at the
+  // consumer's max_ack_pending; past this budget the replay of a market
+  // starts later than its amendment horizon (counted: replay_shortened).
+  std::uint64_t bus_replay_budget = 0;
   // The engine's settings; timeframes_s is replaced by 1 s plus `rollups`.
   // Bars may run 512 s ahead of the slowest market before seconds are
   // forced closed (pipeline/flow_stage.h): live feeds are a second or two
@@ -122,6 +127,7 @@ struct AggregatorCounters {
   std::atomic<std::uint64_t> amendments{0};
   std::atomic<std::uint64_t> late_drops{0};
   std::atomic<std::uint64_t> resumed_drops{0};       // trades for seconds a previous run sealed
+  std::atomic<std::uint64_t> replay_shortened{0};    // bus ack floors raised past the horizon (replay budget)
   std::atomic<std::uint64_t> gap_holds{0};           // kGap holds started
   std::atomic<std::uint64_t> gap_hold_timeouts{0};   // ended by the clock, not by the backfill
   std::atomic<std::uint64_t> incomplete_seconds{0};  // not written: a resumed market's unhealed gap
@@ -228,8 +234,7 @@ class Aggregator {
   void maybe_all_closed();
   std::chrono::nanoseconds idle_wait() const noexcept;
   void on_bus_mark(std::uint64_t stream_seq);
-  std::uint64_t bus_floor() const noexcept;
-  std::int64_t replay_from_s(MarketId market) const noexcept;
+  std::uint64_t bus_floor() noexcept;
 
   AggregatorOptions options_;
   const MarketRegistry& registry_;
@@ -265,6 +270,8 @@ class Aggregator {
   // BarBuilder tags each second with the first it got a trade from).
   bool bus_ = false;
   std::uint64_t bus_seq_ = 0;
+  std::vector<std::int64_t> bus_replay_from_s_;  // by market, as of the last bus_floor()
+  std::uint64_t replay_shortened_ = 0;
   std::function<void(std::uint64_t)> on_bus_floor_;
 };
 

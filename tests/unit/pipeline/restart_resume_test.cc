@@ -385,6 +385,18 @@ TEST(BarBuilderInputTags, EachSecondKeepsTheTagOfItsFirstTrade) {
   builder.on_trade(with_id(make_trade(0, ns(kT0 + 6, 100), 100.0, 1.0, Side::kBuy), 7));
   EXPECT_EQ(builder.lowest_tag_from(0, kT0 + 6), 14u);
   EXPECT_EQ(builder.lowest_tag_from(0, kT0 + 1), 10u);
+
+  // A replay that must start above a tag: closed seconds 1 (10), 2 (11),
+  // 3 (13); open 5 (12) and 6 (14).
+  std::uint64_t lowest = 0;
+  EXPECT_EQ(builder.replay_start_above(0, kT0, 9, lowest), kT0);  // nothing to give up
+  EXPECT_EQ(lowest, 10u);
+  EXPECT_EQ(builder.replay_start_above(0, kT0, 11, lowest), kT0 + 3);  // seconds 1 and 2 given up
+  EXPECT_EQ(lowest, 12u);
+  EXPECT_EQ(builder.replay_start_above(0, kT0, 12, lowest), kT0 + 5);  // open second 5 is 12: the frontier
+  EXPECT_EQ(lowest, 12u);
+  EXPECT_EQ(builder.replay_start_above(1, kT0, 12, lowest), kT0);  // a market with nothing
+  EXPECT_EQ(lowest, UINT64_MAX);
 }
 
 }  // namespace

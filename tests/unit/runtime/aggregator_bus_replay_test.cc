@@ -207,7 +207,16 @@ struct TempDir {
   ~TempDir() { std::filesystem::remove_all(path); }
 };
 
-TEST(AggregatorBusReplay, KilledAfterALateTradeTheRestartStoresTheUninterruptedBars) {
+struct Outcome {
+  RestartCheckpoint checkpoint;
+  std::uint64_t replay_shortened = 0;  // the first run's
+  BarCounters restart_spot, restart_perp;
+};
+
+// The banner's three runs with `options`: uninterrupted, killed, restarted.
+// Returns what the kill left and the restart did; the stored bars are
+// compared with the uninterrupted run's here.
+void kill_and_restart(const AggregatorOptions& options, Outcome& out) {
   MarketRegistry registry;
   const MarketId spot = registry.intern("BINANCE:btcusdt");
   const MarketId perp = registry.intern("BINANCE_FUTURES:btcusdt");
@@ -216,7 +225,7 @@ TEST(AggregatorBusReplay, KilledAfterALateTradeTheRestartStoresTheUninterruptedB
   // The uninterrupted run.
   Store uninterrupted;
   {
-    Aggregator aggregator(bus_options(), registry, {}, uninterrupted);
+    Aggregator aggregator(options, registry, {}, uninterrupted);
     FeedChannel channel("tf-bus-in", 1 << 14, FullRingPolicy::kBlock, aggregator.doorbell());
     aggregator.set_inputs({&channel});
     std::thread thread([&] { aggregator.run(); });
@@ -240,7 +249,7 @@ TEST(AggregatorBusReplay, KilledAfterALateTradeTheRestartStoresTheUninterruptedB
   std::string checkpoint_text;
   std::uint64_t checkpoint_floor = 0;
   {
-    Aggregator aggregator(bus_options(), registry, {}, stored);
+    Aggregator aggregator(options, registry, {}, stored);
     CheckpointKeeper keeper(file, 8, registry, [&] { return settling.load() ? UINT64_MAX : 0; }, {});
     keeper.set_on_written([&](std::uint64_t floor) {
       std::lock_guard lock(written_mutex);
@@ -274,6 +283,7 @@ TEST(AggregatorBusReplay, KilledAfterALateTradeTheRestartStoresTheUninterruptedB
     thread.join();
     keeper.stop();
     ASSERT_TRUE(aggregator.error().empty()) << aggregator.error();
+    out.replay_shortened = aggregator.counters().replay_shortened.load();
   }
   std::printf("kill checkpoint (ack floor %llu):\n%s", static_cast<unsigned long long>(checkpoint_floor),
               checkpoint_text.c_str());
@@ -289,15 +299,13 @@ TEST(AggregatorBusReplay, KilledAfterALateTradeTheRestartStoresTheUninterruptedB
   EXPECT_LT(checkpoint_floor, late_seq);
   const RestartCheckpoint checkpoint = decode_checkpoint(checkpoint_text, file.string());
   ASSERT_EQ(checkpoint.markets.size(), 2u);
-  for (const MarketCheckpoint& m : checkpoint.markets) {
-    EXPECT_EQ(m.point.replay_from_s, m.point.closed_until_s - kHorizonS) << m.name;
-    EXPECT_GT(m.point.closed_until_s, kLateSecond) << m.name;
-  }
+  for (const MarketCheckpoint& m : checkpoint.markets) EXPECT_GT(m.point.closed_until_s, kLateSecond) << m.name;
+  out.checkpoint = checkpoint;
 
   // The restart: resumed from that checkpoint, the stream replayed from
   // its ack floor to the end.
   {
-    Aggregator aggregator(bus_options(), registry, {}, stored);
+    Aggregator aggregator(options, registry, {}, stored);
     for (const MarketCheckpoint& m : checkpoint.markets) aggregator.resume(*registry.find(m.name), m.point);
     FeedChannel channel("tf-bus-in", 1 << 14, FullRingPolicy::kBlock, aggregator.doorbell());
     aggregator.set_inputs({&channel});
@@ -306,18 +314,43 @@ TEST(AggregatorBusReplay, KilledAfterALateTradeTheRestartStoresTheUninterruptedB
     channel.close();
     thread.join();
     ASSERT_TRUE(aggregator.error().empty()) << aggregator.error();
-    // Both late spot trades amended their rebuilt seconds again; the perp
-    // trade older than the horizon was dropped as the previous run's (its
-    // second is below the replay).
-    const BarCounters& s = aggregator.bar_builder().counters(spot);
-    const BarCounters& p = aggregator.bar_builder().counters(perp);
-    std::printf("restart: spot %llu amendments, %llu resumed drops; perp %llu resumed drops, %llu late drops\n",
-                static_cast<unsigned long long>(s.amendments), static_cast<unsigned long long>(s.resumed_drops),
-                static_cast<unsigned long long>(p.resumed_drops), static_cast<unsigned long long>(p.late_drops));
-    EXPECT_EQ(s.amendments, 2u);
-    EXPECT_GE(p.resumed_drops, 1u);
+    out.restart_spot = aggregator.bar_builder().counters(spot);
+    out.restart_perp = aggregator.bar_builder().counters(perp);
   }
   expect_same_bars(uninterrupted.bars(), stored.bars());
+}
+
+TEST(AggregatorBusReplay, KilledAfterALateTradeTheRestartStoresTheUninterruptedBars) {
+  Outcome out;
+  kill_and_restart(bus_options(), out);
+  // The whole horizon is replayed.
+  for (const MarketCheckpoint& m : out.checkpoint.markets)
+    EXPECT_EQ(m.point.replay_from_s, m.point.closed_until_s - kHorizonS) << m.name;
+  EXPECT_EQ(out.replay_shortened, 0u);
+  // Both late spot trades amended their rebuilt seconds again; the perp
+  // trade older than the horizon was dropped as the previous run's (its
+  // second is below the replay).
+  EXPECT_EQ(out.restart_spot.amendments, 2u);
+  EXPECT_EQ(out.restart_spot.resumed_drops, 0u);
+  EXPECT_EQ(out.restart_perp.resumed_drops, 1u);
+}
+
+// A replay budget of 40 messages (10 s of this stream; max_ack_pending / 2
+// live) keeps fewer messages unacknowledged: the replay starts later than
+// the horizon (counted), and a late trade inside what is replayed is still
+// exact. (The early late trade's second is below the shorter replay: its
+// bar was settled before the checkpoint and is not rebuilt.)
+TEST(AggregatorBusReplay, AReplayBudgetShortensTheReplayAndStaysExactInsideIt) {
+  AggregatorOptions options = bus_options();
+  options.bus_replay_budget = 40;
+  Outcome out;
+  kill_and_restart(options, out);
+  EXPECT_GT(out.replay_shortened, 0u);
+  for (const MarketCheckpoint& m : out.checkpoint.markets) {
+    EXPECT_GT(m.point.replay_from_s, m.point.closed_until_s - kHorizonS) << m.name;
+    EXPECT_LE(m.point.replay_from_s, kLateSecond) << m.name;
+  }
+  EXPECT_EQ(out.restart_spot.amendments, 1u);
 }
 
 }  // namespace
