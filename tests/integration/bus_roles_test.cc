@@ -273,7 +273,11 @@ std::string stored_aggregator_toml(const std::string& nats_url, const std::strin
   c << "[markets]\nBINANCE = [\"btcusdt\"]\nBINANCE_FUTURES = [\"btcusdt\"]\n\n"
     << "[[threads.feed]]\nname = \"tf-feed-0\"\nwait = \"park\"\n\n"
     << "[influx]\nenabled = true\nurl = \"" << influx_url << "\"\nbatch_age_ms = 20\nspool_dir = \""
-    << (dir / "spool").string() << "\"\n\n"
+    << (dir / "spool").string()
+    << "\"\n\n"
+    // The captures span 345 s: a horizon below that lets the ack floor move
+    // (it stays below every second a late trade could still amend).
+    << "[bars]\namend_horizon_s = 60\n\n"
     << "[feeds]\nbackfill = false\n\n"
     << "[bus]\nroles = [\"aggregator\"]\nservers = [\"" << nats_url
     << "\"]\ndurable = \"stored\"\nfetch_batch = " << fetch_batch << "\nack_wait_s = 3\n";
@@ -788,11 +792,21 @@ Hole spot_with_hole(const std::vector<std::string>& spot) {
 
 // Once the collectors stopped (every message published and acked, the
 // backfill's kBackfilled among them): until the aggregator applied the
-// stream's last message.
-bool applied_everything(const LivePipeline& aggregator, const PipelineConfig& config) {
+// stream's last message, and closed the second of the trade that revealed
+// the gap. A hold closes nothing of its market, so that bar is out only
+// once the hold ended: by the kBackfilled, or by the clock after
+// gap_hold_ms (10 s, counted in gap_hold_timeouts, which the tests expect
+// to be 0).
+bool applied_everything(const LivePipeline& aggregator, const PipelineConfig& config, const BarTap& tap,
+                        std::int64_t revealing_s) {
   bus::NatsConnection connection(bus_connection_config(config.bus, "test"));
   const double last_seq = static_cast<double>(bus::stream_state(connection, config.bus.events_stream).last_seq);
-  return poll_until([&] { return metric_of(aggregator, "tickflow_bus_applied_seq") >= last_seq; }, 20s);
+  return poll_until(
+      [&] {
+        return metric_of(aggregator, "tickflow_bus_applied_seq") >= last_seq &&
+               tap.by_timeframe(aggregator, 1)["BINANCE:btcusdt"].count(revealing_s) == 1;
+      },
+      20s);
 }
 
 // A single collector's spot stream drops and resumes past a hole of trade
@@ -831,9 +845,9 @@ TEST(BusRoles, CollectorBackfillsItsGapIntoHeldBars) {
       45s);
   const std::string collector_metrics = collector.metrics().body;
   EXPECT_TRUE(collector.stop(std::chrono::steady_clock::now() + 10s));
-  EXPECT_TRUE(applied_everything(aggregator, aggregator_cfg));
-  const std::string aggregator_metrics = aggregator.metrics().body;
+  EXPECT_TRUE(applied_everything(aggregator, aggregator_cfg, tap, hole.last_s));
   EXPECT_TRUE(aggregator.stop(std::chrono::steady_clock::now() + 10s));
+  const std::string aggregator_metrics = aggregator.metrics().body;  // the final counters
   ASSERT_TRUE(all) << "aggregator took " << metric(aggregator_metrics, "tickflow_aggregator_trades_total").value_or(-1)
                    << " of " << expected.trades << " trades\n"
                    << collector_metrics << aggregator_metrics;
@@ -912,9 +926,9 @@ TEST(BusRoles, ABCollectorsOneWithAGapCountEveryTradeOnce) {
   const std::string b_metrics = b.metrics().body;
   EXPECT_TRUE(a.stop(std::chrono::steady_clock::now() + 10s));
   EXPECT_TRUE(b.stop(std::chrono::steady_clock::now() + 10s));
-  EXPECT_TRUE(applied_everything(aggregator, aggregator_cfg));
-  const std::string aggregator_metrics = aggregator.metrics().body;
+  EXPECT_TRUE(applied_everything(aggregator, aggregator_cfg, tap, hole.last_s));
   EXPECT_TRUE(aggregator.stop(std::chrono::steady_clock::now() + 10s));
+  const std::string aggregator_metrics = aggregator.metrics().body;  // the final counters
   ASSERT_TRUE(all) << "aggregator took " << metric(aggregator_metrics, "tickflow_aggregator_trades_total").value_or(-1)
                    << " of " << expected.trades << " trades\n"
                    << a_metrics << aggregator_metrics;
