@@ -184,6 +184,11 @@ void bus_metrics(PrometheusText& out, const LivePipeline::Impl& p) {
     out.counter("tickflow_bus_held_for_redelivery_total",
                 "At start: a previous run's unacked messages waited for (ack wait): no rewind", {},
                 load(c.held_for_redelivery));
+    if (p.aggregator)
+      out.counter("tickflow_bus_replay_shortened_total",
+                  "Ack floors raised past the amendment horizon to stay within max_ack_pending / 2: a restart "
+                  "replays less (late trades older than its replay are not rebuilt)",
+                  {}, load(p.aggregator->counters().replay_shortened));
     if (sc != nullptr) {
       out.gauge("tickflow_bus_consumer_lag", "Messages not yet delivered or not yet acknowledged", {}, lload(sc->lag));
       out.counter("tickflow_bus_redelivered_total", "Messages JetStream delivered again", {}, load(sc->redelivered));
