@@ -27,13 +27,17 @@
 //    first, so the aggregator knows which message each event came from.
 //
 // Acks (AckAll, only ever covering settled bars): the aggregator computes,
-// once a second, the highest sequence below every message that still feeds
-// an open second; the checkpoint keeper writes that with its checkpoint,
-// after the bars of the snapshot were settled by the writer, and only then
-// calls offer_ack() (without a checkpoint, the aggregator offers it once
-// the bars were handed to the output). This thread acks what was offered.
-// A crash before the ack only redelivers: the restarted aggregator's
-// resumed markets drop the trades of seconds already sealed.
+// once a second, the highest sequence below every message with a trade in
+// a second that is open or still amendable (the amendment horizon; at most
+// max_ack_pending / 2 messages back); the checkpoint keeper writes that
+// with its checkpoint (each market's replay_from_s), after the bars of the
+// snapshot were settled by the writer, and only then calls offer_ack()
+// (without a checkpoint, the aggregator offers it once the bars were handed
+// to the output). This thread acks what was offered. A crash before the ack
+// only redelivers: the restarted aggregator's markets resume at
+// replay_from_s, rebuild every second from there on from the redelivered
+// messages (a late trade after the checkpoint included) and drop the
+// trades of older seconds (bus/README.md, "What the restart replays").
 //
 // Restart: a previous run's delivered but unacked messages would come back
 // only after the consumer's ack wait (30 s), and behind newer ones. So at
