@@ -183,6 +183,9 @@ LivePipeline::LivePipeline(PipelineConfig config, LivePipelineOptions options) :
     agg.quiet_close_from_lag = cfg.bars.quiet_close_from_lag;
     agg.quiet_lag_margin_ns = std::chrono::nanoseconds(cfg.bars.quiet_lag_margin).count();
     agg.amend_horizon_ns = std::chrono::nanoseconds(cfg.bars.amend_horizon).count();
+    // Half the consumer's max_ack_pending for the restart's replay: the
+    // server stops delivering at the limit (runtime/aggregator.h).
+    if (bus_ingest) agg.bus_replay_budget = static_cast<std::uint64_t>(cfg.bus.max_ack_pending) / 2;
     agg.rollups = cfg.bars.rollups;
     agg.flow_stats = cfg.bars.flow_stats;
     // Gap holds only where a backfill will release them: this process's,
