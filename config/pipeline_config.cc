@@ -274,6 +274,23 @@ void read_thread(TableReader& r, ThreadConfig& thread) {
   thread.wait = read_wait(r, thread.wait);
 }
 
+// [threads.bus]: one table for every bus thread (tf-bus-out, tf-bus-in,
+// tf-bus-bars, tf-bus-strategy, tf-bus-signals), which keep their own names
+// so that top -H, perf and tickflow_thread_cpu_seconds_total tell them apart.
+// They wait on NATS or park on a doorbell between batches (the sockets are
+// libnats's), so spinning buys nothing there and only `park` is accepted.
+void read_bus_thread(TableReader& r, ThreadConfig& thread) {
+  if (r.node("name") != nullptr)
+    r.fail("name",
+           "the bus threads keep their own names (tf-bus-out, tf-bus-in, tf-bus-bars, tf-bus-strategy, "
+           "tf-bus-signals); [threads.bus] sets their cpu and priority");
+  const WaitKind wait = read_wait(r, WaitKind::kPark);
+  if (wait != WaitKind::kPark)
+    r.fail("wait", "the bus threads wait on NATS and park between batches; only \"park\" applies, got \"" +
+                       std::string(to_string(wait)) + "\"");
+  read_thread(r, thread);
+}
+
 void read_markets(const Context& ctx, const toml::table& table, PipelineConfig& config) {
   config.markets.clear();
   for (auto&& [key, value] : table) {
@@ -354,6 +371,11 @@ void read_threads(const Context& ctx, TableReader& r, PipelineConfig& config) {
     TableReader wr(ctx, *writer, r.path_of("writer"));
     read_thread(wr, config.writer);
     wr.finish();
+  }
+  if (const toml::table* bus = r.table("bus")) {
+    TableReader br(ctx, *bus, r.path_of("bus"));
+    read_bus_thread(br, config.bus_threads);
+    br.finish();
   }
   r.finish();
 
@@ -1072,6 +1094,7 @@ std::vector<const ThreadConfig*> PipelineConfig::threads() const {
   for (const auto& feed : feeds) out.push_back(&feed.thread);
   out.push_back(&aggregator);
   out.push_back(&writer);
+  if (bus.enabled) out.push_back(&bus_threads);
   return out;
 }
 

@@ -254,6 +254,12 @@ struct PipelineConfig {
   std::vector<FeedThreadConfig> feeds;                      // at least one; together they own every exchange
   ThreadConfig aggregator{"tf-agg", std::nullopt, std::nullopt, WaitKind::kPark};
   ThreadConfig writer{"tf-writer", std::nullopt, std::nullopt, WaitKind::kPark};
+  // [threads.bus]: the cpu and priority of every NATS bus thread this
+  // process runs (tf-bus-out, tf-bus-in, tf-bus-bars, tf-bus-strategy,
+  // tf-bus-signals) and so of the libnats threads they start, which inherit
+  // them. Each keeps its own name; "tf-bus-*" names them all in plans and
+  // messages. Always park (they wait on NATS).
+  ThreadConfig bus_threads{"tf-bus-*", std::nullopt, std::nullopt, WaitKind::kPark};
   RingConfig rings;
   BarConfig bars;
   InfluxConfig influx;
@@ -265,7 +271,8 @@ struct PipelineConfig {
   SignalSinksConfig signals;
   BusConfig bus;
 
-  // Feeds first (in order), then the aggregator, then the writer.
+  // Feeds first (in order), then the aggregator, then the writer, then the
+  // bus threads (bus_threads) when [bus] is enabled.
   std::vector<const ThreadConfig*> threads() const;
 };
 

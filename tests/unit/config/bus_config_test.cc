@@ -308,6 +308,78 @@ TEST(BusConfigErrors, NoCredentialsInTheFile) {
             "NATS_TOKEN from the environment)");
 }
 
+// ---- [threads.bus]: where the bus threads run ----
+
+// "[threads.bus]\n" + one line: errors then sit on line 2.
+std::string bus_thread_error(const std::string& line) { return error_of("[threads.bus]\n" + line + "\n"); }
+
+// The names in threads(), in order.
+std::string thread_names(const PipelineConfig& c) {
+  std::string out;
+  for (const ThreadConfig* t : c.threads()) out += (out.empty() ? "" : " ") + t->name;
+  return out;
+}
+
+TEST(BusConfigThreads, DefaultsAreUnpinnedParkedAndListedOnlyWithTheBus) {
+  const PipelineConfig c = parse_pipeline_config("", "empty.toml");
+  EXPECT_EQ(c.bus_threads.name, "tf-bus-*");
+  EXPECT_FALSE(c.bus_threads.cpu.has_value());
+  EXPECT_FALSE(c.bus_threads.fifo_priority.has_value());
+  EXPECT_EQ(c.bus_threads.wait, WaitKind::kPark);
+  EXPECT_EQ(thread_names(c), "tf-feed-0 tf-agg tf-writer");
+
+  const PipelineConfig on = parse_pipeline_config("[bus]\nroles = [\"aggregator\"]\n", "bus.toml");
+  EXPECT_EQ(thread_names(on), "tf-feed-0 tf-agg tf-writer tf-bus-*");
+  ASSERT_EQ(on.threads().size(), 4u);
+  EXPECT_EQ(on.threads().back(), &on.bus_threads);
+
+  // Configured but switched off: no bus thread runs, none is listed.
+  const PipelineConfig off =
+      parse_pipeline_config("[threads.bus]\ncpu = 1\n\n[bus]\nroles = [\"aggregator\"]\nenabled = false\n", "off.toml");
+  EXPECT_EQ(off.bus_threads.cpu, 1);
+  EXPECT_EQ(thread_names(off), "tf-feed-0 tf-agg tf-writer");
+}
+
+TEST(BusConfigThreads, CpuPriorityAndWaitAreRead) {
+  const PipelineConfig c = parse_pipeline_config(R"([threads.bus]
+cpu = 3
+priority = 40
+wait = "park"
+
+[threads.aggregator]
+cpu = 2
+
+[bus]
+roles = ["collector"]
+collector_name = "tokyo-a"
+)",
+                                                 "bus.toml");
+  EXPECT_EQ(c.bus_threads.name, "tf-bus-*");
+  EXPECT_EQ(c.bus_threads.cpu, 3);
+  EXPECT_EQ(c.bus_threads.fifo_priority, 40);
+  EXPECT_EQ(c.bus_threads.wait, WaitKind::kPark);
+  EXPECT_EQ(c.aggregator.cpu, 2);  // its own table, untouched by [threads.bus]
+  EXPECT_FALSE(c.writer.cpu.has_value());
+  EXPECT_EQ(c.threads().back()->cpu, 3);
+}
+
+TEST(BusConfigThreads, ErrorsNameTheFileLineAndKey) {
+  EXPECT_EQ(bus_thread_error("cpu = -1"), "test.toml:2:7: threads.bus.cpu: must be between 0 and 4095, got -1");
+  EXPECT_EQ(bus_thread_error("cpu = 4096"), "test.toml:2:7: threads.bus.cpu: must be between 0 and 4095, got 4096");
+  EXPECT_EQ(bus_thread_error("cpu = \"1\""), "test.toml:2:7: threads.bus.cpu: expected an integer, got a string");
+  EXPECT_EQ(bus_thread_error("priority = 0"), "test.toml:2:12: threads.bus.priority: must be between 1 and 99, got 0");
+  EXPECT_EQ(bus_thread_error("wait = \"spinn\""),
+            "test.toml:2:8: threads.bus.wait: unknown wait strategy 'spinn' (expected spin, yield or park)");
+  EXPECT_EQ(bus_thread_error("wait = \"spin\""),
+            "test.toml:2:8: threads.bus.wait: the bus threads wait on NATS and park between batches; only \"park\" "
+            "applies, got \"spin\"");
+  EXPECT_EQ(bus_thread_error("name = \"tf-nats\""),
+            "test.toml:2:8: threads.bus.name: the bus threads keep their own names (tf-bus-out, tf-bus-in, "
+            "tf-bus-bars, tf-bus-strategy, tf-bus-signals); [threads.bus] sets their cpu and priority");
+  EXPECT_EQ(bus_thread_error("cpus = 1"), "test.toml:2:1: threads.bus.cpus: unknown key (did you mean 'cpu'?)");
+  EXPECT_EQ(error_of("[threads]\nbus = 1\n"), "test.toml:2:7: threads.bus: expected a table, got an integer");
+}
+
 // ---- the shipped role configs (tuning/cluster-*.toml) ----
 
 const std::vector<std::string> kClusterServers{"nats://127.0.0.1:4222", "nats://127.0.0.1:4223",
@@ -333,6 +405,7 @@ void expect_shared_bus(const PipelineConfig& c) {
 TEST(BusConfigProfiles, ClusterCollector) {
   const PipelineConfig c = load_pipeline_config(kTuningDir / "cluster-collector.toml");
   expect_shared_bus(c);
+  EXPECT_EQ(c.bus_threads.cpu, 0);  // [threads.bus]
   EXPECT_EQ(c.bus.roles, (std::vector<BusRole>{BusRole::kCollector}));
   EXPECT_EQ(c.bus.collector_name, "tokyo-a");
   EXPECT_EQ(c.bus.max_in_flight, 4096);
@@ -347,6 +420,7 @@ TEST(BusConfigProfiles, ClusterCollector) {
 TEST(BusConfigProfiles, ClusterAggregator) {
   const PipelineConfig c = load_pipeline_config(kTuningDir / "cluster-aggregator.toml");
   expect_shared_bus(c);
+  EXPECT_EQ(c.bus_threads.cpu, 0);  // [threads.bus]
   EXPECT_EQ(c.bus.roles, (std::vector<BusRole>{BusRole::kAggregator}));
   EXPECT_EQ(c.bus.durable, "tickflow-aggregator");
   EXPECT_EQ(c.bus.ack_wait, std::chrono::seconds(30));
@@ -363,6 +437,7 @@ TEST(BusConfigProfiles, ClusterAggregator) {
 TEST(BusConfigProfiles, ClusterStrategy) {
   const PipelineConfig c = load_pipeline_config(kTuningDir / "cluster-strategy.toml");
   expect_shared_bus(c);
+  EXPECT_EQ(c.bus_threads.cpu, 1);  // [threads.bus]
   EXPECT_EQ(c.bus.roles, (std::vector<BusRole>{BusRole::kStrategy}));
   EXPECT_EQ(c.bus.durable, "tickflow-strategy");
   EXPECT_TRUE(c.strategy.enabled);
