@@ -205,10 +205,10 @@ std::string BusBarPublisher::setup_connection() {
   }
 }
 
-void BusBarPublisher::start(bool pin, std::future<std::string>& setup) {
+void BusBarPublisher::start(bool pin, std::future<std::string>& setup, const ThreadConfig& thread) {
   auto promise = std::make_shared<std::promise<std::string>>();
   setup = promise->get_future();
-  ThreadConfig thread_config;
+  ThreadConfig thread_config = thread;
   thread_config.name = "tf-bus-bars";
   // Running before the aggregator's first bar: the thread's setup takes a
   // moment, and what comes meanwhile waits in the ring.

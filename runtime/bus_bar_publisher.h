@@ -103,7 +103,9 @@ class BusBarPublisher final : public BarSink {
   void on_closed(MarketId market, std::int64_t closed_until_s) override;
 
   // Starts tf-bus-bars; `setup` gets "" or what failed.
-  void start(bool pin, std::future<std::string>& setup);
+  // `thread`: [threads.bus] (PipelineConfig::bus_threads), its cpu and
+  // priority; the thread keeps its name, tf-bus-bars.
+  void start(bool pin, std::future<std::string>& setup, const ThreadConfig& thread = {});
   // After the aggregator finished: publishes what is left, then waits for
   // the acks until `deadline`. True when everything was acked (or spooled).
   bool stop(std::chrono::steady_clock::time_point deadline);

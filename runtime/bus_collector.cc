@@ -167,13 +167,13 @@ std::string BusCollector::setup_connection() {
   }
 }
 
-void BusCollector::start(bool pin, std::future<std::string>& setup) {
+void BusCollector::start(bool pin, std::future<std::string>& setup, const ThreadConfig& thread) {
   // The backfill's input last: a gap's kGap (in a feed's ring) is taken
   // before the backfilled trades of the same round.
   if (backfill_channel_) inputs_.push_back(backfill_channel_.get());
   auto promise = std::make_shared<std::promise<std::string>>();
   setup = promise->get_future();
-  ThreadConfig thread_config;
+  ThreadConfig thread_config = thread;
   thread_config.name = "tf-bus-out";
   thread_ = std::thread([this, thread_config, pin, promise] {
     std::string problem = apply_thread_config(thread_config, pin);

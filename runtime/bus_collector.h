@@ -100,7 +100,9 @@ class BusCollector {
 
   // Starts tf-bus-out; `setup` gets "" or what failed (thread config,
   // connection, stream check).
-  void start(bool pin, std::future<std::string>& setup);
+  // `thread`: [threads.bus] (PipelineConfig::bus_threads), its cpu and
+  // priority; the thread keeps its name, tf-bus-out.
+  void start(bool pin, std::future<std::string>& setup, const ThreadConfig& thread = {});
   // After every input was closed: drains them, then flushes the publisher
   // until `deadline`. True when every message was acked (or spooled).
   bool stop(std::chrono::steady_clock::time_point deadline);

@@ -112,7 +112,9 @@ class BusIngest {
 
   FeedChannel& channel() noexcept { return *channel_; }
 
-  void start(bool pin, std::future<std::string>& setup);
+  // `thread`: [threads.bus] (PipelineConfig::bus_threads), its cpu and
+  // priority; the thread keeps its name, tf-bus-in.
+  void start(bool pin, std::future<std::string>& setup, const ThreadConfig& thread = {});
   // No more fetches; the channel is closed once the thread stopped fetching.
   void stop_fetching();
   // Acks the last offer and ends the thread (after the checkpoint's last

@@ -68,10 +68,10 @@ std::string BusSignalPublisher::setup_connection() {
   }
 }
 
-void BusSignalPublisher::start(bool pin, std::future<std::string>& setup) {
+void BusSignalPublisher::start(bool pin, std::future<std::string>& setup, const ThreadConfig& thread) {
   auto promise = std::make_shared<std::promise<std::string>>();
   setup = promise->get_future();
-  ThreadConfig thread_config;
+  ThreadConfig thread_config = thread;
   thread_config.name = "tf-bus-signals";
   // Running before the engine's first signal: the thread's setup takes a
   // moment, and what comes meanwhile waits in the ring.

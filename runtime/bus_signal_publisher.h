@@ -84,7 +84,9 @@ class BusSignalPublisher {
 
   // --- threaded ---
   // Starts tf-bus-signals; `setup` gets "" or what failed.
-  void start(bool pin, std::future<std::string>& setup);
+  // `thread`: [threads.bus] (PipelineConfig::bus_threads), its cpu and
+  // priority; the thread keeps its name, tf-bus-signals.
+  void start(bool pin, std::future<std::string>& setup, const ThreadConfig& thread = {});
   // The one producer thread (the aggregator's SignalPublisher): a ring push
   // and a doorbell, never a wait. False (counted in dropped) when the ring
   // is full or the thread does not run.

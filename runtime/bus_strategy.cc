@@ -68,10 +68,10 @@ std::string BusStrategy::setup_connection() {
   }
 }
 
-void BusStrategy::start(bool pin, std::future<std::string>& setup) {
+void BusStrategy::start(bool pin, std::future<std::string>& setup, const ThreadConfig& thread) {
   auto promise = std::make_shared<std::promise<std::string>>();
   setup = promise->get_future();
-  ThreadConfig thread_config;
+  ThreadConfig thread_config = thread;
   thread_config.name = "tf-bus-strategy";
   thread_ = std::thread([this, thread_config, pin, promise] {
     std::string problem = apply_thread_config(thread_config, pin);

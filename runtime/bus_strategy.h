@@ -91,7 +91,9 @@ class BusStrategy {
   BusStrategy(const BusStrategy&) = delete;
   BusStrategy& operator=(const BusStrategy&) = delete;
 
-  void start(bool pin, std::future<std::string>& setup);
+  // `thread`: [threads.bus] (PipelineConfig::bus_threads), its cpu and
+  // priority; the thread keeps its name, tf-bus-strategy.
+  void start(bool pin, std::future<std::string>& setup, const ThreadConfig& thread = {});
   // Stops fetching, then waits for the signals' acks until `deadline`.
   // True when every signal was acked (or spooled).
   bool stop(std::chrono::steady_clock::time_point deadline);

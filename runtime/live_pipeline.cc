@@ -437,23 +437,23 @@ void LivePipeline::start() {
   if (p.checkpoint) p.checkpoint->start();
   if (p.bus_collector) {
     setups.emplace_back();
-    p.bus_collector->start(p.options.pin, setups.back());
+    p.bus_collector->start(p.options.pin, setups.back(), p.config.bus_threads);
   }
   if (p.bus_ingest) {
     setups.emplace_back();
-    p.bus_ingest->start(p.options.pin, setups.back());
+    p.bus_ingest->start(p.options.pin, setups.back(), p.config.bus_threads);
   }
   if (p.bus_bars) {
     setups.emplace_back();
-    p.bus_bars->start(p.options.pin, setups.back());
+    p.bus_bars->start(p.options.pin, setups.back(), p.config.bus_threads);
   }
   if (p.bus_strategy) {
     setups.emplace_back();
-    p.bus_strategy->start(p.options.pin, setups.back());
+    p.bus_strategy->start(p.options.pin, setups.back(), p.config.bus_threads);
   }
   if (p.bus_signals) {
     setups.emplace_back();
-    p.bus_signals->start(p.options.pin, setups.back());
+    p.bus_signals->start(p.options.pin, setups.back(), p.config.bus_threads);
   }
   for (auto& thread_ptr : p.feeds) {
     FeedThread* thread = thread_ptr.get();

@@ -39,8 +39,14 @@
 //    bar of the gap's seconds was amended.
 //  * ABCollectorsOneWithAGapCountEveryTradeOnce: the same gap on A only; B
 //    delivers every trade live. Every trade once, bars the reference.
+//  * BusThreadsRunOnTheConfiguredCpu: [threads.bus] cpu = the last allowed
+//    CPU, pinning on: every tf-bus-* thread (tf-bus-in, tf-bus-bars, and
+//    the libnats threads they start, which inherit their name and mask)
+//    runs on that CPU only; the unpinned aggregator keeps the whole mask.
 #include <gtest/gtest.h>
+#include <sched.h>
 #include <simdjson.h>
+#include <sys/types.h>
 
 #include <chrono>
 #include <cmath>
@@ -66,6 +72,7 @@
 #include "pipeline/market_registry.h"
 #include "runtime/bus_specs.h"
 #include "runtime/live_pipeline.h"
+#include "runtime/thread_affinity.h"
 #include "tests/integration/capture_frames.h"
 #include "tests/integration/influxd_process.h"
 #include "tests/integration/nats_process.h"
@@ -941,6 +948,67 @@ TEST(BusRoles, ABCollectorsOneWithAGapCountEveryTradeOnce) {
   EXPECT_EQ(metric(aggregator_metrics, "tickflow_bus_too_old_total").value_or(-1), 0);
   expect_bars(expected.seconds, tap.by_timeframe(aggregator, 1), "1s");
   expect_bars(expected.minutes, tap.by_timeframe(aggregator, 60), "1m");
+}
+
+// Every thread of this process: its name (comm) and the CPUs it may run on.
+struct TaskCpus {
+  std::string name;
+  std::vector<int> cpus;
+};
+
+std::vector<TaskCpus> task_cpus() {
+  std::vector<TaskCpus> out;
+  for (const auto& entry : std::filesystem::directory_iterator("/proc/self/task")) {
+    TaskCpus task;
+    std::ifstream comm(entry.path() / "comm");
+    if (!std::getline(comm, task.name)) continue;  // the thread has just exited
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    if (sched_getaffinity(static_cast<pid_t>(std::stol(entry.path().filename().string())), sizeof(set), &set) != 0)
+      continue;
+    for (int cpu = 0; cpu < CPU_SETSIZE; ++cpu)
+      if (CPU_ISSET(cpu, &set)) task.cpus.push_back(cpu);
+    out.push_back(std::move(task));
+  }
+  return out;
+}
+
+TEST(BusRoles, BusThreadsRunOnTheConfiguredCpu) {
+  const std::vector<int> allowed = allowed_cpus();
+  ASSERT_GE(allowed.size(), 2u) << "pinning one thread apart needs two CPUs";
+  const int cpu = allowed.back();
+  NatsProcess nats;
+  const PipelineConfig config =
+      parse_pipeline_config(common() + "[threads.bus]\ncpu = " + std::to_string(cpu) +
+                                "\n\n[feeds]\nbackfill = false\n\n[bus]\nroles = [\"aggregator\"]\n" +
+                                servers_lines({nats.url()}) + "durable = \"pinned\"\n",
+                            "pinned.toml");
+  ASSERT_EQ(config.bus_threads.cpu, cpu);
+  LivePipelineOptions pinned = options();
+  pinned.pin = true;
+  LivePipeline pipeline(config, pinned);
+  pipeline.start();  // returns once every thread has applied its config and connected
+
+  std::map<std::string, int> bus_threads;  // name -> threads of that name
+  bool saw_aggregator = false;
+  for (const TaskCpus& task : task_cpus()) {
+    SCOPED_TRACE(task.name);
+    if (task.name.rfind("tf-bus-", 0) == 0) {
+      ++bus_threads[task.name];
+      EXPECT_EQ(task.cpus, std::vector<int>{cpu});
+    } else if (task.name == "tf-agg") {
+      saw_aggregator = true;
+      EXPECT_EQ(task.cpus, allowed) << "[threads.aggregator] sets no cpu";
+    }
+  }
+  EXPECT_TRUE(saw_aggregator);
+  EXPECT_GE(bus_threads["tf-bus-in"], 1);
+  EXPECT_GE(bus_threads["tf-bus-bars"], 1);
+  // Each connection's libnats threads (its reader, at least) were started
+  // by a bus thread after it was pinned: same name, same CPU.
+  EXPECT_GE(bus_threads["tf-bus-in"] + bus_threads["tf-bus-bars"], 3);
+  EXPECT_EQ(bus_threads.size(), 2u) << "no other bus thread in an aggregator";
+  EXPECT_TRUE(pipeline.stop(std::chrono::steady_clock::now() + 10s));
 }
 
 }  // namespace
