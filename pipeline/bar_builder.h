@@ -205,6 +205,9 @@ class BarBuilder {
   // of their last-arrival trade ids (0 if none; see accumulate()) and the
   // newest exchange time (kNoTime if none).
   std::uint64_t sealed_trade_id(MarketId market) const noexcept { return cold_[market].sealed_trade_id; }
+  // Where resume() put the frontier (kNoTime: not resumed): the seconds
+  // before it were dropped, so a replay cannot start earlier.
+  std::int64_t resumed_at_s(MarketId market) const noexcept { return cold_[market].sealed_before_s; }
   std::int64_t sealed_exchange_ns(MarketId market) const noexcept { return cold_[market].sealed_exchange_ns; }
   // A kGap hold is in force on `market`.
   bool held(MarketId market) const noexcept { return cold_[market].pending_gaps > 0; }
