@@ -109,6 +109,7 @@ std::size_t BusSubscriber::fetch(std::chrono::milliseconds wait,
     if (natsMsg_GetMetaData(&meta, m) == NATS_OK) {
       out.stream_seq = meta->Sequence.Stream;
       out.num_delivered = meta->NumDelivered;
+      note_delivery(meta->Sequence.Consumer, out.stream_seq);
       jsMsgMetaData_Destroy(meta);
     }
     if (out.stream_seq != 0) ack_subjects_[out.stream_seq] = reply;
@@ -125,7 +126,42 @@ std::size_t BusSubscriber::fetch(std::chrono::milliseconds wait,
   return handled;
 }
 
+void BusSubscriber::note_delivery(std::uint64_t consumer_seq, std::uint64_t stream_seq) {
+  if (hold_missing_ > 0 && stream_seq > hold_at_ && stream_seq < hold_below_) {
+    hold_seen_.insert(stream_seq);
+    if (hold_seen_.size() >= hold_missing_) {  // every lost one came again: acks may pass
+      hold_at_ = UINT64_MAX;
+      hold_missing_ = 0;
+      hold_seen_.clear();
+    }
+  }
+  if (last_consumer_seq_ != 0 && consumer_seq > last_consumer_seq_ + 1) {
+    counters_.lost_deliveries.fetch_add(consumer_seq - last_consumer_seq_ - 1, std::memory_order_relaxed);
+    if (hold_missing_ == 0) {
+      hold_since_ = std::chrono::steady_clock::now();
+      hold_at_ = last_stream_seq_;
+      hold_below_ = stream_seq;
+      hold_missing_ = consumer_seq - last_consumer_seq_ - 1;
+    } else {  // another jump before the first healed: widen the range
+      hold_below_ = std::max(hold_below_, stream_seq);
+      hold_missing_ += consumer_seq - last_consumer_seq_ - 1;
+    }
+  }
+  // A re-created consumer starts its sequence again: a new baseline.
+  last_consumer_seq_ = consumer_seq;
+  last_stream_seq_ = stream_seq;
+}
+
 void BusSubscriber::ack_through(std::uint64_t stream_seq) {
+  if (hold_missing_ > 0 && std::chrono::steady_clock::now() - hold_since_ > 3 * spec_.ack_wait) {
+    // They never came again (another client on this durable?): acks must
+    // not stop for good. Counted; the gap stays in lost_deliveries.
+    counters_.holds_given_up.fetch_add(1, std::memory_order_relaxed);
+    hold_at_ = UINT64_MAX;
+    hold_missing_ = 0;
+    hold_seen_.clear();
+  }
+  stream_seq = std::min(stream_seq, hold_at_);
   auto end = ack_subjects_.upper_bound(stream_seq);
   if (end == ack_subjects_.begin()) return;
   natsConnection* nc = connection_.native();

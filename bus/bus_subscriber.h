@@ -34,6 +34,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <set>
 #include <span>
 #include <string>
 #include <string_view>
@@ -54,8 +55,10 @@ struct BusMessage {
 
 struct BusSubscriberCounters {
   std::atomic<std::uint64_t> received{0}, redelivered{0}, acks{0};
-  std::atomic<std::int64_t> lag{0};            // NumPending + NumAckPending at the last refresh_lag()
-  std::atomic<std::uint64_t> fetch_errors{0};  // fetches that failed other than by timing out
+  std::atomic<std::int64_t> lag{0};               // NumPending + NumAckPending at the last refresh_lag()
+  std::atomic<std::uint64_t> fetch_errors{0};     // fetches that failed other than by timing out
+  std::atomic<std::uint64_t> lost_deliveries{0};  // consumer-sequence jumps: deliveries that never arrived
+  std::atomic<std::uint64_t> holds_given_up{0};   // ack holds for them that outlived 3 ack waits
 };
 
 class BusSubscriber {
@@ -97,6 +100,19 @@ class BusSubscriber {
   std::chrono::steady_clock::time_point open_until_{};  // when the server expires it
   std::map<std::uint64_t, std::string> ack_subjects_;   // stream seq -> reply subject of its latest delivery
   BusSubscriberCounters counters_;
+  // Lost deliveries. A pull response lost in a consumer leader's failover
+  // shows as a jump in the consumer sequence; the server counts those
+  // messages delivered, and an AckAll past them would ack them unseen. So
+  // acks stop at hold_at_ until as many distinct messages between hold_at_
+  // and hold_below_ came again (after the ack wait) as went missing.
+  void note_delivery(std::uint64_t consumer_seq, std::uint64_t stream_seq);
+  std::uint64_t last_consumer_seq_ = 0;
+  std::uint64_t last_stream_seq_ = 0;
+  std::uint64_t hold_at_ = UINT64_MAX;
+  std::uint64_t hold_below_ = 0;
+  std::uint64_t hold_missing_ = 0;
+  std::set<std::uint64_t> hold_seen_;
+  std::chrono::steady_clock::time_point hold_since_{};  // a hold that outlives 3 ack waits is given up (counted)
 };
 
 }  // namespace tickflow::bus

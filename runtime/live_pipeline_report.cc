@@ -192,6 +192,10 @@ void bus_metrics(PrometheusText& out, const LivePipeline::Impl& p) {
     if (sc != nullptr) {
       out.gauge("tickflow_bus_consumer_lag", "Messages not yet delivered or not yet acknowledged", {}, lload(sc->lag));
       out.counter("tickflow_bus_redelivered_total", "Messages JetStream delivered again", {}, load(sc->redelivered));
+      out.counter("tickflow_bus_lost_deliveries_total",
+                  "Deliveries that never arrived (consumer sequence jumps, e.g. a leader failover): acks wait for "
+                  "their redelivery",
+                  {}, load(sc->lost_deliveries));
     }
   }
   // The aggregator's bars to the bus (runtime/bus_bar_publisher.h).
