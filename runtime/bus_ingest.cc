@@ -100,7 +100,7 @@ std::string BusIngest::setup_connection() {
     connection_ = std::make_unique<bus::NatsConnection>(
         bus_connection_config(bus_config, "tickflow-aggregator-" + bus_config.durable));
     bus::ensure_stream(*connection_, bus_events_stream(bus_config));
-    const bus::ConsumerSpec consumer = bus_aggregator_consumer(bus_config);
+    const bus::ConsumerSpec consumer = bus_aggregator_consumer(bus_config, config_.bars.amend_horizon);
     bus::ensure_consumer(*connection_, consumer);
     rewind_unacked();
     subscriber_ = std::make_unique<bus::BusSubscriber>(*connection_, consumer, bus_config.fetch_batch);
@@ -158,7 +158,8 @@ void BusIngest::rewind_unacked() {
   // ones after them, out of stream order. Re-created at its ack floor + 1,
   // the durable hands them out first, in order, at once. Throws (start-up
   // fails) only when the durable was deleted and not re-created.
-  const bus::ConsumerRewind rewind = bus::rewind_consumer(*connection_, bus_aggregator_consumer(config_.bus));
+  const bus::ConsumerRewind rewind =
+      bus::rewind_consumer(*connection_, bus_aggregator_consumer(config_.bus, config_.bars.amend_horizon));
   if (!rewind.needed) return;  // also: no answer (an election); the bars stay exact, only less often in order
   const std::uint64_t unacked = rewind.ack_pending > 0 ? static_cast<std::uint64_t>(rewind.ack_pending)
                                                        : rewind.delivered_stream_seq - rewind.start_seq + 1;
@@ -175,7 +176,9 @@ void BusIngest::hold_for_redelivery() {
   // out first, in order.
   if (hold_for_ <= 0) return;
   counters_.held_for_redelivery.store(static_cast<std::uint64_t>(hold_for_), std::memory_order_relaxed);
-  const auto until = std::chrono::steady_clock::now() + config_.bus.ack_wait + std::chrono::milliseconds(500);
+  const auto until = std::chrono::steady_clock::now() +
+                     bus_aggregator_consumer(config_.bus, config_.bars.amend_horizon).ack_wait +
+                     std::chrono::milliseconds(500);
   while (std::chrono::steady_clock::now() < until && !stop_fetching_.load(std::memory_order_acquire))
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
 }

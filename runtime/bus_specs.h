@@ -6,6 +6,9 @@
 // processes, separate configs) check the same stream definition at start.
 #pragma once
 
+#include <algorithm>
+#include <chrono>
+
 #include <string>
 
 #include "bus/jetstream_schema.h"
@@ -35,12 +38,16 @@ inline bus::StreamSpec bus_events_stream(const BusConfig& config) {
 }
 
 // The aggregator's durable pull consumer: the whole events stream, AckAll
-// (one ack per settled checkpoint covers everything before it).
-inline bus::ConsumerSpec bus_aggregator_consumer(const BusConfig& config) {
+// (one ack per settled checkpoint covers everything before it). Its acks
+// stay below every second still amendable (`amend_horizon`, the restart's
+// replay: runtime/aggregator.h), so the ack wait is at least that plus a
+// minute: a shorter one would have JetStream redeliver every message it
+// holds, over and over. (A restart does not wait for it: it rewinds.)
+inline bus::ConsumerSpec bus_aggregator_consumer(const BusConfig& config, std::chrono::seconds amend_horizon) {
   bus::ConsumerSpec spec;
   spec.stream = config.events_stream;
   spec.durable = config.durable;
-  spec.ack_wait = config.ack_wait;
+  spec.ack_wait = std::max<std::chrono::seconds>(config.ack_wait, amend_horizon + std::chrono::seconds(60));
   spec.max_ack_pending = config.max_ack_pending;
   spec.ack_all = true;
   return spec;
