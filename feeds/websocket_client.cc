@@ -26,6 +26,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <openssl/bio.h>
+#include <openssl/crypto.h>
 #include <openssl/err.h>
 #include <openssl/rand.h>
 #include <openssl/ssl.h>
@@ -48,6 +49,7 @@
 #include <utility>
 
 #include "feeds/padded_frame.h"
+#include "feeds/tls13_record_reader.h"
 #include "feeds/websocket_frame.h"
 #include "feeds/websocket_handshake.h"
 
@@ -104,7 +106,9 @@ namespace {
 // records of frames before the unparsed tail is moved down. It grows only
 // for a single message larger than it (up to max_message_bytes).
 constexpr std::size_t kReceiveBuffer = 256 * 1024;
-constexpr std::size_t kTlsRecord = 16 * 1024;
+// Room for one record's plaintext, padding and content type included
+// (Tls13RecordReader writes that much; SSL_read at most 16 KiB).
+constexpr std::size_t kTlsRecord = Tls13RecordReader::kMaxPlaintextWrite;
 // Bytes one readiness wake-up reads before it yields to the loop's other
 // handlers (timers, other connections on the same thread): a server that
 // sends faster than we parse must not starve them.
@@ -157,7 +161,71 @@ struct SocketBioState {
   std::size_t end = 0;
   std::int64_t recv_ns = 0;  // CLOCK_REALTIME after the last recv that returned bytes
   bool received = false;     // a recv returned bytes since the session last looked
+  // Set once Tls13RecordReader reads the records: OpenSSL must never take
+  // another byte of the stream (it would desynchronise the sequence).
+  bool reads_taken_over = false;
+
+  // One recv after [begin, end), moving an unfinished record down first.
+  // Returns what recv returned.
+  ssize_t receive_more() {
+    if (begin == end) {
+      begin = end = 0;
+    } else if (begin > 0) {
+      std::memmove(buffer.get(), buffer.get() + begin, end - begin);
+      end -= begin;
+      begin = 0;
+    }
+    const ssize_t n = ::recv(fd, buffer.get() + end, kSocketBuffer - end, 0);
+    if (n > 0) {
+      end += static_cast<std::size_t>(n);
+      recv_ns = realtime_ns();
+      received = true;
+    }
+    return n;
+  }
 };
+
+// TLS 1.3 hands its traffic secrets to a keylog callback only; this is
+// where the session's Tls13RecordReader gets the server's. The SSL object
+// carries a pointer to its session's TrafficSecret (ex data), set before
+// the handshake and used only inside SSL_connect.
+struct TrafficSecret {
+  unsigned char bytes[48] = {};
+  std::size_t size = 0;
+  void wipe() noexcept {
+    OPENSSL_cleanse(bytes, sizeof bytes);
+    size = 0;
+  }
+};
+
+int traffic_secret_index() {
+  static const int index = SSL_get_ex_new_index(0, nullptr, nullptr, nullptr, nullptr);
+  return index;
+}
+
+void on_keylog_line(const SSL* ssl, const char* line) {
+  constexpr std::string_view kLabel = "SERVER_TRAFFIC_SECRET_0 ";
+  const std::string_view text(line);
+  if (text.substr(0, kLabel.size()) != kLabel) return;
+  auto* secret = static_cast<TrafficSecret*>(SSL_get_ex_data(ssl, traffic_secret_index()));
+  const std::size_t space = text.rfind(' ');
+  if (secret == nullptr || space == std::string_view::npos) return;
+  const std::string_view hex = text.substr(space + 1);
+  if (hex.size() % 2 != 0 || hex.size() / 2 > sizeof secret->bytes) return;
+  auto nibble = [](char c) -> int {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+  };
+  for (std::size_t i = 0; i < hex.size() / 2; ++i) {
+    const int hi = nibble(hex[2 * i]);
+    const int lo = nibble(hex[2 * i + 1]);
+    if (hi < 0 || lo < 0) return secret->wipe();
+    secret->bytes[i] = static_cast<unsigned char>(hi << 4 | lo);
+  }
+  secret->size = hex.size() / 2;
+}
 
 BIO_METHOD* socket_bio_method() {
   static BIO_METHOD* const method = [] {
@@ -169,6 +237,10 @@ BIO_METHOD* socket_bio_method() {
     BIO_meth_set_read(m, [](BIO* b, char* out, int size) {
       auto* st = static_cast<SocketBioState*>(BIO_get_data(b));
       BIO_clear_retry_flags(b);
+      if (st->reads_taken_over) {
+        BIO_set_retry_read(b);
+        return -1;
+      }
       if (st->begin == st->end) {
         const ssize_t n = ::recv(st->fd, st->buffer.get(), kSocketBuffer, 0);
         if (n <= 0) {
@@ -323,6 +395,7 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   bool open() const noexcept { return phase_ == Phase::kOpen && !done_; }
+  bool reads_own_records() const noexcept { return own_records_ && !done_; }
 
   void send(std::string_view message) { send_frame(WsOpcode::kText, message); }
 
@@ -418,6 +491,7 @@ class Session : public std::enable_shared_from_this<Session> {
     socket_state_.fd = socket_.native_handle();
     BIO_set_data(bio, &socket_state_);
     SSL_set_bio(ssl_, bio, bio);  // the SSL object owns the BIO from here
+    SSL_set_ex_data(ssl_, traffic_secret_index(), &server_secret_);
     if (is_ip_literal(config_.host)) {
       // RFC 6066: no SNI for IP literals; the certificate must name the IP.
       X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl_), config_.host.c_str());
@@ -460,6 +534,7 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void on_tls() {
+    take_over_tls_reads();
     phase_ = Phase::kUpgrade;
     arm_deadline(config_.handshake_timeout);
     unsigned char nonce[16];
@@ -527,10 +602,13 @@ class Session : public std::enable_shared_from_this<Session> {
       // No ERR_clear_error() here: the queue is empty (every failure ends
       // the attempt and take_ssl_error() empties it), and it costs a
       // thread-local lookup per record.
-      const int n = SSL_read(ssl_, receive_.get() + end_, static_cast<int>(receive_capacity_ - end_));
+      int err = SSL_ERROR_NONE;
+      const int n = own_records_ ? read_own_records(err)
+                                 : SSL_read(ssl_, receive_.get() + end_, static_cast<int>(receive_capacity_ - end_));
       if (n <= 0) {
-        const int err = SSL_get_error(ssl_, n);
+        if (!own_records_) err = SSL_get_error(ssl_, n);
         if (err == SSL_ERROR_WANT_READ) return wait_readable();
+        if (err == kRecordReaderFailed) return finish(WsCloseReason::kReadError, records_.error());
         if (err == SSL_ERROR_WANT_WRITE) {
           // TLS wants to write before it can read (a key update): wait for
           // room, then read again.
@@ -563,6 +641,85 @@ class Session : public std::enable_shared_from_this<Session> {
       }
       budget -= static_cast<std::size_t>(n);
     }
+  }
+
+  // ---- TLS 1.3 records, opened here (feeds/tls13_record_reader.h) -------------
+
+  static constexpr int kRecordReaderFailed = -1000;  // not an SSL_ERROR_* value
+
+  // After the handshake: a TLS 1.3 connection whose suite the reader
+  // handles reads its records through it from here on, and OpenSSL keeps
+  // the writes. Anything else (TLS 1.2, another suite, own_tls_records
+  // off) stays on SSL_read. The secret is wiped either way.
+  void take_over_tls_reads() {
+    const SSL_CIPHER* cipher = SSL_get_current_cipher(ssl_);
+    std::string why;
+    if (config_.own_tls_records && server_secret_.size > 0 && SSL_version(ssl_) == TLS1_3_VERSION &&
+        SSL_has_pending(ssl_) == 0 && cipher != nullptr &&
+        records_.start(SSL_CIPHER_get_protocol_id(cipher), server_secret_.bytes, server_secret_.size, &why)) {
+      own_records_ = true;
+      socket_state_.reads_taken_over = true;
+    }
+    server_secret_.wipe();
+  }
+
+  // SSL_read's contract, for the reader: > 0 bytes of application data
+  // at receive_ + end_, or <= 0 with `err` an SSL_ERROR_* value
+  // (WANT_READ, ZERO_RETURN for close_notify, SYSCALL with errno for the
+  // socket) or kRecordReaderFailed (records_.error() says why).
+  int read_own_records(int& err) {
+    SocketBioState& st = socket_state_;
+    for (;;) {
+      if (st.begin < st.end) {
+        const auto opened =
+            records_.open(reinterpret_cast<const unsigned char*>(st.buffer.get() + st.begin), st.end - st.begin,
+                          reinterpret_cast<unsigned char*>(receive_.get() + end_), receive_capacity_ - end_);
+        st.begin += opened.consumed;
+        if (records_.take_key_update_request()) send_key_update();
+        if (opened.produced > 0) return static_cast<int>(opened.produced);  // an end after it comes next call
+        if (opened.status == Tls13RecordReader::Status::kClosed) {
+          err = SSL_ERROR_ZERO_RETURN;
+          return 0;
+        }
+        if (opened.status == Tls13RecordReader::Status::kError) {
+          err = kRecordReaderFailed;
+          return -1;
+        }
+        if (opened.consumed > 0) continue;  // tickets or a key update only
+      }
+      const ssize_t n = st.receive_more();
+      if (n > 0) continue;
+      if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) {
+        err = SSL_ERROR_WANT_READ;
+        return -1;
+      }
+      if (n == 0) errno = 0;  // the peer closed TCP without close_notify: a drop
+      err = SSL_ERROR_SYSCALL;
+      return -1;
+    }
+  }
+
+  // The server updated its key and asked for ours (RFC 8446 4.6.3):
+  // OpenSSL writes, so OpenSSL sends our KeyUpdate and moves its write key.
+  void send_key_update() {
+    if (SSL_key_update(ssl_, SSL_KEY_UPDATE_NOT_REQUESTED) != 1)
+      return finish(WsCloseReason::kWriteError, "TLS key update: " + take_ssl_error());
+    send_handshake();
+  }
+  void send_handshake() {
+    if (done_) return;
+    ERR_clear_error();
+    const int rc = SSL_do_handshake(ssl_);
+    if (rc == 1) return;
+    if (SSL_get_error(ssl_, rc) == SSL_ERROR_WANT_WRITE) {
+      socket_.async_wait(tcp::socket::wait_write, [self = shared_from_this()](const error_code& ec) {
+        if (self->done_) return;
+        if (ec) return self->finish(WsCloseReason::kWriteError, ec.message());
+        self->send_handshake();
+      });
+      return;
+    }
+    finish(WsCloseReason::kWriteError, "TLS key update: " + take_ssl_error());
   }
 
   // Room for one more TLS record after end_: drops what was handed on and,
@@ -808,6 +965,9 @@ class Session : public std::enable_shared_from_this<Session> {
   tcp::resolver resolver_;
   tcp::socket socket_;
   SocketBioState socket_state_;  // outlives ssl_: ~Session frees ssl_ first
+  TrafficSecret server_secret_;  // filled in SSL_connect, wiped in on_tls
+  Tls13RecordReader records_;
+  bool own_records_ = false;  // records_ reads the records (take_over_tls_reads)
   SSL* ssl_ = nullptr;
   net::steady_timer ping_timer_;
   net::steady_timer deadline_timer_;
@@ -855,7 +1015,10 @@ void WebSocketClient::Impl::start_session() {
       SSL_CTX_set_min_proto_version(tls->ctx, TLS1_2_VERSION);
       SSL_CTX_set_verify(tls->ctx, SSL_VERIFY_PEER, nullptr);
       SSL_CTX_set_mode(tls->ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
-      // No read-ahead: the socket BIO buffers (see SocketBioState).
+      // No read-ahead: the socket BIO buffers (see SocketBioState), and
+      // OpenSSL stops at the end of the handshake's last record, where
+      // Tls13RecordReader takes over.
+      SSL_CTX_set_keylog_callback(tls->ctx, on_keylog_line);
       const int ok = config.ca_file.empty() ? SSL_CTX_set_default_verify_paths(tls->ctx)
                                             : SSL_CTX_load_verify_locations(tls->ctx, config.ca_file.c_str(), nullptr);
       if (ok != 1) {
@@ -936,6 +1099,9 @@ void WebSocketClient::close() {
 }
 
 bool WebSocketClient::is_open() const noexcept { return impl_->session && impl_->session->open(); }
+bool WebSocketClient::reads_own_tls_records() const noexcept {
+  return impl_->session && impl_->session->reads_own_records();
+}
 bool WebSocketClient::busy() const noexcept { return impl_->pending_open || impl_->session != nullptr; }
 const WebSocketConfig& WebSocketClient::config() const noexcept { return impl_->config; }
 WebSocketConfig& WebSocketClient::mutable_config() noexcept { return impl_->config; }

@@ -3,7 +3,8 @@
 // message: sizes across every length form and past the receive buffer,
 // permessage-deflate on and off, messages fragmented into continuation
 // frames, and the padding promise (kFramePadding zero bytes after every
-// message handed on).
+// message handed on). The uncompressed cases also run with SSL_read
+// opening the TLS records instead of Tls13RecordReader (the default).
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -44,10 +45,11 @@ struct Received {
   std::vector<std::string> messages;
   std::size_t padding_violations = 0;
   std::size_t opens = 0;
+  std::size_t own_record_frames = 0;  // frames handed on while Tls13RecordReader read
   std::vector<WsCloseReason> closes;
 };
 
-Received run_client(const WsServerBehavior& behavior, bool deflate, std::size_t expected) {
+Received run_client(const WsServerBehavior& behavior, bool deflate, std::size_t expected, bool own_tls_records) {
   WsTestServer server(behavior);
   IoLoop loop;
   Received got;
@@ -57,11 +59,14 @@ Received run_client(const WsServerBehavior& behavior, bool deflate, std::size_t 
   config.ca_file = server.ca_file();
   config.target = "/stream?streams=btcusdt@trade";
   config.permessage_deflate = deflate;
+  config.own_tls_records = own_tls_records;
+  WebSocketClient* self = nullptr;
   WebSocketClient client(loop, config,
                          {.on_open = [&] { ++got.opens; },
                           .on_frame =
                               [&](std::string_view frame, std::int64_t) {
                                 got.messages.emplace_back(frame);
+                                got.own_record_frames += self->reads_own_tls_records();
                                 for (std::size_t i = 0; i < kFramePadding; ++i)
                                   if (frame.data()[frame.size() + i] != 0) {
                                     ++got.padding_violations;
@@ -69,6 +74,7 @@ Received run_client(const WsServerBehavior& behavior, bool deflate, std::size_t 
                                   }
                               },
                           .on_close = [&](WsCloseReason r, const std::string&) { got.closes.push_back(r); }});
+  self = &client;
   client.open();
   const auto deadline = std::chrono::steady_clock::now() + 20s;
   while (got.messages.size() < expected && got.closes.empty() && std::chrono::steady_clock::now() < deadline)
@@ -78,13 +84,14 @@ Received run_client(const WsServerBehavior& behavior, bool deflate, std::size_t 
   return got;
 }
 
-void expect_every_message(bool deflate, std::size_t fragment_bytes) {
+void expect_every_message(bool deflate, std::size_t fragment_bytes, bool own_tls_records = true) {
   const std::vector<std::string> sent = messages();
   WsServerBehavior behavior{.protocol = WsProtocol::kBinance, .frames = sent};
   behavior.fragment_bytes = fragment_bytes;
-  const Received got = run_client(behavior, deflate, sent.size());
+  const Received got = run_client(behavior, deflate, sent.size(), own_tls_records);
   EXPECT_EQ(got.opens, 1u);
   ASSERT_EQ(got.messages.size(), sent.size());
+  EXPECT_EQ(got.own_record_frames, own_tls_records ? sent.size() : 0u);
   std::size_t mismatches = 0;
   for (std::size_t i = 0; i < sent.size(); ++i) mismatches += got.messages[i] != sent[i];
   EXPECT_EQ(mismatches, 0u);
@@ -97,6 +104,8 @@ void expect_every_message(bool deflate, std::size_t fragment_bytes) {
 TEST(WebSocketClient, EveryMessageArrivesIntactUncompressed) { expect_every_message(false, 0); }
 TEST(WebSocketClient, EveryMessageArrivesIntactWithPermessageDeflate) { expect_every_message(true, 0); }
 TEST(WebSocketClient, FragmentedMessagesAreJoined) { expect_every_message(false, 1000); }
+TEST(WebSocketClient, EveryMessageArrivesIntactThroughSslRead) { expect_every_message(false, 0, false); }
+TEST(WebSocketClient, FragmentedMessagesAreJoinedThroughSslRead) { expect_every_message(false, 1000, false); }
 TEST(WebSocketClient, FragmentedCompressedMessagesAreJoinedAndInflated) { expect_every_message(true, 1000); }
 
 TEST(WebSocketClient, MessageAboveTheLimitEndsTheConnectionFromItsHeader) {
