@@ -272,8 +272,9 @@ std::string derive_config(const std::string& base, const std::vector<std::pair<s
 std::string toml_string(const std::string& s) { return "\"" + s + "\""; }
 
 struct Options {
-  std::string config, data, tickflow, e2e, sink = "null", on_start, exec_prefix, vis_metric, influxd_script;
-  int repeat = 10, runs = 1, frames_per_write = 0, hook_delay_ms = 1500;
+  std::string config, data, tickflow, e2e, sink = "null", tls_records = "tickflow", on_start, exec_prefix, vis_metric,
+                                           influxd_script;
+  int repeat = 10, runs = 1, frames_per_write = 0, records_per_send = 0, hook_delay_ms = 1500;
   double pace = 0;
   double timeout_s = 0;
   bool no_e2e = false, keep = false, unpinned = true;
@@ -424,6 +425,7 @@ LiveResult run_live(const Options& o, const LiveFrames& frames, const fs::path& 
   ReplayServer server(frames, {.repeats = o.repeat,
                                .pace = o.pace,
                                .frames_per_write = o.frames_per_write,
+                               .records_per_send = o.records_per_send,
                                .gated = !o.on_start.empty(),
                                .gate_ms = o.hook_delay_ms,
                                .cert_dir = run_dir.string()});
@@ -432,6 +434,7 @@ LiveResult run_live(const Options& o, const LiveFrames& frames, const fs::path& 
       {"markets.BINANCE", "[\"btcusdt\", \"ethusdt\"]"},
       {"markets.BINANCE_FUTURES", "[\"btcusdt\", \"ethusdt\"]"},
       {"feeds.backfill", "false"},  // gaps would ask the real Binance REST API
+      {"feeds.tls_records", toml_string(o.tls_records)},
   };
   for (std::size_t v = 0; v < frames.venues.size(); ++v) {
     overrides.push_back({"feeds.endpoints." + frames.venues[v] + ".host", toml_string("127.0.0.1")});
@@ -661,6 +664,13 @@ int run(int argc, char** argv) {
   app.add_option("--pace", o.pace, "0: maximum speed (default); N: N x the captured pace")->check(CLI::Range(0.0, 1e6));
   app.add_option("--frames-per-write", o.frames_per_write,
                  "Maximum speed: N frames per SSL_write (1: one TLS record per frame); 0: 1 MiB writes (default)");
+  app.add_option("--records-per-send", o.records_per_send,
+                 "With --frames-per-write: the records of N writes leave in one send() (a busy exchange's "
+                 "kernel coalescing); 0: each write at once (default)")
+      ->check(CLI::Range(0, 100000));
+  app.add_option("--tls-records", o.tls_records,
+                 "tickflow: TLS 1.3 records opened by Tls13RecordReader (default) | openssl: by SSL_read")
+      ->check(CLI::IsMember({"tickflow", "openssl"}));
   app.add_option("--runs", o.runs, "Runs (e2e baseline, then tickflow run), medians reported")
       ->check(CLI::Range(1, 100));
   app.add_option("--sink", o.sink, "null: --no-influx (default) | influx: a local influxd (scripts/influxd.sh)")
@@ -682,6 +692,8 @@ int run(int argc, char** argv) {
   o.tickflow = fs::absolute(o.tickflow).string();
   o.e2e = fs::absolute(o.e2e).string();
   if (!fs::exists(o.tickflow)) throw std::runtime_error("no tickflow binary at " + o.tickflow + " (--tickflow)");
+  if (o.records_per_send > 0 && (o.frames_per_write <= 0 || o.pace > 0))
+    throw std::runtime_error("--records-per-send needs --frames-per-write N at maximum speed");
   ::signal(SIGPIPE, SIG_IGN);
 
   const LiveFrames frames = load_live_frames(o.data);
@@ -738,6 +750,8 @@ int run(int argc, char** argv) {
   field("\"sink\": \"" + o.sink + "\"");
   field("\"pace\": " + fmt(o.pace, 2));
   field("\"frames_per_write\": " + std::to_string(o.frames_per_write));
+  field("\"records_per_send\": " + std::to_string(o.records_per_send));
+  field("\"tls_records\": \"" + o.tls_records + "\"");
   field("\"frames\": " + std::to_string(lives.front().frames));
   field("\"runs\": " + std::to_string(lives.size()));
   std::string per_run = "[";

@@ -17,6 +17,7 @@
 #include <algorithm>
 #include <atomic>
 #include <barrier>
+#include <cerrno>
 #include <cstdlib>
 #include <cstring>
 #include <mutex>
@@ -55,6 +56,22 @@ struct Conn {
   bool wait(short events, int timeout_ms) const {
     pollfd p{fd, events, 0};
     return ::poll(&p, 1, timeout_ms) > 0;
+  }
+
+  // Sends raw bytes (TLS records already made) on the non-blocking socket.
+  bool send_all(const char* p, std::size_t n) const {
+    while (n > 0) {
+      const ssize_t w = ::send(fd, p, n, MSG_NOSIGNAL);
+      if (w > 0) {
+        p += w;
+        n -= static_cast<std::size_t>(w);
+      } else if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) {
+        wait(POLLOUT, 1000);
+      } else {
+        return false;
+      }
+    }
+    return true;
   }
 
   // Writes all of [p, p + n), in SSL_write calls of at most 1 MiB.
@@ -319,6 +336,32 @@ void ReplayServer::child_main(int notify_fd, int go_fd) {
     if (!paced && options_.frames_per_write <= 0) {
       if (!c.write_all(stream.bytes.data(), stream.bytes.size()))
         fail(frames_.venues[venue] + ": write: " + ssl_error());
+    } else if (!paced && options_.records_per_send > 0) {
+      // Records are made into a memory BIO, and every records_per_send of
+      // them leave in one send().
+      BIO* records = BIO_new(BIO_s_mem());
+      SSL_set0_wbio(c.ssl, records);
+      const auto step = static_cast<std::size_t>(options_.frames_per_write);
+      std::size_t written = 0;
+      auto send_records = [&] {
+        char* data = nullptr;
+        const long size = BIO_get_mem_data(records, &data);
+        const bool ok = size <= 0 || c.send_all(data, static_cast<std::size_t>(size));
+        (void)BIO_reset(records);
+        return ok;
+      };
+      for (std::size_t i = 0; i < stream.frame_end.size(); i += step) {
+        const std::uint64_t from = i == 0 ? 0 : stream.frame_end[i - 1];
+        const std::uint64_t to = stream.frame_end[std::min(i + step, stream.frame_end.size()) - 1];
+        if (!c.write_all(stream.bytes.data() + from, to - from))
+          fail(frames_.venues[venue] + ": write: " + ssl_error());
+        if (++written % static_cast<std::size_t>(options_.records_per_send) == 0 && !send_records())
+          fail(frames_.venues[venue] + ": send: " + std::strerror(errno));
+      }
+      if (!send_records()) fail(frames_.venues[venue] + ": send: " + std::strerror(errno));
+      // Replies (pongs, close) go straight to the socket again.
+      BIO* socket_bio = BIO_new_socket(c.fd, BIO_NOCLOSE);
+      SSL_set0_wbio(c.ssl, socket_bio);
     } else if (!paced) {
       const auto step = static_cast<std::size_t>(options_.frames_per_write);
       for (std::size_t i = 0; i < stream.frame_end.size(); i += step) {

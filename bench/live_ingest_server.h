@@ -24,7 +24,8 @@
 //   (re-timed from the wall clock at that moment), report kStarted with the
 //   start time, and write. Rendering is outside the measured window.
 // - pace == 0: the whole stream goes out in 1 MiB SSL_write calls (or
-//   frames_per_write frames per call) as fast as the client reads; client
+//   frames_per_write frames per call, and with records_per_send the
+//   records of that many calls in one send()) as fast as the client reads; client
 //   frames are read only afterwards.
 //   pace > 0: frames go out at their captured spacing / pace, every frame
 //   that is due in one SSL_write, and client frames are read in between.
@@ -55,6 +56,12 @@ struct ReplayOptions {
   // records, many frames each); N writes N frames per SSL_write (1: one
   // record per frame, as an exchange that writes each message on its own).
   int frames_per_write = 0;
+  // With frames_per_write: the records of this many writes leave in one
+  // send() (0: each write is sent at once, one TCP segment per record over
+  // loopback with TCP_NODELAY). A busy exchange's kernel coalesces its
+  // per-message records into full segments the same way (autocorking,
+  // GSO), so this separates the cost per record from the cost per segment.
+  int records_per_send = 0;
   // Wait for go() after reporting kReady (connections up, frames rendered):
   // time for a profiler to attach before the first frame. Pace mode plans
   // its start this much later.

@@ -553,6 +553,14 @@ void read_live(const Context& ctx, TableReader& r, const PipelineConfig& config,
   if (auto v = r.boolean("backfill")) live.backfill = *v;
   if (auto v = r.boolean("liquidations")) live.liquidations = *v;
   if (auto v = r.integer("gap_hold_ms", 0, 600'000)) live.gap_hold = std::chrono::milliseconds(*v);
+  if (auto v = r.string("tls_records")) {
+    if (*v == "tickflow")
+      live.own_tls_records = true;
+    else if (*v == "openssl")
+      live.own_tls_records = false;
+    else
+      r.fail("tls_records", "unknown TLS record reader '" + *v + "' (expected tickflow or openssl)");
+  }
   auto check_exchange = [&](TableReader& t, const std::string& exchange) {
     if (config.markets.find(exchange) == config.markets.end())
       t.fail(exchange, "no markets are configured for exchange '" + exchange + "' ([markets])");

@@ -166,6 +166,9 @@ struct LiveFeedsConfig {
   // With the backfill: a market's bars after a gap wait this long at most
   // for the backfill to fill them, so they are written once, complete.
   std::chrono::milliseconds gap_hold{10'000};
+  // TLS 1.3 records opened by tickflow's reader (feeds/tls13_record_reader.h)
+  // or, "openssl", by SSL_read; TLS 1.2 servers always use SSL_read.
+  bool own_tls_records = true;
   std::map<std::string, EndpointConfig> endpoints;           // by exchange name ([feeds.endpoints.BINANCE])
   std::map<std::string, std::vector<std::string>> channels;  // by exchange; absent: the venue's defaults
 };

@@ -93,6 +93,7 @@ LiveFeed::LiveFeed(IoLoop& loop, MarketRegistry& registry, LiveFeedConfig config
   ws.ping_interval = plan_.ping_interval;
   ws.ping_text = plan_.ping_text;
   ws.max_message_bytes = config_.max_message_bytes;
+  ws.own_tls_records = config_.own_tls_records;
   client_ = std::make_unique<WebSocketClient>(
       loop, std::move(ws),
       WebSocketHandlers{

@@ -147,6 +147,7 @@ struct LiveFeedConfig {
 
   ParserOptions parser_options{};
   std::size_t max_message_bytes = std::size_t{16} << 20;  // above it: disconnect (kMessageTooBig)
+  bool own_tls_records = true;                            // WebSocketConfig::own_tls_records
   std::size_t max_markets = 256;                          // freshness slots, indexed by MarketId
   // Drop trades whose id is not above the market's last delivered id.
   // Assumes one id sequence per market on this connection: turn it off when

@@ -88,6 +88,7 @@ std::vector<PlannedConnection> plan_live_connections(const PipelineConfig& confi
     feed.handshake_timeout = config.live.connect_timeout;
     feed.backoff_initial = config.live.backoff_initial;
     feed.backoff_max = config.live.backoff_max;
+    feed.own_tls_records = config.live.own_tls_records;
     // Both id sequences of one Binance symbol on one connection would look
     // like duplicates of each other.
     const auto& ch = feed.channels;

@@ -370,7 +370,9 @@ TEST(PipelineConfigFeeds, UnknownKeysNameTheirFullPath) {
             "test.toml:2:1: feeds.stale_after: unknown key (did you mean 'stale_after_ms'?)");
   EXPECT_EQ(error_of("[feeds]\nretries = 3\n"),
             "test.toml:2:1: feeds.retries: unknown key (known keys: stale_after_ms connect_timeout_ms "
-            "backoff_initial_ms backoff_max_ms backfill liquidations gap_hold_ms endpoints channels)");
+            "backoff_initial_ms backoff_max_ms backfill liquidations gap_hold_ms tls_records endpoints channels)");
+  EXPECT_EQ(error_of("[feeds]\ntls_records = \"boringssl\"\n"),
+            "test.toml:2:15: feeds.tls_records: unknown TLS record reader 'boringssl' (expected tickflow or openssl)");
   EXPECT_EQ(error_of("[feeds.endpoints.BINANCE]\nhots = \"127.0.0.1\"\n"),
             "test.toml:2:1: feeds.endpoints.BINANCE.hots: unknown key (did you mean 'host'?)");
   EXPECT_EQ(error_of("[feeds.endpoints.BINANCE]\nurl = \"wss://example\"\n"),
