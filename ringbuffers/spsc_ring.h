@@ -44,8 +44,17 @@
 //  * The cost is slot size: a slot is {T, 8-byte seq} rounded up to T's
 //    alignment, so a 64-byte, 64-aligned FeedEvent takes a 128-byte slot
 //    (one adjacent-line pair, which Intel's spatial prefetcher moves as a
-//    unit; AMD moves two lines, and the prefetches ask for both)
-//    and an 8-byte item a 16-byte slot; a 65,536-event ring is 8 MiB.
+//    unit; AMD moves two lines, and the prefetches ask for both);
+//    a 65,536-event ring is 8 MiB.
+//  * 8-byte items are the exception (kPacked, ring_line.h): seven items
+//    and one seq share a 64-byte line (RingLine), the seq holding the
+//    position + 1 of the line's last published item. A 16-byte slot per
+//    8-byte item moved twice boost's bytes, and 8-byte batches ran no
+//    faster than single items; packed, they move 9.1 bytes per item and an
+//    idle consumer still learns of an item from the line it arrives in.
+//    Positions map to (line = position / 7, word = position % 7), a
+//    multiply, not a division; a batch publishes with one seq store per
+//    line. bench/README.md ("8-byte items (session 14)") has the figures.
 //  * Producer state and consumer state live on separate 128-byte blocks
 //    (see cache_line.h for why 128), so the two threads never write the same
 //    line. Each block also holds its own copy of the read-only geometry
@@ -85,6 +94,16 @@
 //    reads. A consumer may also learn of a run from the seq of its last
 //    slot: the producer stores seqs in position order, so that acquire
 //    makes the values (and seqs) of every earlier slot visible too.
+//  * Packed (8-byte items): the seq word is the line's, and the producer
+//    stores into it the end of what it has published in that line (pos + 1
+//    after writing item pos; a batch, the end of the span's part of the
+//    line). A consumer that loads a value > pos (acquire) synchronises
+//    with the store that wrote it, which came after item pos was written.
+//    Every seq store is a release of its own, so a later value (more of
+//    the line published) is as good as pos + 1. A line's value from the
+//    previous lap is below every position it holds in this one (a lap has
+//    at least capacity + 7 positions), and the producer cannot reach the
+//    next lap's items of the line before the consumer has released pos.
 //    The head store comes after the seq stores of the slots it
 //    covers; the reverse lag (a seq already stored, head not yet) is why a
 //    consumer may be past a freshly loaded head, and why peek() clamps.
@@ -105,6 +124,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <bit>
 #include <cstddef>
 #include <cstdint>
 #include <new>
@@ -114,6 +134,7 @@
 
 #include "ringbuffers/cache_line.h"
 #include "ringbuffers/cpu_relax.h"
+#include "ringbuffers/ring_line.h"
 
 namespace tickflow {
 
@@ -162,6 +183,14 @@ struct RingSpan {
   }
 };
 
+// How many positions `bytes` of storage units `Slot` hold, at least one; a
+// packed unit (a RingLine) holds seven.
+template <typename Slot, bool kPacked>
+constexpr std::uint64_t ring_positions_in(std::size_t bytes) noexcept {
+  if (kPacked) return bytes / sizeof(Slot) * kRingLineItems;
+  return sizeof(Slot) >= bytes ? 1 : bytes / sizeof(Slot);
+}
+
 template <typename T>
 class SpscRing {
   static_assert(std::is_trivially_copyable_v<T>,
@@ -172,12 +201,19 @@ class SpscRing {
 
  public:
   using value_type = T;
-  using Slot = RingSlot<T>;
-  using WriteSpan = RingSpan<Slot>;
-  using ReadSpan = RingSpan<const Slot>;
+  // Whether items sit seven to a RingLine (8-byte items, ring_line.h) instead
+  // of one per RingSlot. Everything below works in absolute positions; only
+  // the helpers under "Storage" map a position to its item and its seq word.
+  static constexpr bool kPacked = kRingPacksLines<T>;
+  // The unit of storage: a RingSlot (one item and its seq) or a RingLine
+  // (seven items and one seq).
+  using Slot = std::conditional_t<kPacked, RingLine<T>, RingSlot<T>>;
+  using WriteSpan = std::conditional_t<kPacked, RingLineSpan<Slot>, RingSpan<Slot>>;
+  using ReadSpan = std::conditional_t<kPacked, RingLineSpan<const Slot>, RingSpan<const Slot>>;
 
   static_assert(std::atomic<std::uint64_t>::is_always_lock_free);
-  static_assert(sizeof(Slot) >= sizeof(T) + sizeof(std::uint64_t) && sizeof(Slot) % alignof(T) == 0);
+  static_assert(kPacked ? sizeof(Slot) == 64 && alignof(Slot) == 64
+                        : sizeof(Slot) >= sizeof(T) + sizeof(std::uint64_t) && sizeof(Slot) % alignof(T) == 0);
 
   // How far ahead of its writes the producer prefetches, in slots: ~2 KiB,
   // far enough to cover one cross-core miss at full speed.
@@ -187,16 +223,17 @@ class SpscRing {
   // 2 KiB run before it takes less (learn_published()); peek()'s
   // `slip_polls` for a consumer that wants the same.
   static constexpr std::uint32_t kSlipPolls = 8;
-  static constexpr std::size_t kPrefetchSlots = sizeof(Slot) >= kPrefetchBytes ? 1 : kPrefetchBytes / sizeof(Slot);
+  static constexpr std::size_t kPrefetchSlots = ring_positions_in<Slot, kPacked>(kPrefetchBytes);
 
   // `capacity` must be a power of two >= 2. The check throws: construction is
   // configuration time, and a wrong size is a configuration error.
   explicit SpscRing(std::size_t capacity) : capacity_(validated(capacity)) {
     slots_ = allocate_slots(capacity_);
     producer_.slots = slots_;
-    producer_.mask = capacity_ - 1;
+    producer_.mask = storage_units(capacity_) - 1;
+    producer_.capacity = capacity_;
     consumer_.slots = slots_;
-    consumer_.mask = capacity_ - 1;
+    consumer_.mask = storage_units(capacity_) - 1;
     // A slip of half the ring or more would keep a consumer waiting for
     // items the producer cannot write until it reads on.
     consumer_.slip_slots = capacity_ >= 4 * kSlipSlots ? kSlipSlots : 1;
@@ -214,14 +251,13 @@ class SpscRing {
   // Copies `item` into the ring. Returns false, and changes nothing, when full.
   bool try_push(const T& item) noexcept {
     const std::uint64_t head = producer_.head.load(std::memory_order_relaxed);
-    const std::uint64_t capacity = producer_.mask + 1;
+    const std::uint64_t capacity = producer_.capacity;
     if (head - producer_.cached_tail == capacity) [[unlikely]] {
       producer_.cached_tail = consumer_.tail.load(std::memory_order_acquire);
       if (head - producer_.cached_tail == capacity) return false;
     }
-    Slot& slot = producer_.slots[head & producer_.mask];
-    slot.value = item;
-    slot.seq.store(head + 1, std::memory_order_release);
+    item_at(producer_.slots, producer_.mask, head) = item;
+    seq_at(producer_.slots, producer_.mask, head).store(head + 1, std::memory_order_release);
     prefetch_for_write(head + 1, kPrefetchSlots);
     producer_.head.store(head + 1, std::memory_order_release);
     return true;
@@ -233,7 +269,7 @@ class SpscRing {
   // publish returns the same slots again.
   WriteSpan try_claim(std::size_t max_items) noexcept {
     const std::uint64_t head = producer_.head.load(std::memory_order_relaxed);
-    const std::uint64_t capacity = producer_.mask + 1;
+    const std::uint64_t capacity = producer_.capacity;
     auto free = static_cast<std::size_t>(capacity - (head - producer_.cached_tail));
     if (free < max_items) {
       producer_.cached_tail = consumer_.tail.load(std::memory_order_acquire);
@@ -244,24 +280,36 @@ class SpscRing {
     // wider than the look-ahead would otherwise write lines nobody asked
     // for, one store miss at a time.
     prefetch_for_write(head, n + kPrefetchSlots);
-    return make_span<Slot>(producer_.slots, producer_.mask, head, n);
+    return make_span<WriteSpan>(producer_.slots, producer_.mask, head, n);
   }
 
   // Makes the first `n` claimed slots visible to the consumer: one seq store
-  // per slot (each to a line the producer has just written), then one head
-  // store for batch readers.
+  // per slot (each to a line the producer has just written), or, for packed
+  // 8-byte items, one per line, then one head store for batch readers.
   void publish(std::size_t n) noexcept {
     const std::uint64_t head = producer_.head.load(std::memory_order_relaxed);
-    for (std::uint64_t position = head; position != head + n; ++position)
-      producer_.slots[position & producer_.mask].seq.store(position + 1, std::memory_order_release);
-    producer_.head.store(head + n, std::memory_order_release);
+    const std::uint64_t end = head + n;
+    if constexpr (kPacked) {
+      // In position order, each line's seq set to the end of its part of
+      // the span: the same ordering as one store per item, a seventh of
+      // the stores.
+      for (std::uint64_t position = head; position != end;) {
+        const std::uint64_t line = position / kRingLineItems;
+        position = std::min((line + 1) * kRingLineItems, end);
+        producer_.slots[line & producer_.mask].seq.store(position, std::memory_order_release);
+      }
+    } else {
+      for (std::uint64_t position = head; position != end; ++position)
+        producer_.slots[position & producer_.mask].seq.store(position + 1, std::memory_order_release);
+    }
+    producer_.head.store(end, std::memory_order_release);
   }
 
   // Copies as many of `items[0..n)` as fit; returns how many were pushed.
   std::size_t try_push_n(const T* items, std::size_t n) noexcept {
     const WriteSpan span = try_claim(n);
-    for (std::size_t i = 0; i < span.first_size; ++i) span.first[i].value = items[i];
-    for (std::size_t i = 0; i < span.second_size; ++i) span.second[i].value = items[span.first_size + i];
+    std::size_t i = 0;
+    span.for_each([&](T& slot_item) { slot_item = items[i++]; });
     publish(span.size());
     return span.size();
   }
@@ -272,7 +320,7 @@ class SpscRing {
   bool try_pop(T& out) noexcept {
     const std::uint64_t tail = consumer_.tail.load(std::memory_order_relaxed);
     if (!readable(tail)) return false;
-    out = consumer_.slots[tail & consumer_.mask].value;
+    out = item_at(consumer_.slots, consumer_.mask, tail);
     consumer_.tail.store(tail + 1, std::memory_order_release);
     return true;
   }
@@ -282,7 +330,7 @@ class SpscRing {
   const T* front() noexcept {
     const std::uint64_t tail = consumer_.tail.load(std::memory_order_relaxed);
     if (!readable(tail)) return nullptr;
-    return &consumer_.slots[tail & consumer_.mask].value;
+    return &item_at(consumer_.slots, consumer_.mask, tail);
   }
 
   // Removes the item front() returned. Precondition: front() != nullptr.
@@ -305,11 +353,11 @@ class SpscRing {
     // tail. Even a fresh head may be: the producer stores a slot's seq
     // before it stores head, and try_pop may already have taken that slot.
     if (consumer_.cached_head <= tail)
-      learn_published(tail, /*idle_slip_polls=*/0, slip_polls, /*probe_far=*/kLineSlotMask != 0);
+      learn_published(tail, /*idle_slip_polls=*/0, slip_polls, /*probe_far=*/kItemsShareLines);
     const std::size_t avail = consumer_.cached_head > tail ? static_cast<std::size_t>(consumer_.cached_head - tail) : 0;
     const std::size_t n = std::min(avail, max_items);
     prefetch_for_read(tail, n + kPrefetchSlots);  // the span's own lines too (see try_claim)
-    return make_span<const Slot>(consumer_.slots, consumer_.mask, tail, n);
+    return make_span<ReadSpan>(consumer_.slots, consumer_.mask, tail, n);
   }
 
   // Frees the first `n` items of the last peek() (or the item front()
@@ -322,8 +370,8 @@ class SpscRing {
   // Copies up to `max_items` items into `out`; returns how many were popped.
   std::size_t try_pop_n(T* out, std::size_t max_items) noexcept {
     const ReadSpan span = peek(max_items);
-    for (std::size_t i = 0; i < span.first_size; ++i) out[i] = span.first[i].value;
-    for (std::size_t i = 0; i < span.second_size; ++i) out[span.first_size + i] = span.second[i].value;
+    std::size_t i = 0;
+    span.for_each([&](const T& item) { out[i++] = item; });
     release(span.size());
     return span.size();
   }
@@ -354,7 +402,7 @@ class SpscRing {
     if (capacity < 2 || (capacity & (capacity - 1)) != 0) {
       throw std::invalid_argument("SpscRing capacity must be a power of two >= 2, got " + std::to_string(capacity));
     }
-    if (capacity > (std::size_t{1} << 40) / sizeof(Slot)) {
+    if (capacity > (std::size_t{1} << 40) / (kPacked ? 32 : sizeof(Slot))) {
       throw std::invalid_argument("SpscRing capacity too large: " + std::to_string(capacity));
     }
     return capacity;
@@ -363,15 +411,64 @@ class SpscRing {
   // Rounded up to whole cache lines, so the slot array shares no line (or
   // adjacent-line pair) with whatever the allocator puts next to it.
   static std::size_t storage_bytes(std::size_t capacity) noexcept {
-    const std::size_t bytes = capacity * sizeof(Slot);
+    const std::size_t bytes = storage_units(capacity) * sizeof(Slot);
     return (bytes + kCacheLineSize - 1) & ~(kCacheLineSize - 1);
   }
 
   static Slot* allocate_slots(std::size_t capacity) {
     void* raw = ::operator new (storage_bytes(capacity), std::align_val_t{kCacheLineSize});
     Slot* slots = static_cast<Slot*>(raw);
-    for (std::size_t i = 0; i < capacity; ++i) ::new (static_cast<void*>(slots + i)) Slot();
+    for (std::size_t i = 0; i < storage_units(capacity); ++i) ::new (static_cast<void*>(slots + i)) Slot();
     return slots;
+  }
+
+  // ---- Storage: where a position's item and seq word live ---------------
+  //
+  // Generic: slot (position & mask). Packed: line (position / 7) & mask,
+  // word position % 7, so the line index runs through the unwrapped
+  // sequence of lines and the division is by a constant (a multiply).
+  // A packed ring has a power-of-two number of lines holding at least
+  // capacity + 7 positions: two positions less than `capacity` apart never
+  // share a word, and a line's seq from the previous lap is below every
+  // position it holds in this one.
+  static std::size_t storage_units(std::size_t capacity) noexcept {
+    if constexpr (kPacked) return std::bit_ceil((capacity + 2 * kRingLineItems - 1) / kRingLineItems);
+    return capacity;
+  }
+
+  static T& item_at(Slot* slots, std::uint64_t mask, std::uint64_t position) noexcept {
+    if constexpr (kPacked) {
+      const std::uint64_t line = position / kRingLineItems;
+      return slots[line & mask].items[position - line * kRingLineItems];
+    } else {
+      return slots[position & mask].value;
+    }
+  }
+
+  static std::atomic<std::uint64_t>& seq_at(Slot* slots, std::uint64_t mask, std::uint64_t position) noexcept {
+    if constexpr (kPacked)
+      return slots[(position / kRingLineItems) & mask].seq;
+    else
+      return slots[position & mask].seq;
+  }
+
+  // Whether a seq word loaded for `position` says it is published: a slot's
+  // seq is exactly position + 1; a line's is the end of what is published
+  // in it, so anything above `position` covers it.
+  static bool covers(std::uint64_t seq, std::uint64_t position) noexcept {
+    if constexpr (kPacked)
+      return seq > position;
+    else
+      return seq == position + 1;
+  }
+
+  // The first position of the 64-byte line that holds `position` (the
+  // position itself when a slot spans a line or more).
+  static std::uint64_t line_start(std::uint64_t position) noexcept {
+    if constexpr (kPacked)
+      return position - position % kRingLineItems;
+    else
+      return position & ~kLineSlotMask;
   }
 
   // Whether the item at absolute position `tail` is published.
@@ -409,7 +506,8 @@ class SpscRing {
         return false;
       }
     }
-    if (consumer_.slots[tail & consumer_.mask].seq.load(std::memory_order_acquire) != tail + 1) {
+    const std::uint64_t seq = seq_at(consumer_.slots, consumer_.mask, tail).load(std::memory_order_acquire);
+    if (!covers(seq, tail)) {
       consumer_.streak = 0;
       return false;
     }
@@ -453,7 +551,7 @@ class SpscRing {
   bool learn_published(std::uint64_t tail, std::uint32_t idle_slip_polls, std::uint32_t streaming_slip_polls,
                        bool probe_far) noexcept {
     const std::uint64_t slip = consumer_.slip_slots;
-    const std::uint64_t line_end = (tail + slip) & ~kLineSlotMask;
+    const std::uint64_t line_end = line_start(tail + slip);
     const std::uint64_t far = line_end > tail ? line_end - 1 : tail + slip - 1;
     if (probe_far && consumer_.streaming && published(far)) {
       consumer_.cached_head = far + 1;
@@ -473,14 +571,14 @@ class SpscRing {
       }
       if (polls != 0) head = far_published ? far + 1 : producer_.head.load(std::memory_order_acquire);
     }
-    const std::uint64_t whole_lines = head & ~kLineSlotMask;
+    const std::uint64_t whole_lines = line_start(head);
     consumer_.cached_head = consumer_.streaming && whole_lines > tail ? whole_lines : head;
     consumer_.streaming = consumer_.cached_head - tail >= slip / 2 && slip > 1;
     return true;
   }
 
   bool published(std::uint64_t position) const noexcept {
-    return consumer_.slots[position & consumer_.mask].seq.load(std::memory_order_acquire) == position + 1;
+    return covers(seq_at(consumer_.slots, consumer_.mask, position).load(std::memory_order_acquire), position);
   }
 
   // How far behind the producer a busy consumer keeps (learn_published()):
@@ -490,9 +588,12 @@ class SpscRing {
   // line (0 when a slot spans a line or more).
   static constexpr std::size_t kSlipBytes = 2048;
   static constexpr std::uint32_t kHeadPollsAfterDrain = 8;
-  static constexpr std::uint64_t kSlipSlots = sizeof(Slot) >= kSlipBytes ? 1 : kSlipBytes / sizeof(Slot);
+  static constexpr std::uint64_t kSlipSlots = ring_positions_in<Slot, kPacked>(kSlipBytes);
   static constexpr std::uint64_t kLineSlotMask =
       sizeof(Slot) < 64 && 64 % sizeof(Slot) == 0 ? 64 / sizeof(Slot) - 1 : 0;
+  // Whether several positions share a 64-byte line (and so one seq load can
+  // reveal several items).
+  static constexpr bool kItemsShareLines = kPacked || kLineSlotMask != 0;
 
   // The prefetches below work in 64-byte lines, numbered through the
   // unwrapped sequence of slots (absolute line L holds bytes [64L, 64L + 64)
@@ -523,6 +624,15 @@ class SpscRing {
   // measured and rejected: it steals the line the producer is writing, and
   // 8-byte throughput halved.)
   void prefetch_for_read(std::uint64_t from, std::uint64_t count) noexcept {
+    if constexpr (kPacked) {  // lines numbered position / 7
+      const std::uint64_t end = std::min(consumer_.cached_head, from + count);
+      std::uint64_t line = std::max(consumer_.prefetched_line, from / kRingLineItems);
+      if ((line + 1) * kRingLineItems > end) return;
+      for (; (line + 1) * kRingLineItems <= end; ++line)
+        __builtin_prefetch(&consumer_.slots[line & consumer_.mask], /*rw=*/0, /*locality=*/3);
+      consumer_.prefetched_line = line;
+      return;
+    }
     const std::uint64_t end = std::min(consumer_.cached_head, from + count) * sizeof(Slot);
     std::uint64_t line = std::max(consumer_.prefetched_line, from * sizeof(Slot) / kPrefetchLine);
     if ((line + 1) * kPrefetchLine > end) return;
@@ -547,33 +657,52 @@ class SpscRing {
   // __builtin_prefetch(p, 1) only with -mprfchw, which -march=x86-64-v3 does
   // not imply. Intel CPUs before Broadwell decode this opcode (0F 0D /1) as a
   // NOP, so it is safe on every x86-64.
+  // A packed ring's lines are numbered position / 7: a line whose last
+  // position is below cached tail + capacity held, in its previous lap,
+  // only positions below the cached tail (there are capacity + 7 positions
+  // or more per lap, see storage_units()).
   void prefetch_for_write(std::uint64_t from, std::uint64_t count) noexcept {
-    const std::uint64_t end = std::min(producer_.cached_tail + producer_.mask + 1, from + count) * sizeof(Slot);
+    if constexpr (kPacked) {
+      const std::uint64_t end = std::min(producer_.cached_tail + producer_.capacity, from + count);
+      std::uint64_t line = std::max(producer_.prefetched_line, from / kRingLineItems);
+      if ((line + 1) * kRingLineItems > end) return;
+      for (; (line + 1) * kRingLineItems <= end; ++line)
+        prefetch_line_for_write(reinterpret_cast<const char*>(&producer_.slots[line & producer_.mask]));
+      producer_.prefetched_line = line;
+      return;
+    }
+    const std::uint64_t end = std::min(producer_.cached_tail + producer_.capacity, from + count) * sizeof(Slot);
     std::uint64_t line = std::max(producer_.prefetched_line, from * sizeof(Slot) / kPrefetchLine);
     if ((line + 1) * kPrefetchLine > end) return;
-    for (; (line + 1) * kPrefetchLine <= end; ++line) {
-      const char* address = line_address(producer_.slots, producer_.mask, line);
-#if defined(__x86_64__)
-      asm volatile("prefetchw %0" : : "m"(*address));
-#else
-      __builtin_prefetch(address, /*rw=*/1, /*locality=*/3);
-#endif
-    }
+    for (; (line + 1) * kPrefetchLine <= end; ++line)
+      prefetch_line_for_write(line_address(producer_.slots, producer_.mask, line));
     producer_.prefetched_line = line;
   }
 
+  static void prefetch_line_for_write(const char* address) noexcept {
+#if defined(__x86_64__)
+    asm volatile("prefetchw %0" : : "m"(*address));
+#else
+    __builtin_prefetch(address, /*rw=*/1, /*locality=*/3);
+#endif
+  }
+
   // The span of `n` slots starting at absolute index `start`, split in two
-  // where it runs past the last slot.
-  template <typename SpanSlot>
-  static RingSpan<SpanSlot> make_span(Slot* slots, std::uint64_t mask, std::uint64_t start, std::size_t n) noexcept {
-    const auto index = static_cast<std::size_t>(start & mask);
-    const std::size_t until_end = static_cast<std::size_t>(mask + 1) - index;
-    RingSpan<SpanSlot> span;
-    span.first = slots + index;
-    span.first_size = std::min(n, until_end);
-    span.second = slots;
-    span.second_size = n - span.first_size;
-    return span;
+  // where it runs past the last slot (a packed span is one run of positions).
+  template <typename Span>
+  static Span make_span(Slot* slots, std::uint64_t mask, std::uint64_t start, std::size_t n) noexcept {
+    if constexpr (kPacked) {
+      return Span{slots, mask, start, n};
+    } else {
+      const auto index = static_cast<std::size_t>(start & mask);
+      const std::size_t until_end = static_cast<std::size_t>(mask + 1) - index;
+      Span span;
+      span.first = slots + index;
+      span.first_size = std::min(n, until_end);
+      span.second = slots;
+      span.second_size = n - span.first_size;
+      return span;
+    }
   }
 
   // Written by the producer, read by the consumer only when its cached copy
@@ -584,7 +713,8 @@ class SpscRing {
     std::uint64_t cached_tail = 0;       // producer's last view of consumer.tail
     std::uint64_t prefetched_line = 0;   // lines below this were prefetched for writing (prefetch_for_write)
     Slot* slots = nullptr;               // read-only copy: the push path reads only this line
-    std::uint64_t mask = 0;              // read-only copy
+    std::uint64_t mask = 0;              // read-only copy (slot or line count - 1)
+    std::uint64_t capacity = 0;          // read-only copy, in items
     // alignas pads the rest of the 128 bytes, so consumer state (next
     // block) can never share this line or its adjacent-prefetch partner.
   };

@@ -91,15 +91,26 @@ void advance_to(SpscRing<std::uint64_t>& ring, std::uint64_t position) {
   }
 }
 
+// A 16-byte item: one RingSlot each (8-byte items are packed seven to a
+// line instead, see the RingLine tests below).
+struct Wide {
+  std::uint64_t value = 0;
+  std::uint64_t pad = 0;
+};
+
 TEST(SpscRing, ClaimedSpanSplitsAtTheEndAndPublishesOnce) {
-  SpscRing<std::uint64_t> ring(8);
-  advance_to(ring, 6);  // next write goes to slot 6
+  SpscRing<Wide> ring(8);
+  for (std::uint64_t i = 0; i < 6; ++i) {  // next write goes to slot 6
+    ASSERT_TRUE(ring.try_push(Wide{i, 0}));
+    Wide out;
+    ASSERT_TRUE(ring.try_pop(out));
+  }
 
   auto span = ring.try_claim(5);
   ASSERT_EQ(span.size(), 5u);
   EXPECT_EQ(span.first_size, 2u);   // slots 6, 7
   EXPECT_EQ(span.second_size, 3u);  // slots 0, 1, 2
-  for (std::size_t i = 0; i < span.size(); ++i) span[i] = 100 + i;
+  for (std::size_t i = 0; i < span.size(); ++i) span[i].value = 100 + i;
   EXPECT_TRUE(ring.peek().empty()) << "claimed slots must stay invisible until publish";
   ring.publish(5);
 
@@ -108,15 +119,88 @@ TEST(SpscRing, ClaimedSpanSplitsAtTheEndAndPublishesOnce) {
   EXPECT_EQ(read.first_size, 2u);
   EXPECT_EQ(read.second_size, 3u);
   std::vector<std::uint64_t> seen;
-  read.for_each([&](std::uint64_t v) { seen.push_back(v); });
+  read.for_each([&](const Wide& v) { seen.push_back(v.value); });
   EXPECT_EQ(seen, (std::vector<std::uint64_t>{100, 101, 102, 103, 104}));
   ring.release(2);
   auto rest = ring.peek();
   ASSERT_EQ(rest.size(), 3u);
   EXPECT_EQ(rest.first_size, 3u);  // now contiguous from slot 0
-  EXPECT_EQ(rest[0], 102u);
+  EXPECT_EQ(rest[0].value, 102u);
   ring.release(3);
   EXPECT_TRUE(ring.peek().empty());
+}
+
+// 8-byte items sit seven to a 64-byte line, after them the line's seq
+// (ring_line.h). A ring of capacity 8 has 4 lines, 28 positions per lap:
+// a claim from position 26 runs across the end of line 3 into line 0, and
+// every item is where the layout says.
+TEST(SpscRing, PackedItemsFillLinesOfSevenAndSpansCrossTheEnd) {
+  static_assert(SpscRing<std::uint64_t>::kPacked && !SpscRing<Wide>::kPacked && !SpscRing<int>::kPacked);
+  static_assert(sizeof(RingLine<std::uint64_t>) == 64);
+  SpscRing<std::uint64_t> ring(8);
+  advance_to(ring, 26);
+
+  auto span = ring.try_claim(5);  // positions 26, 27 (line 3), 28..30 (line 4 = line 0 of the storage)
+  ASSERT_EQ(span.size(), 5u);
+  for (std::size_t i = 0; i < span.size(); ++i) span[i] = 100 + i;
+  const auto* line3 = reinterpret_cast<const char*>(&span[0]) - 5 * sizeof(std::uint64_t);
+  EXPECT_EQ(reinterpret_cast<std::uintptr_t>(line3) % 64, 0u);
+  EXPECT_EQ(reinterpret_cast<const char*>(&span[1]), line3 + 6 * sizeof(std::uint64_t));
+  EXPECT_EQ(reinterpret_cast<const char*>(&span[2]), line3 - 3 * 64) << "position 28 is storage line 0";
+  EXPECT_EQ(reinterpret_cast<const char*>(&span[4]), line3 - 3 * 64 + 2 * sizeof(std::uint64_t));
+
+  ring.publish(3);  // 26, 27, 28: line 3's seq, then line 0's
+  std::uint64_t out = 0;
+  for (std::uint64_t want = 100; want < 103; ++want) {
+    ASSERT_TRUE(ring.try_pop(out));
+    EXPECT_EQ(out, want);
+  }
+  EXPECT_FALSE(ring.try_pop(out)) << "claimed, unpublished positions of a published line stay invisible";
+  EXPECT_TRUE(ring.peek().empty());
+  ring.publish(2);
+  auto read = ring.peek();
+  ASSERT_EQ(read.size(), 2u);
+  std::vector<std::uint64_t> seen;
+  read.for_each([&](std::uint64_t v) { seen.push_back(v); });
+  EXPECT_EQ(seen, (std::vector<std::uint64_t>{103, 104}));
+  EXPECT_EQ(read[1], 104u);
+  ring.release(2);
+  EXPECT_EQ(ring.size_approx(), 0u);
+}
+
+// Full is exactly `capacity` items whatever the line phase, and a line's
+// seq from an earlier lap never makes a position look published: push and
+// pop one item at a time at every phase of a small ring's lines.
+TEST(SpscRing, PackedRingHoldsExactlyItsCapacityAtEveryLinePhase) {
+  for (const std::size_t capacity : {2u, 4u, 8u, 16u, 64u}) {
+    SpscRing<std::uint64_t> ring(capacity);
+    std::uint64_t next_in = 0, next_out = 0;
+    for (std::size_t phase = 0; phase < 3 * 7 * capacity; ++phase) {
+      while (ring.try_push(next_in)) ++next_in;
+      ASSERT_EQ(next_in - next_out, capacity) << capacity << " " << phase;
+      std::uint64_t out = 0;
+      ASSERT_TRUE(ring.try_pop(out));
+      ASSERT_EQ(out, next_out++);
+      ASSERT_TRUE(ring.try_push(next_in++));
+      for (std::size_t i = 0; i < capacity - phase % capacity; ++i) {
+        ASSERT_TRUE(ring.try_pop(out)) << capacity << " " << phase;
+        ASSERT_EQ(out, next_out++);
+      }
+      if (phase % 2 == 0) {  // the batch reader drains the rest
+        while (ring.consume([&](std::uint64_t v) { EXPECT_EQ(v, next_out++); }) != 0) {
+        }
+      } else {
+        while (ring.try_pop(out)) ASSERT_EQ(out, next_out++);
+      }
+      ASSERT_EQ(next_out, next_in);
+      ASSERT_FALSE(ring.try_pop(out));
+      ASSERT_TRUE(ring.peek().empty());
+      ASSERT_EQ(ring.try_push_n(std::vector<std::uint64_t>{next_in}.data(), 1), 1u);  // phase moves by two
+      ++next_in;
+      ASSERT_EQ(ring.try_pop_n(&out, 1), 1u);
+      ASSERT_EQ(out, next_out++);
+    }
+  }
 }
 
 TEST(SpscRing, ClaimIsCappedByFreeSpaceAndPartialPublishKeepsTheRest) {
