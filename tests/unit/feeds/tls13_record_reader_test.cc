@@ -11,143 +11,25 @@
 
 #include <gtest/gtest.h>
 #include <openssl/bio.h>
-#include <openssl/evp.h>
 #include <openssl/ssl.h>
-#include <openssl/x509.h>
 
 #include <cstring>
 #include <random>
 #include <string>
 #include <vector>
 
+#include "tests/unit/feeds/tls_memory_connection.h"
+
 namespace tickflow {
 namespace {
 
 using Status = Tls13RecordReader::Status;
 
-std::vector<unsigned char> from_hex(const std::string& hex) {
-  std::vector<unsigned char> out;
-  for (std::size_t i = 0; i + 1 < hex.size(); i += 2)
-    out.push_back(static_cast<unsigned char>(std::stoi(hex.substr(i, 2), nullptr, 16)));
-  return out;
-}
-
-// A self-signed P-256 certificate, made once.
-struct Identity {
-  EVP_PKEY* key = nullptr;
-  X509* cert = nullptr;
-  Identity() {
-    key = EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", "P-256");
-    cert = X509_new();
-    X509_set_version(cert, 2);
-    ASN1_INTEGER_set(X509_get_serialNumber(cert), 1);
-    X509_gmtime_adj(X509_getm_notBefore(cert), 0);
-    X509_gmtime_adj(X509_getm_notAfter(cert), 3600);
-    X509_set_pubkey(cert, key);
-    X509_NAME* name = X509_get_subject_name(cert);
-    X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, reinterpret_cast<const unsigned char*>("127.0.0.1"), -1, -1,
-                               0);
-    X509_set_issuer_name(cert, name);
-    X509_sign(cert, key, EVP_sha256());
-  }
-  ~Identity() {
-    X509_free(cert);
-    EVP_PKEY_free(key);
-  }
-};
-
-const Identity& identity() {
-  static const Identity id;
-  return id;
-}
-
-std::string g_server_secret;  // the keylog line's secret, hex
-
-// A TLS 1.3 connection in memory. server_out holds what the server wrote
-// and the client has not been given: the records the reader opens.
-class Connection {
- public:
-  explicit Connection(const char* suite, int block_padding = 0) {
-    server_ctx_ = SSL_CTX_new(TLS_server_method());
-    SSL_CTX_set_min_proto_version(server_ctx_, TLS1_3_VERSION);
-    SSL_CTX_set_ciphersuites(server_ctx_, suite);
-    SSL_CTX_use_certificate(server_ctx_, identity().cert);
-    SSL_CTX_use_PrivateKey(server_ctx_, identity().key);
-    if (block_padding > 0) SSL_CTX_set_block_padding(server_ctx_, static_cast<std::size_t>(block_padding));
-    client_ctx_ = SSL_CTX_new(TLS_client_method());
-    SSL_CTX_set_min_proto_version(client_ctx_, TLS1_3_VERSION);
-    SSL_CTX_set_ciphersuites(client_ctx_, suite);
-    SSL_CTX_set_verify(client_ctx_, SSL_VERIFY_NONE, nullptr);
-    SSL_CTX_set_keylog_callback(client_ctx_, [](const SSL*, const char* line) {
-      const std::string text(line);
-      if (text.rfind("SERVER_TRAFFIC_SECRET_0 ", 0) == 0) g_server_secret = text.substr(text.rfind(' ') + 1);
-    });
-    server_ = SSL_new(server_ctx_);
-    client_ = SSL_new(client_ctx_);
-    server_in_ = BIO_new(BIO_s_mem());
-    server_out_ = BIO_new(BIO_s_mem());
-    client_in_ = BIO_new(BIO_s_mem());
-    client_out_ = BIO_new(BIO_s_mem());
-    SSL_set_bio(server_, server_in_, server_out_);
-    SSL_set_bio(client_, client_in_, client_out_);
-    SSL_set_accept_state(server_);
-    SSL_set_connect_state(client_);
-    g_server_secret.clear();
-    bool client_done = false;
-    for (int round = 0; round < 20 && !client_done; ++round) {
-      client_done = SSL_do_handshake(client_) == 1;
-      move(client_out_, server_in_);
-      SSL_do_handshake(server_);
-      if (!client_done) move(server_out_, client_in_);
-    }
-    EXPECT_TRUE(client_done);
-    // The server finishes on the client's Finished and sends its tickets:
-    // those stay in server_out_, for the reader.
-    SSL_do_handshake(server_);
-    EXPECT_EQ(BIO_ctrl_pending(client_in_), 0u) << "the client read past its handshake";
-  }
-  ~Connection() {
-    SSL_free(client_);
-    SSL_free(server_);
-    SSL_CTX_free(client_ctx_);
-    SSL_CTX_free(server_ctx_);
-  }
-
-  std::uint16_t suite() const { return SSL_CIPHER_get_protocol_id(SSL_get_current_cipher(client_)); }
-  void server_write(const std::string& text) {
-    ASSERT_EQ(SSL_write(server_, text.data(), static_cast<int>(text.size())), static_cast<int>(text.size()));
-  }
-  // Everything the server has written so far, raw.
-  std::string take_server_bytes() { return take(server_out_); }
-  SSL* server() { return server_; }
-  SSL* client() { return client_; }
-  BIO* client_out() { return client_out_; }
-  BIO* server_in() { return server_in_; }
-
-  static std::string take(BIO* from) {
-    std::string out(static_cast<std::size_t>(BIO_ctrl_pending(from)), '\0');
-    if (!out.empty()) BIO_read(from, out.data(), static_cast<int>(out.size()));
-    return out;
-  }
-  static void move(BIO* from, BIO* to) {
-    const std::string bytes = take(from);
-    if (!bytes.empty()) BIO_write(to, bytes.data(), static_cast<int>(bytes.size()));
-  }
-
- private:
-  SSL_CTX* server_ctx_ = nullptr;
-  SSL_CTX* client_ctx_ = nullptr;
-  SSL* server_ = nullptr;
-  SSL* client_ = nullptr;
-  BIO* server_in_ = nullptr;
-  BIO* server_out_ = nullptr;
-  BIO* client_in_ = nullptr;
-  BIO* client_out_ = nullptr;
-};
+using Connection = testing::TlsMemoryConnection;
 
 void start_reader(Tls13RecordReader& reader, const Connection& c) {
-  const std::vector<unsigned char> secret = from_hex(g_server_secret);
-  ASSERT_FALSE(secret.empty()) << "no SERVER_TRAFFIC_SECRET_0 from the keylog callback";
+  EXPECT_FALSE(c.client_read_past_handshake());
+  const std::vector<unsigned char>& secret = c.server_secret();
   std::string why;
   ASSERT_TRUE(reader.start(c.suite(), secret.data(), secret.size(), &why)) << why;
 }
@@ -198,7 +80,7 @@ void expect_every_byte(const char* suite, int padding) {
   for (std::size_t i = 0; i < 400; ++i) {
     const std::size_t size = i < std::size(sizes) ? sizes[i] : 100 + rng() % 400;
     const std::string m = message(i, size);
-    c.server_write(m);
+    ASSERT_TRUE(c.server_write(m));
     sent += m;
   }
   const std::string wire = c.take_server_bytes();
@@ -222,11 +104,11 @@ TEST(Tls13RecordReader, AKeyUpdateMovesToTheNextSecretAndOurWriteKeyFollows) {
   Connection c("TLS_AES_128_GCM_SHA256");
   Tls13RecordReader reader;
   start_reader(reader, c);
-  c.server_write("before");
+  ASSERT_TRUE(c.server_write("before"));
   ASSERT_EQ(SSL_key_update(c.server(), SSL_KEY_UPDATE_REQUESTED), 1);
-  c.server_write("after one");
+  ASSERT_TRUE(c.server_write("after one"));
   ASSERT_EQ(SSL_key_update(c.server(), SSL_KEY_UPDATE_NOT_REQUESTED), 1);
-  c.server_write("after two");
+  ASSERT_TRUE(c.server_write("after two"));
   const Drained d = drain(reader, c.take_server_bytes(), [] { return std::size_t{7}; });
   EXPECT_EQ(d.status, Status::kOk) << reader.error();
   EXPECT_EQ(d.data, "beforeafter oneafter two");
@@ -249,7 +131,7 @@ TEST(Tls13RecordReader, CloseNotifyEndsTheStreamAfterTheDataBeforeIt) {
   Connection c("TLS_AES_256_GCM_SHA384");
   Tls13RecordReader reader;
   start_reader(reader, c);
-  c.server_write("last words");
+  ASSERT_TRUE(c.server_write("last words"));
   SSL_shutdown(c.server());
   const Drained d = drain(reader, c.take_server_bytes(), [] { return std::size_t{100000}; });
   EXPECT_EQ(d.status, Status::kClosed);
@@ -277,8 +159,8 @@ TEST(Tls13RecordReader, AChangedByteFailsAuthenticationAndTheReaderStaysFailed) 
   Connection c("TLS_AES_256_GCM_SHA384");
   Tls13RecordReader reader;
   start_reader(reader, c);
-  c.server_write("one");
-  c.server_write("two");
+  ASSERT_TRUE(c.server_write("one"));
+  ASSERT_TRUE(c.server_write("two"));
   std::string wire = c.take_server_bytes();
   wire[wire.size() - 20] ^= 0x40;  // inside the last record ("two")
   const Drained d = drain(reader, wire, [] { return std::size_t{100000}; });
@@ -292,7 +174,7 @@ TEST(Tls13RecordReader, AChangedByteFailsAuthenticationAndTheReaderStaysFailed) 
 
 TEST(Tls13RecordReader, RecordsThatCannotBeAfterTheHandshakeAreErrors) {
   Connection c("TLS_AES_128_GCM_SHA256");
-  const std::vector<unsigned char> secret = from_hex(g_server_secret);
+  const std::vector<unsigned char>& secret = c.server_secret();
   const struct {
     std::string wire;
     const char* error;
@@ -319,7 +201,7 @@ TEST(Tls13RecordReader, ARecordWaitsForItsLastByteAndForRoom) {
   Tls13RecordReader reader;
   start_reader(reader, c);
   const std::string tickets = c.take_server_bytes();
-  c.server_write(std::string(1000, 'x'));
+  ASSERT_TRUE(c.server_write(std::string(1000, 'x')));
   const std::string wire = c.take_server_bytes();
   std::vector<unsigned char> out(Tls13RecordReader::kMaxPlaintextWrite);
   auto r = reader.open(reinterpret_cast<const unsigned char*>(tickets.data()), tickets.size(), out.data(), out.size());
