@@ -61,6 +61,16 @@ struct BoostRing {
   bool drained() const noexcept { return q.write_available() == kCapacity; }
 };
 
+// The worker thread is created with the benchmark thread's affinity and
+// SCHED_FIFO priority, so it may start on the benchmark thread's CPU; if
+// that thread went on to spin at the same priority, the worker could not
+// run to pin itself away until the kernel moved it (a round trip once took
+// ~60 ms per iteration that way). The benchmark thread therefore yields
+// until the worker says it is pinned, before it pins itself and starts.
+inline void wait_until_pinned(const SharedFlag& pinned) {
+  while (!pinned.value.load(std::memory_order_acquire)) std::this_thread::yield();
+}
+
 // ---- throughput --------------------------------------------------------------
 
 // The consumer side of a throughput run runs on its own pinned thread and
@@ -76,14 +86,15 @@ void run_throughput(benchmark::State& state) {
   const std::uint32_t poll_pauses = pauses_for_ns(pause_calibration().pause_ns, static_cast<double>(state.range(0)));
   state.counters["poll_pauses"] = poll_pauses;
   Queue queue;
-  SharedFlag stop;
+  SharedFlag stop, pinned;
   std::uint64_t consumed = 0;
   bool ordered = true;
   long consumer_preempted = 0;
   // Captures by value what it reads in its loop: a reference would point
   // into the producer's stack frame, next to the item it is pushing.
-  std::thread consumer([&queue, &stop, &consumed, &ordered, &consumer_preempted, poll_pauses] {
+  std::thread consumer([&queue, &stop, &pinned, &consumed, &ordered, &consumer_preempted, poll_pauses] {
     pin_role(1);
+    pinned.value.store(true, std::memory_order_release);
     const long preempted_before = thread_preemptions();
     std::uint64_t expected = 0;
     bool in_order = true;
@@ -111,6 +122,7 @@ void run_throughput(benchmark::State& state) {
     consumer_preempted = thread_preemptions() - preempted_before;
   });
 
+  wait_until_pinned(pinned);
   ScopedPin pin(0);
   const long producer_preempted_before = thread_preemptions();
   std::uint64_t seq = 0;
@@ -167,10 +179,11 @@ void BM_BoostSpsc_Throughput(benchmark::State& state) {
 template <typename Queue, typename T>
 void run_round_trip(benchmark::State& state) {
   Queue ping, pong;
-  SharedFlag stop;
+  SharedFlag stop, pinned;
   long echo_preempted = 0;
   std::thread echo([&] {
     pin_role(1);
+    pinned.value.store(true, std::memory_order_release);
     const long preempted_before = thread_preemptions();
     T v;
     while (!stop.value.load(std::memory_order_relaxed)) {
@@ -183,6 +196,7 @@ void run_round_trip(benchmark::State& state) {
     echo_preempted = thread_preemptions() - preempted_before;
   });
 
+  wait_until_pinned(pinned);
   ScopedPin pin(0);
   const long pinger_preempted_before = thread_preemptions();
   LatencyHistogram histogram;

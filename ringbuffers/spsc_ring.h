@@ -626,6 +626,8 @@ class SpscRing {
   void prefetch_for_read(std::uint64_t from, std::uint64_t count) noexcept {
     if constexpr (kPacked) {  // lines numbered position / 7
       const std::uint64_t end = std::min(consumer_.cached_head, from + count);
+      // Usually the next line is not yet whole: say so before the division.
+      if ((consumer_.prefetched_line + 1) * kRingLineItems > end) return;
       std::uint64_t line = std::max(consumer_.prefetched_line, from / kRingLineItems);
       if ((line + 1) * kRingLineItems > end) return;
       for (; (line + 1) * kRingLineItems <= end; ++line)
@@ -664,6 +666,7 @@ class SpscRing {
   void prefetch_for_write(std::uint64_t from, std::uint64_t count) noexcept {
     if constexpr (kPacked) {
       const std::uint64_t end = std::min(producer_.cached_tail + producer_.capacity, from + count);
+      if ((producer_.prefetched_line + 1) * kRingLineItems > end) return;  // as in prefetch_for_read
       std::uint64_t line = std::max(producer_.prefetched_line, from / kRingLineItems);
       if ((line + 1) * kRingLineItems > end) return;
       for (; (line + 1) * kRingLineItems <= end; ++line)
