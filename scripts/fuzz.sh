@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # scripts/fuzz.sh [SECONDS_PER_TARGET]
 # Builds the libFuzzer targets (preset `fuzz`: clang, ASan+UBSan) and runs
-# each for a bounded time (default 5 s; 12 targets, ~60 s in all), starting
+# each for a bounded time (default 5 s a target), starting
 # from a corpus seeded with real frames from tests/data. Any crash, leak or
 # broken accounting invariant fails the script and leaves the reproducer in
 # build/fuzz/findings/.
@@ -72,7 +72,7 @@ declare -A captures=(
   [hitbtc]="tests/data/fixtures/hitbtc.txt"
 )
 status=0
-for name in "${!captures[@]}" capture_line bus_wire; do
+for name in "${!captures[@]}" capture_line bus_wire tls_record; do
   corpus="$out/corpus/$name"
   if [[ $name == capture_line ]]; then
     rm -rf "$corpus" && mkdir -p "$corpus"
@@ -86,6 +86,12 @@ for name in "${!captures[@]}" capture_line bus_wire; do
     rm -rf "$corpus" && mkdir -p "$corpus"
     printf '\x0b%088d' 0 >"$corpus/a"
     printf '\x03%024d\x10\x01\x20\x80' 7 >"$corpus/b"
+  elif [[ $name == tls_record ]]; then
+    # Self-seeding (tests/fuzz/tls_record_fuzzer.cc): the input is records,
+    # (position, xor) mutations of a real stream, and piece sizes.
+    rm -rf "$corpus" && mkdir -p "$corpus"
+    printf '\x17\x03\x03\x00\x20%032d' 0 >"$corpus/a"
+    printf '\x00\x10\x01\x02\x00\x04' >"$corpus/b"
   else
     files=()
     for f in ${captures[$name]}; do [[ -f $f ]] && files+=("$f"); done
