@@ -234,6 +234,8 @@ class SpscRing {
     producer_.capacity = capacity_;
     consumer_.slots = slots_;
     consumer_.mask = storage_units(capacity_) - 1;
+    producer_.cursor.line = slots_;  // positions 0..6 (packed)
+    consumer_.cursor.line = slots_;
     // A slip of half the ring or more would keep a consumer waiting for
     // items the producer cannot write until it reads on.
     consumer_.slip_slots = capacity_ >= 4 * kSlipSlots ? kSlipSlots : 1;
@@ -256,8 +258,15 @@ class SpscRing {
       producer_.cached_tail = consumer_.tail.load(std::memory_order_acquire);
       if (head - producer_.cached_tail == capacity) return false;
     }
-    item_at(producer_.slots, producer_.mask, head) = item;
-    seq_at(producer_.slots, producer_.mask, head).store(head + 1, std::memory_order_release);
+    if constexpr (kPacked) {
+      Slot& line = cursor_line(producer_.cursor, producer_.slots, producer_.mask, head);
+      line.items[head - producer_.cursor.first] = item;
+      line.seq.store(head + 1, std::memory_order_release);
+    } else {
+      Slot& slot = producer_.slots[head & producer_.mask];
+      slot.value = item;
+      slot.seq.store(head + 1, std::memory_order_release);
+    }
     prefetch_for_write(head + 1, kPrefetchSlots);
     producer_.head.store(head + 1, std::memory_order_release);
     return true;
@@ -320,7 +329,7 @@ class SpscRing {
   bool try_pop(T& out) noexcept {
     const std::uint64_t tail = consumer_.tail.load(std::memory_order_relaxed);
     if (!readable(tail)) return false;
-    out = item_at(consumer_.slots, consumer_.mask, tail);
+    out = read_item(tail);
     consumer_.tail.store(tail + 1, std::memory_order_release);
     return true;
   }
@@ -330,7 +339,7 @@ class SpscRing {
   const T* front() noexcept {
     const std::uint64_t tail = consumer_.tail.load(std::memory_order_relaxed);
     if (!readable(tail)) return nullptr;
-    return &item_at(consumer_.slots, consumer_.mask, tail);
+    return &read_item(tail);
   }
 
   // Removes the item front() returned. Precondition: front() != nullptr.
@@ -442,6 +451,32 @@ class SpscRing {
       return slots[line & mask].items[position - line * kRingLineItems];
     } else {
       return slots[position & mask].value;
+    }
+  }
+
+  // The line that holds `position`, through a side's cursor: a single-item
+  // push or pop compares against the cursor and divides by 7 only when it
+  // enters another line. The cursor is keyed by absolute position, so any
+  // mix of single-item and batch calls keeps it right.
+  struct LineCursor {
+    std::uint64_t first = 0;  // the line's first position
+    Slot* line = nullptr;     // where that line is stored
+  };
+  static Slot& cursor_line(LineCursor& cursor, Slot* slots, std::uint64_t mask, std::uint64_t position) noexcept {
+    if (position - cursor.first >= kRingLineItems) [[unlikely]] {
+      const std::uint64_t line = position / kRingLineItems;
+      cursor.first = line * kRingLineItems;
+      cursor.line = &slots[line & mask];
+    }
+    return *cursor.line;
+  }
+
+  const T& read_item(std::uint64_t position) noexcept {
+    if constexpr (kPacked) {
+      const Slot& line = cursor_line(consumer_.cursor, consumer_.slots, consumer_.mask, position);
+      return line.items[position - consumer_.cursor.first];
+    } else {
+      return consumer_.slots[position & consumer_.mask].value;
     }
   }
 
@@ -718,6 +753,7 @@ class SpscRing {
     Slot* slots = nullptr;               // read-only copy: the push path reads only this line
     std::uint64_t mask = 0;              // read-only copy (slot or line count - 1)
     std::uint64_t capacity = 0;          // read-only copy, in items
+    LineCursor cursor;                   // packed only: the line try_push writes (cursor_line)
     // alignas pads the rest of the 128 bytes, so consumer state (next
     // block) can never share this line or its adjacent-prefetch partner.
   };
@@ -733,6 +769,7 @@ class SpscRing {
     std::uint64_t slip_slots = 1;        // kSlipSlots, at most half the ring (read-only after construction)
     Slot* slots = nullptr;               // read-only copy: the pop path reads only this line
     std::uint64_t mask = 0;              // read-only copy
+    LineCursor cursor;                   // packed only: the line try_pop reads (cursor_line), next line
   };
   static_assert(sizeof(ProducerBlock) == kCacheLineSize && alignof(ProducerBlock) == kCacheLineSize);
   static_assert(sizeof(ConsumerBlock) == kCacheLineSize && alignof(ConsumerBlock) == kCacheLineSize);
