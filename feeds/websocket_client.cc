@@ -608,7 +608,9 @@ class Session : public std::enable_shared_from_this<Session> {
       if (n <= 0) {
         if (!own_records_) err = SSL_get_error(ssl_, n);
         if (err == SSL_ERROR_WANT_READ) return wait_readable();
-        if (err == kRecordReaderFailed) return finish(WsCloseReason::kReadError, records_.error());
+        if (err == kRecordReaderFailed)
+          return finish(WsCloseReason::kReadError,
+                        records_.error().empty() ? "TLS record above the socket buffer" : records_.error());
         if (err == SSL_ERROR_WANT_WRITE) {
           // TLS wants to write before it can read (a key update): wait for
           // room, then read again.
@@ -686,6 +688,12 @@ class Session : public std::enable_shared_from_this<Session> {
           return -1;
         }
         if (opened.consumed > 0) continue;  // tickets or a key update only
+      }
+      if (st.begin == 0 && st.end == kSocketBuffer) {
+        // Cannot happen (a record is at most ~16.3 KiB and every complete
+        // one fits receive_), but a full buffer must never read as EOF.
+        err = kRecordReaderFailed;
+        return -1;
       }
       const ssize_t n = st.receive_more();
       if (n > 0) continue;
