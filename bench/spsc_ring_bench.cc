@@ -64,9 +64,10 @@ struct BoostRing {
 // The worker thread is created with the benchmark thread's affinity and
 // SCHED_FIFO priority, so it may start on the benchmark thread's CPU; if
 // that thread went on to spin at the same priority, the worker could not
-// run to pin itself away until the kernel moved it (a round trip once took
-// ~60 ms per iteration that way). The benchmark thread therefore yields
-// until the worker says it is pinned, before it pins itself and starts.
+// run to pin itself away until the kernel moved it (the likely cause of one
+// 8-byte round trip that ran ~60 ms per iteration in session 14). The
+// benchmark thread therefore yields until the worker says it is pinned,
+// before it pins itself and starts.
 inline void wait_until_pinned(const SharedFlag& pinned) {
   while (!pinned.value.load(std::memory_order_acquire)) std::this_thread::yield();
 }
