@@ -6,19 +6,14 @@
 #include <cstring>
 #include <stdexcept>
 
+#include "feeds/hex_digit.h"
+
 namespace tickflow {
 namespace {
 
 constexpr std::size_t kReadChunk = 256 * 1024;
 
 bool is_digit(char c) noexcept { return c >= '0' && c <= '9'; }
-
-int hex_value(char c) noexcept {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
 
 }  // namespace
 

@@ -48,6 +48,7 @@
 #include <deque>
 #include <utility>
 
+#include "feeds/hex_digit.h"
 #include "feeds/padded_frame.h"
 #include "feeds/tls13_record_reader.h"
 #include "feeds/websocket_frame.h"
@@ -165,8 +166,10 @@ struct SocketBioState {
   // another byte of the stream (it would desynchronise the sequence).
   bool reads_taken_over = false;
 
-  // One recv after [begin, end), moving an unfinished record down first.
-  // Returns what recv returned.
+  // One recv after [begin, end), moving an unfinished record down first
+  // (an empty buffer starts over at 0). Returns what recv returned. Both
+  // readers fill the buffer through it: OpenSSL's (the BIO below) and
+  // Tls13RecordReader's (Session::read_own_records).
   ssize_t receive_more() {
     if (begin == end) {
       begin = end = 0;
@@ -212,15 +215,9 @@ void on_keylog_line(const SSL* ssl, const char* line) {
   if (secret == nullptr || space == std::string_view::npos) return;
   const std::string_view hex = text.substr(space + 1);
   if (hex.size() % 2 != 0 || hex.size() / 2 > sizeof secret->bytes) return;
-  auto nibble = [](char c) -> int {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-  };
   for (std::size_t i = 0; i < hex.size() / 2; ++i) {
-    const int hi = nibble(hex[2 * i]);
-    const int lo = nibble(hex[2 * i + 1]);
+    const int hi = hex_value(hex[2 * i]);
+    const int lo = hex_value(hex[2 * i + 1]);
     if (hi < 0 || lo < 0) return secret->wipe();
     secret->bytes[i] = static_cast<unsigned char>(hi << 4 | lo);
   }
@@ -242,15 +239,11 @@ BIO_METHOD* socket_bio_method() {
         return -1;
       }
       if (st->begin == st->end) {
-        const ssize_t n = ::recv(st->fd, st->buffer.get(), kSocketBuffer, 0);
+        const ssize_t n = st->receive_more();
         if (n <= 0) {
           if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) BIO_set_retry_read(b);
           return static_cast<int>(n);
         }
-        st->begin = 0;
-        st->end = static_cast<std::size_t>(n);
-        st->recv_ns = realtime_ns();
-        st->received = true;
       }
       const std::size_t k = std::min(static_cast<std::size_t>(size), st->end - st->begin);
       std::memcpy(out, st->buffer.get() + st->begin, k);
@@ -655,10 +648,9 @@ class Session : public std::enable_shared_from_this<Session> {
   // off) stays on SSL_read. The secret is wiped either way.
   void take_over_tls_reads() {
     const SSL_CIPHER* cipher = SSL_get_current_cipher(ssl_);
-    std::string why;
     if (config_.own_tls_records && server_secret_.size > 0 && SSL_version(ssl_) == TLS1_3_VERSION &&
         SSL_has_pending(ssl_) == 0 && cipher != nullptr &&
-        records_.start(SSL_CIPHER_get_protocol_id(cipher), server_secret_.bytes, server_secret_.size, &why)) {
+        records_.start(SSL_CIPHER_get_protocol_id(cipher), server_secret_.bytes, server_secret_.size, nullptr)) {
       own_records_ = true;
       socket_state_.reads_taken_over = true;
     }
