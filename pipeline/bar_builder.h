@@ -208,6 +208,12 @@ class BarBuilder {
   // Where resume() put the frontier (kNoTime: not resumed): the seconds
   // before it were dropped, so a replay cannot start earlier.
   std::int64_t resumed_at_s(MarketId market) const noexcept { return cold_[market].sealed_before_s; }
+  // Where an exact replay of `market` starts: the amendment horizon behind
+  // its frontier, never before resumed_at_s (kNoTime: no frontier yet).
+  std::int64_t replay_start_s(MarketId market) const noexcept {
+    const std::int64_t closed = closed_until_s(market);
+    return closed == kNoTime ? kNoTime : std::max(closed - horizon_s_, resumed_at_s(market));
+  }
   std::int64_t sealed_exchange_ns(MarketId market) const noexcept { return cold_[market].sealed_exchange_ns; }
   // A kGap hold is in force on `market`.
   bool held(MarketId market) const noexcept { return cold_[market].pending_gaps > 0; }

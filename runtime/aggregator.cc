@@ -247,9 +247,7 @@ std::uint64_t Aggregator::bus_floor() noexcept {
     // Not before where this run resumed the market: it dropped the trades
     // of the seconds before that (so did the rollups' floor), a replay
     // could not rebuild them.
-    std::int64_t from = closed == BarBuilder::kNoTime
-                            ? BarBuilder::kNoTime
-                            : std::max(closed - builder_->amend_horizon_s(), builder_->resumed_at_s(market));
+    std::int64_t from = builder_->replay_start_s(market);
     std::uint64_t lowest = builder_->lowest_tag_from(market, from);
     if (lowest_allowed > 0 && lowest != std::numeric_limits<std::uint64_t>::max() && lowest <= lowest_allowed &&
         closed != BarBuilder::kNoTime) [[unlikely]] {
@@ -288,8 +286,7 @@ void Aggregator::maybe_checkpoint() noexcept {
       // below all of it): the windows are the folds before it, and the
       // trade ids are the collectors' business, not this process's.
       p.replay_from_s = bus_replay_from_s_[market];
-      if (p.replay_from_s == BarBuilder::kNoTime)
-        p.replay_from_s = std::max(closed - builder_->amend_horizon_s(), builder_->resumed_at_s(market));
+      if (p.replay_from_s == BarBuilder::kNoTime) p.replay_from_s = builder_->replay_start_s(market);
       if (rollups_)
         for (std::size_t k = 0; k < rollups_->timeframes().size() && p.windows < kCheckpointMaxWindows; ++k)
           if (auto w = rollups_->fold_before(market, k, p.replay_from_s)) p.window[p.windows++] = *w;
