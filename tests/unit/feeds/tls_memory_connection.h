@@ -28,6 +28,8 @@
 #include <string>
 #include <vector>
 
+#include "feeds/hex_digit.h"
+
 namespace tickflow::testing {
 
 class TlsMemoryConnection {
@@ -134,7 +136,7 @@ class TlsMemoryConnection {
     const std::string hex = text.substr(text.rfind(' ') + 1);
     self->server_secret_.clear();
     for (std::size_t i = 0; i + 1 < hex.size(); i += 2)
-      self->server_secret_.push_back(static_cast<unsigned char>(std::stoi(hex.substr(i, 2), nullptr, 16)));
+      self->server_secret_.push_back(static_cast<unsigned char>(hex_value(hex[i]) << 4 | hex_value(hex[i + 1])));
   }
 
   SSL_CTX* server_ctx_ = nullptr;
